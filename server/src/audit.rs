@@ -1,0 +1,56 @@
+//! The audit log: one append-only entry for every read of a student's personal data and every
+//! change to the ledger (R23).
+
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db::entity::audit_entry;
+
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A student's personal data was read.
+    ReadStudent,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadStudent => "student.read",
+        }
+    }
+
+    fn entity_kind(self) -> &'static str {
+        match self {
+            Self::ReadStudent => "student",
+        }
+    }
+}
+
+/// Appends one entry: `actor` did `action` on `entity`.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    actor: &AuthUser,
+    client: Option<std::net::IpAddr>,
+    action: Action,
+    entity: Uuid,
+    detail: serde_json::Value,
+) -> Result<(), sea_orm::DbErr> {
+    let detail =
+        serde_json::json!({ "device_id": actor.device_id, "role": actor.role, "detail": detail });
+    audit_entry::Entity::insert(audit_entry::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        at: Set(Utc::now()),
+        actor_id: Set(Some(actor.id)),
+        action: Set(action.as_str().to_owned()),
+        entity_kind: Set(action.entity_kind().to_owned()),
+        entity_id: Set(Some(entity)),
+        client_addr: Set(client.map(|ip| ip.to_string())),
+        detail: Set(detail.to_string()),
+    })
+    .exec(db)
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,75 @@
+//! `AuthUser`: the signed-in caller, taken from the bearer token. Role and org unit come from the
+//! database on every request, so a disabled account or a moved user takes effect at once.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use sea_orm::EntityTrait;
+use sync_protocol::org::Role;
+use uuid::Uuid;
+
+use super::{Scope, sessions};
+use crate::db::entity::user;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// The user id.
+    pub id: Uuid,
+    /// The role.
+    pub role: Role,
+    /// The org unit the user belongs to.
+    pub org_unit_id: Uuid,
+    /// The device of the session.
+    pub device_id: Uuid,
+}
+
+impl AuthUser {
+    /// The records this caller may see.
+    pub fn scope(&self) -> Scope {
+        Scope::of(self.role, self.org_unit_id)
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthenticated("missing `Authorization: Bearer` header"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::unauthenticated("`Authorization` must be `Bearer <token>`"))?;
+        let claims = state
+            .tokens
+            .verify(token.trim())
+            .map_err(|e| ApiError::unauthenticated(format!("access token refused: {e}")))?;
+        if !sessions::session_is_live(&state.db.read, claims.sid).await? {
+            return Err(ApiError::unauthenticated(
+                "session has ended; sign in again",
+            ));
+        }
+        let user = user::Entity::find_by_id(claims.sub)
+            .one(&state.db.read)
+            .await?
+            .filter(|u| !u.disabled)
+            .ok_or_else(|| ApiError::unauthenticated("account is disabled or gone"))?;
+        let role = user.role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        tracing::Span::current().record("user.id", tracing::field::display(user.id));
+        Ok(Self {
+            id: user.id,
+            role,
+            org_unit_id: user.org_unit_id,
+            device_id: claims.dev,
+        })
+    }
+}

@@ -1,0 +1,224 @@
+//! Sessions: login, refresh-token rotation with reuse detection, and logout.
+//!
+//! A login starts a session (a family of refresh tokens). Each refresh spends its token and issues
+//! the next one in the family. Presenting a spent token again means it was stolen or replayed: the
+//! whole family is revoked. Only SHA-256 hashes of refresh tokens are stored.
+
+use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+use sync_protocol::ErrorCode;
+use sync_protocol::auth::{Me, TokenPair};
+use uuid::Uuid;
+
+use super::{password, throttle};
+use crate::db::entity::{device, refresh_token, user};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn invalid_refresh() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidRefreshToken,
+        "refresh token is unknown, expired, already used or revoked",
+    )
+}
+
+/// The SHA-256 of a refresh token, in hex, as stored.
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The public view of a user row.
+pub fn me(row: &user::Model) -> Result<Me, ApiError> {
+    Ok(Me {
+        id: row.id.into(),
+        username: row.username.clone(),
+        display_name: row.display_name.clone(),
+        role: row.role.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+        org_unit_id: row.org_unit_id.into(),
+    })
+}
+
+/// Checks the password of `username` and starts a session on `device`.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password_given: &str,
+    device_id: Uuid,
+    client: std::net::IpAddr,
+) -> Result<TokenPair, ApiError> {
+    let now = Utc::now();
+    let account_key = throttle::account_key(username);
+    let address_key = throttle::address_key(client);
+    throttle::check(
+        &state.db.write,
+        &[account_key.clone(), address_key.clone()],
+        now,
+    )
+    .await?;
+
+    let row = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(&state.db.write)
+        .await?;
+    let stored_hash = row
+        .as_ref()
+        .map_or(password::decoy_hash(), |u| u.password_hash.as_str())
+        .to_owned();
+    let given = password_given.to_owned();
+    let matches = tokio::task::spawn_blocking(move || password::verify(&given, &stored_hash))
+        .await
+        .map_err(|e| anyhow::anyhow!("password check panicked: {e}"))?;
+    let user = match row {
+        Some(user) if matches && !user.disabled => user,
+        _ => {
+            throttle::record_failure(&state.db.write, account_key, throttle::ACCOUNT, now).await?;
+            throttle::record_failure(&state.db.write, address_key, throttle::ADDRESS, now).await?;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidCredentials,
+                "username or password is wrong, or the account is disabled",
+            ));
+        }
+    };
+    throttle::clear(&state.db.write, account_key).await?;
+
+    let txn = state.db.write.begin().await?;
+    device::Entity::insert(device::ActiveModel {
+        id: Set(device_id),
+        user_id: Set(user.id),
+        first_seen_at: Set(now),
+        last_seen_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(device::Column::Id)
+            .update_columns([device::Column::UserId, device::Column::LastSeenAt])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
+    let pair = issue_pair(state, &txn, &user, Uuid::now_v7(), device_id, now).await?;
+    txn.commit().await?;
+    Ok(pair)
+}
+
+/// Stores a new refresh token in `family` and signs an access token for it.
+async fn issue_pair(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    user: &user::Model,
+    family: Uuid,
+    device_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<TokenPair, ApiError> {
+    let secret: [u8; 32] = rand::random();
+    let refresh = B64URL.encode(secret);
+    let refresh_ttl = state.config.refresh_ttl;
+    refresh_token::Entity::insert(refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        family_id: Set(family),
+        user_id: Set(user.id),
+        device_id: Set(device_id),
+        token_hash: Set(token_hash(&refresh)),
+        created_at: Set(now),
+        expires_at: Set(now + refresh_ttl),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    })
+    .exec(db)
+    .await?;
+    Ok(TokenPair {
+        access_token: state.tokens.issue(user.id, family, device_id)?,
+        token_type: "Bearer".into(),
+        expires_in: state.tokens.ttl_secs(),
+        refresh_token: refresh,
+        refresh_expires_in: refresh_ttl.as_secs(),
+        user: me(user)?,
+    })
+}
+
+/// Spends `presented` and returns the next pair of its session.
+pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, ApiError> {
+    let now = Utc::now();
+    let txn = state.db.write.begin().await?;
+    let Some(token) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(token_hash(presented)))
+        .one(&txn)
+        .await?
+    else {
+        return Err(invalid_refresh());
+    };
+    if token.revoked_at.is_some() || token.expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    // Spend the token; the `used_at IS NULL` guard makes two concurrent refreshes race safely.
+    let spent = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(token.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if spent.rows_affected != 1 {
+        // A spent token presented again: the session is compromised.
+        revoke_family(&txn, token.family_id, now).await?;
+        txn.commit().await?;
+        tracing::warn!(family = %token.family_id, "refresh token reused; session revoked");
+        return Err(invalid_refresh());
+    }
+    let user = user::Entity::find_by_id(token.user_id)
+        .one(&txn)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(invalid_refresh)?;
+    let pair = issue_pair(state, &txn, &user, token.family_id, token.device_id, now).await?;
+    txn.commit().await?;
+    Ok(pair)
+}
+
+/// Revokes the session `presented` belongs to. Revoking a revoked session again is not an error.
+pub async fn logout(state: &AppState, presented: &str) -> Result<(), ApiError> {
+    let token = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(token_hash(presented)))
+        .one(&state.db.write)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    revoke_family(&state.db.write, token.family_id, Utc::now()).await?;
+    Ok(())
+}
+
+async fn revoke_family(
+    db: &impl ConnectionTrait,
+    family: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Whether the session `family` is still live (not logged out, not revoked for reuse).
+pub async fn session_is_live(
+    db: &impl ConnectionTrait,
+    family: Uuid,
+) -> Result<bool, sea_orm::DbErr> {
+    let live = refresh_token::Entity::find()
+        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .one(db)
+        .await?;
+    Ok(live.is_some())
+}

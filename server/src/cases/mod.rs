@@ -1,0 +1,71 @@
+//! The case ledger: reading cases and their attempts. Later: the case machine and its rules.
+
+pub mod routes;
+
+use sync_protocol::cases::{Attempt, CaseSummary, GeoPoint, Participant};
+
+use crate::db::entity::{attempt, attempt_participant, case};
+
+/// A stored value that does not parse as its wire enum: the database holds something the code
+/// never wrote.
+fn parse_stored<T: std::str::FromStr<Err = String>>(value: &str) -> anyhow::Result<T> {
+    value
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("corrupt stored value: {e}"))
+}
+
+/// The wire view of a case row.
+pub fn summary(row: case::Model, student_name: String) -> anyhow::Result<CaseSummary> {
+    Ok(CaseSummary {
+        id: row.id.into(),
+        student_id: row.student_id.into(),
+        student_name,
+        school_id: row.school_id.into(),
+        village_id: row.village_id.into(),
+        township_id: row.township_id.into(),
+        status: parse_stored(&row.status)?,
+        found_by: parse_stored(&row.found_by)?,
+        reason: row.reason.as_deref().map(parse_stored).transpose()?,
+        responsible_user_id: row.responsible_user_id.map(Into::into),
+        opened_on: row.opened_on,
+        relapse_count: row.relapse_count,
+        updated_at: row.updated_at,
+    })
+}
+
+/// The wire view of an attempt row and its participants.
+pub fn attempt_view(
+    row: attempt::Model,
+    participants: Vec<attempt_participant::Model>,
+) -> anyhow::Result<Attempt> {
+    let location = match (row.lat, row.lon) {
+        (Some(lat), Some(lon)) => Some(GeoPoint {
+            lat,
+            lon,
+            accuracy_m: row.accuracy_m,
+        }),
+        _ => None,
+    };
+    Ok(Attempt {
+        id: row.id.into(),
+        case_id: row.case_id.into(),
+        kind: parse_stored(&row.kind)?,
+        occurred_at: row.occurred_at,
+        location,
+        participants: participants
+            .into_iter()
+            .map(|p| Participant {
+                user_id: p.user_id.map(Into::into),
+                name: p.name,
+                unit: p.unit,
+            })
+            .collect(),
+        met_whom: row.met_whom,
+        guardian_statement: row.guardian_statement,
+        outcome: parse_stored(&row.outcome)?,
+        next_step: row.next_step,
+        notes: row.notes,
+        author_id: row.author_id.into(),
+        created_at: row.created_at,
+    })
+}

@@ -1,0 +1,99 @@
+//! Configuration from the environment, with the embedded default when nothing is set.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A value that must never reach a log: `Debug` prints `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(pub T);
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// What went wrong reading the configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration variable {name}: {reason}")]
+pub struct ConfigError {
+    /// The variable's name.
+    pub name: &'static str,
+    /// What is wrong with its value.
+    pub reason: String,
+}
+
+/// Everything the server reads at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen (`BIND`, default `127.0.0.1:8080`).
+    pub bind: SocketAddr,
+    /// Where the embedded default keeps its database, media and keys (`DATA_DIR`, default `./data`).
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`; none means SQLite at `DATA_DIR/ledger.sqlite`.
+    pub database_url: Option<Secret<String>>,
+    /// The `iss` of access tokens (`JWT_ISSUER`).
+    pub jwt_issuer: String,
+    /// The `aud` of access tokens (`JWT_AUDIENCE`).
+    pub jwt_audience: String,
+    /// Lifetime of an access token (`ACCESS_TOKEN_TTL_SECS`, default 900).
+    pub access_ttl: Duration,
+    /// Lifetime of an unused refresh token (`REFRESH_TOKEN_TTL_SECS`, default 30 days).
+    pub refresh_ttl: Duration,
+    /// Largest JSON body accepted (`MAX_JSON_BYTES`, default 1 MiB).
+    pub max_json_bytes: usize,
+    /// Keys from `SIGNING_KEYS`, `DATA_KEYS` and `LOOKUP_KEY`; none means the key file under `data_dir`.
+    pub keys: Option<crate::keys::KeyMaterial>,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `get`, which returns a variable's value if set.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let parsed = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            Ok(get(name).unwrap_or_else(|| default.to_owned()))
+        };
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|e| ConfigError {
+                    name,
+                    reason: format!("`{v}` is not a whole number: {e}"),
+                }),
+            }
+        };
+        let bind = parsed("BIND", "127.0.0.1:8080")?;
+        let bind = bind.parse().map_err(|e| ConfigError {
+            name: "BIND",
+            reason: format!("`{bind}` is not an address:port: {e}"),
+        })?;
+        Ok(Self {
+            bind,
+            data_dir: PathBuf::from(parsed("DATA_DIR", "./data")?),
+            database_url: get("DATABASE_URL").filter(|v| !v.is_empty()).map(Secret),
+            jwt_issuer: parsed("JWT_ISSUER", "kongchuo-server")?,
+            jwt_audience: parsed("JWT_AUDIENCE", "kongchuo-api")?,
+            access_ttl: Duration::from_secs(number("ACCESS_TOKEN_TTL_SECS", 900)?),
+            refresh_ttl: Duration::from_secs(number("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
+            max_json_bytes: usize::try_from(number("MAX_JSON_BYTES", 1 << 20)?)
+                .unwrap_or(usize::MAX),
+            keys: crate::keys::KeyMaterial::from_lookup(&get)?,
+        })
+    }
+
+    /// The database URL in force: `DATABASE_URL`, or the embedded SQLite file.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.0.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("ledger.sqlite").display()
+            ),
+        }
+    }
+}

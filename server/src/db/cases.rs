@@ -1,0 +1,145 @@
+//! Queries on cases and attempts, always filtered by the caller's scope inside the SQL.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::auth::Scope;
+use crate::db::entity::{attempt, attempt_participant, case, student};
+
+/// Filters of the case list; every one is optional.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only cases in this status.
+    pub status: Option<String>,
+    /// Only cases with this reason category.
+    pub reason: Option<String>,
+    /// Only cases of this school.
+    pub school_id: Option<Uuid>,
+    /// Only cases of this village of residence.
+    pub village_id: Option<Uuid>,
+    /// Only cases of this township of residence.
+    pub township_id: Option<Uuid>,
+    /// Only cases with ids after this one (keyset paging).
+    pub after: Option<Uuid>,
+}
+
+/// Up to `limit` cases in `scope` matching `filter`, ordered by id, each with its student's name.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    filter: &CaseFilter,
+    limit: u64,
+) -> Result<Vec<(case::Model, String)>, DbErr> {
+    let mut query = case::Entity::find().filter(scope.condition::<case::Entity>());
+    let optional = [
+        (
+            case::Column::Status,
+            filter.status.clone().map(sea_orm::Value::from),
+        ),
+        (
+            case::Column::Reason,
+            filter.reason.clone().map(sea_orm::Value::from),
+        ),
+        (
+            case::Column::SchoolId,
+            filter.school_id.map(sea_orm::Value::from),
+        ),
+        (
+            case::Column::VillageId,
+            filter.village_id.map(sea_orm::Value::from),
+        ),
+        (
+            case::Column::TownshipId,
+            filter.township_id.map(sea_orm::Value::from),
+        ),
+    ];
+    for (column, value) in optional {
+        if let Some(value) = value {
+            query = query.filter(column.eq(value));
+        }
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(case::Column::Id.gt(after));
+    }
+    let cases = query
+        .order_by_asc(case::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let names = student_names(db, cases.iter().map(|c| c.student_id)).await?;
+    Ok(cases
+        .into_iter()
+        .map(|c| {
+            let name = names.get(&c.student_id).cloned().unwrap_or_default();
+            (c, name)
+        })
+        .collect())
+}
+
+async fn student_names(
+    db: &impl ConnectionTrait,
+    ids: impl Iterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, String>, DbErr> {
+    let ids: Vec<Uuid> = ids.collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(Uuid, String)> = student::Entity::find()
+        .select_only()
+        .column(student::Column::Id)
+        .column(student::Column::Name)
+        .filter(student::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The case `id` if it is in `scope`, with its student's name.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    id: Uuid,
+) -> Result<Option<(case::Model, String)>, DbErr> {
+    let Some(case) = case::Entity::find_by_id(id)
+        .filter(scope.condition::<case::Entity>())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let name = student_names(db, std::iter::once(case.student_id))
+        .await?
+        .remove(&case.student_id)
+        .unwrap_or_default();
+    Ok(Some((case, name)))
+}
+
+/// Every attempt of `case_id`, oldest first, with its participants in signing order.
+pub async fn attempts(
+    db: &impl ConnectionTrait,
+    case_id: Uuid,
+) -> Result<Vec<(attempt::Model, Vec<attempt_participant::Model>)>, DbErr> {
+    let attempts = attempt::Entity::find()
+        .filter(attempt::Column::CaseId.eq(case_id))
+        .order_by_asc(attempt::Column::OccurredAt)
+        .order_by_asc(attempt::Column::Id)
+        .all(db)
+        .await?;
+    let mut participants = attempt_participant::Entity::find()
+        .filter(attempt_participant::Column::AttemptId.is_in(attempts.iter().map(|a| a.id)))
+        .order_by_asc(attempt_participant::Column::Position)
+        .all(db)
+        .await?;
+    Ok(attempts
+        .into_iter()
+        .map(|a| {
+            let mine = participants
+                .extract_if(.., |p| p.attempt_id == a.id)
+                .collect();
+            (a, mine)
+        })
+        .collect())
+}

@@ -1,0 +1,16 @@
+//! sea-orm entities, one module per table. Field docs live on the migration and the wire types.
+#![allow(missing_docs)]
+
+pub mod attempt;
+pub mod attempt_participant;
+pub mod audit_entry;
+pub mod case;
+pub mod device;
+pub mod document;
+pub mod guardian;
+pub mod login_throttle;
+pub mod org_unit;
+pub mod refresh_token;
+pub mod review;
+pub mod student;
+pub mod user;

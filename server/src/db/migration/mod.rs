@@ -1,0 +1,15 @@
+//! The one migration tree, run on SQLite and PostgreSQL alike.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_foundation;
+
+/// Applies every migration in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_foundation::Migration)]
+    }
+}

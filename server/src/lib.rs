@@ -1,0 +1,75 @@
+//! The sync and case-ledger service for dropout field work (控辍保学).
+//!
+//! [`router`] builds the HTTP application and [`serve`] runs it on a listener until a shutdown
+//! signal; `main.rs` and the tests both use them.
+
+pub mod audit;
+pub mod auth;
+pub mod cases;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod keys;
+pub mod observability;
+pub mod openapi;
+pub mod personal_data;
+pub mod seed;
+pub mod state;
+pub mod students;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use sync_protocol::ErrorCode;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use state::AppState;
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (api, document) = openapi::routes().split_for_parts();
+    let document = std::sync::Arc::new(document);
+    let max_json = state.config.max_json_bytes;
+    api.route(
+        "/api/v1/openapi.json",
+        axum::routing::get(move || {
+            let document = document.clone();
+            async move { axum::Json(document.as_ref().clone()) }
+        }),
+    )
+    .fallback(|| async {
+        error::problem_response(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            Some("no such route".into()),
+        )
+    })
+    .method_not_allowed_fallback(|| async {
+        error::problem_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
+            Some("method not allowed on this route".into()),
+        )
+    })
+    .layer(DefaultBodyLimit::max(max_json))
+    .layer(axum::middleware::from_fn(observability::track))
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then drains open requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

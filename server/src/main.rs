@@ -1,0 +1,191 @@
+//! `server`: runs the service (the default), loads the demo district, and manages accounts.
+
+use std::io::BufRead as _;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use server::config::Config;
+use server::{AppState, demo, seed};
+use sync_protocol::org::{OrgUnitKind, Role};
+use tracing_subscriber::EnvFilter;
+
+/// The sync and case-ledger service for dropout field work. Configuration comes from the
+/// environment (see README); with none, it runs on SQLite and a media folder under `./data`.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Load the demo district (if not loaded yet) before serving.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (what runs with no command).
+    Serve {
+        /// Load the demo district (if not loaded yet) before serving.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Load the demo district and exit.
+    Demo,
+    /// Manage org units.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Add an org unit.
+    Add {
+        /// district, township, village or school.
+        #[arg(long)]
+        kind: OrgUnitKind,
+        /// The name shown to users.
+        #[arg(long)]
+        name: String,
+        /// A unique code.
+        #[arg(long)]
+        code: String,
+        /// The parent's code (none for a district).
+        #[arg(long)]
+        parent: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user. The password is read from standard input (one line).
+    Add {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Name shown to colleagues.
+        #[arg(long)]
+        display_name: String,
+        /// teacher, school_lead, village_member, township_officer, supervisor or admin.
+        #[arg(long)]
+        role: Role,
+        /// The code of the user's org unit.
+        #[arg(long)]
+        org_unit: String,
+    },
+    /// Set a new password, read from standard input (one line).
+    ResetPassword {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    eprintln!("password (one line on standard input):");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn load_demo(state: &AppState) -> anyhow::Result<()> {
+    let spec = demo::DemoSpec::standard();
+    if demo::is_loaded(state, &spec.code).await? {
+        println!("demo district already loaded");
+    } else {
+        println!("loading the demo district ({} students)…", spec.students);
+        let loaded = demo::load(state, &spec).await?;
+        println!(
+            "loaded {} townships and {} cases",
+            loaded.townships.len(),
+            loaded.cases.len()
+        );
+    }
+    println!("demo accounts (password `{}`):", spec.password);
+    for role in Role::ALL {
+        println!("  {:<18} {}", role.as_str(), role.as_str());
+    }
+    Ok(())
+}
+
+async fn serve(state: AppState) -> anyhow::Result<()> {
+    let bind = state.config.bind;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("serving on {url} (OpenAPI document at {url}/api/v1/openapi.json)");
+    server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await
+    .context("serving")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    tracing::info!(?config, "configuration");
+    let state = AppState::build(config).await?;
+    match cli.command.unwrap_or(Command::Serve { demo: cli.demo }) {
+        Command::Serve { demo } => {
+            if demo || cli.demo {
+                load_demo(&state).await?;
+            }
+            serve(state).await
+        }
+        Command::Demo => load_demo(&state).await,
+        Command::Org(OrgCommand::Add {
+            kind,
+            name,
+            code,
+            parent,
+        }) => {
+            let parent = match parent {
+                Some(code) => Some(seed::org_unit_by_code(&state.db.write, &code).await?),
+                None => None,
+            };
+            let unit = seed::org_unit(&state.db.write, kind, &name, &code, parent.as_ref()).await?;
+            println!("added {} `{}` ({})", unit.kind, unit.code, unit.id);
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            username,
+            display_name,
+            role,
+            org_unit,
+        }) => {
+            let unit = seed::org_unit_by_code(&state.db.write, &org_unit).await?;
+            let password = read_password()?;
+            let user = seed::user(
+                &state.db.write,
+                &username,
+                &display_name,
+                role,
+                &unit,
+                &password,
+            )
+            .await?;
+            println!("added {} `{}` ({})", user.role, user.username, user.id);
+            Ok(())
+        }
+        Command::User(UserCommand::ResetPassword { username }) => {
+            let password = read_password()?;
+            seed::reset_password(&state.db.write, &username, &password).await?;
+            println!("password of `{username}` reset");
+            Ok(())
+        }
+    }
+}

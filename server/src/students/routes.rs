@@ -1,0 +1,53 @@
+//! `/api/v1/students/{id}`: a student's record; every read is audited.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use sync_protocol::students::StudentDetail;
+use sync_protocol::{Problem, StudentId};
+use tracing::instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::audit;
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::{ApiError, Json, Path};
+use crate::state::AppState;
+
+/// The student routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_student))
+}
+
+/// One student in the caller's scope, with personal data. Writes an audit entry.
+#[utoipa::path(get, path = "/api/v1/students/{id}", tag = "students",
+    params(("id" = StudentId, Path, description = "student id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = StudentDetail),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn get_student(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    user: AuthUser,
+    Path(id): Path<StudentId>,
+) -> Result<Json<StudentDetail>, ApiError> {
+    let (row, guardians) = db::students::find(&state.db.read, user.scope(), id.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found("student"))?;
+    let detail = super::detail(&state.sealer, row, guardians)?;
+    // The entry is written before the data leaves: no read goes unrecorded.
+    audit::record(
+        &state.db.write,
+        &user,
+        Some(peer.ip()),
+        audit::Action::ReadStudent,
+        id.0,
+        serde_json::Value::Null,
+    )
+    .await?;
+    Ok(Json(detail))
+}

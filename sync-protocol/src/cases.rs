@@ -1,0 +1,254 @@
+//! The case ledger as clients read it: cases (台账 rows) and their persuasion attempts.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AttemptId, CaseId, OrgUnitId, StudentId, UserId};
+
+/// Declares a wire enum stored as its snake_case name, with `as_str`, `ALL` and `FromStr`.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| format!("unknown {} `{s}`", stringify!($name)))
+            }
+        }
+    };
+}
+pub(crate) use wire_enum;
+
+wire_enum!(
+    /// Where a case stands on the case machine (DOMAIN.md §Case life).
+    CaseStatus {
+        /// Unexcused absence being followed (R1–R4).
+        Absent => "absent",
+        /// Suspected dropout (疑似辍学): a case with a responsible person (R5).
+        Suspected => "suspected",
+        /// The school's persuasion attempts (R8).
+        SchoolPersuasion => "school_persuasion",
+        /// Reported to the bureau with the report form (R9).
+        Reported => "reported",
+        /// Township and departments persuade together (R11, R12).
+        JointPersuasion => "joint_persuasion",
+        /// Back at school (R14).
+        Returned => "returned",
+        /// Follow-up visits after return (R14).
+        FollowUp => "follow_up",
+        /// The ledger row is closed (销号, R15–R20).
+        Closed => "closed",
+    }
+);
+
+wire_enum!(
+    /// How the case was found.
+    FoundBy {
+        /// Daily roll call (R1).
+        DailyAttendance => "daily_attendance",
+        /// Start-of-year roll against the household register (R6).
+        RollComparison => "roll_comparison",
+        /// A report from outside the school.
+        Report => "report",
+    }
+);
+
+wire_enum!(
+    /// The dropout reason category, which chooses the partner departments (R12).
+    ReasonCategory {
+        /// Guardian neglect → justice.
+        GuardianNeglect => "guardian_neglect",
+        /// Working away → human resources and police.
+        WorkingAway => "working_away",
+        /// Disability → disabled persons' federation and education.
+        Disability => "disability",
+        /// Early marriage → civil affairs.
+        EarlyMarriage => "early_marriage",
+        /// Religion → religious affairs.
+        Religion => "religion",
+        /// Lost contact → police.
+        LostContact => "lost_contact",
+        /// Aversion to school (厌学).
+        AversionToSchool => "aversion_to_school",
+        /// Family poverty.
+        Poverty => "poverty",
+        /// Illness.
+        Illness => "illness",
+        /// Anything else, described in the notes.
+        Other => "other",
+    }
+);
+
+wire_enum!(
+    /// The kind of contact an attempt was.
+    AttemptKind {
+        /// A phone call to the family.
+        PhoneCall => "phone_call",
+        /// A home visit by school staff.
+        HomeVisit => "home_visit",
+        /// A visit together with the village committee (R4).
+        CollectiveVisit => "collective_visit",
+        /// Joint persuasion by township and departments (R12).
+        JointPersuasion => "joint_persuasion",
+    }
+);
+
+wire_enum!(
+    /// What came of an attempt.
+    AttemptOutcome {
+        /// The family agreed the child returns.
+        AgreedToReturn => "agreed_to_return",
+        /// The family or child refused.
+        Refused => "refused",
+        /// No decision yet.
+        Undecided => "undecided",
+        /// Nobody could be reached.
+        NotReached => "not_reached",
+    }
+);
+
+/// A GPS fix.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GeoPoint {
+    /// Latitude in degrees (WGS 84).
+    pub lat: f64,
+    /// Longitude in degrees (WGS 84).
+    pub lon: f64,
+    /// Horizontal accuracy in metres, if known.
+    pub accuracy_m: Option<f64>,
+}
+
+/// Someone who took part in an attempt and signs its record (R21).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Participant {
+    /// The participant's account, when they have one.
+    pub user_id: Option<UserId>,
+    /// Name as signed.
+    pub name: String,
+    /// Their unit or department (school, village committee, police…).
+    pub unit: String,
+}
+
+/// One ledger row as the list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseSummary {
+    /// The case id.
+    pub id: CaseId,
+    /// The student.
+    pub student_id: StudentId,
+    /// The student's name.
+    pub student_name: String,
+    /// The student's school.
+    pub school_id: OrgUnitId,
+    /// The village of residence.
+    pub village_id: OrgUnitId,
+    /// The township of the school.
+    pub township_id: OrgUnitId,
+    /// Where the case stands.
+    pub status: CaseStatus,
+    /// How it was found.
+    pub found_by: FoundBy,
+    /// The reason category, once known.
+    pub reason: Option<ReasonCategory>,
+    /// The responsible person (专人).
+    pub responsible_user_id: Option<UserId>,
+    /// The day the case was opened.
+    pub opened_on: NaiveDate,
+    /// How often the student dropped out again after returning (反复辍学).
+    pub relapse_count: i32,
+    /// When the row last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One persuasion attempt (劝返记录).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attempt {
+    /// The attempt id.
+    pub id: AttemptId,
+    /// The case it belongs to.
+    pub case_id: CaseId,
+    /// The kind of contact.
+    pub kind: AttemptKind,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// Where it happened.
+    pub location: Option<GeoPoint>,
+    /// Who took part.
+    pub participants: Vec<Participant>,
+    /// Whom they met (guardian, grandparent, the child…).
+    pub met_whom: String,
+    /// What the guardian said.
+    pub guardian_statement: String,
+    /// What came of it.
+    pub outcome: AttemptOutcome,
+    /// The next step agreed.
+    pub next_step: String,
+    /// Free notes.
+    pub notes: String,
+    /// Who recorded it.
+    pub author_id: UserId,
+    /// When the server first stored it.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A case with its attempts, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseDetail {
+    /// The ledger row.
+    #[serde(flatten)]
+    pub case: CaseSummary,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<Attempt>,
+}
+
+/// A page of cases, ordered by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CasePage {
+    /// The cases on this page.
+    pub items: Vec<CaseSummary>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<CaseId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_names() {
+        for status in CaseStatus::ALL {
+            assert_eq!(status.as_str().parse::<CaseStatus>(), Ok(*status));
+            let json = serde_json::to_string(status).expect("serialize");
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Wire types shared by the server and every client: ids, roles, requests, responses and the
+//! stable error codes. No I/O lives here, so a phone core can embed it as it is.
+
+pub mod auth;
+pub mod cases;
+pub mod error;
+pub mod ids;
+pub mod org;
+pub mod students;
+
+pub use error::{ErrorCode, Problem};
+pub use ids::*;
