@@ -1,1 +1,245 @@
-//! placeholder
+//! The end-to-end harness: a real server on an ephemeral port over a fresh database (SQLite in a
+//! temporary directory, or a new PostgreSQL database when `TEST_DATABASE_URL` is set), with two
+//! demo districts loaded as fixtures.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use mobile_shared::Client;
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait as _, Database};
+use server::config::Config;
+use server::demo::{Demo, DemoSpec};
+use server::{AppState, demo};
+use sync_protocol::DeviceId;
+use sync_protocol::org::Role;
+use tokio::sync::oneshot;
+
+/// The password of every fixture user.
+pub const PASSWORD: &str = "test-pass-1234";
+
+/// A running server and its fixtures. Dropping it stops the server.
+pub struct TestServer {
+    /// Base URL, like `http://127.0.0.1:41234`.
+    pub url: String,
+    /// The server's state, for looking behind the API (the database, the sealer).
+    pub state: AppState,
+    /// District `A`: users named by role (`teacher`, `supervisor`…).
+    pub home: Demo,
+    /// District `B`: users named `b-<role>`.
+    pub other: Demo,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Builds a [`TestServer`].
+#[derive(Debug, Default)]
+pub struct TestServerBuilder {
+    env: HashMap<String, String>,
+    students: Option<usize>,
+}
+
+impl TestServerBuilder {
+    /// Sets a configuration variable for this server only.
+    pub fn with_env(mut self, name: &str, value: &str) -> Self {
+        self.env.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// How many students each fixture district has (default 30).
+    pub fn with_students(mut self, students: usize) -> Self {
+        self.students = Some(students);
+        self
+    }
+
+    /// Starts the server; it is accepting connections when this returns.
+    pub async fn start(self) -> anyhow::Result<TestServer> {
+        let dir = tempfile::tempdir()?;
+        let mut env = self.env;
+        env.insert("DATA_DIR".into(), dir.path().display().to_string());
+        if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") {
+            env.insert(
+                "DATABASE_URL".into(),
+                fresh_postgres_database(&admin_url).await?,
+            );
+        }
+        let config = Config::from_lookup(|name| env.get(name).cloned())?;
+        let state = AppState::build(config).await?;
+        let students = self.students.unwrap_or(30);
+        let spec = |code: &str, prefix: &str, seed| DemoSpec {
+            district_name: format!("测试区{code}"),
+            code: code.into(),
+            username_prefix: prefix.into(),
+            password: PASSWORD.into(),
+            students,
+            seed,
+        };
+        let home = demo::load(&state, &spec("A", "", 1)).await?;
+        let other = demo::load(&state, &spec("B", "b-", 2)).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = oneshot::channel::<()>();
+        let serve_state = state.clone();
+        tokio::spawn(async move {
+            let _ = server::serve(listener, serve_state, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Ok(TestServer {
+            url,
+            state,
+            home,
+            other,
+            shutdown: Some(tx),
+            _dir: dir,
+        })
+    }
+}
+
+/// Creates an empty database on the PostgreSQL server of `admin_url` and returns its URL.
+async fn fresh_postgres_database(admin_url: &str) -> anyhow::Result<String> {
+    let admin = Database::connect(admin_url)
+        .await
+        .context("connecting to TEST_DATABASE_URL")?;
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .context("TEST_DATABASE_URL must end in /<database>")?;
+    Ok(format!("{base}/{name}"))
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A raw response: status, content type and body.
+#[derive(Debug)]
+pub struct Raw {
+    /// The status.
+    pub status: StatusCode,
+    /// The `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: bytes_body::Body,
+}
+
+/// Response bodies as text and JSON.
+pub mod bytes_body {
+    /// A response body.
+    #[derive(Debug, Clone)]
+    pub struct Body(pub Vec<u8>);
+
+    impl Body {
+        /// The body as text (lossy).
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0).into_owned()
+        }
+
+        /// The body as JSON.
+        pub fn json(&self) -> serde_json::Value {
+            serde_json::from_slice(&self.0).unwrap_or(serde_json::Value::Null)
+        }
+    }
+}
+
+impl Raw {
+    /// Whether this is a problem document with a 4xx status and a `code`.
+    pub fn is_client_problem(&self) -> bool {
+        self.status.is_client_error()
+            && self.content_type.as_deref() == Some("application/problem+json")
+            && self.body.json()["code"].is_string()
+            && self.body.json()["status"] == self.status.as_u16()
+    }
+}
+
+impl TestServer {
+    /// A builder with defaults.
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder::default()
+    }
+
+    /// A server with the defaults.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::builder().start().await
+    }
+
+    /// The username of the fixture user with `role` in the home district.
+    pub fn username(role: Role) -> String {
+        role.as_str().to_owned()
+    }
+
+    /// The username of the fixture user with `role` in the other district.
+    pub fn other_username(role: Role) -> String {
+        format!("b-{}", role.as_str())
+    }
+
+    /// A client on a new device, signed in as `username`.
+    pub async fn client(&self, username: &str) -> anyhow::Result<Client> {
+        let mut client = Client::new(&self.url, DeviceId::new());
+        client.login(username, PASSWORD).await?;
+        Ok(client)
+    }
+
+    /// An access token for `username`.
+    pub async fn token(&self, username: &str) -> anyhow::Result<String> {
+        let client = self.client(username).await?;
+        Ok(client.session().context("signed in")?.access_token.clone())
+    }
+
+    /// Sends a request and returns the raw response.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> anyhow::Result<Raw> {
+        let mut request = reqwest::Client::new().request(method, format!("{}{path}", self.url));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        if let Some((content_type, bytes)) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(bytes);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = bytes_body::Body(response.bytes().await?.to_vec());
+        Ok(Raw {
+            status,
+            content_type,
+            body,
+        })
+    }
+
+    /// GET `path` with `bearer`.
+    pub async fn get(&self, path: &str, bearer: &str) -> anyhow::Result<Raw> {
+        self.request(reqwest::Method::GET, path, Some(bearer), None)
+            .await
+    }
+
+    /// POST JSON text to `path` without a token.
+    pub async fn post_json(&self, path: &str, json: &str) -> anyhow::Result<Raw> {
+        self.request(
+            reqwest::Method::POST,
+            path,
+            None,
+            Some(("application/json", json.as_bytes().to_vec())),
+        )
+        .await
+    }
+}

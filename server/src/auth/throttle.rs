@@ -51,10 +51,9 @@ pub fn delay_after(policy: Policy, failures: i32) -> Option<Duration> {
     if over <= 0 {
         return None;
     }
-    let secs = 1i64
-        .checked_shl(u32::try_from(over - 1).unwrap_or(u32::MAX).min(62))
-        .unwrap_or(i64::MAX);
-    Some(Duration::seconds(secs).min(policy.max_delay))
+    // 2^20 s is far past any sensible cap; stopping there keeps the arithmetic in range.
+    let doubling = u32::try_from(over - 1).unwrap_or(u32::MAX).min(20);
+    Some(Duration::seconds(1i64 << doubling).min(policy.max_delay))
 }
 
 /// Refuses with 429 if any of `keys` is blocked now.
@@ -64,15 +63,15 @@ pub async fn check(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     for key in keys {
-        if let Some(row) = login_throttle::Entity::find_by_id(key.clone())
+        let row = login_throttle::Entity::find_by_id(key.clone())
             .one(db)
-            .await?
+            .await?;
+        if let Some(until) = row
+            .and_then(|r| r.blocked_until)
+            .filter(|until| *until > now)
         {
-            if let Some(until) = row.blocked_until.filter(|until| *until > now) {
-                let retry_after_secs =
-                    u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1);
-                return Err(ApiError::TooManyAttempts { retry_after_secs });
-            }
+            let retry_after_secs = u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1);
+            return Err(ApiError::TooManyAttempts { retry_after_secs });
         }
     }
     Ok(())

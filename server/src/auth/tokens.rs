@@ -28,6 +28,8 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at (Unix seconds).
     pub exp: i64,
+    /// A unique id, so no two tokens are alike.
+    pub jti: Uuid,
 }
 
 /// Why an access token was refused.
@@ -107,6 +109,7 @@ impl TokenKeys {
             aud: self.audience.clone(),
             iat: now,
             exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            jti: Uuid::new_v4(),
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.signing_kid.clone());

@@ -1,0 +1,259 @@
+//! A typed client of the server's HTTP API: sign-in with automatic refresh, and ledger reads.
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sync_protocol::auth::{LoginRequest, LogoutRequest, RefreshRequest, TokenPair};
+use sync_protocol::cases::{CaseDetail, CasePage, CaseStatus};
+use sync_protocol::students::StudentDetail;
+use sync_protocol::{CaseId, DeviceId, Problem, StudentId};
+
+/// What a call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a problem document.
+    #[error("{status}: {}", problem.detail.as_deref().unwrap_or(&problem.title))]
+    Api {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The problem the server sent.
+        problem: Problem,
+    },
+    /// The server answered with an error that is not a problem document.
+    #[error("{status}: unexpected response: {body}")]
+    Unexpected {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The start of the body.
+        body: String,
+    },
+    /// The server could not be reached, or the answer could not be read.
+    #[error("transport: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// A call that needs a session was made before signing in.
+    #[error("not signed in")]
+    NotSignedIn,
+}
+
+impl ClientError {
+    /// The stable code of an API error, if this is one.
+    pub fn code(&self) -> Option<sync_protocol::ErrorCode> {
+        match self {
+            Self::Api { problem, .. } => Some(problem.code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, if the server answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Api { status, .. } | Self::Unexpected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Filters of the case list.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CaseQuery {
+    /// Only cases in this status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CaseStatus>,
+    /// Resume after this case id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<CaseId>,
+    /// Page size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+}
+
+/// A client bound to one server and one device.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    device_id: DeviceId,
+    session: Option<TokenPair>,
+}
+
+impl Client {
+    /// A client of the server at `base` (for example `http://127.0.0.1:8080`) for `device_id`.
+    pub fn new(base: impl Into<String>, device_id: DeviceId) -> Self {
+        Self {
+            base: base.into().trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            device_id,
+            session: None,
+        }
+    }
+
+    /// A client resuming a saved session.
+    pub fn with_session(base: impl Into<String>, device_id: DeviceId, session: TokenPair) -> Self {
+        Self {
+            session: Some(session),
+            ..Self::new(base, device_id)
+        }
+    }
+
+    /// The current session's tokens, to save between runs.
+    pub fn session(&self) -> Option<&TokenPair> {
+        self.session.as_ref()
+    }
+
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<&impl Serialize>,
+        body: Option<&B>,
+        bearer: Option<&str>,
+    ) -> Result<Option<T>, ClientError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(query) = query {
+            request = request.query(query);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        if status == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        let bytes = response.bytes().await?;
+        if status.is_success() {
+            return Ok(Some(serde_json::from_slice(&bytes).map_err(|e| {
+                ClientError::Unexpected {
+                    status,
+                    body: format!(
+                        "{e}: {}",
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+                    ),
+                }
+            })?));
+        }
+        match serde_json::from_slice::<Problem>(&bytes) {
+            Ok(problem) => Err(ClientError::Api { status, problem }),
+            Err(_) => Err(ClientError::Unexpected {
+                status,
+                body: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
+            }),
+        }
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Option<T>, ClientError> {
+        self.send(Method::POST, path, None::<&()>, Some(body), None)
+            .await
+    }
+
+    /// Signs in and keeps the session.
+    pub async fn login(
+        &mut self,
+        username: &str,
+        password: &str,
+    ) -> Result<&TokenPair, ClientError> {
+        let request = LoginRequest {
+            username: username.into(),
+            password: password.into(),
+            device_id: self.device_id,
+        };
+        let pair: Option<TokenPair> = self.post("/api/v1/auth/login", &request).await?;
+        Ok(self.session.insert(pair.ok_or(ClientError::NotSignedIn)?))
+    }
+
+    /// Trades the refresh token for a new pair.
+    pub async fn refresh(&mut self) -> Result<&TokenPair, ClientError> {
+        let refresh_token = self
+            .session
+            .as_ref()
+            .ok_or(ClientError::NotSignedIn)?
+            .refresh_token
+            .clone();
+        let pair: Option<TokenPair> = self
+            .post("/api/v1/auth/refresh", &RefreshRequest { refresh_token })
+            .await?;
+        Ok(self.session.insert(pair.ok_or(ClientError::NotSignedIn)?))
+    }
+
+    /// Ends the session on the server and forgets it here.
+    pub async fn logout(&mut self) -> Result<(), ClientError> {
+        let session = self.session.take().ok_or(ClientError::NotSignedIn)?;
+        let _: Option<serde_json::Value> = self
+            .post(
+                "/api/v1/auth/logout",
+                &LogoutRequest {
+                    refresh_token: session.refresh_token,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A GET with the access token, refreshing once if it has expired.
+    async fn get<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        query: Option<&impl Serialize>,
+    ) -> Result<T, ClientError> {
+        for attempt in 0..2 {
+            let token = self
+                .session
+                .as_ref()
+                .ok_or(ClientError::NotSignedIn)?
+                .access_token
+                .clone();
+            match self
+                .send::<(), T>(Method::GET, path, query, None, Some(&token))
+                .await
+            {
+                Err(e) if attempt == 0 && e.status() == Some(StatusCode::UNAUTHORIZED) => {
+                    self.refresh().await?;
+                }
+                other => return other?.ok_or(ClientError::NotSignedIn),
+            }
+        }
+        Err(ClientError::NotSignedIn)
+    }
+
+    /// One page of the cases the user may see.
+    pub async fn cases(&mut self, query: &CaseQuery) -> Result<CasePage, ClientError> {
+        self.get("/api/v1/cases", Some(query)).await
+    }
+
+    /// Every case the user may see, following the pages.
+    pub async fn all_cases(
+        &mut self,
+    ) -> Result<Vec<sync_protocol::cases::CaseSummary>, ClientError> {
+        let mut query = CaseQuery {
+            limit: Some(500),
+            ..CaseQuery::default()
+        };
+        let mut all = Vec::new();
+        loop {
+            let page = self.cases(&query).await?;
+            all.extend(page.items);
+            match page.next_after {
+                Some(after) => query.after = Some(after),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// One case with its attempts.
+    pub async fn case(&mut self, id: CaseId) -> Result<CaseDetail, ClientError> {
+        self.get(&format!("/api/v1/cases/{id}"), None::<&()>).await
+    }
+
+    /// One student's record (the read is audited on the server).
+    pub async fn student(&mut self, id: StudentId) -> Result<StudentDetail, ClientError> {
+        self.get(&format!("/api/v1/students/{id}"), None::<&()>)
+            .await
+    }
+}

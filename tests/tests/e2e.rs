@@ -1,0 +1,14 @@
+//! End-to-end tests: the real server on an ephemeral port, driven over HTTP.
+
+#[path = "e2e/audit.rs"]
+mod audit;
+#[path = "e2e/auth.rs"]
+mod auth;
+#[path = "e2e/authz.rs"]
+mod authz;
+#[path = "e2e/bad_input.rs"]
+mod bad_input;
+#[path = "e2e/jwt.rs"]
+mod jwt;
+#[path = "e2e/ops.rs"]
+mod ops;

@@ -1,0 +1,132 @@
+//! R23: reading a student's personal data leaves one audit entry per read; the log is
+//! append-only; personal data is sealed at rest.
+
+use reqwest::StatusCode;
+use sea_orm::{
+    ColumnTrait as _, ConnectionTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
+};
+use server::db::entity::{audit_entry, student};
+use tests::TestServer;
+
+#[tokio::test]
+async fn r23_each_student_read_writes_one_audit_entry() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = &server.home.cases[0];
+    let mut teacher = server.client("teacher").await?;
+    let entries = || {
+        audit_entry::Entity::find()
+            .filter(audit_entry::Column::EntityId.eq(case.student_id))
+            .filter(audit_entry::Column::Action.eq("student.read"))
+            .count(&server.state.db.read)
+    };
+    assert_eq!(entries().await?, 0);
+    for n in 1..=3 {
+        let detail = teacher.student(case.student_id.into()).await?;
+        assert_eq!(detail.id.0, case.student_id);
+        assert_eq!(entries().await?, n, "one entry per read");
+    }
+    let teacher_id = server.home.users[0].1.id;
+    let last = audit_entry::Entity::find()
+        .filter(audit_entry::Column::EntityId.eq(case.student_id))
+        .one(&server.state.db.read)
+        .await?
+        .expect("entry");
+    assert_eq!(last.actor_id, Some(teacher_id));
+    assert_eq!(last.client_addr.as_deref(), Some("127.0.0.1"));
+
+    // A refused read (outside the scope) reveals nothing and is not a read.
+    let outsider = server.token("b-teacher").await?;
+    let r = server
+        .get(&format!("/api/v1/students/{}", case.student_id), &outsider)
+        .await?;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(entries().await?, 3);
+    // Reading the case list is not a read of personal data.
+    teacher.all_cases().await?;
+    assert_eq!(entries().await?, 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn r23_the_audit_log_refuses_updates_and_deletes() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = &server.home.cases[0];
+    server
+        .client("teacher")
+        .await?
+        .student(case.student_id.into())
+        .await?;
+    let db = &server.state.db.write;
+    assert!(
+        db.execute_unprepared("UPDATE audit_log SET action = 'nothing'")
+            .await
+            .is_err()
+    );
+    assert!(
+        db.execute_unprepared("DELETE FROM audit_log")
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        audit_entry::Entity::find()
+            .count(&server.state.db.read)
+            .await?,
+        1
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn r23_personal_data_is_sealed_at_rest_and_found_by_keyed_hash() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = &server.home.cases[0];
+    let detail = server
+        .client("supervisor")
+        .await?
+        .student(case.student_id.into())
+        .await?;
+    let row = student::Entity::find_by_id(case.student_id)
+        .one(&server.state.db.read)
+        .await?
+        .expect("row");
+    for plain in [
+        &detail.id_number,
+        &detail.household_address,
+        &detail.residence_address,
+    ] {
+        assert!(!row.id_number_enc.contains(plain.as_str()));
+        assert!(!row.household_address_enc.contains(plain.as_str()));
+        assert!(!row.residence_address_enc.contains(plain.as_str()));
+    }
+    assert!(!row.id_number_lookup.contains(&detail.id_number));
+    let found = student::Entity::find()
+        .filter(
+            student::Column::IdNumberLookup
+                .eq(server.state.sealer.id_number_lookup(&detail.id_number)),
+        )
+        .all(&server.state.db.read)
+        .await?;
+    assert_eq!(
+        found.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![case.student_id]
+    );
+    // A sealed value copied onto another student no longer opens: the server refuses, not leaks.
+    let other = &server.home.cases[1];
+    student::Entity::update_many()
+        .col_expr(
+            student::Column::IdNumberEnc,
+            sea_orm::sea_query::Expr::value(row.id_number_enc.clone()),
+        )
+        .filter(student::Column::Id.eq(other.student_id))
+        .exec(&server.state.db.write)
+        .await?;
+    let r = server
+        .get(
+            &format!("/api/v1/students/{}", other.student_id),
+            &server.token("admin").await?,
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!r.body.text().contains(&detail.id_number));
+    Ok(())
+}

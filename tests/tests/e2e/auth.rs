@@ -1,0 +1,161 @@
+//! Sign-in: every role logs in; refresh rotates; a reused refresh token kills the session;
+//! logout revokes; wrong passwords are slowed.
+
+use reqwest::StatusCode;
+use sync_protocol::ErrorCode;
+use sync_protocol::org::Role;
+use tests::{PASSWORD, TestServer};
+
+#[tokio::test]
+async fn every_role_logs_in_and_sees_its_own_account() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    for role in Role::ALL {
+        let client = server.client(&TestServer::username(role)).await?;
+        let session = client.session().expect("signed in");
+        assert_eq!(session.user.role, role);
+        assert_eq!(session.token_type, "Bearer");
+        assert!(
+            session.expires_in > 0 && session.expires_in <= 3600,
+            "access tokens are short-lived"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_the_spent_token_is_refused() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut client = server.client("teacher").await?;
+    let first = client.session().expect("signed in").clone();
+    let second = client.refresh().await?.clone();
+    assert_ne!(first.refresh_token, second.refresh_token);
+    assert_ne!(first.access_token, second.access_token);
+    // The new access token works.
+    assert_eq!(
+        server
+            .get("/api/v1/cases", &second.access_token)
+            .await?
+            .status,
+        StatusCode::OK
+    );
+
+    // Presenting the spent token again is refused, and revokes the whole session.
+    let replay = server
+        .post_json(
+            "/api/v1/auth/refresh",
+            &format!(r#"{{"refresh_token":"{}"}}"#, first.refresh_token),
+        )
+        .await?;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(replay.body.json()["code"], "invalid_refresh_token");
+    let err = client
+        .refresh()
+        .await
+        .expect_err("session revoked after reuse");
+    assert_eq!(err.code(), Some(ErrorCode::InvalidRefreshToken));
+    let stale = server.get("/api/v1/cases", &second.access_token).await?;
+    assert_eq!(
+        stale.status,
+        StatusCode::UNAUTHORIZED,
+        "access tokens of a revoked session stop working"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn logout_revokes_refresh_and_access_tokens() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut client = server.client("supervisor").await?;
+    let session = client.session().expect("signed in").clone();
+    client.logout().await?;
+    let refresh = server
+        .post_json(
+            "/api/v1/auth/refresh",
+            &format!(r#"{{"refresh_token":"{}"}}"#, session.refresh_token),
+        )
+        .await?;
+    assert_eq!(refresh.status, StatusCode::UNAUTHORIZED);
+    assert!(refresh.is_client_problem());
+    let access = server.get("/api/v1/cases", &session.access_token).await?;
+    assert_eq!(access.status, StatusCode::UNAUTHORIZED);
+    // Another device's session of the same user is untouched.
+    let other = server.client("supervisor").await?;
+    let token = &other.session().expect("signed in").access_token;
+    assert_eq!(
+        server.get("/api/v1/cases", token).await?.status,
+        StatusCode::OK
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_answer() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let device = uuid::Uuid::now_v7();
+    let wrong = server
+        .post_json(
+            "/api/v1/auth/login",
+            &format!(r#"{{"username":"teacher","password":"nope-nope","device_id":"{device}"}}"#),
+        )
+        .await?;
+    let unknown = server
+        .post_json(
+            "/api/v1/auth/login",
+            &format!(r#"{{"username":"nobody","password":"nope-nope","device_id":"{device}"}}"#),
+        )
+        .await?;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.body.text(), unknown.body.text());
+    Ok(())
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_slowed_per_account() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let device = uuid::Uuid::now_v7();
+    let attempt = |password: &str| {
+        format!(r#"{{"username":"school_lead","password":"{password}","device_id":"{device}"}}"#)
+    };
+    for _ in 0..5 {
+        let r = server
+            .post_json("/api/v1/auth/login", &attempt("wrong-password"))
+            .await?;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // The sixth failure blocks the account; even the right password must wait now.
+    let sixth = server
+        .post_json("/api/v1/auth/login", &attempt("wrong-password"))
+        .await?;
+    assert_eq!(sixth.status, StatusCode::UNAUTHORIZED);
+    let blocked = server
+        .post_json("/api/v1/auth/login", &attempt(PASSWORD))
+        .await?;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(blocked.body.json()["code"], "too_many_attempts");
+    // Other accounts are not affected by this one's failures.
+    server.client("teacher").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_sign_in_or_use_its_tokens() -> anyhow::Result<()> {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    use server::db::entity::user;
+    let server = TestServer::start().await?;
+    let token = server.token("village_member").await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::Disabled,
+            sea_orm::sea_query::Expr::value(true),
+        )
+        .filter(user::Column::Username.eq("village_member"))
+        .exec(&server.state.db.write)
+        .await?;
+    assert_eq!(
+        server.get("/api/v1/cases", &token).await?.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let err = server.client("village_member").await.expect_err("disabled");
+    assert!(err.to_string().contains("401"), "{err}");
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! Health, readiness, metrics and the OpenAPI document.
+
+use reqwest::{Method, StatusCode};
+use tests::TestServer;
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let health = server.request(Method::GET, "/healthz", None, None).await?;
+    assert_eq!(health.status, StatusCode::OK);
+    let ready = server.request(Method::GET, "/readyz", None, None).await?;
+    assert_eq!(ready.status, StatusCode::OK);
+    server.token("teacher").await?;
+    let metrics = server.request(Method::GET, "/metrics", None, None).await?;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics
+            .body
+            .text()
+            .contains(r#"route="/api/v1/auth/login",status="200""#),
+        "{}",
+        metrics.body.text()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_openapi_document_matches_the_routes() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let doc = server
+        .request(Method::GET, "/api/v1/openapi.json", None, None)
+        .await?;
+    assert_eq!(doc.status, StatusCode::OK);
+    let doc = doc.body.json();
+    let paths = doc["paths"].as_object().expect("paths");
+    for expected in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/cases",
+        "/api/v1/cases/{id}",
+        "/api/v1/students/{id}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(expected), "{expected} documented");
+    }
+    // Every documented operation is routed: no documented path answers "no such route".
+    let id = uuid::Uuid::now_v7().to_string();
+    for (path, item) in paths {
+        for method in item.as_object().expect("item").keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes())?;
+            let r = server
+                .request(method.clone(), &path.replace("{id}", &id), None, None)
+                .await?;
+            assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(
+                r.body.json()["detail"] != "no such route",
+                "{method} {path} is routed"
+            );
+        }
+    }
+    Ok(())
+}
