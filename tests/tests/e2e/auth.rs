@@ -159,3 +159,23 @@ async fn a_disabled_account_cannot_sign_in_or_use_its_tokens() -> anyhow::Result
     assert!(err.to_string().contains("401"), "{err}");
     Ok(())
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_are_slowed_per_client_address() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let device = uuid::Uuid::now_v7();
+    // Thirty-one failures spread over many usernames, all from this address.
+    for n in 0..31 {
+        let body = format!(
+            r#"{{"username":"guess-{n}","password":"wrong-password","device_id":"{device}"}}"#
+        );
+        let r = server.post_json("/api/v1/auth/login", &body).await?;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let err = server
+        .client("teacher")
+        .await
+        .expect_err("address is slowed");
+    assert!(err.to_string().contains("429"), "{err}");
+    Ok(())
+}

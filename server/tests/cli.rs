@@ -1,0 +1,191 @@
+//! The `server` binary as the README runs it: the demo, serving, and the admin commands.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Child, Command, Stdio};
+
+const DEMO_PASSWORD: &str = "demo-pass-2026";
+
+fn server(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATA_DIR", data_dir)
+        .env("BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// Starts the server and returns it with the URL it printed.
+fn start(data_dir: &std::path::Path, args: &[&str]) -> (Child, String) {
+    let mut child = server(data_dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("server exited before serving")
+            .expect("read stdout");
+        if let Some(rest) = line.strip_prefix("serving on ") {
+            break rest.split_whitespace().next().expect("url").to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, url)
+}
+
+fn login(url: &str, username: &str, password: &str) -> reqwest::StatusCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let body = serde_json::json!({
+            "username": username,
+            "password": password,
+            "device_id": "0192b0b0-0000-7000-8000-000000000001",
+        });
+        reqwest::Client::new()
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+            .status()
+    })
+}
+
+fn run_with_stdin(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = server(data_dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn demo_serves_and_every_demo_account_signs_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, url) = start(dir.path(), &["--demo"]);
+    for role in [
+        "teacher",
+        "school_lead",
+        "village_member",
+        "township_officer",
+        "supervisor",
+        "admin",
+    ] {
+        assert_eq!(
+            login(&url, role, DEMO_PASSWORD),
+            reqwest::StatusCode::OK,
+            "{role}"
+        );
+    }
+    assert!(
+        dir.path().join("keys.json").exists(),
+        "the embedded default keeps its keys"
+    );
+    assert!(dir.path().join("ledger.sqlite").exists());
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+
+    // A second start keeps the data and the keys: the same accounts still sign in.
+    let (mut child, url) = start(dir.path(), &["--demo"]);
+    assert_eq!(
+        login(&url, "supervisor", DEMO_PASSWORD),
+        reqwest::StatusCode::OK
+    );
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+}
+
+#[test]
+fn admin_commands_add_users_and_reset_passwords() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert!(
+        server(dir.path())
+            .arg("demo")
+            .output()
+            .expect("demo")
+            .status
+            .success()
+    );
+    let add = run_with_stdin(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "li",
+            "--display-name",
+            "李老师",
+            "--role",
+            "teacher",
+            "--org-unit",
+            "DEMO-T2-S1",
+        ],
+        "first-password\n",
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let wrong_unit = run_with_stdin(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "wu",
+            "--display-name",
+            "吴",
+            "--role",
+            "teacher",
+            "--org-unit",
+            "DEMO-T2",
+        ],
+        "first-password\n",
+    );
+    assert!(
+        !wrong_unit.status.success(),
+        "a teacher must belong to a school"
+    );
+    assert!(String::from_utf8_lossy(&wrong_unit.stderr).contains("school"));
+    let reset = run_with_stdin(
+        dir.path(),
+        &["user", "reset-password", "--username", "li"],
+        "second-password\n",
+    );
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+
+    let (mut child, url) = start(dir.path(), &[]);
+    assert_eq!(
+        login(&url, "li", "first-password"),
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login(&url, "li", "second-password"),
+        reqwest::StatusCode::OK
+    );
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+}
