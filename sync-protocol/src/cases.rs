@@ -64,6 +64,66 @@ wire_enum!(
     }
 );
 
+impl CaseStatus {
+    /// Whether the case is still open (not closed).
+    pub fn is_open(self) -> bool {
+        self != Self::Closed
+    }
+
+    /// Checks a move along the case machine (DOMAIN.md §Case life):
+    /// `absent → suspected → school_persuasion → reported → joint_persuasion → returned | closed`,
+    /// `returned → follow_up → closed`, and a relapse `returned | follow_up → suspected` that
+    /// reopens the same row. A student may also come back at any persuasion step (`→ returned`).
+    pub fn check_move(self, to: CaseStatus) -> Result<(), IllegalMove> {
+        use CaseStatus::*;
+        let legal = matches!(
+            (self, to),
+            (Absent, Suspected)
+                | (Suspected, SchoolPersuasion)
+                | (SchoolPersuasion, Reported)
+                | (Reported, JointPersuasion)
+                | (JointPersuasion, Closed)
+                | (
+                    Suspected | SchoolPersuasion | Reported | JointPersuasion,
+                    Returned
+                )
+                | (Returned, FollowUp)
+                | (FollowUp, Closed)
+                | (Returned | FollowUp, Suspected)
+        );
+        if legal {
+            Ok(())
+        } else {
+            Err(IllegalMove { from: self, to })
+        }
+    }
+
+    /// Whether moving here from `from` is a relapse (反复辍学), which counts on the row.
+    pub fn is_relapse_from(self, from: CaseStatus) -> bool {
+        self == CaseStatus::Suspected && matches!(from, CaseStatus::Returned | CaseStatus::FollowUp)
+    }
+}
+
+/// A status move the case machine does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IllegalMove {
+    /// The status the case is in.
+    pub from: CaseStatus,
+    /// The status asked for.
+    pub to: CaseStatus,
+}
+
+impl std::fmt::Display for IllegalMove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a case cannot move from {} to {}",
+            self.from.as_str(),
+            self.to.as_str()
+        )
+    }
+}
+
 wire_enum!(
     /// How the case was found.
     FoundBy {
@@ -242,6 +302,35 @@ pub struct CasePage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_case_machine_allows_its_path_and_refuses_skips() {
+        use CaseStatus::*;
+        let path = [
+            Absent,
+            Suspected,
+            SchoolPersuasion,
+            Reported,
+            JointPersuasion,
+            Returned,
+            FollowUp,
+            Closed,
+        ];
+        for pair in path.windows(2) {
+            assert_eq!(pair[0].check_move(pair[1]), Ok(()), "{pair:?}");
+        }
+        assert!(Absent.check_move(Reported).is_err());
+        assert!(
+            SchoolPersuasion.check_move(Closed).is_err(),
+            "closing needs the joint step first"
+        );
+        assert!(
+            Closed.check_move(Suspected).is_err(),
+            "a closed row stays closed"
+        );
+        assert!(Returned.check_move(Suspected).is_ok() && Suspected.is_relapse_from(FollowUp));
+        assert!(!Suspected.is_relapse_from(Absent));
+    }
 
     #[test]
     fn statuses_round_trip_through_their_names() {

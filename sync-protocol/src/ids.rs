@@ -82,6 +82,14 @@ new_id!(
     /// A supervisor's review of an attempt or a closure request.
     ReviewId
 );
+new_id!(
+    /// One mutation made on a device; a resend carries the same id.
+    MutationId
+);
+new_id!(
+    /// A conflict record: a value that lost a concurrent edit.
+    ConflictId
+);
 
 #[cfg(test)]
 mod tests {

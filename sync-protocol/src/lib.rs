@@ -4,9 +4,13 @@
 pub mod auth;
 pub mod cases;
 pub mod error;
+pub mod evidence;
+pub mod hlc;
 pub mod ids;
+pub mod merge;
 pub mod org;
 pub mod students;
+pub mod sync;
 
 pub use error::{ErrorCode, Problem};
 pub use ids::*;

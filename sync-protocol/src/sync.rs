@@ -1,0 +1,448 @@
+//! The sync protocol: push a batch of mutations, pull every visible change since a cursor.
+//! See docs/sync-protocol.md for the guarantees.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::cases::{
+    Attempt, AttemptKind, AttemptOutcome, CaseStatus, CaseSummary, GeoPoint, Participant,
+    ReasonCategory,
+};
+use crate::evidence::{Document, Review, ReviewTarget, Verdict};
+use crate::hlc::HlcStamp;
+use crate::ids::{
+    AttemptId, CaseId, ConflictId, DeviceId, DocumentId, MutationId, ReviewId, UserId,
+};
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The oldest protocol version the server still accepts.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+
+/// A field of a case a field user may change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "field", content = "value", rename_all = "snake_case")]
+pub enum CaseField {
+    /// Moves along the case machine; never decided by clock.
+    Status(CaseStatus),
+    /// The reason category.
+    Reason(ReasonCategory),
+    /// The responsible person (专人).
+    ResponsibleUserId(UserId),
+}
+
+/// A field of an attempt that may change after it was recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "field", content = "value", rename_all = "snake_case")]
+pub enum AttemptField {
+    /// Whom they met.
+    MetWhom(String),
+    /// What the guardian said.
+    GuardianStatement(String),
+    /// The outcome.
+    Outcome(AttemptOutcome),
+    /// The next step.
+    NextStep(String),
+    /// Notes.
+    Notes(String),
+    /// Where it happened.
+    Location(Option<GeoPoint>),
+}
+
+/// A field of a document's metadata that may change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "field", content = "value", rename_all = "snake_case")]
+pub enum DocumentField {
+    /// Title.
+    Title(String),
+    /// Issuer.
+    IssuedBy(String),
+    /// Issue date.
+    IssuedOn(Option<NaiveDate>),
+    /// Notes.
+    Notes(String),
+}
+
+/// A new attempt, as the phone recorded it. Its author is the pushing user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewAttempt {
+    /// The id the phone made.
+    pub id: AttemptId,
+    /// The case (fixed at creation).
+    pub case_id: CaseId,
+    /// The kind of contact (fixed).
+    pub kind: AttemptKind,
+    /// When it happened (fixed).
+    pub occurred_at: DateTime<Utc>,
+    /// Where.
+    pub location: Option<GeoPoint>,
+    /// Who took part.
+    pub participants: Vec<Participant>,
+    /// Whom they met.
+    pub met_whom: String,
+    /// What the guardian said.
+    pub guardian_statement: String,
+    /// The outcome.
+    pub outcome: AttemptOutcome,
+    /// The next step.
+    pub next_step: String,
+    /// Notes.
+    pub notes: String,
+}
+
+/// A new document's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewDocument {
+    /// The id the client made.
+    pub id: DocumentId,
+    /// The case (fixed).
+    pub case_id: CaseId,
+    /// The document type (fixed).
+    pub doc_type: String,
+    /// Title.
+    pub title: String,
+    /// Issuer.
+    pub issued_by: String,
+    /// Issue date.
+    pub issued_on: Option<NaiveDate>,
+    /// Notes.
+    pub notes: String,
+}
+
+/// A new review (supervisors and admins only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewReview {
+    /// The id the client made.
+    pub id: ReviewId,
+    /// The case.
+    pub case_id: CaseId,
+    /// What is judged.
+    pub target: ReviewTarget,
+    /// The attempt's id, or the case's id for a closure.
+    pub target_id: uuid::Uuid,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a mutation does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    /// Changes fields of a case.
+    UpdateCase {
+        /// The case.
+        case_id: CaseId,
+        /// The changed fields only.
+        fields: Vec<CaseField>,
+    },
+    /// Records an attempt.
+    CreateAttempt {
+        /// The attempt.
+        attempt: NewAttempt,
+    },
+    /// Changes an attempt; participants are only ever added.
+    UpdateAttempt {
+        /// The attempt.
+        attempt_id: AttemptId,
+        /// The changed fields only.
+        fields: Vec<AttemptField>,
+        /// Participants to add (a union: adding one twice keeps one).
+        add_participants: Vec<Participant>,
+    },
+    /// Records a document's metadata.
+    CreateDocument {
+        /// The document.
+        document: NewDocument,
+    },
+    /// Changes a document's metadata.
+    UpdateDocument {
+        /// The document.
+        document_id: DocumentId,
+        /// The changed fields only.
+        fields: Vec<DocumentField>,
+    },
+    /// Records a review.
+    CreateReview {
+        /// The review.
+        review: NewReview,
+    },
+}
+
+/// One change made on a device, with everything needed to apply it exactly once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Mutation {
+    /// The mutation's own id (UUIDv7, made once; a resend carries the same id).
+    pub id: MutationId,
+    /// The version of the record the change was made on (0 for a new record).
+    pub base_version: i64,
+    /// When it was made, on the device's hybrid logical clock.
+    pub hlc: HlcStamp,
+    /// What it does.
+    pub change: Change,
+}
+
+/// `POST /api/v1/sync/push`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// The client's protocol version.
+    pub protocol_version: u32,
+    /// Mutations, applied in this order.
+    pub mutations: Vec<Mutation>,
+}
+
+/// Why a mutation was not applied. A rejection is final: resending gets the same answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// No such record in the caller's scope.
+    NotFound,
+    /// The caller's role may not make this change.
+    Forbidden,
+    /// The case machine does not allow this status move.
+    IllegalTransition,
+    /// A record with this id exists with other fixed fields (student, author, case, kind, time).
+    ImmutableField,
+    /// The change is malformed (empty, or a value out of range).
+    Invalid,
+}
+
+/// What became of one mutation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MutationOutcome {
+    /// Applied (perhaps only in part: fields that lost to a later edit are in `conflicts`).
+    Applied {
+        /// The record's version after this mutation.
+        version: i64,
+        /// Conflict records this mutation made (its own values that lost, or values it beat).
+        conflicts: Vec<ConflictId>,
+        /// The stamp was too far in the future and was pulled back to the server's time.
+        clock_clamped: bool,
+    },
+    /// Not applied.
+    Rejected {
+        /// Why, as a code.
+        code: RejectCode,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// The result of one mutation of a push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MutationResult {
+    /// The mutation.
+    pub mutation_id: MutationId,
+    /// What became of it.
+    #[serde(flatten)]
+    pub outcome: MutationOutcome,
+}
+
+/// The answer to a push, sent only after everything in it is committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushResponse {
+    /// One result per mutation, in request order.
+    pub results: Vec<MutationResult>,
+    /// The server's clock; the client observes it.
+    pub server_hlc: HlcStamp,
+}
+
+/// `POST /api/v1/sync/pull`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PullRequest {
+    /// The client's protocol version.
+    pub protocol_version: u32,
+    /// The cursor of the last page applied; absent on a first sync.
+    pub cursor: Option<String>,
+    /// Most records in one page (default 500, at most 2000).
+    pub limit: Option<u32>,
+}
+
+/// The kinds of record sync carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// A case.
+    Case,
+    /// An attempt.
+    Attempt,
+    /// A document.
+    Document,
+    /// A review.
+    Review,
+    /// A conflict record.
+    Conflict,
+}
+
+impl EntityKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Case => "case",
+            Self::Attempt => "attempt",
+            Self::Document => "document",
+            Self::Review => "review",
+            Self::Conflict => "conflict",
+        }
+    }
+}
+
+impl std::str::FromStr for EntityKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Self::Case,
+            Self::Attempt,
+            Self::Document,
+            Self::Review,
+            Self::Conflict,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| format!("unknown entity kind `{s}`"))
+    }
+}
+
+/// The per-field clock of a record: for each field, the version and stamp of its last write.
+pub type FieldStamps = std::collections::BTreeMap<String, FieldStamp>;
+
+/// When a field was last written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldStamp {
+    /// The record's version that write made.
+    pub version: i64,
+    /// The write's stamp.
+    pub hlc: HlcStamp,
+}
+
+/// A value that lost (or won) a concurrent edit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum FieldValue {
+    /// A case field.
+    Case(CaseField),
+    /// An attempt field.
+    Attempt(AttemptField),
+    /// A document field.
+    Document(DocumentField),
+}
+
+/// Two edits of the same field that neither saw: the later stamp won, the other value is kept here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Conflict {
+    /// The conflict record's id.
+    pub id: ConflictId,
+    /// The kind of record edited.
+    pub entity_kind: EntityKind,
+    /// The record edited.
+    pub entity_id: uuid::Uuid,
+    /// The case it belongs to.
+    pub case_id: CaseId,
+    /// The field's name.
+    pub field: String,
+    /// The value kept.
+    pub winning_value: FieldValue,
+    /// Its stamp.
+    pub winning_hlc: HlcStamp,
+    /// The value that lost.
+    pub losing_value: FieldValue,
+    /// Its stamp.
+    pub losing_hlc: HlcStamp,
+    /// The mutation that wrote the losing value.
+    pub losing_mutation_id: Option<MutationId>,
+    /// The device that wrote the losing value.
+    pub losing_device_id: DeviceId,
+    /// When the server recorded the conflict.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A record as pull carries it: its current state, version and field clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PulledRecord {
+    /// A case.
+    Case {
+        /// Its state.
+        case: CaseSummary,
+        /// Its version.
+        version: i64,
+        /// Its field clock.
+        stamps: FieldStamps,
+    },
+    /// An attempt.
+    Attempt {
+        /// Its state.
+        attempt: Attempt,
+        /// Its version.
+        version: i64,
+        /// Its field clock.
+        stamps: FieldStamps,
+    },
+    /// A document.
+    Document {
+        /// Its state.
+        document: Document,
+        /// Its version.
+        version: i64,
+        /// Its field clock.
+        stamps: FieldStamps,
+    },
+    /// A review.
+    Review {
+        /// The review.
+        review: Review,
+    },
+    /// A conflict record.
+    Conflict {
+        /// The conflict.
+        conflict: Conflict,
+    },
+    /// A record that left the caller's scope (or was removed): drop it.
+    Removed {
+        /// Its kind.
+        entity_kind: EntityKind,
+        /// Its id.
+        id: uuid::Uuid,
+    },
+}
+
+/// The answer to a pull.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PullResponse {
+    /// Changed records, oldest change first; each record appears once per page, in its latest state.
+    pub records: Vec<PulledRecord>,
+    /// Pass back as `cursor` for the next pull. Opaque.
+    pub cursor: String,
+    /// More changes are waiting: pull again at once.
+    pub more: bool,
+    /// The server's clock; the client observes it.
+    pub server_hlc: HlcStamp,
+}
