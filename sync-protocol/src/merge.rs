@@ -146,17 +146,16 @@ pub fn merge_scalars<E: Mergeable>(
             }
             stored => {
                 // The incoming value wins. If the writer never saw the stored value, that one lost.
-                if let (Some(stamp), Some(current)) = (stored, current) {
-                    if stamp.version > base_version && current != *field && stamp.hlc != hlc {
-                        losses.push(FieldLoss {
-                            field: name,
-                            winning: field.clone(),
-                            winning_hlc: hlc,
-                            losing: current,
-                            losing_hlc: stamp.hlc,
-                            incoming_lost: false,
-                        });
-                    }
+                let concurrent = stored.filter(|s| s.version > base_version && s.hlc != hlc);
+                if let (Some(stamp), Some(current)) = (concurrent, current.filter(|c| c != field)) {
+                    losses.push(FieldLoss {
+                        field: name,
+                        winning: field.clone(),
+                        winning_hlc: hlc,
+                        losing: current,
+                        losing_hlc: stamp.hlc,
+                        incoming_lost: false,
+                    });
                 }
                 record.set(field.clone());
                 stamps.insert(
