@@ -6,14 +6,17 @@ use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::TransactionTrait;
+use sync_protocol::AttemptId;
 use sync_protocol::cases::{
-    AttemptKind, AttemptOutcome, CaseStatus, FoundBy, Participant, ReasonCategory,
+    AttemptKind, AttemptOutcome, CaseStatus, FoundBy, GeoPoint, Participant, ReasonCategory,
 };
 use sync_protocol::org::{OrgUnitKind, Role};
 use sync_protocol::students::{Gender, Guardian, SpecialGroups};
+use sync_protocol::sync::NewAttempt;
 
+use crate::db::changes::ChangeSet;
 use crate::db::entity::{case, org_unit, user};
-use crate::seed::{self, NewAttempt, NewCase, NewStudent};
+use crate::seed::{self, NewCase, NewStudent};
 use crate::state::AppState;
 
 /// What to build.
@@ -254,6 +257,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
     let officer = users[3].1.clone();
     let year = 2026;
     let mut cases = Vec::new();
+    let mut changes = ChangeSet::default();
     for i in 0..spec.students {
         let township = &townships[i % townships.len()];
         let slot = i / townships.len();
@@ -276,6 +280,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
             + Duration::days(rng.random_range(0..60));
         let case = seed::case(
             db,
+            &mut changes,
             &student,
             NewCase {
                 status,
@@ -335,28 +340,28 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
                 } else {
                     AttemptOutcome::ALL[1 + n % 3]
                 };
-            seed::attempt(
-                db,
-                &case,
-                NewAttempt {
-                    kind,
-                    occurred_at: start + Duration::days(i64::try_from(2 * n).unwrap_or(0)),
-                    location: Some((
-                        25.04 + rng.random_range(-0.2..0.2),
-                        102.71 + rng.random_range(-0.2..0.2),
-                    )),
-                    participants: people,
-                    met_whom: "监护人".into(),
-                    guardian_statement: "家长表示孩子不愿上学，会再做工作。".into(),
-                    outcome,
-                    next_step: "三日内再次家访".into(),
-                    author_id: author.id,
-                },
-            )
-            .await?;
+            let attempt = NewAttempt {
+                id: AttemptId::new(),
+                case_id: case.id.into(),
+                kind,
+                occurred_at: start + Duration::days(i64::try_from(2 * n).unwrap_or(0)),
+                location: Some(GeoPoint {
+                    lat: 25.04 + rng.random_range(-0.2..0.2),
+                    lon: 102.71 + rng.random_range(-0.2..0.2),
+                    accuracy_m: Some(15.0),
+                }),
+                participants: people,
+                met_whom: "监护人".into(),
+                guardian_statement: "家长表示孩子不愿上学，会再做工作。".into(),
+                outcome,
+                next_step: "三日内再次家访".into(),
+                notes: String::new(),
+            };
+            seed::attempt(db, &mut changes, &case, attempt, author.id).await?;
         }
         cases.push(case);
     }
+    changes.append(&txn).await?;
     txn.commit().await?;
     Ok(Demo {
         district,

@@ -17,6 +17,7 @@ pub mod personal_data;
 pub mod seed;
 pub mod state;
 pub mod students;
+pub mod sync;
 
 use std::future::Future;
 use std::net::SocketAddr;

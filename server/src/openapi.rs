@@ -35,4 +35,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::auth::routes::router())
         .merge(crate::cases::routes::router())
         .merge(crate::students::routes::router())
+        .merge(crate::sync::routes::router())
 }

@@ -1,19 +1,20 @@
 //! Creating ledger records directly: org units, users, students, cases and attempts. The demo
 //! district, the admin commands and the tests' fixtures all go through these functions.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
-use sync_protocol::cases::{
-    AttemptKind, AttemptOutcome, CaseStatus, FoundBy, Participant, ReasonCategory,
-};
+use sync_protocol::cases::{CaseStatus, FoundBy, ReasonCategory};
 use sync_protocol::org::{OrgUnitKind, Role};
 use sync_protocol::students::{Gender, Guardian, SpecialGroups};
+use sync_protocol::sync::{EntityKind, FieldStamps, NewAttempt};
 use uuid::Uuid;
 
 use crate::auth::password;
-use crate::db::entity::{attempt, attempt_participant, case, guardian, org_unit, student, user};
+use crate::db;
+use crate::db::changes::{ChangeSet, RecordScope};
+use crate::db::entity::{attempt, case, guardian, org_unit, student, user};
 use crate::personal_data::Sealer;
 use crate::students::seal_context;
 
@@ -246,6 +247,7 @@ pub struct NewCase {
 /// Opens a case for `student`, scoped like the student.
 pub async fn case(
     db: &impl ConnectionTrait,
+    changes: &mut ChangeSet,
     student: &student::Model,
     new: NewCase,
 ) -> anyhow::Result<case::Model> {
@@ -266,69 +268,29 @@ pub async fn case(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
+        field_stamps: Set("{}".into()),
     };
-    Ok(row.insert(db).await?)
+    let row = row.insert(db).await?;
+    changes.upsert(EntityKind::Case, row.id, RecordScope::from(&row), true);
+    Ok(row)
 }
 
-/// An attempt to record.
-#[derive(Debug, Clone)]
-pub struct NewAttempt {
-    /// The kind of contact.
-    pub kind: AttemptKind,
-    /// When.
-    pub occurred_at: DateTime<Utc>,
-    /// Where (lat, lon).
-    pub location: Option<(f64, f64)>,
-    /// Who took part.
-    pub participants: Vec<Participant>,
-    /// Whom they met.
-    pub met_whom: String,
-    /// What the guardian said.
-    pub guardian_statement: String,
-    /// Outcome.
-    pub outcome: AttemptOutcome,
-    /// Next step.
-    pub next_step: String,
-    /// Author.
-    pub author_id: Uuid,
-}
-
-/// Records an attempt on `case`.
+/// Records an attempt on `case` by `author` (server-written: no field clock, so any later
+/// phone edit simply applies).
 pub async fn attempt(
     db: &impl ConnectionTrait,
+    changes: &mut ChangeSet,
     case: &case::Model,
     new: NewAttempt,
+    author: Uuid,
 ) -> anyhow::Result<attempt::Model> {
-    let id = Uuid::now_v7();
-    let row = attempt::ActiveModel {
-        id: Set(id),
-        case_id: Set(case.id),
-        kind: Set(new.kind.as_str().to_owned()),
-        occurred_at: Set(new.occurred_at),
-        lat: Set(new.location.map(|l| l.0)),
-        lon: Set(new.location.map(|l| l.1)),
-        accuracy_m: Set(new.location.map(|_| 15.0)),
-        met_whom: Set(new.met_whom),
-        guardian_statement: Set(new.guardian_statement),
-        outcome: Set(new.outcome.as_str().to_owned()),
-        next_step: Set(new.next_step),
-        notes: Set(String::new()),
-        author_id: Set(new.author_id),
-        created_at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await?;
-    for (position, p) in (0..).zip(new.participants) {
-        attempt_participant::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            attempt_id: Set(id),
-            position: Set(position),
-            user_id: Set(p.user_id.map(|u| u.0)),
-            name: Set(p.name),
-            unit: Set(p.unit),
-        }
-        .insert(db)
-        .await?;
-    }
+    anyhow::ensure!(
+        new.case_id.0 == case.id,
+        "attempt {} is not of case {}",
+        new.id,
+        case.id
+    );
+    let row = db::attempts::insert(db, &new, author, &FieldStamps::new(), Utc::now()).await?;
+    changes.upsert(EntityKind::Attempt, row.id, RecordScope::from(case), true);
     Ok(row)
 }

@@ -1,7 +1,10 @@
 //! `AppState`: what every handler shares.
 
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use sync_protocol::DeviceId;
+use sync_protocol::hlc::{Hlc, HlcStamp};
 
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
@@ -24,6 +27,8 @@ pub struct Inner {
     pub tokens: TokenKeys,
     /// Sealing of minors' personal data.
     pub sealer: Sealer,
+    /// The server's hybrid logical clock, which answers carry so clients move past it.
+    pub clock: Mutex<Hlc>,
 }
 
 impl Deref for AppState {
@@ -66,11 +71,22 @@ impl AppState {
             config.access_ttl,
         )?;
         let sealer = Sealer::new(&keys)?;
+        let clock = Mutex::new(Hlc::new(DeviceId(uuid::Uuid::nil())));
         Ok(Self(Arc::new(Inner {
             config,
             db,
             tokens,
             sealer,
+            clock,
         })))
+    }
+
+    /// A fresh stamp of the server's clock.
+    pub fn server_stamp(&self) -> HlcStamp {
+        let now = chrono::Utc::now().timestamp_millis();
+        match self.clock.lock() {
+            Ok(mut clock) => clock.tick(now),
+            Err(poisoned) => poisoned.into_inner().tick(now),
+        }
     }
 }

@@ -32,6 +32,12 @@ pub enum ErrorCode {
     NotFound,
     /// The method is not allowed on this path.
     MethodNotAllowed,
+    /// The client speaks a protocol version older than the server accepts: update the app.
+    ClientTooOld,
+    /// The client speaks a protocol version newer than this server knows.
+    UnsupportedProtocol,
+    /// A mutation id was sent again with a different body (a client bug; nothing was applied).
+    MutationIdReused,
     /// The server failed; the detail is in its logs.
     Internal,
     /// The server cannot serve now (for example, the database is unreachable).
@@ -54,6 +60,9 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::ClientTooOld => "client_too_old",
+            Self::UnsupportedProtocol => "unsupported_protocol",
+            Self::MutationIdReused => "mutation_id_reused",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
         }

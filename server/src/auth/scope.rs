@@ -69,3 +69,11 @@ impl ScopedColumns for crate::db::entity::student::Entity {
     const TOWNSHIP: Self::Column = Self::Column::TownshipId;
     const DISTRICT: Self::Column = Self::Column::DistrictId;
 }
+
+impl ScopedColumns for crate::db::entity::change_log::Entity {
+    type Column = crate::db::entity::change_log::Column;
+    const SCHOOL: Self::Column = Self::Column::SchoolId;
+    const VILLAGE: Self::Column = Self::Column::VillageId;
+    const TOWNSHIP: Self::Column = Self::Column::TownshipId;
+    const DISTRICT: Self::Column = Self::Column::DistrictId;
+}

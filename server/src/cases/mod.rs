@@ -69,3 +69,19 @@ pub fn attempt_view(
         created_at: row.created_at,
     })
 }
+
+/// The wire views of case rows, with their students' names, each beside its row.
+pub async fn summaries(
+    db: &impl sea_orm::ConnectionTrait,
+    rows: Vec<case::Model>,
+) -> Result<Vec<(CaseSummary, case::Model)>, sea_orm::DbErr> {
+    let names = crate::db::cases::student_names(db, rows.iter().map(|c| c.student_id)).await?;
+    rows.into_iter()
+        .map(|row| {
+            let name = names.get(&row.student_id).cloned().unwrap_or_default();
+            summary(row.clone(), name)
+                .map(|s| (s, row))
+                .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
+        })
+        .collect()
+}

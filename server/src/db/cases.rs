@@ -78,7 +78,8 @@ pub async fn list(
         .collect())
 }
 
-async fn student_names(
+/// The names of the students `ids`.
+pub async fn student_names(
     db: &impl ConnectionTrait,
     ids: impl Iterator<Item = Uuid>,
 ) -> Result<std::collections::HashMap<Uuid, String>, DbErr> {
@@ -128,17 +129,12 @@ pub async fn attempts(
         .order_by_asc(attempt::Column::Id)
         .all(db)
         .await?;
-    let mut participants = attempt_participant::Entity::find()
-        .filter(attempt_participant::Column::AttemptId.is_in(attempts.iter().map(|a| a.id)))
-        .order_by_asc(attempt_participant::Column::Position)
-        .all(db)
-        .await?;
+    let mut participants =
+        crate::db::attempts::participants_of(db, attempts.iter().map(|a| a.id).collect()).await?;
     Ok(attempts
         .into_iter()
         .map(|a| {
-            let mine = participants
-                .extract_if(.., |p| p.attempt_id == a.id)
-                .collect();
+            let mine = participants.remove(&a.id).unwrap_or_default();
             (a, mine)
         })
         .collect())

@@ -1,6 +1,9 @@
 //! The database: connections, migrations, entities and the queries handlers call.
 
+pub mod attempts;
 pub mod cases;
+pub mod changes;
+pub mod documents;
 pub mod entity;
 pub mod migration;
 pub mod students;

@@ -21,6 +21,10 @@ pub struct Model {
     pub notes: String,
     pub author_id: Uuid,
     pub created_at: DateTimeUtc,
+    pub version: i64,
+    /// Per-field clock (JSON of `FieldStamps`).
+    pub field_stamps: String,
+    pub initial_participants: i32,
 }
 
 /// No relations are declared: queries join explicitly.

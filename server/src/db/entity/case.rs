@@ -23,6 +23,8 @@ pub struct Model {
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Per-field clock (JSON of `FieldStamps`).
+    pub field_stamps: String,
 }
 
 /// No relations are declared: queries join explicitly.

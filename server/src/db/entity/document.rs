@@ -16,6 +16,9 @@ pub struct Model {
     pub notes: String,
     pub author_id: Uuid,
     pub created_at: DateTimeUtc,
+    pub version: i64,
+    /// Per-field clock (JSON of `FieldStamps`).
+    pub field_stamps: String,
 }
 
 /// No relations are declared: queries join explicitly.

@@ -1,10 +1,13 @@
 //! sea-orm entities, one module per table. Field docs live on the migration and the wire types.
 #![allow(missing_docs)]
 
+pub mod applied_mutation;
 pub mod attempt;
 pub mod attempt_participant;
 pub mod audit_entry;
 pub mod case;
+pub mod change_log;
+pub mod conflict;
 pub mod device;
 pub mod document;
 pub mod guardian;

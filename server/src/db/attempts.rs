@@ -1,0 +1,178 @@
+//! Writing attempts and their participants. One path for the demo, the tests' fixtures and sync.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
+};
+use sync_protocol::cases::Participant;
+use sync_protocol::merge::AttemptFields;
+use sync_protocol::sync::{FieldStamps, NewAttempt};
+use uuid::Uuid;
+
+use crate::db::entity::{attempt, attempt_participant};
+
+/// The stamps text of a field clock.
+pub fn stamps_text(stamps: &FieldStamps) -> String {
+    serde_json::to_string(stamps).unwrap_or_else(|_| "{}".into())
+}
+
+/// The field clock stored as `text`; a malformed one is a corrupt row.
+pub fn parse_stamps(text: &str) -> Result<FieldStamps, DbErr> {
+    serde_json::from_str(text).map_err(|e| DbErr::Custom(format!("corrupt field clock: {e}")))
+}
+
+/// Inserts `new` by `author` with field clock `stamps` (version 1) and its participants.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: &NewAttempt,
+    author: Uuid,
+    stamps: &FieldStamps,
+    now: DateTime<Utc>,
+) -> Result<attempt::Model, DbErr> {
+    let row = attempt::ActiveModel {
+        id: Set(new.id.0),
+        case_id: Set(new.case_id.0),
+        kind: Set(new.kind.as_str().to_owned()),
+        occurred_at: Set(new.occurred_at),
+        lat: Set(new.location.map(|l| l.lat)),
+        lon: Set(new.location.map(|l| l.lon)),
+        accuracy_m: Set(new.location.and_then(|l| l.accuracy_m)),
+        met_whom: Set(new.met_whom.clone()),
+        guardian_statement: Set(new.guardian_statement.clone()),
+        outcome: Set(new.outcome.as_str().to_owned()),
+        next_step: Set(new.next_step.clone()),
+        notes: Set(new.notes.clone()),
+        author_id: Set(author),
+        created_at: Set(now),
+        version: Set(1),
+        field_stamps: Set(stamps_text(stamps)),
+        initial_participants: Set(i32::try_from(new.participants.len()).unwrap_or(i32::MAX)),
+    }
+    .insert(db)
+    .await?;
+    replace_participants(db, row.id, &new.participants).await?;
+    Ok(row)
+}
+
+/// Replaces the participants of `attempt_id` with `participants`, in order.
+pub async fn replace_participants(
+    db: &impl ConnectionTrait,
+    attempt_id: Uuid,
+    participants: &[Participant],
+) -> Result<(), DbErr> {
+    attempt_participant::Entity::delete_many()
+        .filter(attempt_participant::Column::AttemptId.eq(attempt_id))
+        .exec(db)
+        .await?;
+    if participants.is_empty() {
+        return Ok(());
+    }
+    let rows = participants
+        .iter()
+        .zip(0..)
+        .map(|(p, position)| attempt_participant::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            attempt_id: Set(attempt_id),
+            position: Set(position),
+            user_id: Set(p.user_id.map(|u| u.0)),
+            name: Set(p.name.clone()),
+            unit: Set(p.unit.clone()),
+        });
+    attempt_participant::Entity::insert_many(rows)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The participants of `attempt_id` in order.
+pub async fn participants(
+    db: &impl ConnectionTrait,
+    attempt_id: Uuid,
+) -> Result<Vec<Participant>, DbErr> {
+    Ok(attempt_participant::Entity::find()
+        .filter(attempt_participant::Column::AttemptId.eq(attempt_id))
+        .order_by_asc(attempt_participant::Column::Position)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| Participant {
+            user_id: p.user_id.map(Into::into),
+            name: p.name,
+            unit: p.unit,
+        })
+        .collect())
+}
+
+/// The mergeable fields of a stored attempt.
+pub fn fields(
+    row: &attempt::Model,
+    participants: Vec<Participant>,
+) -> Result<AttemptFields, DbErr> {
+    let corrupt = |e: String| DbErr::Custom(format!("corrupt attempt {}: {e}", row.id));
+    Ok(AttemptFields {
+        met_whom: row.met_whom.clone(),
+        guardian_statement: row.guardian_statement.clone(),
+        outcome: row.outcome.parse().map_err(corrupt)?,
+        next_step: row.next_step.clone(),
+        notes: row.notes.clone(),
+        location: match (row.lat, row.lon) {
+            (Some(lat), Some(lon)) => Some(sync_protocol::cases::GeoPoint {
+                lat,
+                lon,
+                accuracy_m: row.accuracy_m,
+            }),
+            _ => None,
+        },
+        participants,
+        initial_participants: usize::try_from(row.initial_participants).unwrap_or(0),
+    })
+}
+
+/// Writes merged fields back, with the new version and field clock.
+pub async fn store(
+    db: &impl ConnectionTrait,
+    row: attempt::Model,
+    fields: &AttemptFields,
+    stamps: &FieldStamps,
+    version: i64,
+    participants_changed: bool,
+) -> Result<(), DbErr> {
+    let id = row.id;
+    let mut active: attempt::ActiveModel = row.into();
+    active.met_whom = Set(fields.met_whom.clone());
+    active.guardian_statement = Set(fields.guardian_statement.clone());
+    active.outcome = Set(fields.outcome.as_str().to_owned());
+    active.next_step = Set(fields.next_step.clone());
+    active.notes = Set(fields.notes.clone());
+    active.lat = Set(fields.location.map(|l| l.lat));
+    active.lon = Set(fields.location.map(|l| l.lon));
+    active.accuracy_m = Set(fields.location.and_then(|l| l.accuracy_m));
+    active.version = Set(version);
+    active.field_stamps = Set(stamps_text(stamps));
+    active.update(db).await?;
+    if participants_changed {
+        replace_participants(db, id, &fields.participants).await?;
+    }
+    Ok(())
+}
+
+/// The participant rows of the attempts `ids`, by attempt, in signing order.
+pub async fn participants_of(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<std::collections::HashMap<Uuid, Vec<attempt_participant::Model>>, DbErr> {
+    let mut by_attempt: std::collections::HashMap<Uuid, Vec<attempt_participant::Model>> =
+        Default::default();
+    for chunk in ids.chunks(500) {
+        let rows = attempt_participant::Entity::find()
+            .filter(attempt_participant::Column::AttemptId.is_in(chunk.iter().copied()))
+            .order_by_asc(attempt_participant::Column::Position)
+            .all(db)
+            .await?;
+        for row in rows {
+            by_attempt.entry(row.attempt_id).or_default().push(row);
+        }
+    }
+    Ok(by_attempt)
+}

@@ -1,0 +1,173 @@
+//! The change log pull reads, and how writes add to it without ever letting a cursor skip one.
+//!
+//! Every writing transaction collects its changes in a [`ChangeSet`] and appends them last, just
+//! before commit: it bumps the single counter row (`sync_counter`) by the number of changes and
+//! numbers its rows with the values it got. The counter row stays locked until the transaction
+//! ends, so transactions take numbers in commit order: a reader that has seen number N has seen
+//! every change numbered below N, and a transaction that commits late gets a higher number
+//! instead of slipping in behind a cursor. (On SQLite, with one writer at a time, this holds
+//! trivially.) Earlier rows of the same record are deleted as newer ones are added, so the log
+//! stays about as long as the number of records.
+
+use std::collections::HashSet;
+
+use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sync_protocol::sync::EntityKind;
+use uuid::Uuid;
+
+use crate::db::entity::{case, change_log};
+
+/// The org units a record belongs to, which decide who pulls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordScope {
+    /// School.
+    pub school_id: Uuid,
+    /// Village of residence.
+    pub village_id: Uuid,
+    /// Township of residence.
+    pub township_id: Uuid,
+    /// District.
+    pub district_id: Uuid,
+}
+
+impl From<&case::Model> for RecordScope {
+    fn from(c: &case::Model) -> Self {
+        Self {
+            school_id: c.school_id,
+            village_id: c.village_id,
+            township_id: c.township_id,
+            district_id: c.district_id,
+        }
+    }
+}
+
+/// What happened to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// Created or changed: pull sends its current state.
+    Upsert,
+    /// Left this scope: pull tells the phones of the scope to drop it.
+    Remove,
+}
+
+impl Op {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upsert => "upsert",
+            Self::Remove => "remove",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    kind: EntityKind,
+    id: Uuid,
+    op: Op,
+    scope: RecordScope,
+    created: bool,
+}
+
+/// The changes of one transaction, appended to the log by [`ChangeSet::append`].
+#[derive(Debug, Default)]
+pub struct ChangeSet {
+    entries: Vec<Entry>,
+}
+
+/// Rows per multi-row statement (keeps bind parameters under every engine's limit).
+const CHUNK: usize = 500;
+
+impl ChangeSet {
+    /// Records that `id` was changed; `created` when this transaction made it (nothing to compact).
+    pub fn upsert(&mut self, kind: EntityKind, id: Uuid, scope: RecordScope, created: bool) {
+        self.entries.push(Entry {
+            kind,
+            id,
+            op: Op::Upsert,
+            scope,
+            created,
+        });
+    }
+
+    /// Records that `id` left `scope`.
+    pub fn remove(&mut self, kind: EntityKind, id: Uuid, scope: RecordScope) {
+        self.entries.push(Entry {
+            kind,
+            id,
+            op: Op::Remove,
+            scope,
+            created: false,
+        });
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Appends the changes to the log. Call it last in the transaction, right before commit.
+    pub async fn append(self, txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        // Keep the last entry of each (record, op, scope).
+        let mut seen = HashSet::new();
+        let mut entries: Vec<Entry> = self
+            .entries
+            .into_iter()
+            .rev()
+            .filter(|e| seen.insert((e.id, e.op, e.scope.school_id, e.scope.village_id)))
+            .collect();
+        entries.reverse();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        for op in [Op::Upsert, Op::Remove] {
+            let stale: Vec<Uuid> = entries
+                .iter()
+                .filter(|e| e.op == op && !e.created)
+                .map(|e| e.id)
+                .collect();
+            for ids in stale.chunks(CHUNK) {
+                change_log::Entity::delete_many()
+                    .filter(change_log::Column::EntityId.is_in(ids.iter().copied()))
+                    .filter(change_log::Column::Op.eq(op.as_str()))
+                    .exec(txn)
+                    .await?;
+            }
+        }
+        let count = i64::try_from(entries.len()).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let last = take_numbers(txn, count).await?;
+        let first = last - count + 1;
+        for (chunk_index, chunk) in entries.chunks(CHUNK).enumerate() {
+            let offset = i64::try_from(chunk_index * CHUNK).unwrap_or(i64::MAX);
+            let rows = chunk.iter().zip(0..).map(|(e, i)| change_log::ActiveModel {
+                seq: Set(first + offset + i),
+                entity_kind: Set(e.kind.as_str().to_owned()),
+                entity_id: Set(e.id),
+                op: Set(e.op.as_str().to_owned()),
+                school_id: Set(e.scope.school_id),
+                village_id: Set(e.scope.village_id),
+                township_id: Set(e.scope.township_id),
+                district_id: Set(e.scope.district_id),
+            });
+            change_log::Entity::insert_many(rows).exec(txn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Takes `count` numbers from the counter row, returning the last; the row stays locked to the
+/// end of the transaction.
+async fn take_numbers(txn: &impl ConnectionTrait, count: i64) -> Result<i64, DbErr> {
+    let update = Query::update()
+        .table("sync_counter")
+        .value("value", Expr::col("value").add(count))
+        .and_where(Expr::col("id").eq(1))
+        .returning(Query::returning().column("value"))
+        .to_owned();
+    let row = txn
+        .query_one(&update)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("sync_counter row 1".into()))?;
+    row.try_get::<i64>("", "value")
+}

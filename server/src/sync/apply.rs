@@ -1,0 +1,490 @@
+//! Applying one mutation inside a push's transaction, with the caller's scope and role, through
+//! the merge rules of `sync_protocol::merge`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+};
+use sync_protocol::merge::{
+    self, AttemptFields, CaseFields, DocumentFields, FieldLoss, Mergeable, Rejection,
+    unite_participants,
+};
+use sync_protocol::org::Role;
+use sync_protocol::sync::{
+    AttemptField, CaseField, Change, DocumentField, EntityKind, FieldStamp, FieldStamps,
+    FieldValue, Mutation, NewAttempt, NewDocument, NewReview, RejectCode,
+};
+use sync_protocol::{ConflictId, hlc::HlcStamp};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db::attempts::{parse_stamps, stamps_text};
+use crate::db::changes::{ChangeSet, RecordScope};
+use crate::db::entity::{attempt, case, conflict, document, review};
+use crate::db::{attempts, documents};
+
+/// What an applied mutation left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The record's version after it.
+    pub version: i64,
+    /// The conflict records it made.
+    pub conflicts: Vec<ConflictId>,
+}
+
+/// A mutation's result before it is sent: applied, or refused by the rules.
+pub type Outcome = Result<Applied, Rejection>;
+
+fn reject(code: RejectCode, reason: impl Into<String>) -> Outcome {
+    Err(Rejection {
+        code,
+        reason: reason.into(),
+    })
+}
+
+fn not_found(what: &str) -> Outcome {
+    reject(RejectCode::NotFound, format!("no such {what}"))
+}
+
+/// The state of one push: its transaction, caller, time, the changes it made, and the cases it
+/// already looked up in the caller's scope.
+pub struct Batch<'a, C> {
+    txn: &'a C,
+    user: &'a AuthUser,
+    now: DateTime<Utc>,
+    /// Changes to append to the log before commit.
+    pub changes: ChangeSet,
+    cases: HashMap<Uuid, Option<case::Model>>,
+}
+
+/// A field clock where every named field was written at `hlc` by version 1.
+fn initial_stamps(names: &[&str], hlc: HlcStamp) -> FieldStamps {
+    names
+        .iter()
+        .map(|n| ((*n).to_owned(), FieldStamp { version: 1, hlc }))
+        .collect()
+}
+
+/// The last-writer-wins fields of a new attempt, as field values.
+fn attempt_scalars(new: &NewAttempt) -> Vec<AttemptField> {
+    vec![
+        AttemptField::MetWhom(new.met_whom.clone()),
+        AttemptField::GuardianStatement(new.guardian_statement.clone()),
+        AttemptField::Outcome(new.outcome),
+        AttemptField::NextStep(new.next_step.clone()),
+        AttemptField::Notes(new.notes.clone()),
+        AttemptField::Location(new.location),
+    ]
+}
+
+/// The last-writer-wins fields of a new document, as field values.
+fn document_scalars(new: &NewDocument) -> Vec<DocumentField> {
+    vec![
+        DocumentField::Title(new.title.clone()),
+        DocumentField::IssuedBy(new.issued_by.clone()),
+        DocumentField::IssuedOn(new.issued_on),
+        DocumentField::Notes(new.notes.clone()),
+    ]
+}
+
+fn field_names<E: Mergeable>(fields: &[E::Field]) -> Vec<&'static str> {
+    fields.iter().map(E::name).collect()
+}
+
+impl<'a, C: ConnectionTrait> Batch<'a, C> {
+    /// A batch in `txn` for `user` at `now`.
+    pub fn new(txn: &'a C, user: &'a AuthUser, now: DateTime<Utc>) -> Self {
+        Self {
+            txn,
+            user,
+            now,
+            changes: ChangeSet::default(),
+            cases: HashMap::new(),
+        }
+    }
+
+    /// The case `id` if it is in the caller's scope (looked up once per batch).
+    async fn case(&mut self, id: Uuid) -> Result<Option<case::Model>, DbErr> {
+        if let Some(cached) = self.cases.get(&id) {
+            return Ok(cached.clone());
+        }
+        let found = case::Entity::find_by_id(id)
+            .filter(self.user.scope().condition::<case::Entity>())
+            .one(self.txn)
+            .await?;
+        self.cases.insert(id, found.clone());
+        Ok(found)
+    }
+
+    /// Applies `m`, whose stamp (after clamping) is `hlc`.
+    pub async fn apply(&mut self, m: &Mutation, hlc: HlcStamp) -> Result<Outcome, DbErr> {
+        match &m.change {
+            Change::UpdateCase { case_id, fields } => {
+                self.update_case(m, hlc, case_id.0, fields).await
+            }
+            Change::CreateAttempt { attempt } => self.create_attempt(m, hlc, attempt).await,
+            Change::UpdateAttempt {
+                attempt_id,
+                fields,
+                add_participants,
+            } => {
+                self.update_attempt(m, hlc, attempt_id.0, fields, add_participants, None)
+                    .await
+            }
+            Change::CreateDocument { document } => self.create_document(m, hlc, document).await,
+            Change::UpdateDocument {
+                document_id,
+                fields,
+            } => self.update_document(m, hlc, document_id.0, fields).await,
+            Change::CreateReview { review } => self.create_review(review).await,
+        }
+    }
+
+    async fn update_case(
+        &mut self,
+        m: &Mutation,
+        hlc: HlcStamp,
+        id: Uuid,
+        fields: &[CaseField],
+    ) -> Result<Outcome, DbErr> {
+        let Some(row) = self.case(id).await? else {
+            return Ok(not_found("case"));
+        };
+        let closes = fields.iter().any(|f| {
+            matches!(
+                f,
+                CaseField::Status(sync_protocol::cases::CaseStatus::Closed)
+            )
+        });
+        if closes && !matches!(self.user.role, Role::Supervisor | Role::Admin) {
+            return Ok(reject(
+                RejectCode::Forbidden,
+                "only the bureau closes a ledger row (销号)",
+            ));
+        }
+        let corrupt = |e: String| DbErr::Custom(format!("corrupt case {id}: {e}"));
+        let mut state = CaseFields {
+            status: row.status.parse().map_err(corrupt)?,
+            reason: row
+                .reason
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            responsible_user_id: row.responsible_user_id.map(Into::into),
+            relapse_count: row.relapse_count,
+        };
+        let mut stamps = parse_stamps(&row.field_stamps)?;
+        let version = row.version + 1;
+        let losses = match merge::apply_case_update(
+            &mut state,
+            &mut stamps,
+            m.base_version,
+            hlc,
+            fields,
+            version,
+        ) {
+            Ok(losses) => losses,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        let mut active: case::ActiveModel = row.clone().into();
+        active.status = Set(state.status.as_str().to_owned());
+        active.reason = Set(state.reason.map(|r| r.as_str().to_owned()));
+        active.responsible_user_id = Set(state.responsible_user_id.map(|u| u.0));
+        active.relapse_count = Set(state.relapse_count);
+        active.version = Set(version);
+        active.field_stamps = Set(stamps_text(&stamps));
+        active.updated_at = Set(self.now);
+        let updated = active.update(self.txn).await?;
+        let scope = RecordScope::from(&updated);
+        self.cases.insert(id, Some(updated));
+        self.changes.upsert(EntityKind::Case, id, scope, false);
+        let conflicts = self
+            .record_losses(EntityKind::Case, id, id, scope, m, losses, FieldValue::Case)
+            .await?;
+        Ok(Ok(Applied { version, conflicts }))
+    }
+
+    async fn create_attempt(
+        &mut self,
+        m: &Mutation,
+        hlc: HlcStamp,
+        new: &NewAttempt,
+    ) -> Result<Outcome, DbErr> {
+        let Some(case) = self.case(new.case_id.0).await? else {
+            return Ok(not_found("case"));
+        };
+        if let Some(existing) = attempt::Entity::find_by_id(new.id.0).one(self.txn).await? {
+            let same = existing.case_id == new.case_id.0
+                && existing.kind == new.kind.as_str()
+                && existing.occurred_at.timestamp_micros() == new.occurred_at.timestamp_micros()
+                && existing.author_id == self.user.id;
+            if !same {
+                return Ok(reject(
+                    RejectCode::ImmutableField,
+                    "an attempt with this id exists with another case, kind, time or author",
+                ));
+            }
+            // The same attempt recorded again (say, after a reinstall): merge it as an edit.
+            return self
+                .update_attempt(
+                    m,
+                    hlc,
+                    new.id.0,
+                    &attempt_scalars(new),
+                    &new.participants,
+                    Some(existing),
+                )
+                .await;
+        }
+        let scalars = attempt_scalars(new);
+        let stamps = initial_stamps(&field_names::<AttemptFields>(&scalars), hlc);
+        attempts::insert(self.txn, new, self.user.id, &stamps, self.now).await?;
+        self.changes.upsert(
+            EntityKind::Attempt,
+            new.id.0,
+            RecordScope::from(&case),
+            true,
+        );
+        Ok(Ok(Applied {
+            version: 1,
+            conflicts: Vec::new(),
+        }))
+    }
+
+    async fn update_attempt(
+        &mut self,
+        m: &Mutation,
+        hlc: HlcStamp,
+        id: Uuid,
+        fields: &[AttemptField],
+        add: &[sync_protocol::cases::Participant],
+        known: Option<attempt::Model>,
+    ) -> Result<Outcome, DbErr> {
+        let row = match known {
+            Some(row) => row,
+            None => match attempt::Entity::find_by_id(id).one(self.txn).await? {
+                Some(row) => row,
+                None => return Ok(not_found("attempt")),
+            },
+        };
+        let Some(case) = self.case(row.case_id).await? else {
+            return Ok(not_found("attempt"));
+        };
+        if fields.is_empty() && add.is_empty() {
+            return Ok(reject(
+                RejectCode::Invalid,
+                "an update changes at least one field",
+            ));
+        }
+        let participants = attempts::participants(self.txn, id).await?;
+        let mut state = attempts::fields(&row, participants)?;
+        let mut stamps = parse_stamps(&row.field_stamps)?;
+        let version = row.version + 1;
+        let losses = merge::merge_scalars(
+            &mut state,
+            &mut stamps,
+            m.base_version,
+            hlc,
+            fields,
+            version,
+        );
+        let grew = unite_participants(&mut state, add);
+        attempts::store(self.txn, row, &state, &stamps, version, grew).await?;
+        let scope = RecordScope::from(&case);
+        self.changes.upsert(EntityKind::Attempt, id, scope, false);
+        let conflicts = self
+            .record_losses(
+                EntityKind::Attempt,
+                id,
+                case.id,
+                scope,
+                m,
+                losses,
+                FieldValue::Attempt,
+            )
+            .await?;
+        Ok(Ok(Applied { version, conflicts }))
+    }
+
+    async fn create_document(
+        &mut self,
+        m: &Mutation,
+        hlc: HlcStamp,
+        new: &NewDocument,
+    ) -> Result<Outcome, DbErr> {
+        let Some(case) = self.case(new.case_id.0).await? else {
+            return Ok(not_found("case"));
+        };
+        if new.doc_type.trim().is_empty() {
+            return Ok(reject(RejectCode::Invalid, "a document needs a type"));
+        }
+        if let Some(existing) = document::Entity::find_by_id(new.id.0).one(self.txn).await? {
+            if existing.case_id != new.case_id.0
+                || existing.doc_type != new.doc_type
+                || existing.author_id != self.user.id
+            {
+                return Ok(reject(
+                    RejectCode::ImmutableField,
+                    "a document with this id exists with another case, type or author",
+                ));
+            }
+            return self
+                .update_document(m, hlc, new.id.0, &document_scalars(new))
+                .await;
+        }
+        let scalars = document_scalars(new);
+        let stamps = initial_stamps(&field_names::<DocumentFields>(&scalars), hlc);
+        documents::insert(self.txn, new, self.user.id, &stamps, self.now).await?;
+        self.changes.upsert(
+            EntityKind::Document,
+            new.id.0,
+            RecordScope::from(&case),
+            true,
+        );
+        Ok(Ok(Applied {
+            version: 1,
+            conflicts: Vec::new(),
+        }))
+    }
+
+    async fn update_document(
+        &mut self,
+        m: &Mutation,
+        hlc: HlcStamp,
+        id: Uuid,
+        fields: &[DocumentField],
+    ) -> Result<Outcome, DbErr> {
+        let Some(row) = document::Entity::find_by_id(id).one(self.txn).await? else {
+            return Ok(not_found("document"));
+        };
+        let Some(case) = self.case(row.case_id).await? else {
+            return Ok(not_found("document"));
+        };
+        if fields.is_empty() {
+            return Ok(reject(
+                RejectCode::Invalid,
+                "an update changes at least one field",
+            ));
+        }
+        let mut state = documents::fields(&row);
+        let mut stamps = parse_stamps(&row.field_stamps)?;
+        let version = row.version + 1;
+        let losses = merge::merge_scalars(
+            &mut state,
+            &mut stamps,
+            m.base_version,
+            hlc,
+            fields,
+            version,
+        );
+        documents::store(self.txn, row, &state, &stamps, version).await?;
+        let scope = RecordScope::from(&case);
+        self.changes.upsert(EntityKind::Document, id, scope, false);
+        let conflicts = self
+            .record_losses(
+                EntityKind::Document,
+                id,
+                case.id,
+                scope,
+                m,
+                losses,
+                FieldValue::Document,
+            )
+            .await?;
+        Ok(Ok(Applied { version, conflicts }))
+    }
+
+    async fn create_review(&mut self, new: &NewReview) -> Result<Outcome, DbErr> {
+        if !matches!(self.user.role, Role::Supervisor | Role::Admin) {
+            return Ok(reject(
+                RejectCode::Forbidden,
+                "only the bureau reviews evidence",
+            ));
+        }
+        let Some(case) = self.case(new.case_id.0).await? else {
+            return Ok(not_found("case"));
+        };
+        if let Some(existing) = review::Entity::find_by_id(new.id.0).one(self.txn).await? {
+            let same = existing.case_id == new.case_id.0
+                && existing.target_kind == new.target.as_str()
+                && existing.target_id == new.target_id
+                && existing.verdict == new.verdict.as_str()
+                && existing.reason == new.reason
+                && existing.reviewer_id == self.user.id;
+            return Ok(if same {
+                Ok(Applied {
+                    version: 1,
+                    conflicts: Vec::new(),
+                })
+            } else {
+                reject(
+                    RejectCode::ImmutableField,
+                    "a review is never changed; record a new one",
+                )
+            });
+        }
+        review::ActiveModel {
+            id: Set(new.id.0),
+            case_id: Set(new.case_id.0),
+            target_kind: Set(new.target.as_str().to_owned()),
+            target_id: Set(new.target_id),
+            verdict: Set(new.verdict.as_str().to_owned()),
+            reason: Set(new.reason.clone()),
+            reviewer_id: Set(self.user.id),
+            created_at: Set(self.now),
+        }
+        .insert(self.txn)
+        .await?;
+        self.changes
+            .upsert(EntityKind::Review, new.id.0, RecordScope::from(&case), true);
+        Ok(Ok(Applied {
+            version: 1,
+            conflicts: Vec::new(),
+        }))
+    }
+
+    /// Keeps each lost value in a conflict record, visible to the case's scope.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_losses<F>(
+        &mut self,
+        kind: EntityKind,
+        entity_id: Uuid,
+        case_id: Uuid,
+        scope: RecordScope,
+        m: &Mutation,
+        losses: Vec<FieldLoss<F>>,
+        wrap: fn(F) -> FieldValue,
+    ) -> Result<Vec<ConflictId>, DbErr> {
+        let mut ids = Vec::new();
+        for loss in losses {
+            let id = ConflictId::new();
+            conflict::ActiveModel {
+                id: Set(id.0),
+                entity_kind: Set(kind.as_str().to_owned()),
+                entity_id: Set(entity_id),
+                case_id: Set(case_id),
+                field: Set(loss.field.to_owned()),
+                winning_value: Set(json(&wrap(loss.winning))),
+                winning_hlc: Set(json(&loss.winning_hlc)),
+                losing_value: Set(json(&wrap(loss.losing))),
+                losing_hlc: Set(json(&loss.losing_hlc)),
+                losing_mutation_id: Set(loss.incoming_lost.then_some(m.id.0)),
+                losing_device_id: Set(loss.losing_hlc.device.0),
+                created_at: Set(self.now),
+            }
+            .insert(self.txn)
+            .await?;
+            self.changes.upsert(EntityKind::Conflict, id.0, scope, true);
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+}
+
+/// JSON text of a value, as conflict rows store it.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}

@@ -1,0 +1,246 @@
+//! `pull`: every change the caller may see since a cursor, a page at a time, each record in its
+//! current state.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::http::StatusCode;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use sync_protocol::ErrorCode;
+use sync_protocol::cases::Attempt;
+use sync_protocol::evidence::{Document, Review};
+use sync_protocol::sync::{Conflict, EntityKind, PullRequest, PullResponse, PulledRecord};
+use uuid::Uuid;
+
+use crate::auth::{AuthUser, Scope};
+use crate::db::attempts::parse_stamps;
+use crate::db::entity::{attempt, case, change_log, conflict, document, review};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Records per page unless asked otherwise.
+pub const DEFAULT_PAGE: u32 = 500;
+/// Most records per page.
+pub const MAX_PAGE: u32 = 2000;
+
+fn bad_cursor() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidParameter,
+        "cursor is not one this server handed out",
+    )
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> DbErr {
+    DbErr::Custom(format!("corrupt {what}: {e}"))
+}
+
+/// Serves one page of changes to `user`.
+pub async fn pull(
+    state: &AppState,
+    user: &AuthUser,
+    request: PullRequest,
+) -> Result<PullResponse, ApiError> {
+    super::check_protocol(request.protocol_version)?;
+    let after: i64 = match request.cursor.as_deref() {
+        None | Some("") => 0,
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|n: &i64| *n >= 0)
+            .ok_or_else(bad_cursor)?,
+    };
+    let limit = request.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::invalid_parameter(format!(
+            "limit must be 1..={MAX_PAGE}, not {limit}"
+        )));
+    }
+    let db = &state.db.read;
+    let rows = change_log::Entity::find()
+        .filter(user.scope().condition::<change_log::Entity>())
+        .filter(change_log::Column::Seq.gt(after))
+        .order_by_asc(change_log::Column::Seq)
+        .limit(u64::from(limit))
+        .all(db)
+        .await?;
+    let more = rows.len() == usize::try_from(limit).unwrap_or(usize::MAX);
+    let cursor = rows.last().map_or(after, |r| r.seq).to_string();
+    let records = records_for(db, user.scope(), &rows).await?;
+    Ok(PullResponse {
+        records,
+        cursor,
+        more,
+        server_hlc: state.server_stamp(),
+    })
+}
+
+/// The current state of the records named by `rows`, in row order. A record no longer in the
+/// scope is skipped: a later `remove` row tells the phone.
+async fn records_for(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    rows: &[change_log::Model],
+) -> Result<Vec<PulledRecord>, DbErr> {
+    let mut ids: HashMap<EntityKind, Vec<Uuid>> = HashMap::new();
+    for row in rows.iter().filter(|r| r.op == "upsert") {
+        let kind: EntityKind = row
+            .entity_kind
+            .parse()
+            .map_err(|e| corrupt("change log", e))?;
+        ids.entry(kind).or_default().push(row.entity_id);
+    }
+    let take = |kind| ids.get(&kind).cloned().unwrap_or_default();
+    let attempts = attempt::Entity::find()
+        .filter(attempt::Column::Id.is_in(take(EntityKind::Attempt)))
+        .all(db)
+        .await?;
+    let documents = document::Entity::find()
+        .filter(document::Column::Id.is_in(take(EntityKind::Document)))
+        .all(db)
+        .await?;
+    let reviews = review::Entity::find()
+        .filter(review::Column::Id.is_in(take(EntityKind::Review)))
+        .all(db)
+        .await?;
+    let conflicts = conflict::Entity::find()
+        .filter(conflict::Column::Id.is_in(take(EntityKind::Conflict)))
+        .all(db)
+        .await?;
+
+    // Every case the page touches, looked up in the caller's scope.
+    let mut case_ids: HashSet<Uuid> = take(EntityKind::Case).into_iter().collect();
+    case_ids.extend(attempts.iter().map(|a| a.case_id));
+    case_ids.extend(documents.iter().map(|d| d.case_id));
+    case_ids.extend(reviews.iter().map(|r| r.case_id));
+    case_ids.extend(conflicts.iter().map(|c| c.case_id));
+    let cases: HashMap<Uuid, case::Model> = case::Entity::find()
+        .filter(case::Column::Id.is_in(case_ids))
+        .filter(scope.condition::<case::Entity>())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let visible = |case_id: &Uuid| cases.contains_key(case_id);
+
+    let mut out: HashMap<(EntityKind, Uuid), PulledRecord> = HashMap::new();
+    let summaries = crate::cases::summaries(
+        db,
+        cases
+            .values()
+            .filter(|c| take(EntityKind::Case).contains(&c.id))
+            .cloned()
+            .collect(),
+    )
+    .await?;
+    for (summary, row) in summaries {
+        let stamps = parse_stamps(&row.field_stamps)?;
+        out.insert(
+            (EntityKind::Case, row.id),
+            PulledRecord::Case {
+                case: summary,
+                version: row.version,
+                stamps,
+            },
+        );
+    }
+    let mut participants =
+        crate::db::attempts::participants_of(db, attempts.iter().map(|a| a.id).collect()).await?;
+    for row in attempts.into_iter().filter(|a| visible(&a.case_id)) {
+        let (id, version, stamps) = (row.id, row.version, parse_stamps(&row.field_stamps)?);
+        let attempt: Attempt =
+            crate::cases::attempt_view(row, participants.remove(&id).unwrap_or_default())
+                .map_err(|e| corrupt("attempt", e))?;
+        out.insert(
+            (EntityKind::Attempt, id),
+            PulledRecord::Attempt {
+                attempt,
+                version,
+                stamps,
+            },
+        );
+    }
+    for row in documents.into_iter().filter(|d| visible(&d.case_id)) {
+        let (id, version, stamps) = (row.id, row.version, parse_stamps(&row.field_stamps)?);
+        let document = Document {
+            id: row.id.into(),
+            case_id: row.case_id.into(),
+            doc_type: row.doc_type,
+            title: row.title,
+            issued_by: row.issued_by,
+            issued_on: row.issued_on,
+            notes: row.notes,
+            author_id: row.author_id.into(),
+            created_at: row.created_at,
+        };
+        out.insert(
+            (EntityKind::Document, id),
+            PulledRecord::Document {
+                document,
+                version,
+                stamps,
+            },
+        );
+    }
+    for row in reviews.into_iter().filter(|r| visible(&r.case_id)) {
+        let review = Review {
+            id: row.id.into(),
+            case_id: row.case_id.into(),
+            target: row.target_kind.parse().map_err(|e| corrupt("review", e))?,
+            target_id: row.target_id,
+            verdict: row.verdict.parse().map_err(|e| corrupt("review", e))?,
+            reason: row.reason,
+            reviewer_id: row.reviewer_id.into(),
+            created_at: row.created_at,
+        };
+        out.insert(
+            (EntityKind::Review, row.id),
+            PulledRecord::Review { review },
+        );
+    }
+    for row in conflicts.into_iter().filter(|c| visible(&c.case_id)) {
+        fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DbErr> {
+            serde_json::from_str(text).map_err(|e| corrupt("conflict", e))
+        }
+        let conflict = Conflict {
+            id: row.id.into(),
+            entity_kind: row
+                .entity_kind
+                .parse()
+                .map_err(|e| corrupt("conflict", e))?,
+            entity_id: row.entity_id,
+            case_id: row.case_id.into(),
+            field: row.field,
+            winning_value: parse(&row.winning_value)?,
+            winning_hlc: parse(&row.winning_hlc)?,
+            losing_value: parse(&row.losing_value)?,
+            losing_hlc: parse(&row.losing_hlc)?,
+            losing_mutation_id: row.losing_mutation_id.map(Into::into),
+            losing_device_id: row.losing_device_id.into(),
+            created_at: row.created_at,
+        };
+        out.insert(
+            (EntityKind::Conflict, row.id),
+            PulledRecord::Conflict { conflict },
+        );
+    }
+
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        let kind: EntityKind = row
+            .entity_kind
+            .parse()
+            .map_err(|e| corrupt("change log", e))?;
+        if row.op == "remove" {
+            records.push(PulledRecord::Removed {
+                entity_kind: kind,
+                id: row.entity_id,
+            });
+        } else if let Some(record) = out.remove(&(kind, row.entity_id)) {
+            records.push(record);
+        }
+    }
+    Ok(records)
+}

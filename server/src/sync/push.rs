@@ -1,0 +1,144 @@
+//! `push`: a batch of mutations applied in order, each exactly once, in one transaction whose
+//! commit comes before the answer.
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sha2::{Digest, Sha256};
+use sync_protocol::ErrorCode;
+use sync_protocol::hlc;
+use sync_protocol::sync::{Mutation, MutationOutcome, MutationResult, PushRequest, PushResponse};
+use uuid::Uuid;
+
+use super::apply::Batch;
+use crate::auth::AuthUser;
+use crate::db::entity::applied_mutation;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Most mutations in one push.
+pub const MAX_BATCH: usize = 1000;
+
+/// How far ahead of the server's clock a stamp may be before it is pulled back (one minute).
+pub const MAX_CLOCK_AHEAD_MILLIS: i64 = 60_000;
+
+/// The SHA-256 of a mutation's canonical JSON, in hex.
+fn body_hash(m: &Mutation) -> Result<String, ApiError> {
+    let bytes =
+        serde_json::to_vec(m).map_err(|e| anyhow::anyhow!("serializing a mutation: {e}"))?;
+    Ok(Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+fn reused(id: Uuid) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::MutationIdReused,
+        format!(
+            "mutation {id} was already sent with a different body; nothing in this push was applied"
+        ),
+    )
+}
+
+/// Applies `request` for `user`.
+pub async fn push(
+    state: &AppState,
+    user: &AuthUser,
+    request: PushRequest,
+) -> Result<PushResponse, ApiError> {
+    super::check_protocol(request.protocol_version)?;
+    if request.mutations.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "at most {MAX_BATCH} mutations per push, not {}",
+                request.mutations.len()
+            ),
+        ));
+    }
+    let now = Utc::now();
+    let txn = state.db.write.begin().await?;
+    let ids: Vec<Uuid> = request.mutations.iter().map(|m| m.id.0).collect();
+    let mut known: HashMap<Uuid, applied_mutation::Model> = applied_mutation::Entity::find()
+        .filter(applied_mutation::Column::MutationId.is_in(ids))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|row| (row.mutation_id, row))
+        .collect();
+
+    let mut batch = Batch::new(&txn, user, now);
+    let mut results = Vec::with_capacity(request.mutations.len());
+    let mut records = Vec::new();
+    let mut clamped_count = 0usize;
+    for m in &request.mutations {
+        let hash = body_hash(m)?;
+        if let Some(first) = known.get(&m.id.0) {
+            if first.body_hash != hash {
+                return Err(reused(m.id.0));
+            }
+            let outcome: MutationOutcome = serde_json::from_str(&first.result)
+                .map_err(|e| anyhow::anyhow!("corrupt stored result of mutation {}: {e}", m.id))?;
+            results.push(MutationResult {
+                mutation_id: m.id,
+                outcome,
+            });
+            continue;
+        }
+        let (stamp, clamped) = hlc::clamp(m.hlc, now.timestamp_millis(), MAX_CLOCK_AHEAD_MILLIS);
+        clamped_count += usize::from(clamped);
+        let outcome = match batch.apply(m, stamp).await? {
+            Ok(applied) => MutationOutcome::Applied {
+                version: applied.version,
+                conflicts: applied.conflicts,
+                clock_clamped: clamped,
+            },
+            Err(rejection) => MutationOutcome::Rejected {
+                code: rejection.code,
+                reason: rejection.reason,
+            },
+        };
+        let row = applied_mutation::Model {
+            mutation_id: m.id.0,
+            body_hash: hash,
+            user_id: user.id,
+            device_id: user.device_id,
+            result: serde_json::to_string(&outcome)
+                .map_err(|e| anyhow::anyhow!("serializing a result: {e}"))?,
+            created_at: now,
+        };
+        records.push(row.clone());
+        known.insert(m.id.0, row);
+        results.push(MutationResult {
+            mutation_id: m.id,
+            outcome,
+        });
+    }
+    if clamped_count > 0 {
+        tracing::warn!(user.id = %user.id, device = %user.device_id, clamped_count, "clock far ahead: stamps pulled back to server time");
+    }
+    for chunk in records.chunks(500) {
+        let rows = chunk.iter().map(|r| applied_mutation::ActiveModel {
+            mutation_id: Set(r.mutation_id),
+            body_hash: Set(r.body_hash.clone()),
+            user_id: Set(r.user_id),
+            device_id: Set(r.device_id),
+            result: Set(r.result.clone()),
+            created_at: Set(r.created_at),
+        });
+        applied_mutation::Entity::insert_many(rows)
+            .exec(&txn)
+            .await?;
+    }
+    batch.changes.append(&txn).await?;
+    txn.commit().await?;
+    Ok(PushResponse {
+        results,
+        server_hlc: state.server_stamp(),
+    })
+}
