@@ -232,6 +232,23 @@ impl TestServer {
             .await
     }
 
+    /// POST `body` as JSON to `path` with `bearer`.
+    pub async fn post(
+        &self,
+        path: &str,
+        bearer: &str,
+        body: &impl serde::Serialize,
+    ) -> anyhow::Result<Raw> {
+        let bytes = serde_json::to_vec(body)?;
+        self.request(
+            reqwest::Method::POST,
+            path,
+            Some(bearer),
+            Some(("application/json", bytes)),
+        )
+        .await
+    }
+
     /// POST JSON text to `path` without a token.
     pub async fn post_json(&self, path: &str, json: &str) -> anyhow::Result<Raw> {
         self.request(

@@ -12,3 +12,5 @@ mod bad_input;
 mod jwt;
 #[path = "e2e/ops.rs"]
 mod ops;
+#[path = "e2e/sync_server.rs"]
+mod sync_server;

@@ -1,0 +1,500 @@
+//! Sync as the server sees it, driven with the wire types: idempotent push, the 409 on a reused
+//! id, scope, the case machine, clock skew, and the cursor that never skips a late commit.
+
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use sea_orm::{EntityTrait as _, PaginatorTrait as _, TransactionTrait as _};
+use serde_json::Value;
+use server::db::changes::{ChangeSet, RecordScope};
+use server::db::entity::{applied_mutation, attempt, case, change_log, conflict};
+use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, Participant, ReasonCategory};
+use sync_protocol::hlc::HlcStamp;
+use sync_protocol::sync::{
+    CaseField, Change, EntityKind, Mutation, NewAttempt, PROTOCOL_VERSION, PullRequest,
+    PullResponse, PushRequest,
+};
+use sync_protocol::{AttemptId, DeviceId, MutationId};
+use tests::TestServer;
+
+fn stamp(device: DeviceId, at: chrono::DateTime<Utc>) -> HlcStamp {
+    HlcStamp {
+        millis: at.timestamp_millis(),
+        counter: 0,
+        device,
+    }
+}
+
+fn new_attempt(case: &case::Model) -> NewAttempt {
+    NewAttempt {
+        id: AttemptId::new(),
+        case_id: case.id.into(),
+        kind: AttemptKind::HomeVisit,
+        occurred_at: Utc::now(),
+        location: None,
+        participants: vec![Participant {
+            user_id: None,
+            name: "王老师".into(),
+            unit: "学校".into(),
+        }],
+        met_whom: "祖母".into(),
+        guardian_statement: "孩子在外打工".into(),
+        outcome: AttemptOutcome::Refused,
+        next_step: "联系父母".into(),
+        notes: String::new(),
+    }
+}
+
+fn mutation(device: DeviceId, base_version: i64, change: Change) -> Mutation {
+    Mutation {
+        id: MutationId::new(),
+        base_version,
+        hlc: stamp(device, Utc::now()),
+        change,
+    }
+}
+
+fn push_body(mutations: Vec<Mutation>) -> PushRequest {
+    PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        mutations,
+    }
+}
+
+/// The first case of the teacher's school.
+fn teachers_case(server: &TestServer) -> case::Model {
+    let school = server.home.users[0].1.org_unit_id;
+    server
+        .home
+        .cases
+        .iter()
+        .find(|c| c.school_id == school)
+        .cloned()
+        .expect("a case in the teacher's school")
+}
+
+/// How many rows `entity` has.
+macro_rules! count {
+    ($server:expr, $entity:ty) => {
+        <$entity>::find().count(&$server.state.db.read).await?
+    };
+}
+
+#[tokio::test]
+async fn a_replayed_push_answers_the_same_and_writes_nothing() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let token = server.token("teacher").await?;
+    let device = DeviceId::new();
+    let case = teachers_case(&server);
+    let attempt = new_attempt(&case);
+    let body = push_body(vec![
+        mutation(
+            device,
+            0,
+            Change::CreateAttempt {
+                attempt: attempt.clone(),
+            },
+        ),
+        // References the attempt made earlier in the same batch.
+        mutation(
+            device,
+            1,
+            Change::UpdateAttempt {
+                attempt_id: attempt.id,
+                fields: vec![sync_protocol::sync::AttemptField::Notes(
+                    "补充：已联系父亲".into(),
+                )],
+                add_participants: vec![Participant {
+                    user_id: None,
+                    name: "村主任".into(),
+                    unit: "村委会".into(),
+                }],
+            },
+        ),
+        mutation(
+            device,
+            case.version,
+            Change::UpdateCase {
+                case_id: case.id.into(),
+                fields: vec![CaseField::Reason(ReasonCategory::WorkingAway)],
+            },
+        ),
+    ]);
+    let first = server.post("/api/v1/sync/push", &token, &body).await?;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body.text());
+    let results = first.body.json()["results"].clone();
+    assert!(
+        results
+            .as_array()
+            .expect("results")
+            .iter()
+            .all(|r| r["status"] == "applied"),
+        "{results}"
+    );
+    let counts = (
+        count!(server, attempt::Entity),
+        count!(server, change_log::Entity),
+        count!(server, applied_mutation::Entity),
+    );
+
+    for _ in 0..2 {
+        let again = server.post("/api/v1/sync/push", &token, &body).await?;
+        assert_eq!(again.status, StatusCode::OK);
+        assert_eq!(
+            again.body.json()["results"],
+            results,
+            "a replay returns the stored first results"
+        );
+        let now = (
+            count!(server, attempt::Entity),
+            count!(server, change_log::Entity),
+            count!(server, applied_mutation::Entity),
+        );
+        assert_eq!(now, counts, "a replay writes nothing");
+    }
+    let stored = server
+        .get(&format!("/api/v1/cases/{}", case.id), &token)
+        .await?
+        .body
+        .json();
+    let pushed = stored["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .find(|a| a["id"] == attempt.id.to_string())
+        .cloned()
+        .expect("attempt stored");
+    assert_eq!(pushed["notes"], "补充：已联系父亲");
+    assert_eq!(pushed["participants"].as_array().map(Vec::len), Some(2));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_reused_mutation_id_with_another_body_is_409_and_applies_nothing() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let token = server.token("teacher").await?;
+    let device = DeviceId::new();
+    let case = teachers_case(&server);
+    let first = mutation(
+        device,
+        0,
+        Change::CreateAttempt {
+            attempt: new_attempt(&case),
+        },
+    );
+    assert_eq!(
+        server
+            .post("/api/v1/sync/push", &token, &push_body(vec![first.clone()]))
+            .await?
+            .status,
+        StatusCode::OK
+    );
+    let attempts = count!(server, attempt::Entity);
+    let mut forged = first.clone();
+    if let Change::CreateAttempt { attempt } = &mut forged.change {
+        attempt.notes = "changed after the fact".into();
+    }
+    let fresh = mutation(
+        device,
+        0,
+        Change::CreateAttempt {
+            attempt: new_attempt(&case),
+        },
+    );
+    let r = server
+        .post("/api/v1/sync/push", &token, &push_body(vec![fresh, forged]))
+        .await?;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.is_client_problem());
+    assert_eq!(r.body.json()["code"], "mutation_id_reused");
+    assert_eq!(
+        count!(server, attempt::Entity),
+        attempts,
+        "the whole batch was refused"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_teacher_cannot_push_into_another_schools_case() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let token = server.token("teacher").await?;
+    let school = server.home.users[0].1.org_unit_id;
+    let foreign = server
+        .home
+        .cases
+        .iter()
+        .find(|c| c.school_id != school)
+        .expect("foreign case");
+    let device = DeviceId::new();
+    let attempts = count!(server, attempt::Entity);
+    let body = push_body(vec![
+        mutation(
+            device,
+            0,
+            Change::CreateAttempt {
+                attempt: new_attempt(foreign),
+            },
+        ),
+        mutation(
+            device,
+            1,
+            Change::UpdateCase {
+                case_id: foreign.id.into(),
+                fields: vec![CaseField::Reason(ReasonCategory::Poverty)],
+            },
+        ),
+    ]);
+    let r = server.post("/api/v1/sync/push", &token, &body).await?;
+    assert_eq!(r.status, StatusCode::OK);
+    for result in r.body.json()["results"].as_array().expect("results") {
+        assert_eq!(result["status"], "rejected");
+        assert_eq!(
+            result["code"], "not_found",
+            "out of scope looks like missing"
+        );
+    }
+    assert_eq!(count!(server, attempt::Entity), attempts);
+    let stored = case::Entity::find_by_id(foreign.id)
+        .one(&server.state.db.read)
+        .await?
+        .expect("case");
+    assert_eq!(stored.reason, foreign.reason);
+    Ok(())
+}
+
+#[tokio::test]
+async fn status_moves_follow_the_case_machine() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let supervisor = server.token("supervisor").await?;
+    let case = server
+        .home
+        .cases
+        .iter()
+        .find(|c| c.status == "suspected")
+        .expect("a suspected case");
+    let device = DeviceId::new();
+    let move_to = |status| {
+        mutation(
+            device,
+            case.version,
+            Change::UpdateCase {
+                case_id: case.id.into(),
+                fields: vec![CaseField::Status(status)],
+            },
+        )
+    };
+    let body = push_body(vec![
+        move_to(CaseStatus::JointPersuasion),
+        move_to(CaseStatus::SchoolPersuasion),
+    ]);
+    let r = server
+        .post("/api/v1/sync/push", &supervisor, &body)
+        .await?
+        .body
+        .json();
+    let results = r["results"].as_array().expect("results");
+    assert_eq!(results[0]["code"], "illegal_transition");
+    assert!(
+        results[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("suspected to joint_persuasion"),
+        "{r}"
+    );
+    assert_eq!(results[1]["status"], "applied");
+    let stored = case::Entity::find_by_id(case.id)
+        .one(&server.state.db.read)
+        .await?
+        .expect("case");
+    assert_eq!(stored.status, "school_persuasion");
+
+    // Closing a row is the bureau's: a teacher is refused whatever the status.
+    let teacher = server.token("teacher").await?;
+    let own = teachers_case(&server);
+    let close = mutation(
+        device,
+        own.version,
+        Change::UpdateCase {
+            case_id: own.id.into(),
+            fields: vec![CaseField::Status(CaseStatus::Closed)],
+        },
+    );
+    let r = server
+        .post("/api/v1/sync/push", &teacher, &push_body(vec![close]))
+        .await?
+        .body
+        .json();
+    assert_eq!(r["results"][0]["code"], "forbidden");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_clock_years_ahead_is_clamped_and_loses_to_a_later_real_edit() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let teacher = server.token("teacher").await?;
+    let lead = server.token("school_lead").await?;
+    let case = teachers_case(&server);
+    let (fast, honest) = (DeviceId::new(), DeviceId::new());
+    let mut ahead = mutation(
+        fast,
+        case.version,
+        Change::UpdateCase {
+            case_id: case.id.into(),
+            fields: vec![CaseField::Reason(ReasonCategory::Religion)],
+        },
+    );
+    ahead.hlc = stamp(fast, Utc::now() + Duration::days(4 * 365));
+    let r = server
+        .post("/api/v1/sync/push", &teacher, &push_body(vec![ahead]))
+        .await?
+        .body
+        .json();
+    assert_eq!(r["results"][0]["clock_clamped"], true);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // A concurrent edit (same base version) made later in real time wins.
+    let later = mutation(
+        honest,
+        case.version,
+        Change::UpdateCase {
+            case_id: case.id.into(),
+            fields: vec![CaseField::Reason(ReasonCategory::Illness)],
+        },
+    );
+    let r = server
+        .post("/api/v1/sync/push", &lead, &push_body(vec![later]))
+        .await?
+        .body
+        .json();
+    assert_eq!(r["results"][0]["status"], "applied");
+    let stored = case::Entity::find_by_id(case.id)
+        .one(&server.state.db.read)
+        .await?
+        .expect("case");
+    assert_eq!(stored.reason.as_deref(), Some("illness"));
+    let conflicts = conflict::Entity::find().all(&server.state.db.read).await?;
+    assert_eq!(conflicts.len(), 1, "the lost value is kept");
+    assert!(conflicts[0].losing_value.contains("religion"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_old_protocol_version_is_told_to_update() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let token = server.token("teacher").await?;
+    let r = server
+        .post(
+            "/api/v1/sync/pull",
+            &token,
+            &serde_json::json!({"protocol_version": 0, "cursor": null, "limit": null}),
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(r.body.json()["code"], "client_too_old");
+    let r = server
+        .post(
+            "/api/v1/sync/pull",
+            &token,
+            &serde_json::json!({"protocol_version": PROTOCOL_VERSION, "cursor": "banana"}),
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.is_client_problem());
+    Ok(())
+}
+
+/// Every record id the supervisor pulls after `cursor`, and the final cursor.
+async fn pull_all(
+    server: &TestServer,
+    token: &str,
+    cursor: Option<String>,
+) -> anyhow::Result<(Vec<String>, String)> {
+    let mut cursor = cursor;
+    let mut ids = Vec::new();
+    loop {
+        let request = PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            cursor: cursor.clone(),
+            limit: Some(50),
+        };
+        let r = server.post("/api/v1/sync/pull", token, &request).await?;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body.text());
+        let page: PullResponse = serde_json::from_slice(&r.body.0)?;
+        for record in &page.records {
+            let v: Value = serde_json::to_value(record)?;
+            let id = v
+                .get("case")
+                .or(v.get("attempt"))
+                .or(v.get("conflict"))
+                .map(|x| x["id"].clone())
+                .unwrap_or(v["id"].clone());
+            ids.push(id.as_str().unwrap_or_default().to_owned());
+        }
+        cursor = Some(page.cursor.clone());
+        if !page.more {
+            return Ok((ids, page.cursor));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_cursor_never_skips_a_change_committed_late() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let token = server.token("supervisor").await?;
+    let (_, start) = pull_all(&server, &token, None).await?;
+    let (x, y) = (&server.home.cases[0], &server.home.cases[1]);
+    let db = server.state.db.write.clone();
+
+    // T1 appends first and stays open; T2 starts, appends and wants to commit meanwhile.
+    let t1 = db.begin().await?;
+    let mut first = ChangeSet::default();
+    first.upsert(EntityKind::Case, x.id, RecordScope::from(x), false);
+    first.append(&t1).await?;
+    let y2 = y.clone();
+    let db2 = db.clone();
+    let t2 = tokio::spawn(async move {
+        let t2 = db2.begin().await?;
+        let mut second = ChangeSet::default();
+        second.upsert(EntityKind::Case, y2.id, RecordScope::from(&y2), false);
+        second.append(&t2).await?;
+        t2.commit().await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (seen, middle) = pull_all(&server, &token, Some(start.clone())).await?;
+    assert!(
+        seen.is_empty(),
+        "nothing is visible before a commit: {seen:?}"
+    );
+    t1.commit().await?;
+    t2.await??;
+    let (seen, _) = pull_all(&server, &token, Some(middle)).await?;
+    assert_eq!(
+        seen,
+        vec![x.id.to_string(), y.id.to_string()],
+        "both, in commit order"
+    );
+
+    if server.state.db.backend() == sea_orm::DbBackend::Postgres {
+        // The other order, which a plain sequence gets wrong: T1 opens and writes first, T2
+        // commits before it; a reader's cursor moves past T2; T1 commits last.
+        let (_, before) = pull_all(&server, &token, None).await?;
+        let t1 = db.begin().await?;
+        let t2 = db.begin().await?;
+        let mut second = ChangeSet::default();
+        second.upsert(EntityKind::Case, y.id, RecordScope::from(y), false);
+        second.append(&t2).await?;
+        t2.commit().await?;
+        let (seen, after_t2) = pull_all(&server, &token, Some(before)).await?;
+        assert_eq!(seen, vec![y.id.to_string()]);
+        let mut first = ChangeSet::default();
+        first.upsert(EntityKind::Case, x.id, RecordScope::from(x), false);
+        first.append(&t1).await?;
+        t1.commit().await?;
+        let (seen, _) = pull_all(&server, &token, Some(after_t2)).await?;
+        assert_eq!(
+            seen,
+            vec![x.id.to_string()],
+            "the late commit is not skipped"
+        );
+    }
+    Ok(())
+}
