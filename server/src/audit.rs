@@ -13,18 +13,21 @@ use crate::db::entity::audit_entry;
 pub enum Action {
     /// A student's personal data was read.
     ReadStudent,
+    /// A student moved to another school or village (R7), taking their cases along.
+    TransferStudent,
 }
 
 impl Action {
     fn as_str(self) -> &'static str {
         match self {
             Self::ReadStudent => "student.read",
+            Self::TransferStudent => "student.transfer",
         }
     }
 
     fn entity_kind(self) -> &'static str {
         match self {
-            Self::ReadStudent => "student",
+            Self::ReadStudent | Self::TransferStudent => "student",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! every read written to the audit log (R23).
 
 pub mod routes;
+pub mod transfer;
 
 use sync_protocol::students::{Guardian, SpecialGroups, StudentDetail};
 use uuid::Uuid;

@@ -17,7 +17,9 @@ use crate::state::AppState;
 
 /// The student routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_student))
+    OpenApiRouter::new()
+        .routes(routes!(get_student))
+        .routes(routes!(transfer_student))
 }
 
 /// One student in the caller's scope, with personal data. Writes an audit entry.
@@ -50,4 +52,38 @@ async fn get_student(
     )
     .await?;
     Ok(Json(detail))
+}
+
+/// Where a student moves.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// The new school.
+    pub school_id: sync_protocol::OrgUnitId,
+    /// The new village of residence.
+    pub village_id: sync_protocol::OrgUnitId,
+}
+
+/// Moves a student (and their cases) to another school and village of the district: a roll
+/// change (R7). Supervisors and admins only. Phones of the old scope drop the records at their
+/// next pull.
+#[utoipa::path(post, path = "/api/v1/students/{id}/transfer", tag = "students",
+    params(("id" = StudentId, Path, description = "student id")),
+    request_body = TransferRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "moved"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "no such school or village in the district", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn transfer_student(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<StudentId>,
+    Json(body): Json<TransferRequest>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    super::transfer::transfer(&state, &user, id.0, body.school_id.0, body.village_id.0).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

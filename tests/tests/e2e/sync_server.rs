@@ -3,7 +3,7 @@
 
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
-use sea_orm::{EntityTrait as _, PaginatorTrait as _, TransactionTrait as _};
+use sea_orm::{EntityTrait as _, PaginatorTrait as _, QueryFilter as _, TransactionTrait as _};
 use serde_json::Value;
 use server::db::changes::{ChangeSet, RecordScope};
 use server::db::entity::{applied_mutation, attempt, case, change_log, conflict};
@@ -496,5 +496,98 @@ async fn the_cursor_never_skips_a_change_committed_late() -> anyhow::Result<()> 
             "the late commit is not skipped"
         );
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_transferred_students_records_leave_the_old_scope_at_the_next_pull() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await?;
+    let teacher = server.token("teacher").await?;
+    let case = teachers_case(&server);
+    let (_, cursor) = pull_all(&server, &teacher, None).await?;
+
+    // A teacher at the new school, who has never seen the case.
+    let new_school = &server.home.townships[1].schools[0];
+    let new_village = &server.home.townships[1].villages[0];
+    server::seed::user(
+        &server.state.db.write,
+        "new-teacher",
+        "新老师",
+        sync_protocol::org::Role::Teacher,
+        new_school,
+        tests::PASSWORD,
+    )
+    .await?;
+    let newcomer = server.token("new-teacher").await?;
+    let (seen, _) = pull_all(&server, &newcomer, None).await?;
+    assert!(!seen.contains(&case.id.to_string()));
+
+    let supervisor = server.token("supervisor").await?;
+    let body = serde_json::json!({ "school_id": new_school.id, "village_id": new_village.id });
+    let r = server
+        .post(
+            &format!("/api/v1/students/{}/transfer", case.student_id),
+            &supervisor,
+            &body,
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body.text());
+    // Teachers may not move students.
+    let r = server
+        .post(
+            &format!("/api/v1/students/{}/transfer", case.student_id),
+            &teacher,
+            &body,
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The old school's phone is told to drop the case and each of its attempts.
+    let request = PullRequest {
+        protocol_version: PROTOCOL_VERSION,
+        cursor: Some(cursor),
+        limit: None,
+    };
+    let page: PullResponse = serde_json::from_slice(
+        &server
+            .post("/api/v1/sync/pull", &teacher, &request)
+            .await?
+            .body
+            .0,
+    )?;
+    let removed: Vec<(EntityKind, uuid::Uuid)> = page
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            sync_protocol::sync::PulledRecord::Removed { entity_kind, id } => {
+                Some((*entity_kind, *id))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        removed.contains(&(EntityKind::Case, case.id)),
+        "{removed:?}"
+    );
+    let attempts = attempt::Entity::find()
+        .filter(sea_orm::ColumnTrait::eq(&attempt::Column::CaseId, case.id))
+        .all(&server.state.db.read)
+        .await?;
+    assert!(!attempts.is_empty());
+    for a in &attempts {
+        assert!(removed.contains(&(EntityKind::Attempt, a.id)));
+    }
+    assert_eq!(
+        server
+            .get(&format!("/api/v1/cases/{}", case.id), &teacher)
+            .await?
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The new school's phone gets them.
+    let (seen, _) = pull_all(&server, &newcomer, None).await?;
+    assert!(seen.contains(&case.id.to_string()));
     Ok(())
 }
