@@ -1,4 +1,7 @@
-//! A typed client of the server's HTTP API: sign-in with automatic refresh, and ledger reads.
+//! A typed client of the server's HTTP API: sign-in with automatic refresh, ledger reads, and
+//! the sync calls (push and pull).
+
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -6,6 +9,7 @@ use serde::de::DeserializeOwned;
 use sync_protocol::auth::{LoginRequest, LogoutRequest, RefreshRequest, TokenPair};
 use sync_protocol::cases::{CaseDetail, CasePage, CaseStatus};
 use sync_protocol::students::StudentDetail;
+use sync_protocol::sync::{PullRequest, PullResponse, PushRequest, PushResponse};
 use sync_protocol::{CaseId, DeviceId, Problem, StudentId};
 
 /// What a call can fail with.
@@ -67,6 +71,23 @@ pub struct CaseQuery {
     pub limit: Option<u64>,
 }
 
+/// Longest wait for a connection to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest silence while reading an answer (a slow 2G link still moves some bytes every few
+/// seconds; a dead one never does, and without a limit a sync would hang instead of retrying).
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP client, with timeouts so a dead link fails (and is retried) rather than hangs.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .build()
+        // Building fails only where no TLS backend or resolver can start at all; the default
+        // client (what this used before the timeouts) is then the only thing left to try.
+        .unwrap_or_default()
+}
+
 /// A client bound to one server and one device.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -81,7 +102,7 @@ impl Client {
     pub fn new(base: impl Into<String>, device_id: DeviceId) -> Self {
         Self {
             base: base.into().trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http: http_client(),
             device_id,
             session: None,
         }
@@ -196,11 +217,13 @@ impl Client {
         Ok(())
     }
 
-    /// A GET with the access token, refreshing once if it has expired.
-    async fn get<T: DeserializeOwned>(
+    /// A call with the access token, refreshing the session once if the token has expired.
+    async fn authed<B: Serialize, T: DeserializeOwned>(
         &mut self,
+        method: Method,
         path: &str,
         query: Option<&impl Serialize>,
+        body: Option<&B>,
     ) -> Result<T, ClientError> {
         for attempt in 0..2 {
             let token = self
@@ -210,16 +233,53 @@ impl Client {
                 .access_token
                 .clone();
             match self
-                .send::<(), T>(Method::GET, path, query, None, Some(&token))
+                .send::<B, T>(method.clone(), path, query, body, Some(&token))
                 .await
             {
                 Err(e) if attempt == 0 && e.status() == Some(StatusCode::UNAUTHORIZED) => {
                     self.refresh().await?;
                 }
-                other => return other?.ok_or(ClientError::NotSignedIn),
+                other => {
+                    return other?.ok_or_else(|| ClientError::Unexpected {
+                        status: StatusCode::NO_CONTENT,
+                        body: format!("no body from {path}"),
+                    });
+                }
             }
         }
         Err(ClientError::NotSignedIn)
+    }
+
+    /// A GET with the access token, refreshing once if it has expired.
+    async fn get<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        query: Option<&impl Serialize>,
+    ) -> Result<T, ClientError> {
+        self.authed::<(), T>(Method::GET, path, query, None).await
+    }
+
+    /// Pushes a batch of mutations (`POST /api/v1/sync/push`). Safe to resend: a mutation id the
+    /// server has seen gets its first result again.
+    pub async fn push(&mut self, request: &PushRequest) -> Result<PushResponse, ClientError> {
+        self.authed(
+            Method::POST,
+            "/api/v1/sync/push",
+            None::<&()>,
+            Some(request),
+        )
+        .await
+    }
+
+    /// Pulls one page of changes since a cursor (`POST /api/v1/sync/pull`).
+    pub async fn pull(&mut self, request: &PullRequest) -> Result<PullResponse, ClientError> {
+        self.authed(
+            Method::POST,
+            "/api/v1/sync/pull",
+            None::<&()>,
+            Some(request),
+        )
+        .await
     }
 
     /// One page of the cases the user may see.

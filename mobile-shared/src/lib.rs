@@ -1,6 +1,24 @@
-//! The offline-first core a phone app embeds. So far: the typed API client that signs in, keeps
-//! its tokens fresh and reads the ledger. The local store, outbox and sync engine build on it.
+//! The offline-first core a phone app embeds: a local SQLite store, an outbox of mutations made
+//! offline, and a sync engine that pushes them and pulls every change, merging with the same
+//! rules as the server. [`Phone`] is the door the app uses; [`Client`] is the typed HTTP client
+//! underneath.
 
 pub mod api;
+mod apply;
+mod clock;
+mod drafts;
+mod outbox;
+mod phone;
+mod store;
+pub mod sync;
+#[cfg(test)]
+mod testing;
 
 pub use api::{Client, ClientError};
+pub use drafts::{AttemptDraft, DocumentDraft};
+pub use outbox::{Pending, Rejected};
+pub use phone::{Phone, PhoneError};
+pub use store::StoreError;
+pub use sync::{
+    NoProgress, RetryPolicy, SyncError, SyncEvent, SyncOptions, SyncProgress, SyncReport,
+};

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::auth::password;
 use crate::db;
 use crate::db::changes::{ChangeSet, RecordScope};
-use crate::db::entity::{attempt, case, guardian, org_unit, student, user};
+use crate::db::entity::{case, guardian, org_unit, student, user};
 use crate::personal_data::Sealer;
 use crate::students::seal_context;
 
@@ -283,14 +283,14 @@ pub async fn attempt(
     case: &case::Model,
     new: NewAttempt,
     author: Uuid,
-) -> anyhow::Result<attempt::Model> {
+) -> anyhow::Result<()> {
     anyhow::ensure!(
         new.case_id.0 == case.id,
         "attempt {} is not of case {}",
         new.id,
         case.id
     );
-    let row = db::attempts::insert(db, &new, author, &FieldStamps::new(), Utc::now()).await?;
-    changes.upsert(EntityKind::Attempt, row.id, RecordScope::from(case), true);
-    Ok(row)
+    db::attempts::insert(db, &new, author, &FieldStamps::new(), Utc::now()).await?;
+    changes.upsert(EntityKind::Attempt, new.id.0, RecordScope::from(case), true);
+    Ok(())
 }

@@ -5,7 +5,9 @@
 //! - append-only collections take the union;
 //! - scalar fields: the later HLC stamp wins (ties cannot happen: the device id is part of the
 //!   stamp); when the two writes were concurrent (neither saw the other) the losing value is kept
-//!   in a conflict record;
+//!   in a conflict record, even when it equals the winner (so it survives if the winner's device
+//!   later changes its mind). A device's own later write supersedes its earlier one silently:
+//!   the user changed their mind;
 //! - a case's status moves only along the case machine; an illegal move is rejected, not applied;
 //! - fields fixed at creation never change.
 
@@ -132,8 +134,9 @@ pub fn merge_scalars<E: Mergeable>(
         let current = record.current(field);
         match stamps.get(name).copied() {
             Some(stamp) if hlc < stamp.hlc => {
-                // The stored value is later: the incoming one loses, and is kept if it differs.
-                if let Some(current) = current.filter(|c| c != field) {
+                // The stored value is later: the incoming one loses and is kept. Even an equal value
+                // is kept: its writer's intent must survive if the winner later changes its mind.
+                if let Some(current) = current {
                     losses.push(FieldLoss {
                         field: name,
                         winning: current,
@@ -146,8 +149,12 @@ pub fn merge_scalars<E: Mergeable>(
             }
             stored => {
                 // The incoming value wins. If the writer never saw the stored value, that one lost.
-                let concurrent = stored.filter(|s| s.version > base_version && s.hlc != hlc);
-                if let (Some(stamp), Some(current)) = (concurrent, current.filter(|c| c != field)) {
+                // A device's own earlier write was seen by its later one, whatever the base version says
+                // (several offline edits of one field all carry the same base).
+                let concurrent = stored.filter(|s| {
+                    s.version > base_version && s.hlc != hlc && s.hlc.device != hlc.device
+                });
+                if let (Some(stamp), Some(current)) = (concurrent, current) {
                     losses.push(FieldLoss {
                         field: name,
                         winning: field.clone(),
@@ -453,6 +460,29 @@ mod tests {
         .expect("applies");
         assert_eq!(c.reason, Some(ReasonCategory::Illness));
         assert!(third[0].incoming_lost);
+    }
+
+    #[test]
+    fn a_devices_own_offline_edits_never_conflict_with_each_other() {
+        let d = DeviceId::new();
+        let mut c = case();
+        let mut stamps = FieldStamps::new();
+        for (n, reason) in [ReasonCategory::Poverty, ReasonCategory::Illness]
+            .into_iter()
+            .enumerate()
+        {
+            let losses = apply_case_update(
+                &mut c,
+                &mut stamps,
+                0,
+                stamp(10 + n as i64, d),
+                &[CaseField::Reason(reason)],
+                2 + n as i64,
+            )
+            .expect("applies");
+            assert!(losses.is_empty());
+        }
+        assert_eq!(c.reason, Some(ReasonCategory::Illness));
     }
 
     #[test]

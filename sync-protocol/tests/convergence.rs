@@ -25,10 +25,10 @@ struct Replica {
     written: Vec<Written>,
 }
 
-/// A value a mutation wrote.
+/// A value a mutation wrote, with the mutation's stamp.
 enum Written {
-    Case(CaseField),
-    Attempt(AttemptId, AttemptField),
+    Case(CaseField, HlcStamp),
+    Attempt(AttemptId, AttemptField, HlcStamp),
 }
 
 impl Replica {
@@ -62,7 +62,7 @@ impl Replica {
                         }),
                     );
                     self.written
-                        .extend(fields.iter().cloned().map(Written::Case));
+                        .extend(fields.iter().cloned().map(|f| Written::Case(f, m.hlc)));
                 }
             }
             Change::CreateAttempt { attempt } => {
@@ -94,8 +94,11 @@ impl Replica {
                         format!("{:?}", l.losing),
                     )
                 }));
-                self.written
-                    .extend(fields.into_iter().map(|f| Written::Attempt(attempt.id, f)));
+                self.written.extend(
+                    fields
+                        .into_iter()
+                        .map(|f| Written::Attempt(attempt.id, f, m.hlc)),
+                );
             }
             Change::UpdateAttempt {
                 attempt_id,
@@ -124,7 +127,7 @@ impl Replica {
                         fields
                             .iter()
                             .cloned()
-                            .map(|f| Written::Attempt(*attempt_id, f)),
+                            .map(|f| Written::Attempt(*attempt_id, f, m.hlc)),
                     );
                 }
             }
@@ -139,35 +142,50 @@ impl Replica {
         format!("{case:?}\n{attempts:?}")
     }
 
-    /// Every value ever written is the current value of its field or kept in a conflict record.
-    fn nothing_lost(&self) -> Result<(), String> {
+    /// Where, what and when a written value went: (record, field, value, current value, stamp).
+    fn describe(
+        &self,
+        written: &Written,
+    ) -> (String, &'static str, String, Option<String>, HlcStamp) {
         let (case, ..) = self.case.as_ref().expect("case");
-        for written in &self.written {
-            let (record, name, value, current) = match written {
-                Written::Case(f) => (
-                    "case".to_owned(),
-                    CaseFields::name(f),
+        match written {
+            Written::Case(f, hlc) => (
+                "case".to_owned(),
+                CaseFields::name(f),
+                format!("{f:?}"),
+                case.current(f).map(|c| format!("{c:?}")),
+                *hlc,
+            ),
+            Written::Attempt(id, f, hlc) => {
+                let current = self
+                    .attempts
+                    .get(id)
+                    .and_then(|(a, ..)| a.current(f))
+                    .map(|c| format!("{c:?}"));
+                (
+                    id.to_string(),
+                    AttemptFields::name(f),
                     format!("{f:?}"),
-                    case.current(f).map(|c| format!("{c:?}")),
-                ),
-                Written::Attempt(id, f) => {
-                    let current = self
-                        .attempts
-                        .get(id)
-                        .and_then(|(a, ..)| a.current(f))
-                        .map(|c| format!("{c:?}"));
-                    (
-                        id.to_string(),
-                        AttemptFields::name(f),
-                        format!("{f:?}"),
-                        current,
-                    )
-                }
-            };
-            if current.as_ref() != Some(&value)
+                    current,
+                    *hlc,
+                )
+            }
+        }
+    }
+
+    /// Every value ever written is the current value of its field, kept in a conflict record, or
+    /// replaced by a later edit of the same device (a user changing their own mind).
+    fn nothing_lost(&self) -> Result<(), String> {
+        let all: Vec<_> = self.written.iter().map(|w| self.describe(w)).collect();
+        for (record, name, value, current, hlc) in &all {
+            let superseded_by_self = all.iter().any(|(r, n, _, _, h)| {
+                r == record && n == name && h.device == hlc.device && h > hlc
+            });
+            if current.as_ref() != Some(value)
+                && !superseded_by_self
                 && !self
                     .lost
-                    .contains(&(record.clone(), name.to_owned(), value.clone()))
+                    .contains(&(record.clone(), (*name).to_owned(), value.clone()))
             {
                 return Err(format!(
                     "{record}.{name} = {value} was overwritten and not kept"
@@ -179,6 +197,7 @@ impl Replica {
 }
 
 /// What one device does offline: edits the case, records attempts, edits attempts it knows.
+/// Its clock only moves forward, as a device's hybrid logical clock does.
 fn device_stream(
     device: DeviceId,
     case_id: CaseId,
@@ -187,7 +206,10 @@ fn device_stream(
 ) -> Vec<Mutation> {
     let mut out = Vec::new();
     let mut mine = Vec::new();
+    let mut clock = 0i64;
     for (n, (op, value, millis)) in seeds.into_iter().enumerate() {
+        clock = clock.max(millis);
+        let millis = clock;
         let hlc = HlcStamp {
             millis,
             counter: u32::try_from(n).unwrap_or(0),

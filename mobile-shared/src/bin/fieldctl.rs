@@ -1,22 +1,24 @@
-//! `fieldctl`: acts as a phone against a server. Its data (device id, session) lives in the
-//! directory given by `--dir`, so one machine can play several phones.
+//! `fieldctl`: acts as a phone against a server, through the same [`Phone`] core an app embeds.
+//! Its data (store, device id, session) lives in the directory given by `--dir`, so one machine
+//! can play several phones.
 
 use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use mobile_shared::Client;
-use serde::{Deserialize, Serialize};
-use sync_protocol::DeviceId;
-use sync_protocol::auth::TokenPair;
+use indicatif::{ProgressBar, ProgressStyle};
+use mobile_shared::{AttemptDraft, Phone, SyncEvent, SyncProgress, SyncReport};
+use sync_protocol::CaseId;
+use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, GeoPoint, ReasonCategory};
+use sync_protocol::sync::{CaseField, Change};
 
 /// Acts as a phone of the dropout field app.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
     /// The phone's data directory.
-    #[arg(long, default_value = "./phone")]
+    #[arg(long, global = true, default_value = "./phone")]
     dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -33,82 +35,203 @@ enum Command {
         #[arg(long)]
         username: String,
     },
-    /// List the cases this phone's user may see.
-    Cases,
-    /// End the session.
+    /// End the session (local data stays).
     Logout,
+    /// Pull every change from the server without pushing.
+    Pull,
+    /// Push pending changes, then pull every change.
+    Sync,
+    /// List the cases held on this phone.
+    Cases,
+    /// Work on one case.
+    Case {
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
+    /// Work on persuasion attempts.
+    Attempt {
+        #[command(subcommand)]
+        command: AttemptCommand,
+    },
+    /// List the changes waiting to be pushed.
+    Pending,
+    /// List values that lost a concurrent edit.
+    Conflicts,
+    /// List changes the server refused.
+    Rejections,
 }
 
-/// What the phone keeps between runs.
-#[derive(Debug, Serialize, Deserialize)]
-struct Phone {
-    server: String,
-    device_id: DeviceId,
-    session: Option<TokenPair>,
+#[derive(Debug, Subcommand)]
+enum CaseCommand {
+    /// Show a case and its attempts.
+    Show {
+        /// The case id.
+        #[arg(long = "case")]
+        case_id: CaseId,
+    },
+    /// Change a case's reason or status (applied here at once, pushed on the next sync).
+    Edit {
+        /// The case id.
+        #[arg(long = "case")]
+        case_id: CaseId,
+        /// New reason category (poverty, illness, aversion_to_school, working_away, …).
+        #[arg(long)]
+        reason: Option<ReasonCategory>,
+        /// New status (suspected, school_persuasion, reported, joint_persuasion, returned, …).
+        #[arg(long)]
+        status: Option<CaseStatus>,
+    },
 }
 
-fn load(dir: &Path) -> anyhow::Result<Phone> {
-    let path = dir.join("phone.json");
-    let bytes = std::fs::read(&path)
-        .with_context(|| format!("reading {}; run `fieldctl login` first", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
+#[derive(Debug, Subcommand)]
+enum AttemptCommand {
+    /// Record a persuasion attempt (applied here at once, pushed on the next sync).
+    Record {
+        /// The case id.
+        #[arg(long = "case")]
+        case_id: CaseId,
+        /// home_visit, phone_call, collective_visit or joint_persuasion.
+        #[arg(long)]
+        kind: AttemptKind,
+        /// refused, agreed_to_return, undecided or not_reached.
+        #[arg(long)]
+        outcome: AttemptOutcome,
+        /// Whom they met.
+        #[arg(long, default_value = "")]
+        met_whom: String,
+        /// Notes.
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// The next step agreed.
+        #[arg(long, default_value = "")]
+        next_step: String,
+        /// Latitude (with --lon).
+        #[arg(long, requires = "lon", allow_negative_numbers = true)]
+        lat: Option<f64>,
+        /// Longitude (with --lat).
+        #[arg(long, requires = "lat", allow_negative_numbers = true)]
+        lon: Option<f64>,
+    },
 }
 
-fn save(dir: &Path, phone: &Phone) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("phone.json");
-    let tmp = dir.join("phone.json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(phone)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("replacing {}", path.display()))
+/// Draws a sync's progress on standard error.
+struct Bar {
+    bar: ProgressBar,
+    push_style: ProgressStyle,
+    pull_style: ProgressStyle,
 }
 
-fn client(phone: &Phone) -> anyhow::Result<Client> {
-    let session = phone
-        .session
-        .clone()
-        .context("not signed in; run `fieldctl login`")?;
-    Ok(Client::with_session(
-        &phone.server,
-        phone.device_id,
-        session,
-    ))
+impl Bar {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            bar: ProgressBar::new_spinner(),
+            push_style: ProgressStyle::with_template("push {bar:30} {pos}/{len} {msg}")?,
+            pull_style: ProgressStyle::with_template("pull {spinner} {msg}")?,
+        })
+    }
+}
+
+impl SyncProgress for Bar {
+    fn event(&mut self, event: SyncEvent) {
+        match event {
+            SyncEvent::Pushing { total } if total > 0 => {
+                self.bar.set_style(self.push_style.clone());
+                self.bar.set_length(total as u64);
+            }
+            SyncEvent::Pushing { .. } => {}
+            SyncEvent::Pushed { done, total } => {
+                self.bar.set_length(total as u64);
+                self.bar.set_position(done as u64);
+            }
+            SyncEvent::Pulled { records, .. } => {
+                self.bar.set_style(self.pull_style.clone());
+                self.bar.set_message(format!("{records} records"));
+                self.bar.tick();
+            }
+            SyncEvent::Retrying {
+                failures,
+                delay,
+                error,
+            } => self.bar.set_message(format!(
+                "retry {failures} in {:.1}s: {error}",
+                delay.as_secs_f64()
+            )),
+        }
+    }
+}
+
+async fn run_sync(phone: &mut Phone, push: bool) -> anyhow::Result<()> {
+    let mut bar = Bar::new()?;
+    let result = if push {
+        phone.sync(&mut bar).await
+    } else {
+        phone.pull(&mut bar).await
+    };
+    bar.bar.finish_and_clear();
+    let SyncReport {
+        pushed,
+        applied,
+        rejected,
+        clock_clamped,
+        pulled,
+        conflicts,
+    } = result?;
+    if push {
+        println!(
+            "pushed {pushed} (applied {applied}, rejected {rejected}, clock clamped {clock_clamped})"
+        );
+    }
+    println!("pulled {pulled} records ({conflicts} conflicts)");
+    if rejected > 0 {
+        println!("see `fieldctl rejections`");
+    }
+    Ok(())
+}
+
+fn describe(change: &Change) -> String {
+    match change {
+        Change::UpdateCase { case_id, fields } => {
+            format!("edit case {case_id} ({} fields)", fields.len())
+        }
+        Change::CreateAttempt { attempt } => {
+            format!("attempt {} on case {}", attempt.id, attempt.case_id)
+        }
+        Change::UpdateAttempt { attempt_id, .. } => format!("edit attempt {attempt_id}"),
+        Change::CreateDocument { document } => {
+            format!("document {} on case {}", document.id, document.case_id)
+        }
+        Change::UpdateDocument { document_id, .. } => format!("edit document {document_id}"),
+        Change::CreateReview { review } => {
+            format!("review {} on case {}", review.id, review.case_id)
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let mut phone = Phone::open(&cli.dir)
+        .with_context(|| format!("opening the phone in {}", cli.dir.display()))?;
     match cli.command {
         Command::Login { server, username } => {
-            let device_id = load(&cli.dir).map(|p| p.device_id).unwrap_or_default();
             let mut password = String::new();
             std::io::stdin()
                 .lock()
                 .read_line(&mut password)
                 .context("reading the password")?;
-            let mut client = Client::new(&server, device_id);
-            let pair = client
-                .login(&username, password.trim_end_matches(['\r', '\n']))
-                .await?
-                .clone();
-            println!(
-                "signed in as {} ({})",
-                pair.user.display_name,
-                pair.user.role.as_str()
-            );
-            save(
-                &cli.dir,
-                &Phone {
-                    server,
-                    device_id,
-                    session: Some(pair),
-                },
-            )
+            let me = phone
+                .login(&server, &username, password.trim_end_matches(['\r', '\n']))
+                .await?;
+            println!("signed in as {} ({})", me.display_name, me.role.as_str());
         }
+        Command::Logout => {
+            phone.logout().await?;
+            println!("signed out");
+        }
+        Command::Pull => run_sync(&mut phone, false).await?,
+        Command::Sync => run_sync(&mut phone, true).await?,
         Command::Cases => {
-            let mut phone = load(&cli.dir)?;
-            let mut client = client(&phone)?;
-            let cases = client.all_cases().await?;
+            let cases = phone.cases()?;
             for case in &cases {
                 println!(
                     "{}  {:<18} {}  {}",
@@ -118,17 +241,127 @@ async fn main() -> anyhow::Result<()> {
                     case.student_name
                 );
             }
-            println!("{} cases", cases.len());
-            phone.session = client.session().cloned();
-            save(&cli.dir, &phone)
+            println!(
+                "{} cases, {} changes pending",
+                cases.len(),
+                phone.pending_count()?
+            );
         }
-        Command::Logout => {
-            let mut phone = load(&cli.dir)?;
-            let mut client = client(&phone)?;
-            client.logout().await?;
-            phone.session = None;
-            println!("signed out");
-            save(&cli.dir, &phone)
+        Command::Case {
+            command: CaseCommand::Show { case_id },
+        } => {
+            let detail = phone
+                .case(case_id)?
+                .with_context(|| format!("no case {case_id} on this phone"))?;
+            let case = &detail.case;
+            println!(
+                "{}  {}  {}",
+                case.id,
+                case.student_name,
+                case.status.as_str()
+            );
+            println!(
+                "reason: {}  relapses: {}  opened: {}",
+                case.reason.map_or("-", ReasonCategory::as_str),
+                case.relapse_count,
+                case.opened_on
+            );
+            for a in &detail.attempts {
+                println!(
+                    "  {}  {}  {:<16} {:<16} {}",
+                    a.id,
+                    a.occurred_at.format("%Y-%m-%d %H:%M"),
+                    a.kind.as_str(),
+                    a.outcome.as_str(),
+                    a.notes
+                );
+            }
+        }
+        Command::Case {
+            command:
+                CaseCommand::Edit {
+                    case_id,
+                    reason,
+                    status,
+                },
+        } => {
+            let fields: Vec<CaseField> = reason
+                .map(CaseField::Reason)
+                .into_iter()
+                .chain(status.map(CaseField::Status))
+                .collect();
+            anyhow::ensure!(!fields.is_empty(), "give --reason and/or --status");
+            let id = phone.edit_case(case_id, fields)?;
+            println!("queued {id}");
+        }
+        Command::Attempt {
+            command:
+                AttemptCommand::Record {
+                    case_id,
+                    kind,
+                    outcome,
+                    met_whom,
+                    notes,
+                    next_step,
+                    lat,
+                    lon,
+                },
+        } => {
+            let draft = AttemptDraft {
+                met_whom,
+                notes,
+                next_step,
+                location: lat.zip(lon).map(|(lat, lon)| GeoPoint {
+                    lat,
+                    lon,
+                    accuracy_m: None,
+                }),
+                ..AttemptDraft::new(case_id, kind, outcome)
+            };
+            let id = phone.record_attempt(draft)?;
+            println!("recorded {id}");
+        }
+        Command::Pending => {
+            let pending = phone.pending()?;
+            for p in &pending {
+                println!(
+                    "{:>4}  {}  {}  {}",
+                    p.seq,
+                    p.created_at.format("%Y-%m-%d %H:%M:%S"),
+                    p.mutation.id,
+                    describe(&p.mutation.change)
+                );
+            }
+            println!("{} pending", pending.len());
+        }
+        Command::Conflicts => {
+            let conflicts = phone.conflicts()?;
+            for c in &conflicts {
+                println!(
+                    "{}  case {}  {} {}: kept {}, lost {}",
+                    c.created_at.format("%Y-%m-%d %H:%M"),
+                    c.case_id,
+                    c.entity_kind.as_str(),
+                    c.field,
+                    serde_json::to_string(&c.winning_value)?,
+                    serde_json::to_string(&c.losing_value)?
+                );
+            }
+            println!("{} conflicts", conflicts.len());
+        }
+        Command::Rejections => {
+            let rejections = phone.rejections()?;
+            for r in &rejections {
+                println!(
+                    "{}  {}  {}: {}",
+                    r.at.format("%Y-%m-%d %H:%M"),
+                    describe(&r.mutation.change),
+                    serde_json::to_string(&r.code)?,
+                    r.reason
+                );
+            }
+            println!("{} rejected", rejections.len());
         }
     }
+    Ok(())
 }

@@ -22,14 +22,14 @@ pub fn parse_stamps(text: &str) -> Result<FieldStamps, DbErr> {
     serde_json::from_str(text).map_err(|e| DbErr::Custom(format!("corrupt field clock: {e}")))
 }
 
-/// Inserts `new` by `author` with field clock `stamps` (version 1) and its participants.
-pub async fn insert(
-    db: &impl ConnectionTrait,
+/// The rows of a new attempt by `author` with field clock `stamps` (version 1): the attempt and
+/// its participants in order.
+pub fn rows(
     new: &NewAttempt,
     author: Uuid,
     stamps: &FieldStamps,
     now: DateTime<Utc>,
-) -> Result<attempt::Model, DbErr> {
+) -> (attempt::ActiveModel, Vec<attempt_participant::ActiveModel>) {
     let row = attempt::ActiveModel {
         id: Set(new.id.0),
         case_id: Set(new.case_id.0),
@@ -48,11 +48,62 @@ pub async fn insert(
         version: Set(1),
         field_stamps: Set(stamps_text(stamps)),
         initial_participants: Set(i32::try_from(new.participants.len()).unwrap_or(i32::MAX)),
+    };
+    (row, participant_rows(new.id.0, &new.participants))
+}
+
+fn participant_rows(
+    attempt_id: Uuid,
+    participants: &[Participant],
+) -> Vec<attempt_participant::ActiveModel> {
+    participants
+        .iter()
+        .zip(0..)
+        .map(|(p, position)| attempt_participant::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            attempt_id: Set(attempt_id),
+            position: Set(position),
+            user_id: Set(p.user_id.map(|u| u.0)),
+            name: Set(p.name.clone()),
+            unit: Set(p.unit.clone()),
+        })
+        .collect()
+}
+
+/// Rows per multi-row statement (keeps bind parameters under every engine's limit).
+const CHUNK: usize = 500;
+
+/// Inserts attempt rows, then participant rows, many per statement.
+pub async fn insert_rows(
+    db: &impl ConnectionTrait,
+    attempts: Vec<attempt::ActiveModel>,
+    participants: Vec<attempt_participant::ActiveModel>,
+) -> Result<(), DbErr> {
+    let mut attempts = attempts.into_iter().peekable();
+    while attempts.peek().is_some() {
+        attempt::Entity::insert_many(attempts.by_ref().take(CHUNK))
+            .exec(db)
+            .await?;
     }
-    .insert(db)
-    .await?;
-    replace_participants(db, row.id, &new.participants).await?;
-    Ok(row)
+    let mut participants = participants.into_iter().peekable();
+    while participants.peek().is_some() {
+        attempt_participant::Entity::insert_many(participants.by_ref().take(CHUNK))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts `new` by `author` with field clock `stamps` (version 1) and its participants.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: &NewAttempt,
+    author: Uuid,
+    stamps: &FieldStamps,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let (row, participants) = rows(new, author, stamps, now);
+    insert_rows(db, vec![row], participants).await
 }
 
 /// Replaces the participants of `attempt_id` with `participants`, in order.
@@ -65,24 +116,7 @@ pub async fn replace_participants(
         .filter(attempt_participant::Column::AttemptId.eq(attempt_id))
         .exec(db)
         .await?;
-    if participants.is_empty() {
-        return Ok(());
-    }
-    let rows = participants
-        .iter()
-        .zip(0..)
-        .map(|(p, position)| attempt_participant::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            attempt_id: Set(attempt_id),
-            position: Set(position),
-            user_id: Set(p.user_id.map(|u| u.0)),
-            name: Set(p.name.clone()),
-            unit: Set(p.unit.clone()),
-        });
-    attempt_participant::Entity::insert_many(rows)
-        .exec(db)
-        .await?;
-    Ok(())
+    insert_rows(db, Vec::new(), participant_rows(attempt_id, participants)).await
 }
 
 /// The participants of `attempt_id` in order.

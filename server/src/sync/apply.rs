@@ -1,11 +1,12 @@
 //! Applying one mutation inside a push's transaction, with the caller's scope and role, through
 //! the merge rules of `sync_protocol::merge`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QuerySelect,
 };
 use sync_protocol::merge::{
     self, AttemptFields, CaseFields, DocumentFields, FieldLoss, Mergeable, Rejection,
@@ -22,7 +23,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::db::attempts::{parse_stamps, stamps_text};
 use crate::db::changes::{ChangeSet, RecordScope};
-use crate::db::entity::{attempt, case, conflict, document, review};
+use crate::db::entity::{attempt, attempt_participant, case, conflict, document, review};
 use crate::db::{attempts, documents};
 
 /// What an applied mutation left.
@@ -57,6 +58,19 @@ pub struct Batch<'a, C> {
     /// Changes to append to the log before commit.
     pub changes: ChangeSet,
     cases: HashMap<Uuid, Option<case::Model>>,
+    /// Attempts of this push that exist already (looked up once for the whole batch).
+    existing_attempts: HashSet<Uuid>,
+    /// New attempts waiting to be inserted together.
+    pending: Pending,
+}
+
+/// New attempts held back to be inserted many rows per statement. Anything that might read
+/// them (any mutation other than a plain new attempt) flushes them first.
+#[derive(Default)]
+struct Pending {
+    ids: HashSet<Uuid>,
+    attempts: Vec<attempt::ActiveModel>,
+    participants: Vec<attempt_participant::ActiveModel>,
 }
 
 /// A field clock where every named field was written at `hlc` by version 1.
@@ -102,7 +116,38 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             now,
             changes: ChangeSet::default(),
             cases: HashMap::new(),
+            existing_attempts: HashSet::new(),
+            pending: Pending::default(),
         }
+    }
+
+    /// Looks up, in one query, which attempts the batch's creations name exist already.
+    pub async fn prefetch(&mut self, mutations: &[Mutation]) -> Result<(), DbErr> {
+        let ids: Vec<Uuid> = mutations
+            .iter()
+            .filter_map(|m| match &m.change {
+                Change::CreateAttempt { attempt } => Some(attempt.id.0),
+                _ => None,
+            })
+            .collect();
+        for chunk in ids.chunks(500) {
+            let found: Vec<Uuid> = attempt::Entity::find()
+                .select_only()
+                .column(attempt::Column::Id)
+                .filter(attempt::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(self.txn)
+                .await?;
+            self.existing_attempts.extend(found);
+        }
+        Ok(())
+    }
+
+    /// Inserts the attempts held back. Must run before anything reads attempts, and before commit.
+    pub async fn flush(&mut self) -> Result<(), DbErr> {
+        let pending = std::mem::take(&mut self.pending);
+        self.existing_attempts.extend(pending.ids);
+        attempts::insert_rows(self.txn, pending.attempts, pending.participants).await
     }
 
     /// The case `id` if it is in the caller's scope (looked up once per batch).
@@ -120,6 +165,11 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
 
     /// Applies `m`, whose stamp (after clamping) is `hlc`.
     pub async fn apply(&mut self, m: &Mutation, hlc: HlcStamp) -> Result<Outcome, DbErr> {
+        let plain_new_attempt = matches!(&m.change, Change::CreateAttempt { attempt }
+            if !self.existing_attempts.contains(&attempt.id.0) && !self.pending.ids.contains(&attempt.id.0));
+        if !plain_new_attempt {
+            self.flush().await?;
+        }
         match &m.change {
             Change::UpdateCase { case_id, fields } => {
                 self.update_case(m, hlc, case_id.0, fields).await
@@ -216,7 +266,10 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         let Some(case) = self.case(new.case_id.0).await? else {
             return Ok(not_found("case"));
         };
-        if let Some(existing) = attempt::Entity::find_by_id(new.id.0).one(self.txn).await? {
+        if self.existing_attempts.contains(&new.id.0) {
+            let Some(existing) = attempt::Entity::find_by_id(new.id.0).one(self.txn).await? else {
+                return Ok(not_found("attempt"));
+            };
             let same = existing.case_id == new.case_id.0
                 && existing.kind == new.kind.as_str()
                 && existing.occurred_at.timestamp_micros() == new.occurred_at.timestamp_micros()
@@ -241,7 +294,10 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         }
         let scalars = attempt_scalars(new);
         let stamps = initial_stamps(&field_names::<AttemptFields>(&scalars), hlc);
-        attempts::insert(self.txn, new, self.user.id, &stamps, self.now).await?;
+        let (row, participants) = attempts::rows(new, self.user.id, &stamps, self.now);
+        self.pending.ids.insert(new.id.0);
+        self.pending.attempts.push(row);
+        self.pending.participants.extend(participants);
         self.changes.upsert(
             EntityKind::Attempt,
             new.id.0,

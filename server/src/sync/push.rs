@@ -73,6 +73,7 @@ pub async fn push(
         .collect();
 
     let mut batch = Batch::new(&txn, user, now);
+    batch.prefetch(&request.mutations).await?;
     let mut results = Vec::with_capacity(request.mutations.len());
     let mut records = Vec::new();
     let mut clamped_count = 0usize;
@@ -135,6 +136,7 @@ pub async fn push(
             .exec(&txn)
             .await?;
     }
+    batch.flush().await?;
     batch.changes.append(&txn).await?;
     txn.commit().await?;
     Ok(PushResponse {

@@ -1,0 +1,367 @@
+//! Local application of mutations: a record's view is its last pulled state with the pending
+//! mutations replayed on top, under the merge rules the server applies
+//! ([`sync_protocol::merge`]), so the phone shows at once what the server will hold after a sync.
+
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+use sync_protocol::cases::{Attempt, CaseSummary};
+use sync_protocol::evidence::Document;
+use sync_protocol::merge::{
+    AttemptFields, CaseFields, DocumentFields, Rejection, apply_case_update, merge_scalars,
+    unite_participants,
+};
+use sync_protocol::sync::{Change, FieldStamps, Mutation, RejectCode};
+use sync_protocol::{AttemptId, CaseId, DocumentId, UserId};
+
+/// A record with its version and field clock, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Versioned<T> {
+    /// The record.
+    pub(crate) value: T,
+    /// The server's version of it (0 while the server has not got it).
+    pub(crate) version: i64,
+    /// Its field clock.
+    pub(crate) stamps: FieldStamps,
+}
+
+/// The record a mutation changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Target {
+    /// A case.
+    Case(CaseId),
+    /// An attempt.
+    Attempt(AttemptId),
+    /// A document.
+    Document(DocumentId),
+}
+
+impl Target {
+    /// The record `change` writes; `None` for a review, which shows once the server has it.
+    pub(crate) fn of(change: &Change) -> Option<Self> {
+        match change {
+            Change::UpdateCase { case_id, .. } => Some(Self::Case(*case_id)),
+            Change::CreateAttempt { attempt } => Some(Self::Attempt(attempt.id)),
+            Change::UpdateAttempt { attempt_id, .. } => Some(Self::Attempt(*attempt_id)),
+            Change::CreateDocument { document } => Some(Self::Document(document.id)),
+            Change::UpdateDocument { document_id, .. } => Some(Self::Document(*document_id)),
+            Change::CreateReview { .. } => None,
+        }
+    }
+}
+
+fn rejection(code: RejectCode, reason: &str) -> Rejection {
+    Rejection {
+        code,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Replays a case update on a case's view. Anything else leaves it as it is.
+pub(crate) fn replay_case(
+    view: &mut Versioned<CaseSummary>,
+    mutation: &Mutation,
+) -> Result<(), Rejection> {
+    let Change::UpdateCase { fields, .. } = &mutation.change else {
+        return Ok(());
+    };
+    let case = &mut view.value;
+    let mut merged = CaseFields {
+        status: case.status,
+        reason: case.reason,
+        responsible_user_id: case.responsible_user_id,
+        relapse_count: case.relapse_count,
+    };
+    apply_case_update(
+        &mut merged,
+        &mut view.stamps,
+        mutation.base_version,
+        mutation.hlc,
+        fields,
+        view.version,
+    )?;
+    case.status = merged.status;
+    case.reason = merged.reason;
+    case.responsible_user_id = merged.responsible_user_id;
+    case.relapse_count = merged.relapse_count;
+    Ok(())
+}
+
+/// Replays an attempt's creation or update on its view (`None`: no such attempt here yet).
+/// A new attempt's author is `author`, and its creation time the mutation's stamp, until the
+/// server's copy is pulled.
+pub(crate) fn replay_attempt(
+    view: &mut Option<Versioned<Attempt>>,
+    mutation: &Mutation,
+    author: UserId,
+) -> Result<(), Rejection> {
+    match &mutation.change {
+        Change::CreateAttempt { attempt: new } => {
+            // A creation the server already sent back changes nothing.
+            if view.is_none() {
+                *view = Some(Versioned {
+                    value: Attempt {
+                        id: new.id,
+                        case_id: new.case_id,
+                        kind: new.kind,
+                        occurred_at: new.occurred_at,
+                        location: new.location,
+                        participants: new.participants.clone(),
+                        met_whom: new.met_whom.clone(),
+                        guardian_statement: new.guardian_statement.clone(),
+                        outcome: new.outcome,
+                        next_step: new.next_step.clone(),
+                        notes: new.notes.clone(),
+                        author_id: author,
+                        created_at: DateTime::from_timestamp_millis(mutation.hlc.millis)
+                            .unwrap_or_default(),
+                    },
+                    version: 0,
+                    stamps: FieldStamps::new(),
+                });
+            }
+            Ok(())
+        }
+        Change::UpdateAttempt {
+            fields,
+            add_participants,
+            ..
+        } => {
+            let view = view
+                .as_mut()
+                .ok_or_else(|| rejection(RejectCode::NotFound, "no such attempt"))?;
+            if fields.is_empty() && add_participants.is_empty() {
+                return Err(rejection(
+                    RejectCode::Invalid,
+                    "an update changes at least one field",
+                ));
+            }
+            let attempt = &mut view.value;
+            let mut merged = AttemptFields {
+                met_whom: attempt.met_whom.clone(),
+                guardian_statement: attempt.guardian_statement.clone(),
+                outcome: attempt.outcome,
+                next_step: attempt.next_step.clone(),
+                notes: attempt.notes.clone(),
+                location: attempt.location,
+                participants: attempt.participants.clone(),
+                // Which participants came with the creation is not on the wire: the ones held
+                // now stay in their order, and the server's order arrives with the next pull.
+                initial_participants: attempt.participants.len(),
+            };
+            merge_scalars(
+                &mut merged,
+                &mut view.stamps,
+                mutation.base_version,
+                mutation.hlc,
+                fields,
+                view.version,
+            );
+            unite_participants(&mut merged, add_participants);
+            attempt.met_whom = merged.met_whom;
+            attempt.guardian_statement = merged.guardian_statement;
+            attempt.outcome = merged.outcome;
+            attempt.next_step = merged.next_step;
+            attempt.notes = merged.notes;
+            attempt.location = merged.location;
+            attempt.participants = merged.participants;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Replays a document's creation or update on its view (`None`: no such document here yet).
+pub(crate) fn replay_document(
+    view: &mut Option<Versioned<Document>>,
+    mutation: &Mutation,
+    author: UserId,
+) -> Result<(), Rejection> {
+    match &mutation.change {
+        Change::CreateDocument { document: new } => {
+            if view.is_none() {
+                *view = Some(Versioned {
+                    value: Document {
+                        id: new.id,
+                        case_id: new.case_id,
+                        doc_type: new.doc_type.clone(),
+                        title: new.title.clone(),
+                        issued_by: new.issued_by.clone(),
+                        issued_on: new.issued_on,
+                        notes: new.notes.clone(),
+                        author_id: author,
+                        created_at: DateTime::from_timestamp_millis(mutation.hlc.millis)
+                            .unwrap_or_default(),
+                    },
+                    version: 0,
+                    stamps: FieldStamps::new(),
+                });
+            }
+            Ok(())
+        }
+        Change::UpdateDocument { fields, .. } => {
+            let view = view
+                .as_mut()
+                .ok_or_else(|| rejection(RejectCode::NotFound, "no such document"))?;
+            if fields.is_empty() {
+                return Err(rejection(
+                    RejectCode::Invalid,
+                    "an update changes at least one field",
+                ));
+            }
+            let document = &mut view.value;
+            let mut merged = DocumentFields {
+                title: document.title.clone(),
+                issued_by: document.issued_by.clone(),
+                issued_on: document.issued_on,
+                notes: document.notes.clone(),
+            };
+            merge_scalars(
+                &mut merged,
+                &mut view.stamps,
+                mutation.base_version,
+                mutation.hlc,
+                fields,
+                view.version,
+            );
+            document.title = merged.title;
+            document.issued_by = merged.issued_by;
+            document.issued_on = merged.issued_on;
+            document.notes = merged.notes;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sync_protocol::DeviceId;
+    use sync_protocol::cases::{AttemptOutcome, CaseStatus, Participant, ReasonCategory};
+    use sync_protocol::sync::{AttemptField, CaseField};
+
+    use super::*;
+    use crate::testing::{mutation, new_attempt, pulled_case, stamp};
+
+    #[test]
+    fn a_local_edit_later_than_the_pulled_value_shows_and_an_earlier_one_yields() {
+        let (phone, other) = (DeviceId::new(), DeviceId::new());
+        let mut view = pulled_case(CaseStatus::Suspected, 3, stamp(1_000, other));
+        let id = view.value.id;
+        let later = mutation(
+            Change::UpdateCase {
+                case_id: id,
+                fields: vec![CaseField::Reason(ReasonCategory::Illness)],
+            },
+            2,
+            stamp(2_000, phone),
+        );
+        replay_case(&mut view, &later).expect("legal");
+        assert_eq!(view.value.reason, Some(ReasonCategory::Illness));
+
+        let mut view = pulled_case(CaseStatus::Suspected, 3, stamp(5_000, other));
+        replay_case(&mut view, &later).expect("legal");
+        assert_eq!(view.value.reason, Some(ReasonCategory::Poverty));
+    }
+
+    #[test]
+    fn an_illegal_status_move_is_refused_with_the_machine_s_words() {
+        let mut view = pulled_case(CaseStatus::Suspected, 1, stamp(1, DeviceId::new()));
+        let before = view.clone();
+        let case_id = view.value.id;
+        let err = replay_case(
+            &mut view,
+            &mutation(
+                Change::UpdateCase {
+                    case_id,
+                    fields: vec![CaseField::Status(CaseStatus::Closed)],
+                },
+                1,
+                stamp(2, DeviceId::new()),
+            ),
+        )
+        .expect_err("suspected cannot close");
+        assert_eq!(err.code, RejectCode::IllegalTransition);
+        assert_eq!(
+            err.reason,
+            CaseStatus::Suspected
+                .check_move(CaseStatus::Closed)
+                .expect_err("illegal")
+                .to_string()
+        );
+        assert_eq!(view, before);
+    }
+
+    #[test]
+    fn an_attempt_made_here_shows_and_takes_later_edits_and_participants() {
+        let device = DeviceId::new();
+        let author = UserId::new();
+        let new = new_attempt(CaseId::new());
+        let mut view = None;
+        replay_attempt(
+            &mut view,
+            &mutation(
+                Change::CreateAttempt {
+                    attempt: new.clone(),
+                },
+                0,
+                stamp(10, device),
+            ),
+            author,
+        )
+        .expect("created");
+        let helper = Participant {
+            user_id: None,
+            name: "王主任".into(),
+            unit: "村委会".into(),
+        };
+        let update = Change::UpdateAttempt {
+            attempt_id: new.id,
+            fields: vec![AttemptField::Outcome(AttemptOutcome::AgreedToReturn)],
+            add_participants: vec![helper.clone(), new.participants[0].clone()],
+        };
+        replay_attempt(&mut view, &mutation(update, 0, stamp(11, device)), author)
+            .expect("updated");
+        let attempt = view.expect("exists").value;
+        assert_eq!(attempt.outcome, AttemptOutcome::AgreedToReturn);
+        assert_eq!(
+            attempt.participants,
+            vec![new.participants[0].clone(), helper]
+        );
+        assert_eq!(attempt.author_id, author);
+    }
+
+    #[test]
+    fn an_update_of_an_unknown_or_empty_attempt_is_refused() {
+        let update = |id| Change::UpdateAttempt {
+            attempt_id: id,
+            fields: vec![],
+            add_participants: vec![],
+        };
+        let device = DeviceId::new();
+        let mut none = None;
+        let err = replay_attempt(
+            &mut none,
+            &mutation(update(AttemptId::new()), 0, stamp(1, device)),
+            UserId::new(),
+        )
+        .expect_err("unknown");
+        assert_eq!(err.code, RejectCode::NotFound);
+        let new = new_attempt(CaseId::new());
+        let mut view = None;
+        let create = mutation(
+            Change::CreateAttempt {
+                attempt: new.clone(),
+            },
+            0,
+            stamp(1, device),
+        );
+        replay_attempt(&mut view, &create, UserId::new()).expect("created");
+        let err = replay_attempt(
+            &mut view,
+            &mutation(update(new.id), 0, stamp(2, device)),
+            UserId::new(),
+        )
+        .expect_err("empty");
+        assert_eq!(err.code, RejectCode::Invalid);
+    }
+}

@@ -1,0 +1,431 @@
+//! [`Phone`]: the typed API an app (or `fieldctl`, or a test) drives. Recording and reading work
+//! offline against the local store; `sync` talks to the server.
+//!
+//! Local calls are short blocking SQLite calls and are plain methods; calls that reach the server
+//! are `async` and their futures are `Send`. There is no global state: two `Phone`s over two
+//! directories are two independent phones.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+use sync_protocol::auth::{Me, TokenPair};
+use sync_protocol::cases::{CaseDetail, CaseSummary, Participant};
+use sync_protocol::evidence::{Document, Review};
+use sync_protocol::sync::{
+    AttemptField, CaseField, Change, Conflict, DocumentField, Mutation, NewAttempt, NewDocument,
+    RejectCode,
+};
+use sync_protocol::{AttemptId, CaseId, DeviceId, DocumentId, MutationId};
+
+use crate::api::{Client, ClientError};
+use crate::clock::Clock;
+use crate::drafts::{AttemptDraft, DocumentDraft};
+use crate::outbox::{self, EnqueueError, Pending, Rejected};
+use crate::store::meta::{self, Key};
+use crate::store::records;
+use crate::store::{Store, StoreError};
+use crate::sync::{Engine, RetryPolicy, SyncError, SyncOptions, SyncProgress, SyncReport};
+
+/// What a phone call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum PhoneError {
+    /// Nobody is signed in on this phone.
+    #[error("not signed in")]
+    NotSignedIn,
+    /// The case is not held on this phone.
+    #[error("no case {0} on this phone")]
+    UnknownCase(CaseId),
+    /// The attempt is not held on this phone.
+    #[error("no attempt {0} on this phone")]
+    UnknownAttempt(AttemptId),
+    /// The document is not held on this phone.
+    #[error("no document {0} on this phone")]
+    UnknownDocument(DocumentId),
+    /// The merge rules refuse the change (an illegal status move, an empty edit); nothing was
+    /// queued. The reason is the words the server would answer with.
+    #[error("{reason}")]
+    Refused {
+        /// Why, as a code.
+        code: RejectCode,
+        /// Why, in words.
+        reason: String,
+    },
+    /// Changes made by another account are waiting: signing in as someone else would send them
+    /// under the wrong name.
+    #[error(
+        "{pending} changes by {owner} are not synced yet; sign in as {owner} and sync them first"
+    )]
+    OtherAccountPending {
+        /// The username whose changes wait.
+        owner: String,
+        /// How many.
+        pending: usize,
+    },
+    /// A call to the server failed.
+    #[error(transparent)]
+    Api(#[from] ClientError),
+    /// A sync stopped.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<EnqueueError> for PhoneError {
+    fn from(e: EnqueueError) -> Self {
+        match e {
+            EnqueueError::Refused(r) => Self::Refused {
+                code: r.code,
+                reason: r.reason,
+            },
+            EnqueueError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// One phone: its store, its device id and, when signed in, its session.
+pub struct Phone {
+    store: Store,
+    device_id: DeviceId,
+    client: Option<Client>,
+    clock: Clock,
+    options: SyncOptions,
+}
+
+impl std::fmt::Debug for Phone {
+    /// Shows the device and whether a session is held, never the tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Phone")
+            .field("device_id", &self.device_id)
+            .field("signed_in", &self.client.is_some())
+            .field("clock", &self.clock)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Phone {
+    /// Opens the phone whose data lives in `dir` (`<dir>/phone.sqlite`), creating the store and
+    /// a device id on first open. A saved session is resumed.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, PhoneError> {
+        let store = Store::open(dir.as_ref())?;
+        let (device_id, server, session) = store.write(|tx| {
+            Ok::<_, StoreError>((
+                meta::device_id(tx)?,
+                meta::get::<String>(tx, Key::ServerUrl)?,
+                meta::get::<TokenPair>(tx, Key::Session)?,
+            ))
+        })?;
+        let client = server
+            .zip(session)
+            .map(|(server, session)| Client::with_session(server, device_id, session));
+        Ok(Self {
+            store,
+            device_id,
+            client,
+            clock: Clock::default(),
+            options: SyncOptions::default(),
+        })
+    }
+
+    /// This phone's device id (made on first open, kept for good).
+    pub fn device_id(&self) -> DeviceId {
+        self.device_id
+    }
+
+    /// The server this phone signs in to, once it has.
+    pub fn server_url(&self) -> Result<Option<String>, PhoneError> {
+        Ok(self.store.read(|c| meta::get(c, Key::ServerUrl))?)
+    }
+
+    /// The account whose data the phone holds (kept after sign-out), if any.
+    pub fn account(&self) -> Result<Option<Me>, PhoneError> {
+        Ok(self.store.read(|c| meta::get(c, Key::Account))?)
+    }
+
+    /// Whether a session is held (it may still have expired on the server).
+    pub fn is_signed_in(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// Sets how far this phone's clock is off the real time. Every clock stamp and local time
+    /// reads the system time plus this offset.
+    pub fn set_clock_offset(&mut self, offset: chrono::Duration) {
+        self.clock = Clock { offset };
+    }
+
+    /// How syncs run from now on.
+    pub fn set_sync_options(&mut self, options: SyncOptions) {
+        self.options = options;
+    }
+
+    /// How syncs retry transient failures from now on.
+    pub fn set_retry_policy(&mut self, retry: RetryPolicy) {
+        self.options.retry = retry;
+    }
+
+    /// Signs in. Signing in as the account (and server) whose data the phone holds keeps it; a
+    /// different one starts from an empty store, which is refused while the other account's
+    /// changes wait in the outbox.
+    pub async fn login(
+        &mut self,
+        server_url: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Me, PhoneError> {
+        let server_url = server_url.trim_end_matches('/');
+        let mut client = Client::new(server_url, self.device_id);
+        let me = client.login(username, password).await?.user.clone();
+        let session = client.session();
+        let refused = self.store.write(|tx| {
+            let owner: Option<Me> = meta::get(tx, Key::Account)?;
+            let owner_server: Option<String> = meta::get(tx, Key::ServerUrl)?;
+            let same = owner.as_ref().is_some_and(|o| o.id == me.id)
+                && owner_server.as_deref() == Some(server_url);
+            if !same {
+                let pending = outbox::count(tx)?;
+                if let Some(owner) = owner.filter(|_| pending > 0) {
+                    return Ok(Some(PhoneError::OtherAccountPending {
+                        owner: owner.username,
+                        pending,
+                    }));
+                }
+                records::clear(tx)?;
+            }
+            meta::set(tx, Key::ServerUrl, server_url)?;
+            meta::set(tx, Key::Account, &me)?;
+            meta::save_session(tx, session)?;
+            Ok::<_, StoreError>(None)
+        })?;
+        if let Some(refusal) = refused {
+            // The new session is of no use: end it rather than leave it open on the server.
+            let _ended = client.logout().await;
+            return Err(refusal);
+        }
+        self.client = Some(client);
+        Ok(me)
+    }
+
+    /// Ends the session on the server and forgets it here. The local data stays (a sign-in as the
+    /// same account picks it up again). The session is forgotten even if the server could not
+    /// be told; that failure is still returned.
+    pub async fn logout(&mut self) -> Result<(), PhoneError> {
+        let mut client = self.client.take().ok_or(PhoneError::NotSignedIn)?;
+        let result = client.logout().await;
+        self.store.write(|tx| meta::save_session(tx, None))?;
+        Ok(result?)
+    }
+
+    /// Builds a mutation of `change` on a record at `base_version` (read inside the
+    /// transaction), applies it locally and queues it, all at once.
+    fn queue(
+        &self,
+        change: Change,
+        base_version: impl FnOnce(&Connection) -> Result<i64, PhoneError>,
+    ) -> Result<MutationId, PhoneError> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let mutation = Mutation {
+                id: MutationId::new(),
+                base_version: base_version(tx)?,
+                hlc: meta::tick(tx, now.timestamp_millis())?,
+                change,
+            };
+            outbox::enqueue(tx, &mutation, now)?;
+            Ok(mutation.id)
+        })
+    }
+
+    /// Records a persuasion attempt on a case held here. It shows at once and is pushed on the
+    /// next sync.
+    pub fn record_attempt(&self, draft: AttemptDraft) -> Result<AttemptId, PhoneError> {
+        let id = AttemptId::new();
+        let attempt = NewAttempt {
+            id,
+            case_id: draft.case_id,
+            kind: draft.kind,
+            occurred_at: draft.occurred_at.unwrap_or_else(|| self.clock.now()),
+            location: draft.location,
+            participants: draft.participants,
+            met_whom: draft.met_whom,
+            guardian_statement: draft.guardian_statement,
+            outcome: draft.outcome,
+            next_step: draft.next_step,
+            notes: draft.notes,
+        };
+        let case_id = draft.case_id;
+        self.queue(Change::CreateAttempt { attempt }, |tx| {
+            records::view::<CaseSummary>(tx, case_id.0)?.ok_or(PhoneError::UnknownCase(case_id))?;
+            Ok(0)
+        })?;
+        Ok(id)
+    }
+
+    /// Changes fields of a case held here, on the version held here. An illegal status move is
+    /// refused at once ([`PhoneError::Refused`]), with the case machine's words.
+    pub fn edit_case(
+        &self,
+        case_id: CaseId,
+        fields: Vec<CaseField>,
+    ) -> Result<MutationId, PhoneError> {
+        self.queue(Change::UpdateCase { case_id, fields }, |tx| {
+            let case = records::view::<CaseSummary>(tx, case_id.0)?
+                .ok_or(PhoneError::UnknownCase(case_id))?;
+            Ok(case.version)
+        })
+    }
+
+    /// Changes fields of an attempt held here and adds participants (never removes any).
+    pub fn edit_attempt(
+        &self,
+        attempt_id: AttemptId,
+        fields: Vec<AttemptField>,
+        add_participants: Vec<Participant>,
+    ) -> Result<MutationId, PhoneError> {
+        let change = Change::UpdateAttempt {
+            attempt_id,
+            fields,
+            add_participants,
+        };
+        self.queue(change, |tx| {
+            let attempt = records::view::<sync_protocol::cases::Attempt>(tx, attempt_id.0)?
+                .ok_or(PhoneError::UnknownAttempt(attempt_id))?;
+            Ok(attempt.version)
+        })
+    }
+
+    /// Records an evidence document's metadata on a case held here.
+    pub fn record_document(&self, draft: DocumentDraft) -> Result<DocumentId, PhoneError> {
+        let id = DocumentId::new();
+        let case_id = draft.case_id;
+        let document = NewDocument {
+            id,
+            case_id,
+            doc_type: draft.doc_type,
+            title: draft.title,
+            issued_by: draft.issued_by,
+            issued_on: draft.issued_on,
+            notes: draft.notes,
+        };
+        self.queue(Change::CreateDocument { document }, |tx| {
+            records::view::<CaseSummary>(tx, case_id.0)?.ok_or(PhoneError::UnknownCase(case_id))?;
+            Ok(0)
+        })?;
+        Ok(id)
+    }
+
+    /// Changes a document's metadata.
+    pub fn edit_document(
+        &self,
+        document_id: DocumentId,
+        fields: Vec<DocumentField>,
+    ) -> Result<MutationId, PhoneError> {
+        self.queue(
+            Change::UpdateDocument {
+                document_id,
+                fields,
+            },
+            |tx| {
+                let document = records::view::<Document>(tx, document_id.0)?
+                    .ok_or(PhoneError::UnknownDocument(document_id))?;
+                Ok(document.version)
+            },
+        )
+    }
+
+    /// Every case held here, with local edits applied.
+    pub fn cases(&self) -> Result<Vec<CaseSummary>, PhoneError> {
+        Ok(self.store.read(records::cases)?)
+    }
+
+    /// One case held here with its attempts (local ones included), oldest first.
+    pub fn case(&self, id: CaseId) -> Result<Option<CaseDetail>, PhoneError> {
+        Ok(self.store.read(|conn| {
+            let Some(case) = records::view::<CaseSummary>(conn, id.0)? else {
+                return Ok::<_, StoreError>(None);
+            };
+            Ok(Some(CaseDetail {
+                case: case.value,
+                attempts: records::attempts(conn, id)?,
+            }))
+        })?)
+    }
+
+    /// A case's documents held here, oldest first.
+    pub fn documents(&self, case_id: CaseId) -> Result<Vec<Document>, PhoneError> {
+        Ok(self.store.read(|conn| records::documents(conn, case_id))?)
+    }
+
+    /// A case's reviews held here, oldest first.
+    pub fn reviews(&self, case_id: CaseId) -> Result<Vec<Review>, PhoneError> {
+        Ok(self.store.read(|conn| records::reviews(conn, case_id))?)
+    }
+
+    /// The mutations waiting to be pushed, in order.
+    pub fn pending(&self) -> Result<Vec<Pending>, PhoneError> {
+        Ok(self.store.read(|conn| outbox::pending(conn, None))?)
+    }
+
+    /// How many mutations wait to be pushed.
+    pub fn pending_count(&self) -> Result<usize, PhoneError> {
+        Ok(self.store.read(outbox::count)?)
+    }
+
+    /// The conflict records pulled: values that lost a concurrent edit, newest first.
+    pub fn conflicts(&self) -> Result<Vec<Conflict>, PhoneError> {
+        Ok(self.store.read(records::conflicts)?)
+    }
+
+    /// The mutations the server refused, oldest first.
+    pub fn rejections(&self) -> Result<Vec<Rejected>, PhoneError> {
+        Ok(self.store.read(outbox::rejections)?)
+    }
+
+    /// Pushes every pending mutation, then pulls every change. Safe to interrupt and run again.
+    pub async fn sync(
+        &mut self,
+        progress: &mut dyn SyncProgress,
+    ) -> Result<SyncReport, PhoneError> {
+        self.run(true, progress).await
+    }
+
+    /// Pulls every change without pushing (pending local edits stay in view).
+    pub async fn pull(
+        &mut self,
+        progress: &mut dyn SyncProgress,
+    ) -> Result<SyncReport, PhoneError> {
+        self.run(false, progress).await
+    }
+
+    async fn run(
+        &mut self,
+        push: bool,
+        progress: &mut dyn SyncProgress,
+    ) -> Result<SyncReport, PhoneError> {
+        let client = self.client.as_mut().ok_or(PhoneError::NotSignedIn)?;
+        let mut engine = Engine {
+            client,
+            store: &self.store,
+            options: &self.options,
+            clock: self.clock,
+            progress,
+        };
+        let mut report = SyncReport::default();
+        let result = async {
+            if push {
+                engine.push_all(&mut report).await?;
+            }
+            engine.pull_all(&mut report).await
+        }
+        .await;
+        // A refresh during a failed call rotated the tokens: keep the new pair whatever happened.
+        let session = engine.client.session();
+        self.store.write(|tx| meta::save_session(tx, session))?;
+        result?;
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests;
