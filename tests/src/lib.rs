@@ -188,6 +188,19 @@ impl TestServer {
         Ok(client)
     }
 
+        /// A phone (the real client core) with its own data directory, signed in as `username`.
+    pub async fn phone(&self, username: &str) -> anyhow::Result<mobile_shared::Phone> {
+        let dir = self._dir.path().join("phones").join(uuid::Uuid::new_v4().to_string());
+        let mut phone = mobile_shared::Phone::open(&dir)?;
+        phone.set_retry_policy(mobile_shared::RetryPolicy {
+            first_delay: std::time::Duration::from_millis(20),
+            max_delay: std::time::Duration::from_millis(500),
+            max_attempts: 10,
+        });
+        phone.login(&self.url, username, PASSWORD).await?;
+        Ok(phone)
+    }
+
     /// An access token for `username`.
     pub async fn token(&self, username: &str) -> anyhow::Result<String> {
         let client = self.client(username).await?;

@@ -14,3 +14,5 @@ mod jwt;
 mod ops;
 #[path = "e2e/sync_server.rs"]
 mod sync_server;
+#[path = "e2e/phones.rs"]
+mod phones;
