@@ -98,7 +98,7 @@ impl TestServerBuilder {
 }
 
 /// Creates an empty database on the PostgreSQL server of `admin_url` and returns its URL.
-async fn fresh_postgres_database(admin_url: &str) -> anyhow::Result<String> {
+pub async fn fresh_postgres_database(admin_url: &str) -> anyhow::Result<String> {
     let admin = Database::connect(admin_url)
         .await
         .context("connecting to TEST_DATABASE_URL")?;
@@ -188,9 +188,13 @@ impl TestServer {
         Ok(client)
     }
 
-        /// A phone (the real client core) with its own data directory, signed in as `username`.
+    /// A phone (the real client core) with its own data directory, signed in as `username`.
     pub async fn phone(&self, username: &str) -> anyhow::Result<mobile_shared::Phone> {
-        let dir = self._dir.path().join("phones").join(uuid::Uuid::new_v4().to_string());
+        let dir = self
+            ._dir
+            .path()
+            .join("phones")
+            .join(uuid::Uuid::new_v4().to_string());
         let mut phone = mobile_shared::Phone::open(&dir)?;
         phone.set_retry_policy(mobile_shared::RetryPolicy {
             first_delay: std::time::Duration::from_millis(20),

@@ -10,9 +10,11 @@ mod authz;
 mod bad_input;
 #[path = "e2e/jwt.rs"]
 mod jwt;
+#[path = "e2e/kill.rs"]
+mod kill;
 #[path = "e2e/ops.rs"]
 mod ops;
-#[path = "e2e/sync_server.rs"]
-mod sync_server;
 #[path = "e2e/phones.rs"]
 mod phones;
+#[path = "e2e/sync_server.rs"]
+mod sync_server;

@@ -121,8 +121,31 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         }
     }
 
-    /// Looks up, in one query, which attempts the batch's creations name exist already.
+    /// Looks up, a few queries for the whole batch, which attempts its creations name exist
+    /// already and the cases they belong to (in the caller's scope).
     pub async fn prefetch(&mut self, mutations: &[Mutation]) -> Result<(), DbErr> {
+        let case_ids: HashSet<Uuid> = mutations
+            .iter()
+            .filter_map(|m| match &m.change {
+                Change::CreateAttempt { attempt } => Some(attempt.case_id.0),
+                Change::UpdateCase { case_id, .. } => Some(case_id.0),
+                _ => None,
+            })
+            .collect();
+        let case_ids: Vec<Uuid> = case_ids.into_iter().collect();
+        for chunk in case_ids.chunks(500) {
+            for id in chunk {
+                self.cases.insert(*id, None);
+            }
+            let found = case::Entity::find()
+                .filter(case::Column::Id.is_in(chunk.iter().copied()))
+                .filter(self.user.scope().condition::<case::Entity>())
+                .all(self.txn)
+                .await?;
+            for row in found {
+                self.cases.insert(row.id, Some(row));
+            }
+        }
         let ids: Vec<Uuid> = mutations
             .iter()
             .filter_map(|m| match &m.change {

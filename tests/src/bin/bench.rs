@@ -1,8 +1,9 @@
 //! `bench`: sync throughput against the limits of the same database engine, measured in the
 //! same run.
 //!
-//! 1. Raw batched INSERT: attempt-shaped rows into a scratch table, 500 rows per statement and
-//!    per transaction: the engine's limit for this kind of write.
+//! 1. Raw batched INSERT: attempt rows into a scratch table with the same columns, key and index
+//!    as `attempts`, 500 rows per statement and per transaction: the engine's limit for this
+//!    kind of write.
 //! 2. Push: the same number of `CreateAttempt` mutations through `POST /api/v1/sync/push`, 500
 //!    per request, each applied exactly once (idempotency record, change log, participants).
 //! 3. First sync: a teacher pulls 2,000 cases and 20,000 attempts from an empty cursor.
@@ -100,7 +101,12 @@ async fn raw_insert_rate(
     cases: &[CaseId],
 ) -> anyhow::Result<f64> {
     let db = &server.state.db.write;
+    // The same columns, key and index as `attempts`, so both pay the same index upkeep.
     db.execute_unprepared("CREATE TABLE bench_raw AS SELECT * FROM attempts WHERE 1 = 0")
+        .await?;
+    db.execute_unprepared("CREATE UNIQUE INDEX bench_raw_id ON bench_raw (id)")
+        .await?;
+    db.execute_unprepared("CREATE INDEX bench_raw_case ON bench_raw (case_id, occurred_at)")
         .await?;
     let columns = [
         "id",

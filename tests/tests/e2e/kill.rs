@@ -1,0 +1,185 @@
+//! The server process is killed (SIGKILL, not a task) in the middle of a phone's push, started
+//! again, and the phone's retries end with every mutation applied exactly once.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+
+use mobile_shared::{AttemptDraft, NoProgress, Phone, RetryPolicy, SyncEvent, SyncOptions};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
+use server::config::Config;
+use server::db::entity::{applied_mutation, attempt};
+use server::demo::{self, DemoSpec};
+use server::{AppState, db::Db};
+use sync_protocol::cases::{AttemptKind, AttemptOutcome};
+use sync_protocol::{AttemptId, CaseId};
+use tests::PASSWORD;
+
+/// Not a test by itself: the server process the kill test starts and kills. It serves only when
+/// `KBX_CHILD_SERVER` is set, with the configuration from the environment.
+#[tokio::test]
+#[ignore = "started by the kill test as a separate process"]
+async fn child_server() -> anyhow::Result<()> {
+    if std::env::var_os("KBX_CHILD_SERVER").is_none() {
+        return Ok(());
+    }
+    let state = AppState::build(Config::from_env()?).await?;
+    let listener = tokio::net::TcpListener::bind(state.config.bind).await?;
+    println!("ready");
+    server::serve(listener, state, std::future::pending()).await?;
+    Ok(())
+}
+
+/// Starts the child server with `env` and waits until it listens.
+fn start(env: &[(String, String)]) -> anyhow::Result<Child> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args([
+            "--ignored",
+            "--exact",
+            "kill::child_server",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("KBX_CHILD_SERVER", "1")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        let Some(line) = lines.next() else {
+            anyhow::bail!("the child server exited before it was ready");
+        };
+        // libtest may print its own "test … " prefix on the same line.
+        if line?.trim_end().ends_with("ready") {
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok(child)
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_push_and_restarted_ends_with_exactly_once() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut env = vec![
+        ("DATA_DIR".to_owned(), dir.path().display().to_string()),
+        ("BIND".to_owned(), format!("127.0.0.1:{port}")),
+    ];
+    if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
+        env.push((
+            "DATABASE_URL".to_owned(),
+            tests::fresh_postgres_database(&admin).await?,
+        ));
+    }
+    let config =
+        Config::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))?;
+    let database_url = config.effective_database_url();
+    let fixtures = {
+        let state = AppState::build(config).await?;
+        let spec = DemoSpec {
+            password: PASSWORD.into(),
+            students: 30,
+            ..DemoSpec::standard()
+        };
+        demo::load(&state, &spec).await?
+    };
+    let school = fixtures.users[0].1.org_unit_id;
+    let cases: Vec<CaseId> = fixtures
+        .cases
+        .iter()
+        .filter(|c| c.school_id == school)
+        .map(|c| c.id.into())
+        .collect();
+
+    let mut server = start(&env)?;
+    let mut phone = Phone::open(dir.path().join("phone"))?;
+    phone
+        .login(&format!("http://127.0.0.1:{port}"), "teacher", PASSWORD)
+        .await?;
+    phone.sync(&mut NoProgress).await?;
+    phone.set_sync_options(SyncOptions {
+        push_batch: 100,
+        pull_limit: None,
+        retry: RetryPolicy {
+            first_delay: std::time::Duration::from_millis(50),
+            max_delay: std::time::Duration::from_millis(400),
+            max_attempts: 100,
+        },
+    });
+    let mut recorded = BTreeSet::new();
+    for n in 0..1500 {
+        let mut draft = AttemptDraft::new(
+            cases[n % cases.len()],
+            AttemptKind::HomeVisit,
+            AttemptOutcome::Refused,
+        );
+        draft.notes = format!("visit {n}");
+        recorded.insert(phone.record_attempt(draft)?);
+    }
+
+    // Kill the server once the phone has had 300 mutations acknowledged; start it again.
+    let (tx, rx) = mpsc::channel::<()>();
+    let restart_env = env.clone();
+    let killer = std::thread::spawn(move || -> anyhow::Result<Child> {
+        rx.recv()?;
+        std::thread::sleep(std::time::Duration::from_millis(15));
+        server.kill()?;
+        server.wait()?;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        start(&restart_env)
+    });
+    let mut signalled = false;
+    let mut retries = 0;
+    let mut on_event = |event: SyncEvent| match event {
+        SyncEvent::Pushed { done, .. } if done >= 300 && !signalled => {
+            signalled = true;
+            let _ = tx.send(());
+        }
+        SyncEvent::Retrying { .. } => retries += 1,
+        _ => {}
+    };
+    let report = phone.sync(&mut on_event).await?;
+    let mut server = killer
+        .join()
+        .map_err(|_| anyhow::anyhow!("killer thread panicked"))??;
+    assert_eq!(phone.pending_count()?, 0);
+    assert!(phone.rejections()?.is_empty(), "{:?}", phone.rejections()?);
+    assert!(retries > 0, "the kill interrupted the sync, which retried");
+    assert!(
+        report.pushed >= 1200,
+        "the push went on after the restart: {report:?}"
+    );
+
+    // Exactly once on the server, and everything on the phone after its pull.
+    phone.sync(&mut NoProgress).await?;
+    server.kill()?;
+    server.wait()?;
+    let db = Db::connect(&database_url).await?;
+    let stored: BTreeSet<AttemptId> = attempt::Entity::find()
+        .filter(attempt::Column::Id.is_in(recorded.iter().map(|a| a.0)))
+        .all(&db.read)
+        .await?
+        .into_iter()
+        .map(|a| a.id.into())
+        .collect();
+    assert_eq!(stored, recorded);
+    let acknowledged = applied_mutation::Entity::find().count(&db.read).await?;
+    assert_eq!(acknowledged, 1500, "one idempotency record per mutation");
+    let on_phone: BTreeSet<AttemptId> = cases
+        .iter()
+        .filter_map(|id| phone.case(*id).ok().flatten())
+        .flat_map(|d| d.attempts.into_iter().map(|a| a.id))
+        .filter(|id| recorded.contains(id))
+        .collect();
+    assert_eq!(on_phone, recorded);
+    Ok(())
+}
