@@ -120,7 +120,7 @@ async fn two_phones_edit_one_case_offline_and_end_alike_with_the_loser_kept() ->
         assert_eq!(phone.pending_count()?, 0);
     }
     assert_eq!(
-        phone_attempts(&a, &[case.clone()])?,
+        phone_attempts(&a, std::slice::from_ref(&case))?,
         server_attempts(&server, &[case]).await?
     );
     Ok(())
