@@ -13,6 +13,17 @@ use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, GeoPoint, ReasonCategory};
 use sync_protocol::sync::{CaseField, Change};
 
+/// Prints a line to standard output; a closed pipe (`fieldctl cases | head`) ends the program
+/// quietly instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 /// Acts as a phone of the dropout field app.
 #[derive(Debug, Parser)]
 #[command(version)]
@@ -177,13 +188,13 @@ async fn run_sync(phone: &mut Phone, push: bool) -> anyhow::Result<()> {
         conflicts,
     } = result?;
     if push {
-        println!(
+        say!(
             "pushed {pushed} (applied {applied}, rejected {rejected}, clock clamped {clock_clamped})"
         );
     }
-    println!("pulled {pulled} records ({conflicts} conflicts)");
+    say!("pulled {pulled} records ({conflicts} conflicts)");
     if rejected > 0 {
-        println!("see `fieldctl rejections`");
+        say!("see `fieldctl rejections`");
     }
     Ok(())
 }
@@ -222,18 +233,18 @@ async fn main() -> anyhow::Result<()> {
             let me = phone
                 .login(&server, &username, password.trim_end_matches(['\r', '\n']))
                 .await?;
-            println!("signed in as {} ({})", me.display_name, me.role.as_str());
+            say!("signed in as {} ({})", me.display_name, me.role.as_str());
         }
         Command::Logout => {
             phone.logout().await?;
-            println!("signed out");
+            say!("signed out");
         }
         Command::Pull => run_sync(&mut phone, false).await?,
         Command::Sync => run_sync(&mut phone, true).await?,
         Command::Cases => {
             let cases = phone.cases()?;
             for case in &cases {
-                println!(
+                say!(
                     "{}  {:<18} {}  {}",
                     case.id,
                     case.status.as_str(),
@@ -241,7 +252,7 @@ async fn main() -> anyhow::Result<()> {
                     case.student_name
                 );
             }
-            println!(
+            say!(
                 "{} cases, {} changes pending",
                 cases.len(),
                 phone.pending_count()?
@@ -254,20 +265,20 @@ async fn main() -> anyhow::Result<()> {
                 .case(case_id)?
                 .with_context(|| format!("no case {case_id} on this phone"))?;
             let case = &detail.case;
-            println!(
+            say!(
                 "{}  {}  {}",
                 case.id,
                 case.student_name,
                 case.status.as_str()
             );
-            println!(
+            say!(
                 "reason: {}  relapses: {}  opened: {}",
                 case.reason.map_or("-", ReasonCategory::as_str),
                 case.relapse_count,
                 case.opened_on
             );
             for a in &detail.attempts {
-                println!(
+                say!(
                     "  {}  {}  {:<16} {:<16} {}",
                     a.id,
                     a.occurred_at.format("%Y-%m-%d %H:%M"),
@@ -292,7 +303,7 @@ async fn main() -> anyhow::Result<()> {
                 .collect();
             anyhow::ensure!(!fields.is_empty(), "give --reason and/or --status");
             let id = phone.edit_case(case_id, fields)?;
-            println!("queued {id}");
+            say!("queued {id}");
         }
         Command::Attempt {
             command:
@@ -319,12 +330,12 @@ async fn main() -> anyhow::Result<()> {
                 ..AttemptDraft::new(case_id, kind, outcome)
             };
             let id = phone.record_attempt(draft)?;
-            println!("recorded {id}");
+            say!("recorded {id}");
         }
         Command::Pending => {
             let pending = phone.pending()?;
             for p in &pending {
-                println!(
+                say!(
                     "{:>4}  {}  {}  {}",
                     p.seq,
                     p.created_at.format("%Y-%m-%d %H:%M:%S"),
@@ -332,12 +343,12 @@ async fn main() -> anyhow::Result<()> {
                     describe(&p.mutation.change)
                 );
             }
-            println!("{} pending", pending.len());
+            say!("{} pending", pending.len());
         }
         Command::Conflicts => {
             let conflicts = phone.conflicts()?;
             for c in &conflicts {
-                println!(
+                say!(
                     "{}  case {}  {} {}: kept {}, lost {}",
                     c.created_at.format("%Y-%m-%d %H:%M"),
                     c.case_id,
@@ -347,12 +358,12 @@ async fn main() -> anyhow::Result<()> {
                     serde_json::to_string(&c.losing_value)?
                 );
             }
-            println!("{} conflicts", conflicts.len());
+            say!("{} conflicts", conflicts.len());
         }
         Command::Rejections => {
             let rejections = phone.rejections()?;
             for r in &rejections {
-                println!(
+                say!(
                     "{}  {}  {}: {}",
                     r.at.format("%Y-%m-%d %H:%M"),
                     describe(&r.mutation.change),
@@ -360,7 +371,7 @@ async fn main() -> anyhow::Result<()> {
                     r.reason
                 );
             }
-            println!("{} rejected", rejections.len());
+            say!("{} rejected", rejections.len());
         }
     }
     Ok(())
