@@ -15,6 +15,32 @@ use sync_protocol::DeviceId;
 use sync_protocol::org::Role;
 use tokio::sync::oneshot;
 
+/// A home visit by the class teacher on `case_id`, with `notes`: the attempt tests and the
+/// benchmark record.
+pub fn sample_attempt(
+    case_id: sync_protocol::CaseId,
+    notes: impl Into<String>,
+) -> sync_protocol::sync::NewAttempt {
+    use sync_protocol::cases::{AttemptKind, AttemptOutcome, Participant};
+    sync_protocol::sync::NewAttempt {
+        id: sync_protocol::AttemptId::new(),
+        case_id,
+        kind: AttemptKind::HomeVisit,
+        occurred_at: chrono::Utc::now(),
+        location: None,
+        participants: vec![Participant {
+            user_id: None,
+            name: "王老师".into(),
+            unit: "学校".into(),
+        }],
+        met_whom: "监护人".into(),
+        guardian_statement: "家长表示孩子在外打工".into(),
+        outcome: AttemptOutcome::Undecided,
+        next_step: "三日后再访".into(),
+        notes: notes.into(),
+    }
+}
+
 /// The password of every fixture user.
 pub const PASSWORD: &str = "test-pass-1234";
 

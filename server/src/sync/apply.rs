@@ -271,13 +271,17 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         active.field_stamps = Set(stamps_text(&stamps));
         active.updated_at = Set(self.now);
         let updated = active.update(self.txn).await?;
-        let scope = RecordScope::from(&updated);
-        self.cases.insert(id, Some(updated));
-        self.changes.upsert(EntityKind::Case, id, scope, false);
-        let conflicts = self
-            .record_losses(EntityKind::Case, id, id, scope, m, losses, FieldValue::Case)
-            .await?;
-        Ok(Ok(Applied { version, conflicts }))
+        self.cases.insert(id, Some(updated.clone()));
+        self.finish_update(
+            EntityKind::Case,
+            id,
+            &updated,
+            m,
+            losses,
+            FieldValue::Case,
+            version,
+        )
+        .await
     }
 
     async fn create_attempt(
@@ -372,20 +376,16 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         );
         let grew = unite_participants(&mut state, add);
         attempts::store(self.txn, row, &state, &stamps, version, grew).await?;
-        let scope = RecordScope::from(&case);
-        self.changes.upsert(EntityKind::Attempt, id, scope, false);
-        let conflicts = self
-            .record_losses(
-                EntityKind::Attempt,
-                id,
-                case.id,
-                scope,
-                m,
-                losses,
-                FieldValue::Attempt,
-            )
-            .await?;
-        Ok(Ok(Applied { version, conflicts }))
+        self.finish_update(
+            EntityKind::Attempt,
+            id,
+            &case,
+            m,
+            losses,
+            FieldValue::Attempt,
+            version,
+        )
+        .await
     }
 
     async fn create_document(
@@ -460,20 +460,16 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             version,
         );
         documents::store(self.txn, row, &state, &stamps, version).await?;
-        let scope = RecordScope::from(&case);
-        self.changes.upsert(EntityKind::Document, id, scope, false);
-        let conflicts = self
-            .record_losses(
-                EntityKind::Document,
-                id,
-                case.id,
-                scope,
-                m,
-                losses,
-                FieldValue::Document,
-            )
-            .await?;
-        Ok(Ok(Applied { version, conflicts }))
+        self.finish_update(
+            EntityKind::Document,
+            id,
+            &case,
+            m,
+            losses,
+            FieldValue::Document,
+            version,
+        )
+        .await
     }
 
     async fn create_review(&mut self, new: &NewReview) -> Result<Outcome, DbErr> {
@@ -525,18 +521,21 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         }))
     }
 
-    /// Keeps each lost value in a conflict record, visible to the case's scope.
+    /// Ends an update of record `entity_id` of `case` to `version`: logs the change and keeps
+    /// each lost value in a conflict record, visible to the case's scope.
     #[allow(clippy::too_many_arguments)]
-    async fn record_losses<F>(
+    async fn finish_update<F>(
         &mut self,
         kind: EntityKind,
         entity_id: Uuid,
-        case_id: Uuid,
-        scope: RecordScope,
+        case: &case::Model,
         m: &Mutation,
         losses: Vec<FieldLoss<F>>,
         wrap: fn(F) -> FieldValue,
-    ) -> Result<Vec<ConflictId>, DbErr> {
+        version: i64,
+    ) -> Result<Outcome, DbErr> {
+        let (case_id, scope) = (case.id, RecordScope::from(case));
+        self.changes.upsert(kind, entity_id, scope, false);
         let mut ids = Vec::new();
         for loss in losses {
             let id = ConflictId::new();
@@ -559,7 +558,10 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             self.changes.upsert(EntityKind::Conflict, id.0, scope, true);
             ids.push(id);
         }
-        Ok(ids)
+        Ok(Ok(Applied {
+            version,
+            conflicts: ids,
+        }))
     }
 }
 

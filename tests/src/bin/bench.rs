@@ -19,14 +19,13 @@ use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
 use server::db::changes::ChangeSet;
 use server::seed::{self, NewCase, NewStudent};
-use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, FoundBy, Participant};
+use sync_protocol::cases::{CaseStatus, FoundBy};
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::students::{Gender, SpecialGroups};
 use sync_protocol::sync::{
-    Change, Mutation, NewAttempt, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest,
-    PushResponse,
+    Change, Mutation, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse,
 };
-use sync_protocol::{AttemptId, CaseId, DeviceId, MutationId};
+use sync_protocol::{CaseId, DeviceId, MutationId};
 use tests::TestServer;
 
 const BATCH: usize = 500;
@@ -74,26 +73,6 @@ async fn seed_cases(server: &TestServer, cases: usize) -> anyhow::Result<Vec<Cas
     Ok(ids)
 }
 
-fn attempt_for(case_id: CaseId, n: usize) -> NewAttempt {
-    NewAttempt {
-        id: AttemptId::new(),
-        case_id,
-        kind: AttemptKind::HomeVisit,
-        occurred_at: Utc::now(),
-        location: None,
-        participants: vec![Participant {
-            user_id: None,
-            name: "王老师".into(),
-            unit: "学校".into(),
-        }],
-        met_whom: "监护人".into(),
-        guardian_statement: format!("第{n}次家访，家长同意考虑"),
-        outcome: AttemptOutcome::Undecided,
-        next_step: "三日后再访".into(),
-        notes: String::new(),
-    }
-}
-
 /// Rows per second of plain batched INSERTs of attempt-shaped rows into a scratch table.
 async fn raw_insert_rate(
     server: &TestServer,
@@ -135,7 +114,7 @@ async fn raw_insert_rate(
             .into_table(Alias::new("bench_raw"))
             .columns(columns.iter().map(|c| Alias::new(*c)));
         for n in chunk {
-            let a = attempt_for(cases[n % cases.len()], *n);
+            let a = tests::sample_attempt(cases[n % cases.len()], format!("visit {n}"));
             insert.values_panic([
                 a.id.0.into(),
                 a.case_id.0.into(),
@@ -184,7 +163,10 @@ async fn push_rate(server: &TestServer, mutations: usize, cases: &[CaseId]) -> a
                         device,
                     },
                     change: Change::CreateAttempt {
-                        attempt: attempt_for(cases[n % cases.len()], *n),
+                        attempt: tests::sample_attempt(
+                            cases[n % cases.len()],
+                            format!("visit {n}"),
+                        ),
                     },
                 })
                 .collect(),

@@ -7,13 +7,13 @@ use sea_orm::{EntityTrait as _, PaginatorTrait as _, QueryFilter as _, Transacti
 use serde_json::Value;
 use server::db::changes::{ChangeSet, RecordScope};
 use server::db::entity::{applied_mutation, attempt, case, change_log, conflict};
-use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, Participant, ReasonCategory};
+use sync_protocol::cases::{CaseStatus, Participant, ReasonCategory};
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::sync::{
     CaseField, Change, EntityKind, Mutation, NewAttempt, PROTOCOL_VERSION, PullRequest,
     PullResponse, PushRequest,
 };
-use sync_protocol::{AttemptId, DeviceId, MutationId};
+use sync_protocol::{DeviceId, MutationId};
 use tests::TestServer;
 
 fn stamp(device: DeviceId, at: chrono::DateTime<Utc>) -> HlcStamp {
@@ -25,23 +25,7 @@ fn stamp(device: DeviceId, at: chrono::DateTime<Utc>) -> HlcStamp {
 }
 
 fn new_attempt(case: &case::Model) -> NewAttempt {
-    NewAttempt {
-        id: AttemptId::new(),
-        case_id: case.id.into(),
-        kind: AttemptKind::HomeVisit,
-        occurred_at: Utc::now(),
-        location: None,
-        participants: vec![Participant {
-            user_id: None,
-            name: "王老师".into(),
-            unit: "学校".into(),
-        }],
-        met_whom: "祖母".into(),
-        guardian_statement: "孩子在外打工".into(),
-        outcome: AttemptOutcome::Refused,
-        next_step: "联系父母".into(),
-        notes: String::new(),
-    }
+    tests::sample_attempt(case.id.into(), "")
 }
 
 fn mutation(device: DeviceId, base_version: i64, change: Change) -> Mutation {
