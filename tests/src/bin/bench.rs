@@ -2,8 +2,8 @@
 //! same run.
 //!
 //! 1. Raw batched INSERT: attempt rows into a scratch table with the same columns, key and index
-//!    as `attempts`, 500 rows per statement and per transaction: the engine's limit for this
-//!    kind of write.
+//!    as `attempts`, 500 rows per transaction: once with 500 rows per statement (the engine's
+//!    limit for this write), once with one row per statement (the usual batched insert).
 //! 2. Push: the same number of `CreateAttempt` mutations through `POST /api/v1/sync/push`, 500
 //!    per request, each applied exactly once (idempotency record, change log, participants).
 //! 3. First sync: a teacher pulls 2,000 cases and 20,000 attempts from an empty cursor.
@@ -73,20 +73,28 @@ async fn seed_cases(server: &TestServer, cases: usize) -> anyhow::Result<Vec<Cas
     Ok(ids)
 }
 
-/// Rows per second of plain batched INSERTs of attempt-shaped rows into a scratch table.
-async fn raw_insert_rate(
-    server: &TestServer,
-    rows: usize,
-    cases: &[CaseId],
-) -> anyhow::Result<f64> {
+/// A scratch table with the same columns, key and index as `attempts`, so raw inserts pay the
+/// same index upkeep as the real ones.
+async fn create_scratch_table(server: &TestServer) -> anyhow::Result<()> {
     let db = &server.state.db.write;
-    // The same columns, key and index as `attempts`, so both pay the same index upkeep.
     db.execute_unprepared("CREATE TABLE bench_raw AS SELECT * FROM attempts WHERE 1 = 0")
         .await?;
     db.execute_unprepared("CREATE UNIQUE INDEX bench_raw_id ON bench_raw (id)")
         .await?;
     db.execute_unprepared("CREATE INDEX bench_raw_case ON bench_raw (case_id, occurred_at)")
         .await?;
+    Ok(())
+}
+
+/// Rows per second of plain INSERTs of attempt rows into the scratch table, `BATCH` rows per
+/// transaction and `per_statement` rows per statement.
+async fn raw_insert_rate(
+    server: &TestServer,
+    rows: usize,
+    cases: &[CaseId],
+    per_statement: usize,
+) -> anyhow::Result<f64> {
+    let db = &server.state.db.write;
     let columns = [
         "id",
         "case_id",
@@ -108,35 +116,37 @@ async fn raw_insert_rate(
     ];
     let author = server.home.users[0].1.id;
     let started = Instant::now();
-    for chunk in (0..rows).collect::<Vec<_>>().chunks(BATCH) {
-        let mut insert = Query::insert();
-        insert
-            .into_table(Alias::new("bench_raw"))
-            .columns(columns.iter().map(|c| Alias::new(*c)));
-        for n in chunk {
-            let a = tests::sample_attempt(cases[n % cases.len()], format!("visit {n}"));
-            insert.values_panic([
-                a.id.0.into(),
-                a.case_id.0.into(),
-                a.kind.as_str().into(),
-                a.occurred_at.into(),
-                None::<f64>.into(),
-                None::<f64>.into(),
-                None::<f64>.into(),
-                a.met_whom.into(),
-                a.guardian_statement.into(),
-                a.outcome.as_str().into(),
-                a.next_step.into(),
-                a.notes.into(),
-                author.into(),
-                Utc::now().into(),
-                1i64.into(),
-                "{}".into(),
-                1i32.into(),
-            ]);
-        }
+    for batch in (0..rows).collect::<Vec<_>>().chunks(BATCH) {
         let txn = db.begin().await?;
-        txn.execute(&insert).await?;
+        for chunk in batch.chunks(per_statement) {
+            let mut insert = Query::insert();
+            insert
+                .into_table(Alias::new("bench_raw"))
+                .columns(columns.iter().map(|c| Alias::new(*c)));
+            for n in chunk {
+                let a = tests::sample_attempt(cases[n % cases.len()], format!("visit {n}"));
+                insert.values_panic([
+                    a.id.0.into(),
+                    a.case_id.0.into(),
+                    a.kind.as_str().into(),
+                    a.occurred_at.into(),
+                    None::<f64>.into(),
+                    None::<f64>.into(),
+                    None::<f64>.into(),
+                    a.met_whom.into(),
+                    a.guardian_statement.into(),
+                    a.outcome.as_str().into(),
+                    a.next_step.into(),
+                    a.notes.into(),
+                    author.into(),
+                    Utc::now().into(),
+                    1i64.into(),
+                    "{}".into(),
+                    1i32.into(),
+                ]);
+            }
+            txn.execute(&insert).await?;
+        }
         txn.commit().await?;
     }
     Ok(rows as f64 / started.elapsed().as_secs_f64())
@@ -237,17 +247,24 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("engine: {engine}; seeding {cases} cases…");
     let case_ids = seed_cases(&server, cases).await?;
 
-    eprintln!("raw batched INSERT of {attempts} rows…");
-    let raw = raw_insert_rate(&server, attempts, &case_ids).await?;
+    eprintln!("raw INSERTs of {attempts} rows, twice…");
+    create_scratch_table(&server).await?;
+    let raw = raw_insert_rate(&server, attempts, &case_ids, BATCH).await?;
+    let raw_per_row = raw_insert_rate(&server, attempts, &case_ids, 1).await?;
     eprintln!("push of {attempts} mutations…");
     let push = push_rate(&server, attempts, &case_ids).await?;
     eprintln!("first sync…");
     let (pull_secs, pulled) = first_sync(&server).await?;
 
     println!("engine                         {engine}");
-    println!("raw batched INSERT             {raw:>10.0} rows/s");
+    println!("raw INSERT, {BATCH} rows/statement  {raw:>10.0} rows/s");
+    println!("raw INSERT, 1 row/statement    {raw_per_row:>10.0} rows/s");
     println!("push (CreateAttempt, {BATCH}/req)  {push:>10.0} mutations/s");
-    println!("push ÷ raw INSERT              {:>10.2}", push / raw);
+    println!("push ÷ raw multi-row INSERT    {:>10.2}", push / raw);
+    println!(
+        "push ÷ raw 1-row INSERT        {:>10.2}",
+        push / raw_per_row
+    );
     println!(
         "first sync (teacher)           {pull_secs:>10.2} s for {pulled} records ({:.0} records/s)",
         pulled as f64 / pull_secs
