@@ -9,6 +9,7 @@ pub mod cases;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod digest;
 pub mod error;
 pub mod keys;
 pub mod observability;
@@ -16,6 +17,7 @@ pub mod openapi;
 pub mod personal_data;
 pub mod seed;
 pub mod state;
+pub mod storage;
 pub mod students;
 pub mod sync;
 

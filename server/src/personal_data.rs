@@ -123,11 +123,7 @@ impl Sealer {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.lookup)
             .expect("HMAC takes keys of any length");
         mac.update(normalised.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::digest::hex(&mac.finalize().into_bytes())
     }
 }
 

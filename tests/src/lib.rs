@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+pub mod s3;
+
 use anyhow::Context as _;
 use mobile_shared::Client;
 use reqwest::StatusCode;

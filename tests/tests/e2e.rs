@@ -18,5 +18,7 @@ mod kill;
 mod ops;
 #[path = "e2e/phones.rs"]
 mod phones;
+#[path = "e2e/storage.rs"]
+mod storage;
 #[path = "e2e/sync_server.rs"]
 mod sync_server;

@@ -12,7 +12,6 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
-use sha2::{Digest, Sha256};
 use sync_protocol::ErrorCode;
 use sync_protocol::auth::{Me, TokenPair};
 use uuid::Uuid;
@@ -32,10 +31,7 @@ fn invalid_refresh() -> ApiError {
 
 /// The SHA-256 of a refresh token, in hex, as stored.
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(token.as_bytes())
 }
 
 /// The public view of a user row.

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use axum::http::StatusCode;
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
-use sha2::{Digest, Sha256};
 use sync_protocol::ErrorCode;
 use sync_protocol::hlc;
 use sync_protocol::sync::{Mutation, MutationOutcome, MutationResult, PushRequest, PushResponse};
@@ -28,10 +27,7 @@ pub const MAX_CLOCK_AHEAD_MILLIS: i64 = 60_000;
 fn body_hash(m: &Mutation) -> Result<String, ApiError> {
     let bytes =
         serde_json::to_vec(m).map_err(|e| anyhow::anyhow!("serializing a mutation: {e}"))?;
-    Ok(Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::digest::sha256_hex(&bytes))
 }
 
 fn reused(id: Uuid) -> ApiError {

@@ -1,0 +1,305 @@
+//! The one door to object storage (`object_store`): a local directory on the embedded default,
+//! any S3-compatible store by configuration. Originals are addressed by their SHA-256, so the
+//! same photo sent twice is stored once, and nothing reaches its final key unless its size and
+//! hash were checked on the way in.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt as _};
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt as _, WriteMultipart};
+use sha2::{Digest, Sha256};
+
+use crate::config::{ConfigError, Secret};
+use crate::digest::hex;
+
+/// Where media objects live.
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    /// A directory on this machine (the embedded default: `DATA_DIR/media`).
+    Local {
+        /// The root directory.
+        root: PathBuf,
+    },
+    /// An S3-compatible store (MinIO, Ceph RGW, AWS S3, Alibaba OSS…).
+    S3 {
+        /// The endpoint URL, like `http://127.0.0.1:9000`.
+        endpoint: String,
+        /// The bucket.
+        bucket: String,
+        /// The region (any value for stores that ignore it).
+        region: String,
+        /// The access key id.
+        access_key_id: String,
+        /// The secret key.
+        secret_access_key: Secret<String>,
+        /// Allow plain HTTP (local servers).
+        allow_http: bool,
+        /// Address buckets as `bucket.endpoint` instead of `endpoint/bucket`.
+        virtual_hosted: bool,
+    },
+}
+
+impl StorageConfig {
+    /// Reads `MEDIA_STORE` (`local`, the default, or `s3`) and the `S3_*` variables.
+    pub fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+        data_dir: &std::path::Path,
+    ) -> Result<Self, ConfigError> {
+        let flag = |name: &'static str| -> Result<bool, ConfigError> {
+            match get(name).as_deref() {
+                None | Some("") | Some("false") | Some("0") => Ok(false),
+                Some("true") | Some("1") => Ok(true),
+                Some(other) => Err(ConfigError {
+                    name,
+                    reason: format!("`{other}` is not true or false"),
+                }),
+            }
+        };
+        let required = |name: &'static str| {
+            get(name).filter(|v| !v.is_empty()).ok_or(ConfigError {
+                name,
+                reason: "required when MEDIA_STORE=s3".into(),
+            })
+        };
+        match get("MEDIA_STORE").as_deref() {
+            None | Some("") | Some("local") => Ok(Self::Local {
+                root: data_dir.join("media"),
+            }),
+            Some("s3") => Ok(Self::S3 {
+                endpoint: required("S3_ENDPOINT")?,
+                bucket: required("S3_BUCKET")?,
+                region: get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: required("S3_ACCESS_KEY_ID")?,
+                secret_access_key: Secret(required("S3_SECRET_ACCESS_KEY")?),
+                allow_http: flag("S3_ALLOW_HTTP")?,
+                virtual_hosted: flag("S3_VIRTUAL_HOSTED")?,
+            }),
+            Some(other) => Err(ConfigError {
+                name: "MEDIA_STORE",
+                reason: format!("`{other}` is neither `local` nor `s3`"),
+            }),
+        }
+    }
+}
+
+/// What can go wrong storing or reading an object.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The bytes are not what was declared; nothing was kept.
+    #[error(
+        "the upload has {actual_size} bytes with SHA-256 {actual_sha256}, not the declared {declared_size} bytes with {declared_sha256}"
+    )]
+    Mismatch {
+        /// Declared size.
+        declared_size: u64,
+        /// Declared hash.
+        declared_sha256: String,
+        /// Size received.
+        actual_size: u64,
+        /// Hash received.
+        actual_sha256: String,
+    },
+    /// The byte stream feeding the upload failed.
+    #[error("reading the upload: {0}")]
+    Source(#[source] std::io::Error),
+    /// The store failed.
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    /// The configuration cannot open a store.
+    #[error("opening the object store: {0}")]
+    Open(String),
+}
+
+/// How an object was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The bytes were new and are now stored.
+    New,
+    /// An object with this hash was already stored; the new bytes were dropped.
+    Duplicate,
+}
+
+/// S3's smallest part (except the last), and its largest part count.
+const MIN_PART: u64 = 5 * 1024 * 1024;
+const MAX_PARTS: u64 = 10_000;
+
+/// The part size for an object of `total` bytes: at least 5 MiB, and large enough that the
+/// object never needs more than 10,000 parts.
+pub fn part_size(total: u64) -> u64 {
+    MIN_PART.max(total.div_ceil(MAX_PARTS))
+}
+
+/// The object store, behind the operations the server needs.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl Storage {
+    /// Opens the store `config` names; a local root is created if missing.
+    pub fn open(config: &StorageConfig) -> Result<Self, StorageError> {
+        let store: Arc<dyn ObjectStore> = match config {
+            StorageConfig::Local { root } => {
+                std::fs::create_dir_all(root)
+                    .map_err(|e| StorageError::Open(format!("creating {}: {e}", root.display())))?;
+                Arc::new(LocalFileSystem::new_with_prefix(root)?)
+            }
+            StorageConfig::S3 {
+                endpoint,
+                bucket,
+                region,
+                access_key_id,
+                secret_access_key,
+                allow_http,
+                virtual_hosted,
+            } => Arc::new(
+                AmazonS3Builder::new()
+                    .with_endpoint(endpoint)
+                    .with_bucket_name(bucket)
+                    .with_region(region)
+                    .with_access_key_id(access_key_id)
+                    .with_secret_access_key(&secret_access_key.0)
+                    .with_allow_http(*allow_http)
+                    .with_virtual_hosted_style_request(*virtual_hosted)
+                    .build()?,
+            ),
+        };
+        Ok(Self { store })
+    }
+
+    /// The key of the original with SHA-256 `sha256` (lowercase hex).
+    pub fn original_key(sha256: &str) -> Path {
+        let prefix = sha256.get(..2).unwrap_or("xx");
+        Path::from(format!("originals/sha256/{prefix}/{sha256}"))
+    }
+
+    /// Whether the original with `sha256` is stored.
+    pub async fn contains(&self, sha256: &str) -> Result<bool, StorageError> {
+        match self.store.head(&Self::original_key(sha256)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Streams `body` in as the original with `sha256` of `size` bytes: written under a staging
+    /// key in parts, hashed on the way, and moved to its final key only if size and hash match.
+    /// On a mismatch the staged bytes are deleted.
+    pub async fn put_verified(
+        &self,
+        sha256: &str,
+        size: u64,
+        mut body: impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin,
+    ) -> Result<Stored, StorageError> {
+        let staging = Path::from(format!("staging/{}", uuid::Uuid::new_v4()));
+        let upload = self.store.put_multipart(&staging).await?;
+        let chunk = usize::try_from(part_size(size)).unwrap_or(usize::MAX);
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, chunk);
+        let mut hasher = Sha256::new();
+        let mut received = 0u64;
+        while let Some(piece) = body.next().await {
+            let piece = match piece {
+                Ok(piece) => piece,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(StorageError::Source(e));
+                }
+            };
+            hasher.update(&piece);
+            received += piece.len() as u64;
+            writer.wait_for_capacity(4).await?;
+            writer.put(piece);
+        }
+        writer.finish().await?;
+        let actual = hex(&hasher.finalize());
+        if actual != sha256 || received != size {
+            self.store.delete(&staging).await?;
+            return Err(StorageError::Mismatch {
+                declared_size: size,
+                declared_sha256: sha256.to_owned(),
+                actual_size: received,
+                actual_sha256: actual,
+            });
+        }
+        if self.contains(sha256).await? {
+            self.store.delete(&staging).await?;
+            return Ok(Stored::Duplicate);
+        }
+        self.store
+            .rename(&staging, &Self::original_key(sha256))
+            .await?;
+        Ok(Stored::New)
+    }
+
+    /// Bytes `range` of the original with `sha256`.
+    pub async fn read_range(&self, sha256: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
+        Ok(self
+            .store
+            .get_range(&Self::original_key(sha256), range)
+            .await?)
+    }
+
+    /// Reads the original with `sha256` back whole, streaming, and returns its SHA-256 and size,
+    /// to prove what is stored is what was accepted.
+    pub async fn rehash(&self, sha256: &str) -> Result<(String, u64), StorageError> {
+        let mut stream = self
+            .store
+            .get(&Self::original_key(sha256))
+            .await?
+            .into_stream();
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(piece) = stream.next().await {
+            let piece = piece?;
+            size += piece.len() as u64;
+            hasher.update(&piece);
+        }
+        Ok((hex(&hasher.finalize()), size))
+    }
+
+    /// Keys still under `staging/` (uploads in progress or abandoned).
+    pub async fn staging_keys(&self) -> Result<Vec<String>, StorageError> {
+        let mut listing = self.store.list(Some(&Path::from("staging")));
+        let mut keys = Vec::new();
+        while let Some(meta) = listing.next().await {
+            keys.push(meta?.location.to_string());
+        }
+        Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_at_least_five_mib_and_never_more_than_ten_thousand() {
+        assert_eq!(part_size(1), MIN_PART);
+        assert_eq!(
+            part_size(1 << 30),
+            MIN_PART,
+            "1 GiB fits in 205 parts of 5 MiB"
+        );
+        for total in [50 * (1u64 << 30), 1 << 40, (1 << 40) + 1] {
+            assert!(total.div_ceil(part_size(total)) <= MAX_PARTS, "{total}");
+        }
+    }
+
+    #[test]
+    fn s3_needs_its_variables_and_local_is_the_default() {
+        let dir = std::path::Path::new("/data");
+        let local = StorageConfig::from_lookup(&|_: &str| None, dir).expect("default");
+        assert!(matches!(local, StorageConfig::Local { root } if root == dir.join("media")));
+        let missing = StorageConfig::from_lookup(
+            &|n: &str| (n == "MEDIA_STORE").then(|| "s3".to_owned()),
+            dir,
+        );
+        assert!(missing.is_err());
+    }
+}

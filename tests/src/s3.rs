@@ -1,0 +1,75 @@
+//! A real S3-compatible server on loopback for the tests: `s3s-fs` behind `s3s`, which checks
+//! request signatures (a wrong key is refused), serving a directory in a temporary folder.
+
+use std::path::PathBuf;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use server::config::Secret;
+use server::storage::StorageConfig;
+
+/// The access key the test server accepts.
+pub const ACCESS_KEY: &str = "test-access-key";
+/// The secret key the test server accepts.
+pub const SECRET_KEY: &str = "test-secret-key-1234567890";
+/// The bucket the test server holds.
+pub const BUCKET: &str = "media";
+
+/// A running S3 server; it stops when the test's runtime ends.
+pub struct S3Server {
+    /// The endpoint, like `http://127.0.0.1:41234`.
+    pub endpoint: String,
+    /// The directory behind it.
+    pub root: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl S3Server {
+    /// Starts a server with one empty bucket.
+    pub async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().to_path_buf();
+        std::fs::create_dir_all(root.join(BUCKET))?;
+        let fs = s3s_fs::FileSystem::new(&root).map_err(|e| anyhow::anyhow!("s3s-fs: {e:?}"))?;
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let service = builder.build();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let service = service.clone();
+                tokio::spawn(async move {
+                    let _ = Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self {
+            endpoint,
+            root,
+            _dir: dir,
+        })
+    }
+
+    /// The storage configuration for this server, with `secret` as the secret key.
+    pub fn config_with_secret(&self, secret: &str) -> StorageConfig {
+        StorageConfig::S3 {
+            endpoint: self.endpoint.clone(),
+            bucket: BUCKET.into(),
+            region: "us-east-1".into(),
+            access_key_id: ACCESS_KEY.into(),
+            secret_access_key: Secret(secret.into()),
+            allow_http: true,
+            virtual_hosted: false,
+        }
+    }
+
+    /// The storage configuration for this server.
+    pub fn config(&self) -> StorageConfig {
+        self.config_with_secret(SECRET_KEY)
+    }
+}
