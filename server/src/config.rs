@@ -45,6 +45,8 @@ pub struct Config {
     pub max_json_bytes: usize,
     /// Keys from `SIGNING_KEYS`, `DATA_KEYS` and `LOOKUP_KEY`; none means the key file under `data_dir`.
     pub keys: Option<crate::keys::KeyMaterial>,
+    /// Where media objects live (`MEDIA_STORE` and `S3_*`; default `DATA_DIR/media`).
+    pub storage: crate::storage::StorageConfig,
 }
 
 impl Config {
@@ -72,9 +74,11 @@ impl Config {
             name: "BIND",
             reason: format!("`{bind}` is not an address:port: {e}"),
         })?;
+        let data_dir = PathBuf::from(parsed("DATA_DIR", "./data")?);
+        let storage = crate::storage::StorageConfig::from_lookup(&get, &data_dir)?;
         Ok(Self {
             bind,
-            data_dir: PathBuf::from(parsed("DATA_DIR", "./data")?),
+            data_dir,
             database_url: get("DATABASE_URL").filter(|v| !v.is_empty()).map(Secret),
             jwt_issuer: parsed("JWT_ISSUER", "kongchuo-server")?,
             jwt_audience: parsed("JWT_AUDIENCE", "kongchuo-api")?,
@@ -83,6 +87,7 @@ impl Config {
             max_json_bytes: usize::try_from(number("MAX_JSON_BYTES", 1 << 20)?)
                 .unwrap_or(usize::MAX),
             keys: crate::keys::KeyMaterial::from_lookup(&get)?,
+            storage,
         })
     }
 

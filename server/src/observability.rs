@@ -62,20 +62,30 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The database answers.
+/// The database and the media store answer.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, description = "ready"),
     (status = 503, description = "database unreachable", body = Problem, content_type = "application/problem+json"),
 ))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
+    let failure = match state.db.ping().await {
+        Err(e) => Some(("database unreachable", e.to_string())),
+        // A lookup of an object that does not exist: answers "no" when the store is reachable.
+        Ok(()) => state
+            .storage
+            .contains(&"0".repeat(64))
+            .await
+            .err()
+            .map(|e| ("media store unreachable", e.to_string())),
+    };
+    match failure {
+        None => "ready".into_response(),
+        Some((what, cause)) => {
+            tracing::warn!(error = %cause, "readiness check failed: {what}");
             problem_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,
-                Some("database unreachable".into()),
+                Some(what.into()),
             )
         }
     }

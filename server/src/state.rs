@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::keys::KeyMaterial;
 use crate::personal_data::Sealer;
+use crate::storage::Storage;
 
 /// Shared state; cheap to clone.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct Inner {
     pub sealer: Sealer,
     /// The server's hybrid logical clock, which answers carry so clients move past it.
     pub clock: Mutex<Hlc>,
+    /// Media objects.
+    pub storage: Storage,
 }
 
 impl Deref for AppState {
@@ -72,12 +75,14 @@ impl AppState {
         )?;
         let sealer = Sealer::new(&keys)?;
         let clock = Mutex::new(Hlc::new(DeviceId(uuid::Uuid::nil())));
+        let storage = Storage::open(&config.storage).context("opening the media store")?;
         Ok(Self(Arc::new(Inner {
             config,
             db,
             tokens,
             sealer,
             clock,
+            storage,
         })))
     }
 

@@ -63,3 +63,28 @@ async fn the_openapi_document_matches_the_routes() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn readiness_checks_the_media_store_too() -> anyhow::Result<()> {
+    let s3 = tests::s3::S3Server::start().await?;
+    for (secret, expected) in [
+        (tests::s3::SECRET_KEY, StatusCode::OK),
+        ("a-wrong-secret", StatusCode::SERVICE_UNAVAILABLE),
+    ] {
+        let server = TestServer::builder()
+            .with_env("MEDIA_STORE", "s3")
+            .with_env("S3_ENDPOINT", &s3.endpoint)
+            .with_env("S3_BUCKET", tests::s3::BUCKET)
+            .with_env("S3_ACCESS_KEY_ID", tests::s3::ACCESS_KEY)
+            .with_env("S3_SECRET_ACCESS_KEY", secret)
+            .with_env("S3_ALLOW_HTTP", "true")
+            .start()
+            .await?;
+        let ready = server.request(Method::GET, "/readyz", None, None).await?;
+        assert_eq!(ready.status, expected, "{}", ready.body.text());
+        if expected != StatusCode::OK {
+            assert!(ready.body.text().contains("media store unreachable"));
+        }
+    }
+    Ok(())
+}
