@@ -12,6 +12,7 @@ pub mod demo;
 pub mod digest;
 pub mod error;
 pub mod keys;
+pub mod media;
 pub mod observability;
 pub mod openapi;
 pub mod personal_data;

@@ -36,4 +36,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::cases::routes::router())
         .merge(crate::students::routes::router())
         .merge(crate::sync::routes::router())
+        .merge(crate::media::routes::router())
 }

@@ -197,44 +197,30 @@ impl Storage {
         size: u64,
         mut body: impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin,
     ) -> Result<Stored, StorageError> {
+        let mut writer = self.verified_writer(size).await?;
+        while let Some(piece) = body.next().await {
+            match piece {
+                Ok(piece) => writer.write(piece).await?,
+                Err(e) => {
+                    writer.abort().await;
+                    return Err(StorageError::Source(e));
+                }
+            }
+        }
+        writer.finish(sha256, size).await
+    }
+
+    async fn verified_writer(&self, size: u64) -> Result<VerifiedWriter, StorageError> {
         let staging = Path::from(format!("staging/{}", uuid::Uuid::new_v4()));
         let upload = self.store.put_multipart(&staging).await?;
         let chunk = usize::try_from(part_size(size)).unwrap_or(usize::MAX);
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, chunk);
-        let mut hasher = Sha256::new();
-        let mut received = 0u64;
-        while let Some(piece) = body.next().await {
-            let piece = match piece {
-                Ok(piece) => piece,
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(StorageError::Source(e));
-                }
-            };
-            hasher.update(&piece);
-            received += piece.len() as u64;
-            writer.wait_for_capacity(4).await?;
-            writer.put(piece);
-        }
-        writer.finish().await?;
-        let actual = hex(&hasher.finalize());
-        if actual != sha256 || received != size {
-            self.store.delete(&staging).await?;
-            return Err(StorageError::Mismatch {
-                declared_size: size,
-                declared_sha256: sha256.to_owned(),
-                actual_size: received,
-                actual_sha256: actual,
-            });
-        }
-        if self.contains(sha256).await? {
-            self.store.delete(&staging).await?;
-            return Ok(Stored::Duplicate);
-        }
-        self.store
-            .rename(&staging, &Self::original_key(sha256))
-            .await?;
-        Ok(Stored::New)
+        Ok(VerifiedWriter {
+            storage: self.clone(),
+            staging,
+            writer: WriteMultipart::new_with_chunk_size(upload, chunk),
+            hasher: Sha256::new(),
+            received: 0,
+        })
     }
 
     /// Bytes `range` of the original with `sha256`.
@@ -271,6 +257,151 @@ impl Storage {
             keys.push(meta?.location.to_string());
         }
         Ok(keys)
+    }
+}
+
+/// The segments of resumable uploads: each PATCH body is kept as objects under
+/// `uploads/<id>/<start offset>`, so a cut connection keeps what arrived and any server instance
+/// can resume it.
+impl Storage {
+    fn segment_key(upload: uuid::Uuid, start: u64) -> Path {
+        Path::from(format!("uploads/{upload}/{start:020}"))
+    }
+
+    /// Stores the bytes of `upload` that start at `start`.
+    pub async fn put_segment(
+        &self,
+        upload: uuid::Uuid,
+        start: u64,
+        bytes: Bytes,
+    ) -> Result<(), StorageError> {
+        self.store
+            .put(&Self::segment_key(upload, start), bytes.into())
+            .await?;
+        Ok(())
+    }
+
+    /// The segment keys of `upload` that start at or after `from`, in order.
+    async fn segments(&self, upload: uuid::Uuid, from: u64) -> Result<Vec<Path>, StorageError> {
+        let mut listing = self
+            .store
+            .list(Some(&Path::from(format!("uploads/{upload}"))));
+        let mut keys = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let key = meta?.location;
+            let start: u64 = key
+                .filename()
+                .and_then(|f| f.parse().ok())
+                .unwrap_or(u64::MAX);
+            if start >= from {
+                keys.push((start, key));
+            }
+        }
+        keys.sort();
+        Ok(keys.into_iter().map(|(_, key)| key).collect())
+    }
+
+    /// Deletes the segments of `upload` that start at or after `from`.
+    pub async fn delete_segments(&self, upload: uuid::Uuid, from: u64) -> Result<(), StorageError> {
+        for key in self.segments(upload, from).await? {
+            self.store.delete(&key).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves a finished upload into place through [`Storage::put_verified`] (streaming its
+    /// segments in order), then deletes the segments whatever the outcome.
+    pub async fn finish_upload(
+        &self,
+        upload: uuid::Uuid,
+        sha256: &str,
+        size: u64,
+    ) -> Result<Stored, StorageError> {
+        let stored = self.copy_segments(upload, sha256, size).await;
+        self.delete_segments(upload, 0).await?;
+        stored
+    }
+
+    async fn copy_segments(
+        &self,
+        upload: uuid::Uuid,
+        sha256: &str,
+        size: u64,
+    ) -> Result<Stored, StorageError> {
+        let mut writer = self.verified_writer(size).await?;
+        for key in self.segments(upload, 0).await? {
+            let mut pieces = match self.store.get(&key).await {
+                Ok(got) => got.into_stream(),
+                Err(e) => {
+                    writer.abort().await;
+                    return Err(e.into());
+                }
+            };
+            while let Some(piece) = pieces.next().await {
+                match piece {
+                    Ok(piece) => writer.write(piece).await?,
+                    Err(e) => {
+                        writer.abort().await;
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+        writer.finish(sha256, size).await
+    }
+}
+
+/// A write into a staging key that hashes what passes and is kept only if it matches.
+struct VerifiedWriter {
+    storage: Storage,
+    staging: Path,
+    writer: WriteMultipart,
+    hasher: Sha256,
+    received: u64,
+}
+
+impl VerifiedWriter {
+    async fn write(&mut self, piece: Bytes) -> Result<(), StorageError> {
+        self.hasher.update(&piece);
+        self.received += piece.len() as u64;
+        self.writer.wait_for_capacity(4).await?;
+        self.writer.put(piece);
+        Ok(())
+    }
+
+    async fn abort(self) {
+        let _ = self.writer.abort().await;
+    }
+
+    /// Completes the write; keeps it under the original's key only if size and hash match.
+    async fn finish(self, sha256: &str, size: u64) -> Result<Stored, StorageError> {
+        let Self {
+            storage,
+            staging,
+            writer,
+            hasher,
+            received,
+        } = self;
+        writer.finish().await?;
+        let actual = hex(&hasher.finalize());
+        if actual != sha256 || received != size {
+            storage.store.delete(&staging).await?;
+            return Err(StorageError::Mismatch {
+                declared_size: size,
+                declared_sha256: sha256.to_owned(),
+                actual_size: received,
+                actual_sha256: actual,
+            });
+        }
+        if storage.contains(sha256).await? {
+            storage.store.delete(&staging).await?;
+            return Ok(Stored::Duplicate);
+        }
+        storage
+            .store
+            .rename(&staging, &Storage::original_key(sha256))
+            .await?;
+        Ok(Stored::New)
     }
 }
 

@@ -38,6 +38,16 @@ pub enum ErrorCode {
     UnsupportedProtocol,
     /// A mutation id was sent again with a different body (a client bug; nothing was applied).
     MutationIdReused,
+    /// tus: the request lacks `Tus-Resumable: 1.0.0`.
+    TusVersion,
+    /// tus: `Upload-Offset` is not where the upload stands; ask with HEAD and resume from there.
+    OffsetMismatch,
+    /// tus: the chunk's `Upload-Checksum` does not match its bytes; the offset did not move.
+    ChecksumMismatch,
+    /// tus: another request is still writing this upload; ask again with HEAD shortly.
+    UploadBusy,
+    /// The finished upload's size or SHA-256 differs from the declaration; the bytes were removed.
+    HashMismatch,
     /// The server failed; the detail is in its logs.
     Internal,
     /// The server cannot serve now (for example, the database is unreachable).
@@ -63,6 +73,11 @@ impl ErrorCode {
             Self::ClientTooOld => "client_too_old",
             Self::UnsupportedProtocol => "unsupported_protocol",
             Self::MutationIdReused => "mutation_id_reused",
+            Self::TusVersion => "tus_version",
+            Self::OffsetMismatch => "offset_mismatch",
+            Self::ChecksumMismatch => "checksum_mismatch",
+            Self::UploadBusy => "upload_busy",
+            Self::HashMismatch => "hash_mismatch",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
         }

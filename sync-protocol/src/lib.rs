@@ -7,6 +7,7 @@ pub mod error;
 pub mod evidence;
 pub mod hlc;
 pub mod ids;
+pub mod media;
 pub mod merge;
 pub mod org;
 pub mod students;

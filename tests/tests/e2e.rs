@@ -22,3 +22,5 @@ mod phones;
 mod storage;
 #[path = "e2e/sync_server.rs"]
 mod sync_server;
+#[path = "e2e/uploads.rs"]
+mod uploads;

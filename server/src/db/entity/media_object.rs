@@ -1,0 +1,26 @@
+//! Stored evidence: an original addressed by SHA-256, linked to its attempt or document and case.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `media_objects`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "media_objects")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub sha256: String,
+    pub size: i64,
+    pub kind: String,
+    pub file_name: String,
+    pub target_kind: String,
+    pub target_id: Uuid,
+    pub case_id: Uuid,
+    pub uploaded_by: Uuid,
+    pub created_at: DateTimeUtc,
+}
+
+/// No relations are declared: queries join explicitly.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

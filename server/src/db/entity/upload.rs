@@ -1,0 +1,32 @@
+//! Resumable (tus) uploads in progress; their bytes are segment objects under `uploads/<id>/`.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `uploads`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "uploads")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub kind: String,
+    /// The declared SHA-256 of the whole file.
+    pub sha256: String,
+    pub length: i64,
+    pub offset: i64,
+    pub file_name: String,
+    /// `attempt` or `document`.
+    pub target_kind: String,
+    pub target_id: Uuid,
+    pub case_id: Uuid,
+    pub created_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+    /// While a PATCH is receiving: the lease that keeps a second PATCH out.
+    pub busy_until: Option<DateTimeUtc>,
+}
+
+/// No relations are declared: queries join explicitly.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

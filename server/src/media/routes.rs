@@ -1,0 +1,184 @@
+//! `/api/v1/uploads`: the tus 1.0.0 endpoints. Any tus client works unchanged, with the JWT in
+//! the `Authorization` header.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sync_protocol::ErrorCode;
+use tracing::instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::uploads;
+use crate::auth::AuthUser;
+use crate::db::entity::upload;
+use crate::error::{ApiError, Path};
+use crate::state::AppState;
+
+/// The tus version spoken.
+const TUS_VERSION: &str = "1.0.0";
+/// The extensions supported.
+const TUS_EXTENSIONS: &str = "creation,creation-with-upload,checksum,termination,expiration";
+
+/// The upload routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(options_uploads, create_upload))
+        .routes(routes!(head_upload, patch_upload, delete_upload))
+}
+
+/// Refuses a request that does not speak tus 1.0.0.
+fn check_tus(headers: &HeaderMap) -> Result<(), ApiError> {
+    match headers.get("tus-resumable").and_then(|v| v.to_str().ok()) {
+        Some(TUS_VERSION) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            ErrorCode::TusVersion,
+            "send `Tus-Resumable: 1.0.0`",
+        )),
+    }
+}
+
+/// A tus response: status, `Tus-Resumable`, and the upload's offset, length and expiry.
+fn tus_response(status: StatusCode, row: Option<&upload::Model>) -> Response {
+    let mut response = status.into_response();
+    let headers = response.headers_mut();
+    headers.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+    if let Some(row) = row {
+        headers.insert("upload-offset", HeaderValue::from(row.offset));
+        headers.insert("upload-length", HeaderValue::from(row.length));
+        if let Ok(expires) =
+            HeaderValue::from_str(&row.expires_at.to_rfc2822().replace("+0000", "GMT"))
+        {
+            headers.insert("upload-expires", expires);
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Receives a body in a task of its own: when the connection drops, the request's future is
+/// cancelled, but the task goes on to the end of the body, so what arrived is kept.
+async fn receive_detached(
+    state: AppState,
+    row: upload::Model,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<upload::Model, ApiError> {
+    tokio::spawn(async move { uploads::receive(&state, row, &headers, body).await })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("receiving an upload: {e}")))?
+}
+
+/// What the server speaks.
+#[utoipa::path(options, path = "/api/v1/uploads", tag = "media", responses((status = 204, description = "tus capabilities in headers")))]
+async fn options_uploads() -> Response {
+    let mut response = tus_response(StatusCode::NO_CONTENT, None);
+    let headers = response.headers_mut();
+    headers.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+    headers.insert("tus-extension", HeaderValue::from_static(TUS_EXTENSIONS));
+    headers.insert(
+        "tus-checksum-algorithm",
+        HeaderValue::from_static("sha1,sha256"),
+    );
+    headers.insert(
+        "tus-max-size",
+        HeaderValue::from(sync_protocol::media::MediaKind::Video.default_max_size()),
+    );
+    response
+}
+
+/// Creates an upload (tus creation; with a body, creation-with-upload). `Upload-Metadata`
+/// carries `kind`, `sha256`, `filename` and `attempt_id` or `document_id`; the caller must see
+/// that record. A file the server already holds finishes at once (`Upload-Offset` = length).
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "media", security(("bearer" = [])),
+    responses(
+        (status = 201, description = "created; `Location` names the upload"),
+        (status = 400, body = sync_protocol::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such attempt or document in scope", body = sync_protocol::Problem, content_type = "application/problem+json"),
+        (status = 413, body = sync_protocol::Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn create_upload(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    check_tus(&headers)?;
+    let declaration = uploads::declaration(&headers)?;
+    let case = uploads::target_case(&state, &user, &declaration).await?;
+    let mut row = uploads::create(&state, &user, &declaration, &case).await?;
+    let with_body = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == "application/offset+octet-stream");
+    if with_body && row.offset < row.length {
+        let mut patch_headers = headers.clone();
+        patch_headers.insert("upload-offset", HeaderValue::from(0));
+        row = receive_detached(state, row, patch_headers, body).await?;
+    }
+    let mut response = tus_response(StatusCode::CREATED, Some(&row));
+    let location = HeaderValue::from_str(&format!("/api/v1/uploads/{}", row.id))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    response.headers_mut().insert(header::LOCATION, location);
+    Ok(response)
+}
+
+/// Where an upload stands.
+#[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "upload id")),
+    responses((status = 200, description = "`Upload-Offset` and `Upload-Length` in headers"), (status = 404, description = "no such upload")))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn head_upload(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    check_tus(&headers)?;
+    let row = uploads::find(&state, &user, id).await?;
+    Ok(tus_response(StatusCode::OK, Some(&row)))
+}
+
+/// Appends bytes at `Upload-Offset` (tus core; `Upload-Checksum` makes the chunk all-or-nothing,
+/// a mismatch answers 460). The last byte stores and links the file.
+#[utoipa::path(patch, path = "/api/v1/uploads/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "upload id")),
+    responses(
+        (status = 204, description = "received; `Upload-Offset` is the new offset"),
+        (status = 409, description = "offset mismatch", body = sync_protocol::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the whole file's size or SHA-256 differs from the declaration", body = sync_protocol::Problem, content_type = "application/problem+json"),
+        (status = 460, description = "checksum mismatch", body = sync_protocol::Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn patch_upload(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    check_tus(&headers)?;
+    let row = uploads::find(&state, &user, id).await?;
+    let row = receive_detached(state, row, headers, body).await?;
+    Ok(tus_response(StatusCode::NO_CONTENT, Some(&row)))
+}
+
+/// Ends an upload and deletes what it received (tus termination).
+#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "upload id")),
+    responses((status = 204, description = "terminated"), (status = 404, description = "no such upload")))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn delete_upload(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    check_tus(&headers)?;
+    let row = uploads::find(&state, &user, id).await?;
+    uploads::terminate(&state, row).await?;
+    Ok(tus_response(StatusCode::NO_CONTENT, None))
+}

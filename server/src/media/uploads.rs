@@ -1,0 +1,491 @@
+//! The rules of a resumable upload: what a creation must declare, who may upload to which
+//! record, how a PATCH body is received (kept in segments as it arrives, or all-or-nothing when a
+//! checksum is given), and what happens when the last byte arrives.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use chrono::{Duration, Utc};
+use futures::StreamExt as _;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use sync_protocol::ErrorCode;
+use sync_protocol::media::MediaKind;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db::entity::{attempt, case, document, media_object, upload};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::storage::{StorageError, Stored};
+
+/// Bytes kept in memory before they are written out as one segment.
+pub const SEGMENT: usize = 8 * 1024 * 1024;
+/// How long an unfinished upload is kept.
+pub const EXPIRY: Duration = Duration::hours(24);
+
+fn bad(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidParameter, detail)
+}
+
+/// `Upload-Metadata`: comma-separated `key base64value` pairs.
+pub fn parse_metadata(header: &str) -> Result<HashMap<String, String>, ApiError> {
+    let mut out = HashMap::new();
+    for pair in header.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
+        let bytes = B64
+            .decode(value.trim())
+            .map_err(|_| bad(format!("Upload-Metadata `{key}` is not base64")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| bad(format!("Upload-Metadata `{key}` is not UTF-8")))?;
+        out.insert(key.to_owned(), text);
+    }
+    Ok(out)
+}
+
+/// What a creation declares.
+#[derive(Debug, Clone)]
+pub struct Declaration {
+    /// The kind.
+    pub kind: MediaKind,
+    /// The SHA-256 of the whole file, lowercase hex.
+    pub sha256: String,
+    /// The file name.
+    pub file_name: String,
+    /// `attempt` or `document`.
+    pub target_kind: &'static str,
+    /// The attempt or document.
+    pub target_id: Uuid,
+    /// The whole length.
+    pub length: u64,
+}
+
+/// Reads and checks a creation's headers.
+pub fn declaration(headers: &HeaderMap) -> Result<Declaration, ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let length: u64 = header("upload-length")
+        .ok_or_else(|| bad("Upload-Length is required (deferred length is not supported)"))?
+        .parse()
+        .map_err(|_| bad("Upload-Length is not a whole number"))?;
+    let metadata = parse_metadata(header("upload-metadata").unwrap_or_default())?;
+    let field = |key: &str| {
+        metadata
+            .get(key)
+            .cloned()
+            .ok_or_else(|| bad(format!("Upload-Metadata needs `{key}`")))
+    };
+    let kind: MediaKind = field("kind")?.parse().map_err(bad)?;
+    let sha256 = field("sha256")?.to_lowercase();
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("Upload-Metadata `sha256` must be 64 hex digits"));
+    }
+    let file_name = field("filename")?;
+    let (target_kind, target) = match (metadata.get("attempt_id"), metadata.get("document_id")) {
+        (Some(id), None) => ("attempt", id),
+        (None, Some(id)) => ("document", id),
+        _ => {
+            return Err(bad(
+                "Upload-Metadata needs exactly one of `attempt_id` and `document_id`",
+            ));
+        }
+    };
+    let target_id = target
+        .parse()
+        .map_err(|_| bad(format!("`{target_kind}_id` is not a UUID")))?;
+    let max = kind.default_max_size();
+    if length > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "a {} may be at most {max} bytes, not {length}",
+                kind.as_str()
+            ),
+        ));
+    }
+    Ok(Declaration {
+        kind,
+        sha256,
+        file_name,
+        target_kind,
+        target_id,
+        length,
+    })
+}
+
+/// The case of the attempt or document `declaration` names, if the caller may see it.
+pub async fn target_case(
+    state: &AppState,
+    user: &AuthUser,
+    declaration: &Declaration,
+) -> Result<case::Model, ApiError> {
+    let db = &state.db.read;
+    let case_id = match declaration.target_kind {
+        "attempt" => attempt::Entity::find_by_id(declaration.target_id)
+            .one(db)
+            .await?
+            .map(|a| a.case_id),
+        _ => document::Entity::find_by_id(declaration.target_id)
+            .one(db)
+            .await?
+            .map(|d| d.case_id),
+    };
+    let missing = || ApiError::not_found(declaration.target_kind);
+    case::Entity::find_by_id(case_id.ok_or_else(missing)?)
+        .filter(user.scope().condition::<case::Entity>())
+        .one(db)
+        .await?
+        .ok_or_else(missing)
+}
+
+/// Creates an upload row; if the object is stored already, the upload is finished at once.
+pub async fn create(
+    state: &AppState,
+    user: &AuthUser,
+    declaration: &Declaration,
+    case: &case::Model,
+) -> Result<upload::Model, ApiError> {
+    let now = Utc::now();
+    let row = upload::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        kind: Set(declaration.kind.as_str().to_owned()),
+        sha256: Set(declaration.sha256.clone()),
+        length: Set(i64::try_from(declaration.length).unwrap_or(i64::MAX)),
+        offset: Set(0),
+        file_name: Set(declaration.file_name.clone()),
+        target_kind: Set(declaration.target_kind.to_owned()),
+        target_id: Set(declaration.target_id),
+        case_id: Set(case.id),
+        created_at: Set(now),
+        expires_at: Set(now + EXPIRY),
+        busy_until: Set(None),
+    }
+    .insert(&state.db.write)
+    .await?;
+    if state
+        .storage
+        .contains(&row.sha256)
+        .await
+        .map_err(storage_error)?
+    {
+        return link(state, row).await;
+    }
+    Ok(row)
+}
+
+fn storage_error(e: StorageError) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!(e))
+}
+
+/// The upload `id` of `user` that has not expired.
+pub async fn find(state: &AppState, user: &AuthUser, id: Uuid) -> Result<upload::Model, ApiError> {
+    upload::Entity::find_by_id(id)
+        .filter(upload::Column::UserId.eq(user.id))
+        .filter(upload::Column::ExpiresAt.gt(Utc::now()))
+        .one(&state.db.write)
+        .await?
+        .ok_or_else(|| ApiError::not_found("upload"))
+}
+
+/// A running digest of the algorithm `Upload-Checksum` names.
+enum Checksum {
+    Sha1(Sha1, Vec<u8>),
+    Sha256(Sha256, Vec<u8>),
+}
+
+impl Checksum {
+    fn parse(header: Option<&str>) -> Result<Option<Self>, ApiError> {
+        let Some(header) = header else {
+            return Ok(None);
+        };
+        let (algorithm, value) = header
+            .split_once(' ')
+            .ok_or_else(|| bad("Upload-Checksum is `<algorithm> <base64>`"))?;
+        let expected = B64
+            .decode(value.trim())
+            .map_err(|_| bad("Upload-Checksum value is not base64"))?;
+        match algorithm {
+            "sha1" => Ok(Some(Self::Sha1(Sha1::new(), expected))),
+            "sha256" => Ok(Some(Self::Sha256(Sha256::new(), expected))),
+            other => Err(bad(format!(
+                "checksum algorithm `{other}` is not supported (sha1, sha256)"
+            ))),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Sha1(h, _) => h.update(bytes),
+            Self::Sha256(h, _) => h.update(bytes),
+        }
+    }
+
+    fn matches(self) -> bool {
+        match self {
+            Self::Sha1(h, expected) => h.finalize().as_slice() == expected.as_slice(),
+            Self::Sha256(h, expected) => h.finalize().as_slice() == expected.as_slice(),
+        }
+    }
+}
+
+/// How long a PATCH holds an upload without writing a segment before another may take over.
+const LEASE: Duration = Duration::seconds(60);
+
+/// Moves the offset; `release` ends the PATCH's lease, otherwise it is renewed.
+async fn set_offset(
+    state: &AppState,
+    id: Uuid,
+    offset: u64,
+    release: bool,
+) -> Result<(), ApiError> {
+    let lease = (!release).then(|| Utc::now() + LEASE);
+    upload::Entity::update_many()
+        .col_expr(
+            upload::Column::Offset,
+            Expr::value(i64::try_from(offset).unwrap_or(i64::MAX)),
+        )
+        .col_expr(upload::Column::BusyUntil, Expr::value(lease))
+        .filter(upload::Column::Id.eq(id))
+        .exec(&state.db.write)
+        .await?;
+    Ok(())
+}
+
+/// Takes the upload for one PATCH at `offset`: refused with 409 if the upload stands elsewhere,
+/// 423 while another PATCH is still receiving (a client retrying after a cut may arrive while
+/// the server is still keeping what the cut connection sent).
+async fn take_lease(state: &AppState, row: &upload::Model, offset: u64) -> Result<(), ApiError> {
+    let now = Utc::now();
+    let taken = upload::Entity::update_many()
+        .col_expr(upload::Column::BusyUntil, Expr::value(Some(now + LEASE)))
+        .filter(upload::Column::Id.eq(row.id))
+        .filter(upload::Column::Offset.eq(i64::try_from(offset).unwrap_or(i64::MAX)))
+        .filter(
+            sea_orm::Condition::any()
+                .add(upload::Column::BusyUntil.is_null())
+                .add(upload::Column::BusyUntil.lt(now)),
+        )
+        .exec(&state.db.write)
+        .await?;
+    if taken.rows_affected == 1 {
+        return Ok(());
+    }
+    let current = upload::Entity::find_by_id(row.id)
+        .one(&state.db.write)
+        .await?
+        .ok_or_else(|| ApiError::not_found("upload"))?;
+    if current.offset != i64::try_from(offset).unwrap_or(i64::MAX) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::OffsetMismatch,
+            format!("the upload stands at {}, not {offset}", current.offset),
+        ));
+    }
+    Err(ApiError::new(
+        StatusCode::LOCKED,
+        ErrorCode::UploadBusy,
+        "another request is still writing this upload; ask again with HEAD shortly",
+    ))
+}
+
+/// Receives a PATCH body at the upload's offset. Without a checksum, every segment is kept as
+/// soon as it is written, so a cut connection loses nothing that arrived; with one, the whole
+/// body counts or none of it. Returns the upload with its new offset.
+pub async fn receive(
+    state: &AppState,
+    row: upload::Model,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<upload::Model, ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("content-type") != Some("application/offset+octet-stream") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            "a PATCH body is `Content-Type: application/offset+octet-stream`",
+        ));
+    }
+    let offset: u64 = header("upload-offset")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("Upload-Offset is required"))?;
+    let checksum = Checksum::parse(header("upload-checksum"))?;
+    take_lease(state, &row, offset).await?;
+    let id = row.id;
+    let received = receive_leased(state, row, offset, checksum, body).await;
+    if received.is_err() {
+        // The offset already says what was kept; let the next PATCH in.
+        upload::Entity::update_many()
+            .col_expr(
+                upload::Column::BusyUntil,
+                Expr::value(None::<chrono::DateTime<Utc>>),
+            )
+            .filter(upload::Column::Id.eq(id))
+            .exec(&state.db.write)
+            .await?;
+    }
+    received
+}
+
+async fn receive_leased(
+    state: &AppState,
+    row: upload::Model,
+    offset: u64,
+    mut checksum: Option<Checksum>,
+    body: Body,
+) -> Result<upload::Model, ApiError> {
+    let length = u64::try_from(row.length).unwrap_or(0);
+    let all_or_nothing = checksum.is_some();
+    let mut stream = body.into_data_stream();
+    let mut buffer: Vec<u8> =
+        Vec::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)));
+    let (mut written, mut received, mut cut) = (offset, offset, false);
+    while let Some(piece) = stream.next().await {
+        let Ok(piece) = piece else {
+            cut = true;
+            break;
+        };
+        if received + piece.len() as u64 > length {
+            // Without a checksum the segments already written stand; with one, none of this body does.
+            let from = if all_or_nothing { offset } else { written };
+            state
+                .storage
+                .delete_segments(row.id, from)
+                .await
+                .map_err(storage_error)?;
+            return Err(bad(format!("the body goes past Upload-Length {length}")));
+        }
+        if let Some(c) = checksum.as_mut() {
+            c.update(&piece);
+        }
+        received += piece.len() as u64;
+        buffer.extend_from_slice(&piece);
+        if buffer.len() >= SEGMENT {
+            let segment = Bytes::from(std::mem::take(&mut buffer));
+            let len = segment.len() as u64;
+            state
+                .storage
+                .put_segment(row.id, written, segment)
+                .await
+                .map_err(storage_error)?;
+            written += len;
+            if !all_or_nothing {
+                set_offset(state, row.id, written, false).await?;
+            }
+        }
+    }
+    if all_or_nothing && (cut || !checksum.take().is_some_and(Checksum::matches)) {
+        state
+            .storage
+            .delete_segments(row.id, offset)
+            .await
+            .map_err(storage_error)?;
+        return Err(ApiError::new(
+            StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
+            ErrorCode::ChecksumMismatch,
+            if cut {
+                "the body was cut; send it again"
+            } else {
+                "Upload-Checksum does not match the body; the offset did not move"
+            },
+        ));
+    }
+    if !buffer.is_empty() {
+        state
+            .storage
+            .put_segment(row.id, written, Bytes::from(buffer))
+            .await
+            .map_err(storage_error)?;
+    }
+    set_offset(state, row.id, received, true).await?;
+    let row = upload::Model {
+        offset: i64::try_from(received).unwrap_or(i64::MAX),
+        ..row
+    };
+    if received == length {
+        return complete(state, row).await;
+    }
+    Ok(row)
+}
+
+/// Checks and stores a finished upload and links it to its record. A size or hash that differs
+/// from the declaration removes the bytes and the upload.
+async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model, ApiError> {
+    let length = u64::try_from(row.length).unwrap_or(0);
+    match state
+        .storage
+        .finish_upload(row.id, &row.sha256, length)
+        .await
+    {
+        Ok(Stored::New | Stored::Duplicate) => link(state, row).await,
+        Err(StorageError::Mismatch { actual_sha256, .. }) => {
+            upload::Entity::delete_by_id(row.id)
+                .exec(&state.db.write)
+                .await?;
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::HashMismatch,
+                format!(
+                    "the file's SHA-256 is {actual_sha256}, not the declared {}; it was not kept",
+                    row.sha256
+                ),
+            ))
+        }
+        Err(e) => Err(storage_error(e)),
+    }
+}
+
+/// Records the stored object as evidence of its attempt or document and marks the upload done.
+async fn link(state: &AppState, row: upload::Model) -> Result<upload::Model, ApiError> {
+    media_object::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        sha256: Set(row.sha256.clone()),
+        size: Set(row.length),
+        kind: Set(row.kind.clone()),
+        file_name: Set(row.file_name.clone()),
+        target_kind: Set(row.target_kind.clone()),
+        target_id: Set(row.target_id),
+        case_id: Set(row.case_id),
+        uploaded_by: Set(row.user_id),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&state.db.write)
+    .await?;
+    set_offset(state, row.id, u64::try_from(row.length).unwrap_or(0), true).await?;
+    Ok(upload::Model {
+        offset: row.length,
+        ..row
+    })
+}
+
+/// Ends an upload and deletes what it had received.
+pub async fn terminate(state: &AppState, row: upload::Model) -> Result<(), ApiError> {
+    state
+        .storage
+        .delete_segments(row.id, 0)
+        .await
+        .map_err(storage_error)?;
+    upload::Entity::delete_by_id(row.id)
+        .exec(&state.db.write)
+        .await?;
+    Ok(())
+}
+
+/// Deletes every upload past its expiry and its segments; returns how many.
+pub async fn expire(state: &AppState) -> Result<usize, ApiError> {
+    let expired = upload::Entity::find()
+        .filter(upload::Column::ExpiresAt.lte(Utc::now()))
+        .all(&state.db.write)
+        .await?;
+    let count = expired.len();
+    for row in expired {
+        terminate(state, row).await?;
+    }
+    Ok(count)
+}

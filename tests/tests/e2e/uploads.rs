@@ -1,0 +1,379 @@
+//! Resumable uploads (tus 1.0.0) into the media store, linked to an attempt as evidence.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use reqwest::{Method, StatusCode};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+use server::db::entity::{attempt, media_object, upload};
+use server::digest::sha256_hex;
+use tests::TestServer;
+use uuid::Uuid;
+
+/// `len` pseudo-random bytes.
+fn blob(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(7);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// An attempt of the teacher's school.
+async fn own_attempt(server: &TestServer) -> anyhow::Result<Uuid> {
+    let school = server.home.users[0].1.org_unit_id;
+    let case = server
+        .home
+        .cases
+        .iter()
+        .find(|c| c.school_id == school)
+        .ok_or_else(|| anyhow::anyhow!("case"))?;
+    let row = attempt::Entity::find()
+        .filter(attempt::Column::CaseId.eq(case.id))
+        .one(&server.state.db.read)
+        .await?;
+    Ok(row.ok_or_else(|| anyhow::anyhow!("attempt"))?.id)
+}
+
+fn metadata(kind: &str, sha: &str, attempt: Uuid) -> String {
+    format!(
+        "kind {},sha256 {},filename {},attempt_id {}",
+        B64.encode(kind),
+        B64.encode(sha),
+        B64.encode("visit.jpg"),
+        B64.encode(attempt.to_string())
+    )
+}
+
+struct Tus<'a> {
+    server: &'a TestServer,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Tus<'_> {
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.server.url))
+            .bearer_auth(&self.token)
+            .header("Tus-Resumable", "1.0.0")
+    }
+
+    async fn create(&self, length: usize, metadata: &str) -> anyhow::Result<reqwest::Response> {
+        Ok(self
+            .request(Method::POST, "/api/v1/uploads")
+            .header("Upload-Length", length)
+            .header("Upload-Metadata", metadata)
+            .send()
+            .await?)
+    }
+
+    /// The offset once the server has settled what a cut connection sent (two equal answers).
+    async fn settled_offset(&self, location: &str) -> anyhow::Result<u64> {
+        let mut last = self.offset(location).await?;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            let now = self.offset(location).await?;
+            if now == last {
+                return now.ok_or_else(|| anyhow::anyhow!("the upload is gone"));
+            }
+            last = now;
+        }
+    }
+
+    async fn offset(&self, location: &str) -> anyhow::Result<Option<u64>> {
+        let r = self.request(Method::HEAD, location).send().await?;
+        if r.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        Ok(r.headers()
+            .get("upload-offset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()))
+    }
+
+    async fn patch(
+        &self,
+        location: &str,
+        offset: u64,
+        body: reqwest::Body,
+        checksum: Option<String>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut request = self
+            .request(Method::PATCH, location)
+            .header("Upload-Offset", offset)
+            .header("Content-Type", "application/offset+octet-stream");
+        if let Some(checksum) = checksum {
+            request = request.header("Upload-Checksum", checksum);
+        }
+        request.body(body).send().await
+    }
+}
+
+async fn client_for<'a>(server: &'a TestServer, user: &str) -> anyhow::Result<Tus<'a>> {
+    Ok(Tus {
+        server,
+        token: server.token(user).await?,
+        http: reqwest::Client::new(),
+    })
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let tus = client_for(&server, "teacher").await?;
+    let options = tus
+        .request(Method::OPTIONS, "/api/v1/uploads")
+        .send()
+        .await?;
+    assert_eq!(options.status(), StatusCode::NO_CONTENT);
+    assert!(
+        options.headers()["tus-extension"]
+            .to_str()?
+            .contains("checksum")
+    );
+
+    let attempt = own_attempt(&server).await?;
+    let data = blob(9 * 1024 * 1024 + 3, 1);
+    let sha = sha256_hex(&data);
+    let created = tus
+        .create(data.len(), &metadata("photo", &sha, attempt))
+        .await?;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let at = location(&created);
+    let mut offset = 0usize;
+    for chunk in data.chunks(4 * 1024 * 1024) {
+        let checksum = format!(
+            "sha256 {}",
+            B64.encode(<sha2::Sha256 as sha2::Digest>::digest(chunk))
+        );
+        let r = tus
+            .patch(
+                &at,
+                offset as u64,
+                Bytes::copy_from_slice(chunk).into(),
+                Some(checksum),
+            )
+            .await?;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{}", r.text().await?);
+        offset += chunk.len();
+    }
+    assert_eq!(tus.offset(&at).await?, Some(data.len() as u64));
+    let media = media_object::Entity::find()
+        .filter(media_object::Column::Sha256.eq(&sha))
+        .all(&server.state.db.read)
+        .await?;
+    assert_eq!(media.len(), 1);
+    assert_eq!(media[0].target_id, attempt);
+    assert_eq!(
+        server.state.storage.rehash(&sha).await?,
+        (sha.clone(), data.len() as u64),
+        "read back, same SHA-256"
+    );
+
+    // The same file again finishes at once: the server already has it.
+    let again = tus
+        .create(data.len(), &metadata("photo", &sha, attempt))
+        .await?;
+    assert_eq!(
+        again.headers()["upload-offset"].to_str()?,
+        data.len().to_string()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_upload_cut_twenty_times_resumes_and_sends_little_twice() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = own_attempt(&server).await?;
+    let data = blob(3 * 1024 * 1024, 2);
+    let sha = sha256_hex(&data);
+    let at = location(
+        &tus.create(data.len(), &metadata("audio", &sha, attempt))
+            .await?,
+    );
+    let mut sent = 0usize;
+    let step = data.len() / 21;
+    for cut in 1..=20 {
+        let from = usize::try_from(tus.settled_offset(&at).await?)?;
+        // Send up to the next cut point, then break the connection.
+        let until = (cut * step + (cut * 7919) % 1000)
+            .min(data.len() - 1)
+            .max(from + 1);
+        let pieces: Vec<Result<Bytes, std::io::Error>> = data[from..until]
+            .chunks(16 * 1024)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        // The link drops a moment after the last bytes went out.
+        let lost = futures::stream::once(async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Err(std::io::Error::other("signal lost"))
+        });
+        let body = reqwest::Body::wrap_stream(futures::StreamExt::chain(
+            futures::stream::iter(pieces),
+            lost,
+        ));
+        sent += until - from;
+        let _ = tus.patch(&at, from as u64, body, None).await;
+    }
+    let from = usize::try_from(tus.settled_offset(&at).await?)?;
+    assert!(from > 0, "what arrived before the cuts was kept");
+    sent += data.len() - from;
+    let done = tus
+        .patch(
+            &at,
+            from as u64,
+            Bytes::copy_from_slice(&data[from..]).into(),
+            None,
+        )
+        .await?;
+    assert_eq!(
+        done.status(),
+        StatusCode::NO_CONTENT,
+        "{}",
+        done.text().await?
+    );
+    assert!(
+        sent as f64 <= 1.05 * data.len() as f64,
+        "sent {sent} bytes for {}",
+        data.len()
+    );
+    assert_eq!(
+        server.state.storage.rehash(&sha).await?,
+        (sha, data.len() as u64)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_chunks_bad_files_and_foreign_records_are_refused() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = own_attempt(&server).await?;
+    let data = blob(100_000, 3);
+    let sha = sha256_hex(&data);
+
+    // No Tus-Resumable header: 412.
+    let r = server
+        .request(Method::POST, "/api/v1/uploads", Some(&tus.token), None)
+        .await?;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
+    assert!(r.is_client_problem());
+
+    // A wrong per-chunk checksum: 460, the offset does not move.
+    let at = location(
+        &tus.create(data.len(), &metadata("photo", &sha, attempt))
+            .await?,
+    );
+    let wrong = format!("sha1 {}", B64.encode([0u8; 20]));
+    let r = tus
+        .patch(
+            &at,
+            0,
+            Bytes::copy_from_slice(&data[..50_000]).into(),
+            Some(wrong),
+        )
+        .await?;
+    assert_eq!(r.status().as_u16(), 460);
+    assert_eq!(tus.offset(&at).await?, Some(0));
+    // A wrong offset: 409.
+    let r = tus
+        .patch(&at, 10, Bytes::copy_from_slice(&data[10..]).into(), None)
+        .await?;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+
+    // A file whose bytes do not match the declared SHA-256: refused and removed.
+    let lie = sha256_hex(b"another file");
+    let at = location(
+        &tus.create(data.len(), &metadata("photo", &lie, attempt))
+            .await?,
+    );
+    let r = tus.patch(&at, 0, data.clone().into(), None).await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = r.json().await?;
+    assert_eq!(body["code"], "hash_mismatch");
+    assert_eq!(tus.offset(&at).await?, None);
+    assert!(!server.state.storage.contains(&lie).await?);
+    assert!(server.state.storage.staging_keys().await?.is_empty());
+
+    // Too large for its kind.
+    let r = tus
+        .create(40 * 1024 * 1024, &metadata("photo", &sha, attempt))
+        .await?;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // An attempt of another school: 404, like a missing one.
+    let other = client_for(&server, "b-teacher").await?;
+    let r = other
+        .create(data.len(), &metadata("photo", &sha, attempt))
+        .await?;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test]
+async fn terminated_and_expired_uploads_leave_nothing() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = own_attempt(&server).await?;
+    let data = blob(200_000, 4);
+    let sha = sha256_hex(&data);
+    for expire in [false, true] {
+        let at = location(
+            &tus.create(data.len(), &metadata("document", &sha, attempt))
+                .await?,
+        );
+        let r = tus
+            .patch(
+                &at,
+                0,
+                Bytes::copy_from_slice(&data[..120_000]).into(),
+                None,
+            )
+            .await?;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        let id: Uuid = at.rsplit('/').next().unwrap_or_default().parse()?;
+        if expire {
+            upload::Entity::update_many()
+                .col_expr(
+                    upload::Column::ExpiresAt,
+                    sea_orm::sea_query::Expr::value(
+                        chrono::Utc::now() - chrono::Duration::hours(1),
+                    ),
+                )
+                .filter(upload::Column::Id.eq(id))
+                .exec(&server.state.db.write)
+                .await?;
+            assert_eq!(
+                tus.offset(&at).await?,
+                None,
+                "an expired upload is gone for the client"
+            );
+            assert_eq!(server::media::uploads::expire(&server.state).await?, 1);
+        } else {
+            let r = tus.request(Method::DELETE, &at).send().await?;
+            assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        }
+        assert!(
+            upload::Entity::find_by_id(id)
+                .one(&server.state.db.read)
+                .await?
+                .is_none()
+        );
+        assert!(!server.state.storage.contains(&sha).await?);
+    }
+    Ok(())
+}
