@@ -37,4 +37,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::students::routes::router())
         .merge(crate::sync::routes::router())
         .merge(crate::media::routes::router())
+        .merge(crate::media::download::router())
 }

@@ -231,6 +231,19 @@ impl Storage {
             .await?)
     }
 
+    /// The original with `sha256` as a stream of bytes.
+    pub async fn read_stream(
+        &self,
+        sha256: &str,
+    ) -> Result<impl Stream<Item = Result<Bytes, object_store::Error>> + Send + 'static, StorageError>
+    {
+        Ok(self
+            .store
+            .get(&Self::original_key(sha256))
+            .await?
+            .into_stream())
+    }
+
     /// Reads the original with `sha256` back whole, streaming, and returns its SHA-256 and size,
     /// to prove what is stored is what was accepted.
     pub async fn rehash(&self, sha256: &str) -> Result<(String, u64), StorageError> {

@@ -74,6 +74,16 @@ impl TestServerBuilder {
         self
     }
 
+    /// Stores media in `s3` instead of the local folder.
+    pub fn with_s3(self, s3: &s3::S3Server) -> Self {
+        self.with_env("MEDIA_STORE", "s3")
+            .with_env("S3_ENDPOINT", &s3.endpoint)
+            .with_env("S3_BUCKET", s3::BUCKET)
+            .with_env("S3_ACCESS_KEY_ID", s3::ACCESS_KEY)
+            .with_env("S3_SECRET_ACCESS_KEY", s3::SECRET_KEY)
+            .with_env("S3_ALLOW_HTTP", "true")
+    }
+
     /// How many students each fixture district has (default 30).
     pub fn with_students(mut self, students: usize) -> Self {
         self.students = Some(students);

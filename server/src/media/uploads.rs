@@ -489,3 +489,16 @@ pub async fn expire(state: &AppState) -> Result<usize, ApiError> {
     }
     Ok(count)
 }
+
+/// Every ten minutes, deletes expired uploads (tus expiration); runs for the server's lifetime.
+pub async fn sweep_expired(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match expire(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "expired uploads removed"),
+            Err(e) => tracing::warn!(error = ?e, "removing expired uploads failed; will try again"),
+        }
+    }
+}

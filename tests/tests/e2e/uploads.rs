@@ -23,6 +23,15 @@ fn blob(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// Runs `check` on a server with the local media folder, then on one with a real S3 server.
+async fn on_both<F: std::future::Future<Output = anyhow::Result<()>>>(
+    check: impl Fn(TestServer) -> F,
+) -> anyhow::Result<()> {
+    check(TestServer::start().await?).await?;
+    let s3 = tests::s3::S3Server::start().await?;
+    check(TestServer::builder().with_s3(&s3).start().await?).await
+}
+
 /// An attempt of the teacher's school.
 async fn own_attempt(server: &TestServer) -> anyhow::Result<Uuid> {
     let school = server.home.users[0].1.org_unit_id;
@@ -132,7 +141,12 @@ fn location(r: &reqwest::Response) -> String {
 
 #[tokio::test]
 async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
+    on_both(an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on).await
+}
+
+async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
+    server: TestServer,
+) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
     let options = tus
         .request(Method::OPTIONS, "/api/v1/uploads")
@@ -196,7 +210,12 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked() -> a
 
 #[tokio::test]
 async fn an_upload_cut_twenty_times_resumes_and_sends_little_twice() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
+    on_both(an_upload_cut_twenty_times_resumes_and_sends_little_twice_on).await
+}
+
+async fn an_upload_cut_twenty_times_resumes_and_sends_little_twice_on(
+    server: TestServer,
+) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
     let attempt = own_attempt(&server).await?;
     let data = blob(3 * 1024 * 1024, 2);
@@ -260,7 +279,12 @@ async fn an_upload_cut_twenty_times_resumes_and_sends_little_twice() -> anyhow::
 
 #[tokio::test]
 async fn bad_chunks_bad_files_and_foreign_records_are_refused() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
+    on_both(bad_chunks_bad_files_and_foreign_records_are_refused_on).await
+}
+
+async fn bad_chunks_bad_files_and_foreign_records_are_refused_on(
+    server: TestServer,
+) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
     let attempt = own_attempt(&server).await?;
     let data = blob(100_000, 3);
@@ -326,7 +350,10 @@ async fn bad_chunks_bad_files_and_foreign_records_are_refused() -> anyhow::Resul
 
 #[tokio::test]
 async fn terminated_and_expired_uploads_leave_nothing() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
+    on_both(terminated_and_expired_uploads_leave_nothing_on).await
+}
+
+async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
     let attempt = own_attempt(&server).await?;
     let data = blob(200_000, 4);
