@@ -404,3 +404,66 @@ async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> 
     }
     Ok(())
 }
+
+/// Whether tuspy (the third-party tus client) is installed; `.ci/run` installs it.
+fn tuspy_available() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import tusclient"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test]
+async fn a_third_party_tus_client_uploads_a_photo_and_a_recording() -> anyhow::Result<()> {
+    if !tuspy_available() {
+        anyhow::ensure!(
+            std::env::var_os("CI").is_none(),
+            "CI must have tuspy (pip install tuspy)"
+        );
+        eprintln!("tuspy is not installed (pip install tuspy): skipping");
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let token = server.token("teacher").await?;
+    let attempt = own_attempt(&server).await?;
+    let dir = tempfile::tempdir()?;
+    for (kind, name, len) in [
+        ("photo", "visit.jpg", 700_000),
+        ("audio", "talk.m4a", 1_300_000),
+    ] {
+        let data = blob(len, len as u64);
+        let sha = sha256_hex(&data);
+        let path = dir.path().join(name);
+        std::fs::write(&path, &data)?;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tus_client/upload.py");
+        let out = tokio::process::Command::new("python3")
+            .args([
+                script,
+                &server.url,
+                &token,
+                &path.display().to_string(),
+                kind,
+                &sha,
+                name,
+                &attempt.to_string(),
+            ])
+            .output()
+            .await?;
+        anyhow::ensure!(
+            out.status.success(),
+            "tuspy failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let media = media_object::Entity::find()
+            .filter(media_object::Column::Sha256.eq(&sha))
+            .one(&server.state.db.read)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no media row for {name}"))?;
+        let back = server
+            .get(&format!("/api/v1/media/{}", media.id), &token)
+            .await?;
+        assert_eq!(back.status, StatusCode::OK);
+        assert_eq!(back.body.0, data, "{name} comes back byte-equal");
+    }
+    Ok(())
+}
