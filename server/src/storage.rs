@@ -314,6 +314,16 @@ impl Storage {
         Ok(keys.into_iter().map(|(_, key)| key).collect())
     }
 
+    /// Up to `n` first bytes of `upload` (from its first segment), to sniff its type.
+    pub async fn upload_head(&self, upload: uuid::Uuid, n: u64) -> Result<Bytes, StorageError> {
+        let all = self.segments(upload, 0).await?;
+        let Some(first) = all.into_iter().next() else {
+            return Ok(Bytes::new());
+        };
+        let size = self.store.head(&first).await?.size;
+        Ok(self.store.get_range(&first, 0..n.min(size)).await?)
+    }
+
     /// Deletes the segments of `upload` that start at or after `from`.
     pub async fn delete_segments(&self, upload: uuid::Uuid, from: u64) -> Result<(), StorageError> {
         for key in self.segments(upload, from).await? {

@@ -19,6 +19,24 @@ wire_enum!(
 );
 
 impl MediaKind {
+    /// The types (sniffed from the bytes) a file of this kind may have.
+    pub fn allowed_types(self) -> &'static [&'static str] {
+        match self {
+            Self::Photo => &["image/jpeg", "image/png", "image/webp", "image/heif"],
+            Self::Audio => &[
+                "audio/aac",
+                "audio/m4a",
+                "audio/amr",
+                "audio/mpeg",
+                "audio/ogg",
+                "audio/opus",
+                "audio/x-wav",
+            ],
+            Self::Document => &["application/pdf", "image/jpeg", "image/png"],
+            Self::Video => &["video/mp4"],
+        }
+    }
+
     /// The largest file of this kind the server takes by default, in bytes.
     pub fn default_max_size(self) -> u64 {
         const MIB: u64 = 1024 * 1024;

@@ -175,7 +175,21 @@ pub async fn create(
         .await
         .map_err(storage_error)?
     {
-        return link(state, row).await;
+        let head = state
+            .storage
+            .read_range(&row.sha256, 0..SNIFF_BYTES.min(declaration.length))
+            .await
+            .map_err(storage_error)?;
+        let content_type = match allowed_type(&row.kind, &head) {
+            Ok(t) => t,
+            Err(refused) => {
+                upload::Entity::delete_by_id(row.id)
+                    .exec(&state.db.write)
+                    .await?;
+                return Err(refused);
+            }
+        };
+        return link(state, row, content_type).await;
     }
     Ok(row)
 }
@@ -414,16 +428,51 @@ async fn receive_leased(
     Ok(row)
 }
 
-/// Checks and stores a finished upload and links it to its record. A size or hash that differs
-/// from the declaration removes the bytes and the upload.
+/// Bytes read to sniff a file's type.
+const SNIFF_BYTES: u64 = 8192;
+
+/// The type sniffed from `head` if a file of `kind` may have it (the declared name and the
+/// client's Content-Type are not trusted).
+pub fn allowed_type(kind: &str, head: &[u8]) -> Result<&'static str, ApiError> {
+    let kind: MediaKind = kind.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let sniffed = infer::get(head).map(|t| t.mime_type());
+    match sniffed {
+        Some(t) if kind.allowed_types().contains(&t) => Ok(t),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            format!(
+                "a {} must be one of {}; this file is {}; it was not kept",
+                kind.as_str(),
+                kind.allowed_types().join(", "),
+                sniffed.unwrap_or("of no known type")
+            ),
+        )),
+    }
+}
+
+/// Checks and stores a finished upload and links it to its record. A type the kind does not
+/// allow, or a size or hash that differs from the declaration, removes the bytes and the upload.
 async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model, ApiError> {
     let length = u64::try_from(row.length).unwrap_or(0);
+    let head = state
+        .storage
+        .upload_head(row.id, SNIFF_BYTES)
+        .await
+        .map_err(storage_error)?;
+    let content_type = match allowed_type(&row.kind, &head) {
+        Ok(t) => t,
+        Err(refused) => {
+            terminate(state, row).await?;
+            return Err(refused);
+        }
+    };
     match state
         .storage
         .finish_upload(row.id, &row.sha256, length)
         .await
     {
-        Ok(Stored::New | Stored::Duplicate) => link(state, row).await,
+        Ok(Stored::New | Stored::Duplicate) => link(state, row, content_type).await,
         Err(StorageError::Mismatch { actual_sha256, .. }) => {
             upload::Entity::delete_by_id(row.id)
                 .exec(&state.db.write)
@@ -442,12 +491,17 @@ async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model,
 }
 
 /// Records the stored object as evidence of its attempt or document and marks the upload done.
-async fn link(state: &AppState, row: upload::Model) -> Result<upload::Model, ApiError> {
+async fn link(
+    state: &AppState,
+    row: upload::Model,
+    content_type: &str,
+) -> Result<upload::Model, ApiError> {
     media_object::ActiveModel {
         id: Set(Uuid::now_v7()),
         sha256: Set(row.sha256.clone()),
         size: Set(row.length),
         kind: Set(row.kind.clone()),
+        content_type: Set(content_type.to_owned()),
         file_name: Set(row.file_name.clone()),
         target_kind: Set(row.target_kind.clone()),
         target_id: Set(row.target_id),

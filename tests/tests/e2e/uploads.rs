@@ -32,6 +32,21 @@ async fn on_both<F: std::future::Future<Output = anyhow::Result<()>>>(
     check(TestServer::builder().with_s3(&s3).start().await?).await
 }
 
+/// A file of `len` bytes that sniffs as `kind` (its magic bytes, then noise).
+fn typed(kind: &str, len: usize, seed: u64) -> Vec<u8> {
+    let magic: &[u8] = match kind {
+        "jpeg" => &[
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+        ],
+        "m4a" => b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00",
+        "pdf" => b"%PDF-1.7\n",
+        _ => b"",
+    };
+    let mut out = magic.to_vec();
+    out.extend(blob(len - magic.len(), seed));
+    out
+}
+
 /// An attempt of the teacher's school.
 async fn own_attempt(server: &TestServer) -> anyhow::Result<Uuid> {
     let school = server.home.users[0].1.org_unit_id;
@@ -160,7 +175,7 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
     );
 
     let attempt = own_attempt(&server).await?;
-    let data = blob(9 * 1024 * 1024 + 3, 1);
+    let data = typed("jpeg", 9 * 1024 * 1024 + 3, 1);
     let sha = sha256_hex(&data);
     let created = tus
         .create(data.len(), &metadata("photo", &sha, attempt))
@@ -218,7 +233,7 @@ async fn an_upload_cut_twenty_times_resumes_and_sends_little_twice_on(
 ) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
     let attempt = own_attempt(&server).await?;
-    let data = blob(3 * 1024 * 1024, 2);
+    let data = typed("m4a", 3 * 1024 * 1024, 2);
     let sha = sha256_hex(&data);
     let at = location(
         &tus.create(data.len(), &metadata("audio", &sha, attempt))
@@ -287,7 +302,7 @@ async fn bad_chunks_bad_files_and_foreign_records_are_refused_on(
 ) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
     let attempt = own_attempt(&server).await?;
-    let data = blob(100_000, 3);
+    let data = typed("jpeg", 100_000, 3);
     let sha = sha256_hex(&data);
 
     // No Tus-Resumable header: 412.
@@ -333,6 +348,26 @@ async fn bad_chunks_bad_files_and_foreign_records_are_refused_on(
     assert!(!server.state.storage.contains(&lie).await?);
     assert!(server.state.storage.staging_keys().await?.is_empty());
 
+    // A JPEG declared as an audio recording: its bytes say what it is.
+    let photo = typed("jpeg", 50_000, 9);
+    let photo_sha = sha256_hex(&photo);
+    let at = location(
+        &tus.create(photo.len(), &metadata("audio", &photo_sha, attempt))
+            .await?,
+    );
+    let r = tus.patch(&at, 0, photo.clone().into(), None).await?;
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: serde_json::Value = r.json().await?;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("image/jpeg"),
+        "{body}"
+    );
+    assert!(!server.state.storage.contains(&photo_sha).await?);
+    assert_eq!(tus.offset(&at).await?, None);
+
     // Too large for its kind.
     let r = tus
         .create(40 * 1024 * 1024, &metadata("photo", &sha, attempt))
@@ -356,7 +391,7 @@ async fn terminated_and_expired_uploads_leave_nothing() -> anyhow::Result<()> {
 async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
     let attempt = own_attempt(&server).await?;
-    let data = blob(200_000, 4);
+    let data = typed("pdf", 200_000, 4);
     let sha = sha256_hex(&data);
     for expire in [false, true] {
         let at = location(
@@ -427,11 +462,11 @@ async fn a_third_party_tus_client_uploads_a_photo_and_a_recording() -> anyhow::R
     let token = server.token("teacher").await?;
     let attempt = own_attempt(&server).await?;
     let dir = tempfile::tempdir()?;
-    for (kind, name, len) in [
-        ("photo", "visit.jpg", 700_000),
-        ("audio", "talk.m4a", 1_300_000),
+    for (kind, magic, name, len) in [
+        ("photo", "jpeg", "visit.jpg", 700_000),
+        ("audio", "m4a", "talk.m4a", 1_300_000),
     ] {
-        let data = blob(len, len as u64);
+        let data = typed(magic, len, len as u64);
         let sha = sha256_hex(&data);
         let path = dir.path().join(name);
         std::fs::write(&path, &data)?;

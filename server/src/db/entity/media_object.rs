@@ -11,6 +11,8 @@ pub struct Model {
     pub sha256: String,
     pub size: i64,
     pub kind: String,
+    /// The type sniffed from the bytes (the client's word is not trusted).
+    pub content_type: String,
     pub file_name: String,
     pub target_kind: String,
     pub target_id: Uuid,

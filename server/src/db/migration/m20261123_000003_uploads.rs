@@ -37,6 +37,7 @@ enum MediaObjects {
     Sha256,
     Size,
     Kind,
+    ContentType,
     FileName,
     TargetKind,
     TargetId,
@@ -85,6 +86,7 @@ impl MigrationTrait for Migration {
                     .col(string(MediaObjects::Sha256))
                     .col(big_integer(MediaObjects::Size))
                     .col(string(MediaObjects::Kind))
+                    .col(string(MediaObjects::ContentType))
                     .col(string(MediaObjects::FileName))
                     .col(string(MediaObjects::TargetKind))
                     .col(uuid(MediaObjects::TargetId))
