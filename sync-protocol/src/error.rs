@@ -48,6 +48,8 @@ pub enum ErrorCode {
     UploadBusy,
     /// The finished upload's size or SHA-256 differs from the declaration; the bytes were removed.
     HashMismatch,
+    /// An image declares more pixels than the server decodes (a decompression bomb); refused.
+    ImageTooLarge,
     /// The server failed; the detail is in its logs.
     Internal,
     /// The server cannot serve now (for example, the database is unreachable).
@@ -78,6 +80,7 @@ impl ErrorCode {
             Self::ChecksumMismatch => "checksum_mismatch",
             Self::UploadBusy => "upload_busy",
             Self::HashMismatch => "hash_mismatch",
+            Self::ImageTooLarge => "image_too_large",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
         }

@@ -451,6 +451,48 @@ pub fn allowed_type(kind: &str, head: &[u8]) -> Result<&'static str, ApiError> {
     }
 }
 
+/// Most pixels an image may declare (about 50 megapixels: far above any phone camera).
+pub const MAX_PIXELS: u64 = 50_000_000;
+/// Longest side an image may declare.
+pub const MAX_SIDE: u32 = 20_000;
+/// Bytes read to find an image's dimensions (JPEG puts them after EXIF, up to 64 KiB and more).
+const HEADER_BYTES: u64 = 512 * 1024;
+
+/// Refuses an image whose header declares more pixels than the server will ever decode, from
+/// the header alone (nothing is decoded). Types the decoder does not know (HEIC) pass here.
+pub fn check_dimensions(content_type: &str, head: &[u8]) -> Result<(), ApiError> {
+    let format = match content_type {
+        "image/jpeg" => image::ImageFormat::Jpeg,
+        "image/png" => image::ImageFormat::Png,
+        "image/webp" => image::ImageFormat::WebP,
+        _ => return Ok(()),
+    };
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(head), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(64 * 1024 * 1024);
+    reader.limits(limits);
+    let refused = |detail: String| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ImageTooLarge,
+            detail,
+        )
+    };
+    let (width, height) = reader.into_dimensions().map_err(|e| {
+        refused(format!(
+            "the image's dimensions cannot be read, or exceed {MAX_SIDE} pixels a side: {e}"
+        ))
+    })?;
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(refused(format!(
+            "the image declares {width}×{height} pixels; at most {MAX_PIXELS} are decoded"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks and stores a finished upload and links it to its record. A type the kind does not
 /// allow, or a size or hash that differs from the declaration, removes the bytes and the upload.
 async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model, ApiError> {
@@ -460,7 +502,18 @@ async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model,
         .upload_head(row.id, SNIFF_BYTES)
         .await
         .map_err(storage_error)?;
-    let content_type = match allowed_type(&row.kind, &head) {
+    let checked = match allowed_type(&row.kind, &head) {
+        Ok(t) if t.starts_with("image/") => {
+            let header = state
+                .storage
+                .upload_head(row.id, HEADER_BYTES)
+                .await
+                .map_err(storage_error)?;
+            check_dimensions(t, &header).map(|()| t)
+        }
+        other => other,
+    };
+    let content_type = match checked {
         Ok(t) => t,
         Err(refused) => {
             terminate(state, row).await?;

@@ -32,19 +32,58 @@ async fn on_both<F: std::future::Future<Output = anyhow::Result<()>>>(
     check(TestServer::builder().with_s3(&s3).start().await?).await
 }
 
-/// A file of `len` bytes that sniffs as `kind` (its magic bytes, then noise).
+/// A real 64×48 JPEG.
+fn small_jpeg() -> Vec<u8> {
+    let picture = image::RgbImage::from_pixel(64, 48, image::Rgb([200, 120, 40]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("encode a JPEG");
+    out.into_inner()
+}
+
+/// A file of `len` bytes that is a `kind` file (a real header), padded with noise.
 fn typed(kind: &str, len: usize, seed: u64) -> Vec<u8> {
-    let magic: &[u8] = match kind {
-        "jpeg" => &[
-            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
-        ],
-        "m4a" => b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00",
-        "pdf" => b"%PDF-1.7\n",
-        _ => b"",
+    let mut out = match kind {
+        "jpeg" => small_jpeg(),
+        "m4a" => b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00".to_vec(),
+        "pdf" => b"%PDF-1.7\n".to_vec(),
+        _ => Vec::new(),
     };
-    let mut out = magic.to_vec();
-    out.extend(blob(len - magic.len(), seed));
+    let header = out.len();
+    out.extend(blob(len - header, seed));
     out
+}
+
+/// CRC-32 (ISO-HDLC), as PNG chunks carry it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A tiny valid PNG whose header claims `width`×`height` pixels: a decompression bomb's calling card.
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_pixel(1, 1, image::Rgb([0, 0, 0]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode a PNG");
+    let mut png = out.into_inner();
+    png[16..20].copy_from_slice(&width.to_be_bytes());
+    png[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
 }
 
 /// An attempt of the teacher's school.
@@ -367,6 +406,19 @@ async fn bad_chunks_bad_files_and_foreign_records_are_refused_on(
     );
     assert!(!server.state.storage.contains(&photo_sha).await?);
     assert_eq!(tus.offset(&at).await?, None);
+
+    // A PNG whose header claims 60000×60000 pixels is refused without being decoded.
+    let bomb = png_claiming(60_000, 60_000);
+    let bomb_sha = sha256_hex(&bomb);
+    let at = location(
+        &tus.create(bomb.len(), &metadata("photo", &bomb_sha, attempt))
+            .await?,
+    );
+    let r = tus.patch(&at, 0, bomb.clone().into(), None).await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = r.json().await?;
+    assert_eq!(body["code"], "image_too_large", "{body}");
+    assert!(!server.state.storage.contains(&bomb_sha).await?);
 
     // Too large for its kind.
     let r = tus
