@@ -32,6 +32,8 @@ pub struct Inner {
     pub clock: Mutex<Hlc>,
     /// Media objects.
     pub storage: Storage,
+    /// Permits for heavy work (image decoding) run off the async threads, one per core.
+    pub heavy: tokio::sync::Semaphore,
 }
 
 impl Deref for AppState {
@@ -83,6 +85,9 @@ impl AppState {
             sealer,
             clock,
             storage,
+            heavy: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            ),
         })))
     }
 

@@ -231,6 +231,38 @@ impl Storage {
             .await?)
     }
 
+    /// The key of the thumbnail derived from the original with `sha256` (marked as derived).
+    fn thumbnail_key(sha256: &str) -> Path {
+        Path::from(format!("derived/thumbnails/{sha256}.jpg"))
+    }
+
+    /// Stores the thumbnail of the original with `sha256`.
+    pub async fn put_thumbnail(&self, sha256: &str, jpeg: Bytes) -> Result<(), StorageError> {
+        self.store
+            .put(&Self::thumbnail_key(sha256), jpeg.into())
+            .await?;
+        Ok(())
+    }
+
+    /// The thumbnail of the original with `sha256`, if one was made.
+    pub async fn thumbnail(&self, sha256: &str) -> Result<Option<Bytes>, StorageError> {
+        match self.store.get(&Self::thumbnail_key(sha256)).await {
+            Ok(got) => Ok(Some(got.bytes().await?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The whole original with `sha256` in memory (callers bound the size).
+    pub async fn read_all(&self, sha256: &str) -> Result<Bytes, StorageError> {
+        Ok(self
+            .store
+            .get(&Self::original_key(sha256))
+            .await?
+            .bytes()
+            .await?)
+    }
+
     /// The original with `sha256` as a stream of bytes.
     pub async fn read_stream(
         &self,

@@ -18,9 +18,59 @@ use crate::db::entity::{case, media_object};
 use crate::error::{ApiError, Path};
 use crate::state::AppState;
 
-/// The download route.
+/// The download routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_media))
+    OpenApiRouter::new()
+        .routes(routes!(get_media))
+        .routes(routes!(get_thumbnail))
+}
+
+/// The media object `id` if the caller sees its case (else 404, like a missing one).
+async fn media_in_scope(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+) -> Result<media_object::Model, ApiError> {
+    let media = media_object::Entity::find_by_id(id)
+        .one(&state.db.read)
+        .await?
+        .ok_or_else(|| ApiError::not_found("media"))?;
+    case::Entity::find_by_id(media.case_id)
+        .filter(user.scope().condition::<case::Entity>())
+        .one(&state.db.read)
+        .await?
+        .ok_or_else(|| ApiError::not_found("media"))?;
+    Ok(media)
+}
+
+/// The thumbnail of an image (a JPEG at most 320 pixels a side; derived, not evidence).
+#[utoipa::path(get, path = "/api/v1/media/{id}/thumbnail", tag = "media", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "media object id")),
+    responses(
+        (status = 200, description = "the thumbnail", content_type = "image/jpeg"),
+        (status = 404, description = "no such media in scope, or no thumbnail", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn get_thumbnail(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let media = media_in_scope(&state, &user, id).await?;
+    let jpeg = state
+        .storage
+        .thumbnail(&media.sha256)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a thumbnail: {e}")))?
+        .ok_or_else(|| ApiError::not_found("thumbnail"))?;
+    let mut response = Body::from(jpeg).into_response();
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    out.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
 }
 
 /// A `Range` header that cannot be served.
@@ -89,15 +139,7 @@ async fn get_media(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let media = media_object::Entity::find_by_id(id)
-        .one(&state.db.read)
-        .await?
-        .ok_or_else(|| ApiError::not_found("media"))?;
-    case::Entity::find_by_id(media.case_id)
-        .filter(user.scope().condition::<case::Entity>())
-        .one(&state.db.read)
-        .await?
-        .ok_or_else(|| ApiError::not_found("media"))?;
+    let media = media_in_scope(&state, &user, id).await?;
     let size = u64::try_from(media.size).unwrap_or(0);
     let range = parse_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),

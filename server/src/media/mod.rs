@@ -1,6 +1,7 @@
 //! Media evidence: resumable uploads (tus 1.0.0: creation, creation-with-upload, checksum,
 //! termination, expiration) into the object store, linked to an attempt or document of a case.
 
+pub mod derive;
 pub mod download;
 pub mod routes;
 pub mod uploads;

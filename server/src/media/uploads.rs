@@ -525,7 +525,12 @@ async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model,
         .finish_upload(row.id, &row.sha256, length)
         .await
     {
-        Ok(Stored::New | Stored::Duplicate) => link(state, row, content_type).await,
+        Ok(Stored::New | Stored::Duplicate) => {
+            if content_type.starts_with("image/") {
+                super::derive::make_thumbnail(state, &row.sha256).await?;
+            }
+            link(state, row, content_type).await
+        }
         Err(StorageError::Mismatch { actual_sha256, .. }) => {
             upload::Entity::delete_by_id(row.id)
                 .exec(&state.db.write)

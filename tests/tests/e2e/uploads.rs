@@ -251,6 +251,56 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
         "read back, same SHA-256"
     );
 
+    // The original comes back whole, with its sniffed type, or a range of it; never to another
+    // school. A thumbnail was derived, scoped the same way.
+    let path = format!("/api/v1/media/{}", media[0].id);
+    let whole = tus.request(Method::GET, &path).send().await?;
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        whole.headers()["content-type"],
+        "image/jpeg",
+        "the sniffed type, not the name's"
+    );
+    assert!(
+        whole.headers()["content-disposition"]
+            .to_str()?
+            .contains("visit.jpg")
+    );
+    assert_eq!(sha256_hex(&whole.bytes().await?), sha);
+    let part = tus
+        .request(Method::GET, &path)
+        .header("Range", "bytes=1000-1999")
+        .send()
+        .await?;
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.headers()["content-range"].to_str()?,
+        format!("bytes 1000-1999/{}", data.len())
+    );
+    assert_eq!(&part.bytes().await?[..], &data[1000..2000]);
+    let outsider = server.token("b-teacher").await?;
+    assert_eq!(
+        server.get(&path, &outsider).await?.status,
+        StatusCode::NOT_FOUND
+    );
+    let thumb = server.get(&format!("{path}/thumbnail"), &tus.token).await?;
+    assert_eq!(thumb.status, StatusCode::OK);
+    assert_eq!(thumb.content_type.as_deref(), Some("image/jpeg"));
+    let (w, h) = image::ImageReader::with_format(
+        std::io::Cursor::new(&thumb.body.0),
+        image::ImageFormat::Jpeg,
+    )
+    .into_dimensions()?;
+    assert!(w <= 320 && h <= 320 && w > 0, "{w}×{h}");
+    assert_eq!(
+        server
+            .get(&format!("{path}/thumbnail"), &outsider)
+            .await?
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
     // The same file again finishes at once: the server already has it.
     let again = tus
         .create(data.len(), &metadata("photo", &sha, attempt))
@@ -292,7 +342,7 @@ async fn an_upload_cut_twenty_times_resumes_and_sends_little_twice_on(
             .collect();
         // The link drops a moment after the last bytes went out.
         let lost = futures::stream::once(async {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             Err(std::io::Error::other("signal lost"))
         });
         let body = reqwest::Body::wrap_stream(futures::StreamExt::chain(
