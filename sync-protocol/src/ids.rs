@@ -90,6 +90,10 @@ new_id!(
     /// A conflict record: a value that lost a concurrent edit.
     ConflictId
 );
+new_id!(
+    /// A stored media object (photo, recording, scan) linked to an attempt or document.
+    MediaId
+);
 
 #[cfg(test)]
 mod tests {

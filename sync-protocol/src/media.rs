@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cases::wire_enum;
+use crate::ids::{CaseId, MediaId, UserId};
 
 wire_enum!(
     /// What an uploaded file is, as declared in the tus `Upload-Metadata` (`kind`).
@@ -47,4 +48,33 @@ impl MediaKind {
             Self::Document => 50 * MIB,
         }
     }
+}
+
+/// A media object as pull carries it: what it is and where it belongs; the bytes are fetched
+/// with `GET /api/v1/media/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MediaRef {
+    /// The media object's id.
+    pub id: MediaId,
+    /// The SHA-256 of the original, lowercase hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The declared kind.
+    pub kind: MediaKind,
+    /// The type sniffed from the bytes.
+    pub content_type: String,
+    /// The file name as sent.
+    pub file_name: String,
+    /// `attempt` or `document`.
+    pub target_kind: String,
+    /// The attempt or document.
+    pub target_id: uuid::Uuid,
+    /// The case.
+    pub case_id: CaseId,
+    /// Who uploaded it.
+    pub uploaded_by: UserId,
+    /// When it was stored.
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }

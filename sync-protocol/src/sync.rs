@@ -295,6 +295,8 @@ pub enum EntityKind {
     Review,
     /// A conflict record.
     Conflict,
+    /// A media object (evidence file).
+    Media,
 }
 
 impl EntityKind {
@@ -306,6 +308,7 @@ impl EntityKind {
             Self::Document => "document",
             Self::Review => "review",
             Self::Conflict => "conflict",
+            Self::Media => "media",
         }
     }
 }
@@ -319,6 +322,7 @@ impl std::str::FromStr for EntityKind {
             Self::Document,
             Self::Review,
             Self::Conflict,
+            Self::Media,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -423,6 +427,11 @@ pub enum PulledRecord {
     Conflict {
         /// The conflict.
         conflict: Conflict,
+    },
+    /// A media object linked to an attempt or document.
+    Media {
+        /// The reference.
+        media: crate::media::MediaRef,
     },
     /// A record that left the caller's scope (or was removed): drop it.
     Removed {

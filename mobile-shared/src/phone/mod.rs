@@ -362,6 +362,15 @@ impl Phone {
         Ok(self.store.read(|conn| records::reviews(conn, case_id))?)
     }
 
+    /// The evidence files (photos, recordings, scans) of a case held here; the bytes are fetched
+    /// from the server by id.
+    pub fn media(
+        &self,
+        case_id: CaseId,
+    ) -> Result<Vec<sync_protocol::media::MediaRef>, PhoneError> {
+        Ok(self.store.read(|conn| records::media(conn, case_id))?)
+    }
+
     /// The mutations waiting to be pushed, in order.
     pub fn pending(&self) -> Result<Vec<Pending>, PhoneError> {
         Ok(self.store.read(|conn| outbox::pending(conn, None))?)

@@ -41,6 +41,8 @@ CREATE INDEX IF NOT EXISTS documents_by_case ON documents (case_id);
 CREATE TABLE IF NOT EXISTS reviews (id TEXT PRIMARY KEY, case_id TEXT NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS reviews_by_case ON reviews (case_id);
 CREATE TABLE IF NOT EXISTS conflicts (id TEXT PRIMARY KEY, case_id TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS media (id TEXT PRIMARY KEY, case_id TEXT NOT NULL, json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS media_by_case ON media (case_id);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, mutation_id TEXT NOT NULL UNIQUE,
     json TEXT NOT NULL, created_at TEXT NOT NULL);

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sync_protocol::cases::{Attempt, CaseSummary};
 use sync_protocol::evidence::{Document, Review};
+use sync_protocol::media::MediaRef;
 use sync_protocol::sync::{Conflict, EntityKind, FieldStamps, Mutation, PulledRecord};
 use sync_protocol::{CaseId, UserId};
 use uuid::Uuid;
@@ -249,6 +250,10 @@ pub(crate) fn apply_pulled(
             put_plain(conn, "conflicts", conflict.id.0, conflict.case_id, conflict)?;
             Ok(None)
         }
+        PulledRecord::Media { media } => {
+            put_plain(conn, "media", media.id.0, media.case_id, media)?;
+            Ok(None)
+        }
         PulledRecord::Removed { entity_kind, id } => remove(conn, *entity_kind, *id),
     }
 }
@@ -287,6 +292,7 @@ fn remove(conn: &Connection, kind: EntityKind, id: Uuid) -> Result<Option<Target
                 "DELETE FROM documents WHERE case_id = ?1 AND base IS NOT NULL",
                 "DELETE FROM reviews WHERE case_id = ?1",
                 "DELETE FROM conflicts WHERE case_id = ?1",
+                "DELETE FROM media WHERE case_id = ?1",
             ] {
                 conn.execute(sql, [&case_id])
                     .context("removing a case and its records")?;
@@ -303,6 +309,7 @@ fn remove(conn: &Connection, kind: EntityKind, id: Uuid) -> Result<Option<Target
         }
         EntityKind::Review => delete(conn, "reviews", id).map(|()| None),
         EntityKind::Conflict => delete(conn, "conflicts", id).map(|()| None),
+        EntityKind::Media => delete(conn, "media", id).map(|()| None),
     }
 }
 
@@ -361,6 +368,17 @@ pub(crate) fn reviews(conn: &Connection, case_id: CaseId) -> Result<Vec<Review>,
     )?;
     reviews.sort_by_key(|r| (r.created_at, r.id));
     Ok(reviews)
+}
+
+/// A case's media references (evidence files), oldest first.
+pub(crate) fn media(conn: &Connection, case_id: CaseId) -> Result<Vec<MediaRef>, StoreError> {
+    let mut media: Vec<MediaRef> = list_json(
+        conn,
+        "SELECT json FROM media WHERE case_id = ?1",
+        Some(case_id),
+    )?;
+    media.sort_by_key(|m| (m.created_at, m.id));
+    Ok(media)
 }
 
 /// Every conflict record, newest first.

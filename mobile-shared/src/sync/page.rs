@@ -45,7 +45,9 @@ pub(crate) fn apply_page(
                 conflicts += 1;
                 seen.extend([&conflict.winning_hlc, &conflict.losing_hlc]);
             }
-            PulledRecord::Review { .. } | PulledRecord::Removed { .. } => {}
+            PulledRecord::Review { .. }
+            | PulledRecord::Media { .. }
+            | PulledRecord::Removed { .. } => {}
         }
         if let Some(target) = apply_pulled(conn, record)?
             && edited.contains(&target)

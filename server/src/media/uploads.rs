@@ -12,7 +12,12 @@ use bytes::Bytes;
 use chrono::{Duration, Utc};
 use futures::StreamExt as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use sync_protocol::sync::EntityKind;
+
+use crate::db::changes::{ChangeSet, RecordScope};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use sync_protocol::ErrorCode;
@@ -554,8 +559,10 @@ async fn link(
     row: upload::Model,
     content_type: &str,
 ) -> Result<upload::Model, ApiError> {
+    let txn = state.db.write.begin().await?;
+    let media_id = Uuid::now_v7();
     media_object::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(media_id),
         sha256: Set(row.sha256.clone()),
         size: Set(row.length),
         kind: Set(row.kind.clone()),
@@ -567,8 +574,17 @@ async fn link(
         uploaded_by: Set(row.user_id),
         created_at: Set(Utc::now()),
     }
-    .insert(&state.db.write)
+    .insert(&txn)
     .await?;
+    // Phones of the case's scope pull the reference with their next sync.
+    let case = case::Entity::find_by_id(row.case_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("case"))?;
+    let mut changes = ChangeSet::default();
+    changes.upsert(EntityKind::Media, media_id, RecordScope::from(&case), true);
+    changes.append(&txn).await?;
+    txn.commit().await?;
     set_offset(state, row.id, u64::try_from(row.length).unwrap_or(0), true).await?;
     Ok(upload::Model {
         offset: row.length,

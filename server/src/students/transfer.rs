@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db::changes::{ChangeSet, RecordScope};
-use crate::db::entity::{attempt, case, conflict, document, org_unit, review, student};
+use crate::db::entity::{
+    attempt, case, conflict, document, media_object, org_unit, review, student,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -66,6 +68,16 @@ async fn records_of(
             .all(db)
             .await?,
         EntityKind::Conflict,
+    ));
+    out.extend(ids(
+        media_object::Entity::find()
+            .select_only()
+            .column(media_object::Column::Id)
+            .filter(media_object::Column::CaseId.eq(case_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        EntityKind::Media,
     ));
     Ok(out)
 }

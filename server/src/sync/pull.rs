@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::{AuthUser, Scope};
 use crate::db::attempts::parse_stamps;
-use crate::db::entity::{attempt, case, change_log, conflict, document, review};
+use crate::db::entity::{attempt, case, change_log, conflict, document, media_object, review};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -108,6 +108,10 @@ async fn records_for(
         .filter(conflict::Column::Id.is_in(take(EntityKind::Conflict)))
         .all(db)
         .await?;
+    let media = media_object::Entity::find()
+        .filter(media_object::Column::Id.is_in(take(EntityKind::Media)))
+        .all(db)
+        .await?;
 
     // Every case the page touches, looked up in the caller's scope.
     let mut case_ids: HashSet<Uuid> = take(EntityKind::Case).into_iter().collect();
@@ -115,6 +119,7 @@ async fn records_for(
     case_ids.extend(documents.iter().map(|d| d.case_id));
     case_ids.extend(reviews.iter().map(|r| r.case_id));
     case_ids.extend(conflicts.iter().map(|c| c.case_id));
+    case_ids.extend(media.iter().map(|m| m.case_id));
     let cases: HashMap<Uuid, case::Model> = case::Entity::find()
         .filter(case::Column::Id.is_in(case_ids))
         .filter(scope.condition::<case::Entity>())
@@ -225,6 +230,23 @@ async fn records_for(
             (EntityKind::Conflict, row.id),
             PulledRecord::Conflict { conflict },
         );
+    }
+
+    for row in media.into_iter().filter(|m| visible(&m.case_id)) {
+        let media = sync_protocol::media::MediaRef {
+            id: row.id.into(),
+            sha256: row.sha256,
+            size: u64::try_from(row.size).unwrap_or(0),
+            kind: row.kind.parse().map_err(|e| corrupt("media", e))?,
+            content_type: row.content_type,
+            file_name: row.file_name,
+            target_kind: row.target_kind,
+            target_id: row.target_id,
+            case_id: row.case_id.into(),
+            uploaded_by: row.uploaded_by.into(),
+            created_at: row.created_at,
+        };
+        out.insert((EntityKind::Media, row.id), PulledRecord::Media { media });
     }
 
     let mut records = Vec::with_capacity(rows.len());

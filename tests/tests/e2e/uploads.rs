@@ -301,6 +301,18 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
         StatusCode::NOT_FOUND
     );
 
+    // The reference travels by sync: the school's phones hold it after their next pull.
+    let mut phone = server.phone("teacher").await?;
+    phone.sync(&mut mobile_shared::NoProgress).await?;
+    let held = phone.media(media[0].case_id.into())?;
+    assert!(
+        held.iter().any(|m| m.id.0 == media[0].id
+            && m.sha256 == sha
+            && m.content_type == "image/jpeg"
+            && m.target_id == attempt),
+        "{held:?}"
+    );
+
     // The same file again finishes at once: the server already has it.
     let again = tus
         .create(data.len(), &metadata("photo", &sha, attempt))
