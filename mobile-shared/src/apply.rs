@@ -130,10 +130,7 @@ pub(crate) fn replay_attempt(
                 .as_mut()
                 .ok_or_else(|| rejection(RejectCode::NotFound, "no such attempt"))?;
             if fields.is_empty() && add_participants.is_empty() {
-                return Err(rejection(
-                    RejectCode::Invalid,
-                    "an update changes at least one field",
-                ));
+                return Err(Rejection::empty_update());
             }
             let attempt = &mut view.value;
             let mut merged = AttemptFields {
@@ -203,10 +200,7 @@ pub(crate) fn replay_document(
                 .as_mut()
                 .ok_or_else(|| rejection(RejectCode::NotFound, "no such document"))?;
             if fields.is_empty() {
-                return Err(rejection(
-                    RejectCode::Invalid,
-                    "an update changes at least one field",
-                ));
+                return Err(Rejection::empty_update());
             }
             let document = &mut view.value;
             let mut merged = DocumentFields {

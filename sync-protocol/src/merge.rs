@@ -117,6 +117,16 @@ pub struct Rejection {
     pub reason: String,
 }
 
+impl Rejection {
+    /// An update that changes nothing: refused on the phone and on the server alike.
+    pub fn empty_update() -> Self {
+        Self {
+            code: RejectCode::Invalid,
+            reason: "an update changes at least one field".into(),
+        }
+    }
+}
+
 /// Merges `fields`, written at `hlc` on a record the writer saw at `base_version`, into `record`
 /// whose field clock is `stamps`; the record's version becomes `new_version`. Returns the values
 /// that lost a concurrent edit.
@@ -232,10 +242,7 @@ pub fn apply_case_update(
     new_version: i64,
 ) -> Result<Vec<FieldLoss<CaseField>>, Rejection> {
     if fields.is_empty() {
-        return Err(Rejection {
-            code: RejectCode::Invalid,
-            reason: "an update changes at least one field".into(),
-        });
+        return Err(Rejection::empty_update());
     }
     let mut status = case.status;
     let mut relapses = 0;

@@ -357,10 +357,7 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             return Ok(not_found("attempt"));
         };
         if fields.is_empty() && add.is_empty() {
-            return Ok(reject(
-                RejectCode::Invalid,
-                "an update changes at least one field",
-            ));
+            return Ok(Err(Rejection::empty_update()));
         }
         let participants = attempts::participants(self.txn, id).await?;
         let mut state = attempts::fields(&row, participants)?;
@@ -443,10 +440,7 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             return Ok(not_found("document"));
         };
         if fields.is_empty() {
-            return Ok(reject(
-                RejectCode::Invalid,
-                "an update changes at least one field",
-            ));
+            return Ok(Err(Rejection::empty_update()));
         }
         let mut state = documents::fields(&row);
         let mut stamps = parse_stamps(&row.field_stamps)?;
