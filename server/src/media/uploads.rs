@@ -502,20 +502,14 @@ pub fn check_dimensions(content_type: &str, head: &[u8]) -> Result<(), ApiError>
 /// allow, or a size or hash that differs from the declaration, removes the bytes and the upload.
 async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model, ApiError> {
     let length = u64::try_from(row.length).unwrap_or(0);
+    // One read serves both: the type from the first bytes, an image's size from its header.
     let head = state
         .storage
-        .upload_head(row.id, SNIFF_BYTES)
+        .upload_head(row.id, HEADER_BYTES)
         .await
         .map_err(storage_error)?;
     let checked = match allowed_type(&row.kind, &head) {
-        Ok(t) if t.starts_with("image/") => {
-            let header = state
-                .storage
-                .upload_head(row.id, HEADER_BYTES)
-                .await
-                .map_err(storage_error)?;
-            check_dimensions(t, &header).map(|()| t)
-        }
+        Ok(t) if t.starts_with("image/") => check_dimensions(t, &head).map(|()| t),
         other => other,
     };
     let content_type = match checked {

@@ -114,7 +114,8 @@ async fn records_for(
         .await?;
 
     // Every case the page touches, looked up in the caller's scope.
-    let mut case_ids: HashSet<Uuid> = take(EntityKind::Case).into_iter().collect();
+    let pulled_cases: HashSet<Uuid> = take(EntityKind::Case).into_iter().collect();
+    let mut case_ids = pulled_cases.clone();
     case_ids.extend(attempts.iter().map(|a| a.case_id));
     case_ids.extend(documents.iter().map(|d| d.case_id));
     case_ids.extend(reviews.iter().map(|r| r.case_id));
@@ -135,7 +136,7 @@ async fn records_for(
         db,
         cases
             .values()
-            .filter(|c| take(EntityKind::Case).contains(&c.id))
+            .filter(|c| pulled_cases.contains(&c.id))
             .cloned()
             .collect(),
     )
