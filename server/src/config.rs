@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use sync_protocol::media::MediaKind;
+
 /// A value that must never reach a log: `Debug` prints `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret<T>(pub T);
@@ -47,6 +49,30 @@ pub struct Config {
     pub keys: Option<crate::keys::KeyMaterial>,
     /// Where media objects live (`MEDIA_STORE` and `S3_*`; default `DATA_DIR/media`).
     pub storage: crate::storage::StorageConfig,
+    /// Largest upload of each kind (`MAX_PHOTO_BYTES`, `MAX_AUDIO_BYTES`, `MAX_VIDEO_BYTES`,
+    /// `MAX_DOCUMENT_BYTES`; defaults from [`MediaKind::default_max_size`]).
+    pub media_limits: MediaLimits,
+}
+
+/// The largest file the server takes, per media kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaLimits {
+    photo: u64,
+    audio: u64,
+    video: u64,
+    document: u64,
+}
+
+impl MediaLimits {
+    /// The largest `kind` file, in bytes.
+    pub fn max_size(&self, kind: MediaKind) -> u64 {
+        match kind {
+            MediaKind::Photo => self.photo,
+            MediaKind::Audio => self.audio,
+            MediaKind::Video => self.video,
+            MediaKind::Document => self.document,
+        }
+    }
 }
 
 impl Config {
@@ -88,6 +114,12 @@ impl Config {
                 .unwrap_or(usize::MAX),
             keys: crate::keys::KeyMaterial::from_lookup(&get)?,
             storage,
+            media_limits: MediaLimits {
+                photo: number("MAX_PHOTO_BYTES", MediaKind::Photo.default_max_size())?,
+                audio: number("MAX_AUDIO_BYTES", MediaKind::Audio.default_max_size())?,
+                video: number("MAX_VIDEO_BYTES", MediaKind::Video.default_max_size())?,
+                document: number("MAX_DOCUMENT_BYTES", MediaKind::Document.default_max_size())?,
+            },
         })
     }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cases::wire_enum;
+use crate::cases::{GeoPoint, wire_enum};
 use crate::ids::{CaseId, MediaId, UserId};
 
 wire_enum!(
@@ -52,7 +52,7 @@ impl MediaKind {
 
 /// A media object as pull carries it: what it is and where it belongs; the bytes are fetched
 /// with `GET /api/v1/media/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MediaRef {
     /// The media object's id.
@@ -77,4 +77,13 @@ pub struct MediaRef {
     pub uploaded_by: UserId,
     /// When it was stored.
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When the photo was taken: from its EXIF, else as the phone declared it.
+    #[serde(default)]
+    pub captured_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Where the photo was taken: from its EXIF GPS, else as the phone declared it.
+    #[serde(default)]
+    pub location: Option<GeoPoint>,
+    /// A recording's length in milliseconds, probed from its bytes.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
 }

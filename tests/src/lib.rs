@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+pub mod files;
 pub mod s3;
 
 use anyhow::Context as _;

@@ -3,5 +3,6 @@
 
 pub mod derive;
 pub mod download;
+pub mod probe;
 pub mod routes;
 pub mod uploads;

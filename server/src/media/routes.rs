@@ -108,7 +108,7 @@ async fn create_upload(
     body: Body,
 ) -> Result<Response, ApiError> {
     check_tus(&headers)?;
-    let declaration = uploads::declaration(&headers)?;
+    let declaration = uploads::declaration(&headers, &state.config.media_limits)?;
     let case = uploads::target_case(&state, &user, &declaration).await?;
     let mut row = uploads::create(&state, &user, &declaration, &case).await?;
     let with_body = headers

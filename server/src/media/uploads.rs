@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt as _;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -24,7 +24,9 @@ use sync_protocol::ErrorCode;
 use sync_protocol::media::MediaKind;
 use uuid::Uuid;
 
+use super::probe;
 use crate::auth::AuthUser;
+use crate::config::MediaLimits;
 use crate::db::entity::{attempt, case, document, media_object, upload};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -69,10 +71,45 @@ pub struct Declaration {
     pub target_id: Uuid,
     /// The whole length.
     pub length: u64,
+    /// When and where the phone says the file was made (`captured_at` in RFC 3339, `lat`,
+    /// `lon`); the file's own EXIF wins.
+    pub origin: probe::Origin,
 }
 
-/// Reads and checks a creation's headers.
-pub fn declaration(headers: &HeaderMap) -> Result<Declaration, ApiError> {
+/// The optional `captured_at`, `lat` and `lon` of `Upload-Metadata`.
+fn declared_origin(metadata: &HashMap<String, String>) -> Result<probe::Origin, ApiError> {
+    let captured_at = metadata
+        .get("captured_at")
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| bad(format!("`captured_at` is not an RFC 3339 time: {e}")))
+        })
+        .transpose()?;
+    let degrees = |key: &str, limit: f64| {
+        metadata
+            .get(key)
+            .map(|v| match v.trim().parse::<f64>() {
+                Ok(d) if d.abs() <= limit => Ok(d),
+                _ => Err(bad(format!(
+                    "`{key}` must be degrees between -{limit} and {limit}, not `{v}`"
+                ))),
+            })
+            .transpose()
+    };
+    let location = match (degrees("lat", 90.0)?, degrees("lon", 180.0)?) {
+        (Some(lat), Some(lon)) => Some((lat, lon)),
+        (None, None) => None,
+        _ => return Err(bad("`lat` and `lon` come together or not at all")),
+    };
+    Ok(probe::Origin {
+        captured_at,
+        location,
+    })
+}
+
+/// Reads and checks a creation's headers against the size `limits`.
+pub fn declaration(headers: &HeaderMap, limits: &MediaLimits) -> Result<Declaration, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let length: u64 = header("upload-length")
         .ok_or_else(|| bad("Upload-Length is required (deferred length is not supported)"))?
@@ -103,7 +140,7 @@ pub fn declaration(headers: &HeaderMap) -> Result<Declaration, ApiError> {
     let target_id = target
         .parse()
         .map_err(|_| bad(format!("`{target_kind}_id` is not a UUID")))?;
-    let max = kind.default_max_size();
+    let max = limits.max_size(kind);
     if length > max {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -114,6 +151,7 @@ pub fn declaration(headers: &HeaderMap) -> Result<Declaration, ApiError> {
             ),
         ));
     }
+    let origin = declared_origin(&metadata)?;
     Ok(Declaration {
         kind,
         sha256,
@@ -121,6 +159,7 @@ pub fn declaration(headers: &HeaderMap) -> Result<Declaration, ApiError> {
         target_kind,
         target_id,
         length,
+        origin,
     })
 }
 
@@ -171,6 +210,9 @@ pub async fn create(
         created_at: Set(now),
         expires_at: Set(now + EXPIRY),
         busy_until: Set(None),
+        captured_at: Set(declaration.origin.captured_at),
+        lat: Set(declaration.origin.location.map(|l| l.0)),
+        lon: Set(declaration.origin.location.map(|l| l.1)),
     }
     .insert(&state.db.write)
     .await?;
@@ -182,7 +224,7 @@ pub async fn create(
     {
         let head = state
             .storage
-            .read_range(&row.sha256, 0..SNIFF_BYTES.min(declaration.length))
+            .read_range(&row.sha256, 0..HEADER_BYTES.min(declaration.length))
             .await
             .map_err(storage_error)?;
         let content_type = match allowed_type(&row.kind, &head) {
@@ -194,7 +236,7 @@ pub async fn create(
                 return Err(refused);
             }
         };
-        return link(state, row, content_type).await;
+        return link(state, row, content_type, &head).await;
     }
     Ok(row)
 }
@@ -433,9 +475,6 @@ async fn receive_leased(
     Ok(row)
 }
 
-/// Bytes read to sniff a file's type.
-const SNIFF_BYTES: u64 = 8192;
-
 /// The type sniffed from `head` if a file of `kind` may have it (the declared name and the
 /// client's Content-Type are not trusted).
 pub fn allowed_type(kind: &str, head: &[u8]) -> Result<&'static str, ApiError> {
@@ -528,7 +567,7 @@ async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model,
             if content_type.starts_with("image/") {
                 super::derive::make_thumbnail(state, &row.sha256).await?;
             }
-            link(state, row, content_type).await
+            link(state, row, content_type, &head).await
         }
         Err(StorageError::Mismatch { actual_sha256, .. }) => {
             upload::Entity::delete_by_id(row.id)
@@ -547,12 +586,26 @@ async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model,
     }
 }
 
-/// Records the stored object as evidence of its attempt or document and marks the upload done.
+/// Records the stored object as evidence of its attempt or document, with what its bytes say
+/// (`head` is its first bytes), and marks the upload done.
 async fn link(
     state: &AppState,
     row: upload::Model,
     content_type: &str,
+    head: &[u8],
 ) -> Result<upload::Model, ApiError> {
+    let exif = if content_type.starts_with("image/") {
+        probe::exif(head)
+    } else {
+        probe::Origin::default()
+    };
+    let duration_ms = if content_type.starts_with("audio/") {
+        let length = u64::try_from(row.length).unwrap_or(0);
+        probe::stored_duration_ms(state, &row.sha256, length).await
+    } else {
+        None
+    };
+    let location = exif.location.or(row.lat.zip(row.lon));
     let txn = state.db.write.begin().await?;
     let media_id = Uuid::now_v7();
     media_object::ActiveModel {
@@ -567,6 +620,10 @@ async fn link(
         case_id: Set(row.case_id),
         uploaded_by: Set(row.user_id),
         created_at: Set(Utc::now()),
+        captured_at: Set(exif.captured_at.or(row.captured_at)),
+        lat: Set(location.map(|l| l.0)),
+        lon: Set(location.map(|l| l.1)),
+        duration_ms: Set(duration_ms.and_then(|d| i64::try_from(d).ok())),
     }
     .insert(&txn)
     .await?;

@@ -8,7 +8,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use sync_protocol::ErrorCode;
-use sync_protocol::cases::Attempt;
+use sync_protocol::cases::{Attempt, GeoPoint};
 use sync_protocol::evidence::{Document, Review};
 use sync_protocol::sync::{Conflict, EntityKind, PullRequest, PullResponse, PulledRecord};
 use uuid::Uuid;
@@ -246,6 +246,13 @@ async fn records_for(
             case_id: row.case_id.into(),
             uploaded_by: row.uploaded_by.into(),
             created_at: row.created_at,
+            captured_at: row.captured_at,
+            location: row.lat.zip(row.lon).map(|(lat, lon)| GeoPoint {
+                lat,
+                lon,
+                accuracy_m: None,
+            }),
+            duration_ms: row.duration_ms.and_then(|d| u64::try_from(d).ok()),
         };
         out.insert((EntityKind::Media, row.id), PulledRecord::Media { media });
     }

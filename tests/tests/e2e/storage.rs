@@ -5,20 +5,8 @@
 use bytes::Bytes;
 use server::digest::sha256_hex;
 use server::storage::{Storage, StorageConfig, StorageError, Stored};
+use tests::files::blob;
 use tests::s3::S3Server;
-
-/// `len` pseudo-random bytes.
-fn blob(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as u8
-        })
-        .collect()
-}
 
 /// The bytes as a stream of 64 KiB pieces, as a network body arrives.
 fn stream(data: &[u8]) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin {

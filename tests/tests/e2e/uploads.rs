@@ -8,20 +8,8 @@ use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use server::db::entity::{attempt, media_object, upload};
 use server::digest::sha256_hex;
 use tests::TestServer;
+use tests::files::{blob, jpeg};
 use uuid::Uuid;
-
-/// `len` pseudo-random bytes.
-fn blob(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(7);
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
 
 /// Runs `check` on a server with the local media folder, then on one with a real S3 server.
 async fn on_both<F: std::future::Future<Output = anyhow::Result<()>>>(
@@ -32,20 +20,10 @@ async fn on_both<F: std::future::Future<Output = anyhow::Result<()>>>(
     check(TestServer::builder().with_s3(&s3).start().await?).await
 }
 
-/// A real 64×48 JPEG.
-fn small_jpeg() -> Vec<u8> {
-    let picture = image::RgbImage::from_pixel(64, 48, image::Rgb([200, 120, 40]));
-    let mut out = std::io::Cursor::new(Vec::new());
-    picture
-        .write_to(&mut out, image::ImageFormat::Jpeg)
-        .expect("encode a JPEG");
-    out.into_inner()
-}
-
 /// A file of `len` bytes that is a `kind` file (a real header), padded with noise.
 fn typed(kind: &str, len: usize, seed: u64) -> Vec<u8> {
     let mut out = match kind {
-        "jpeg" => small_jpeg(),
+        "jpeg" => jpeg(64, 48),
         "m4a" => b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00".to_vec(),
         "pdf" => b"%PDF-1.7\n".to_vec(),
         _ => Vec::new(),
@@ -494,6 +472,164 @@ async fn bad_chunks_bad_files_and_foreign_records_are_refused_on(
         .create(data.len(), &metadata("photo", &sha, attempt))
         .await?;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+/// Uploads `data` whole with its creation (creation-with-upload), with `metadata`.
+async fn upload_whole(
+    tus: &Tus<'_>,
+    data: &[u8],
+    metadata: &str,
+) -> anyhow::Result<reqwest::Response> {
+    Ok(tus
+        .request(Method::POST, "/api/v1/uploads")
+        .header("Upload-Length", data.len())
+        .header("Upload-Metadata", metadata)
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(data.to_vec())
+        .send()
+        .await?)
+}
+
+/// The media object stored with `sha`.
+async fn stored(server: &TestServer, sha: &str) -> anyhow::Result<media_object::Model> {
+    media_object::Entity::find()
+        .filter(media_object::Column::Sha256.eq(sha))
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no media object {sha}"))
+}
+
+#[tokio::test]
+async fn capture_time_place_and_duration_are_read_from_the_bytes() -> anyhow::Result<()> {
+    on_both(capture_time_place_and_duration_are_read_from_the_bytes_on).await
+}
+
+async fn capture_time_place_and_duration_are_read_from_the_bytes_on(
+    server: TestServer,
+) -> anyhow::Result<()> {
+    use chrono::{NaiveDate, TimeZone as _, Utc};
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = own_attempt(&server).await?;
+    let declared = |kind: &str, sha: &str, extra: &[(&str, &str)]| {
+        let mut out = metadata(kind, sha, attempt);
+        for (key, value) in extra {
+            out.push_str(&format!(",{key} {}", B64.encode(value)));
+        }
+        out
+    };
+    let phone_says = [
+        ("captured_at", "2026-03-05T10:00:00+08:00"),
+        ("lat", "26.1"),
+        ("lon", "108.2"),
+    ];
+
+    // A camera's EXIF (local time, no zone: China time) wins over what the phone declares.
+    let taken = NaiveDate::from_ymd_opt(2026, 3, 2)
+        .and_then(|d| d.and_hms_opt(9, 30, 0))
+        .ok_or_else(|| anyhow::anyhow!("date"))?;
+    let photo = tests::files::with_exif(
+        &jpeg(80, 60),
+        tests::files::CameraTags {
+            taken,
+            offset: None,
+            position: (27.5, 109.95),
+        },
+    );
+    let sha = sha256_hex(&photo);
+    let r = upload_whole(&tus, &photo, &declared("photo", &sha, &phone_says)).await?;
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await?);
+    let row = stored(&server, &sha).await?;
+    assert_eq!(
+        row.captured_at,
+        Utc.with_ymd_and_hms(2026, 3, 2, 1, 30, 0).single()
+    );
+    let (lat, lon) = row
+        .lat
+        .zip(row.lon)
+        .ok_or_else(|| anyhow::anyhow!("no GPS kept"))?;
+    assert!(
+        (lat - 27.5).abs() < 1e-4 && (lon - 109.95).abs() < 1e-4,
+        "{lat},{lon}"
+    );
+
+    // A re-encoded photo carries no EXIF: the phone's word is kept.
+    let plain = jpeg(81, 61);
+    let plain_sha = sha256_hex(&plain);
+    let r = upload_whole(&tus, &plain, &declared("photo", &plain_sha, &phone_says)).await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let row = stored(&server, &plain_sha).await?;
+    assert_eq!(
+        row.captured_at,
+        Utc.with_ymd_and_hms(2026, 3, 5, 2, 0, 0).single()
+    );
+    assert_eq!((row.lat, row.lon), (Some(26.1), Some(108.2)));
+
+    // A recording's duration is probed from its bytes.
+    let recording = tests::files::wav(3_200);
+    let recording_sha = sha256_hex(&recording);
+    let r = upload_whole(&tus, &recording, &declared("audio", &recording_sha, &[])).await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        stored(&server, &recording_sha).await?.duration_ms,
+        Some(3_200)
+    );
+
+    // What the phone declares must make sense.
+    for bad in [
+        [("captured_at", "yesterday")].as_slice(),
+        &[("lat", "95"), ("lon", "100")],
+        &[("lat", "30")],
+    ] {
+        let other = jpeg(82, 62);
+        let r = tus
+            .create(other.len(), &declared("photo", &sha256_hex(&other), bad))
+            .await?;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        let body: serde_json::Value = r.json().await?;
+        assert_eq!(body["code"], "invalid_parameter", "{body}");
+    }
+
+    // Pull carries it all to the school's phones.
+    let mut phone = server.phone("teacher").await?;
+    phone.sync(&mut mobile_shared::NoProgress).await?;
+    let case_id = stored(&server, &recording_sha).await?.case_id;
+    let held = phone.media(case_id.into())?;
+    assert!(
+        held.iter()
+            .any(|m| m.sha256 == recording_sha && m.duration_ms == Some(3_200))
+    );
+    assert!(held.iter().any(|m| m.sha256 == sha
+        && m.captured_at == Utc.with_ymd_and_hms(2026, 3, 2, 1, 30, 0).single()
+        && m.location.is_some()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn size_limits_per_kind_are_configuration() -> anyhow::Result<()> {
+    let server = TestServer::builder()
+        .with_env("MAX_PHOTO_BYTES", "100000")
+        .start()
+        .await?;
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = own_attempt(&server).await?;
+    let r = tus
+        .create(100_001, &metadata("photo", &sha256_hex(b"x"), attempt))
+        .await?;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = r.json().await?;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("100000"),
+        "{body}"
+    );
+    // Other kinds keep their defaults.
+    let r = tus
+        .create(100_001, &metadata("document", &sha256_hex(b"x"), attempt))
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
     Ok(())
 }
 

@@ -19,6 +19,14 @@ pub struct Model {
     pub case_id: Uuid,
     pub uploaded_by: Uuid,
     pub created_at: DateTimeUtc,
+    /// When the photo was taken (EXIF, else the phone's declaration).
+    pub captured_at: Option<DateTimeUtc>,
+    /// Where it was taken: latitude.
+    pub lat: Option<f64>,
+    /// Where it was taken: longitude.
+    pub lon: Option<f64>,
+    /// A recording's length in milliseconds.
+    pub duration_ms: Option<i64>,
 }
 
 /// No relations are declared: queries join explicitly.

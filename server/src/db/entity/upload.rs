@@ -23,6 +23,12 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     /// While a PATCH is receiving: the lease that keeps a second PATCH out.
     pub busy_until: Option<DateTimeUtc>,
+    /// When the phone says the file was made.
+    pub captured_at: Option<DateTimeUtc>,
+    /// Where the phone says it was made: latitude.
+    pub lat: Option<f64>,
+    /// Where the phone says it was made: longitude.
+    pub lon: Option<f64>,
 }
 
 /// No relations are declared: queries join explicitly.

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261123_000001_foundation;
 mod m20261123_000002_sync;
 mod m20261123_000003_uploads;
+mod m20261124_000004_media_metadata;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261123_000002_sync::Migration),
             Box::new(m20261123_000003_uploads::Migration),
+            Box::new(m20261124_000004_media_metadata::Migration),
         ]
     }
 }
