@@ -73,6 +73,11 @@ impl MediaLimits {
             MediaKind::Document => self.document,
         }
     }
+
+    /// The largest file of any kind (tus `Tus-Max-Size`).
+    pub fn largest(&self) -> u64 {
+        self.photo.max(self.audio).max(self.video).max(self.document)
+    }
 }
 
 impl Config {

@@ -74,7 +74,7 @@ async fn receive_detached(
 
 /// What the server speaks.
 #[utoipa::path(options, path = "/api/v1/uploads", tag = "media", responses((status = 204, description = "tus capabilities in headers")))]
-async fn options_uploads() -> Response {
+async fn options_uploads(State(state): State<AppState>) -> Response {
     let mut response = tus_response(StatusCode::NO_CONTENT, None);
     let headers = response.headers_mut();
     headers.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
@@ -85,14 +85,15 @@ async fn options_uploads() -> Response {
     );
     headers.insert(
         "tus-max-size",
-        HeaderValue::from(sync_protocol::media::MediaKind::Video.default_max_size()),
+        HeaderValue::from(state.config.media_limits.largest()),
     );
     response
 }
 
 /// Creates an upload (tus creation; with a body, creation-with-upload). `Upload-Metadata`
-/// carries `kind`, `sha256`, `filename` and `attempt_id` or `document_id`; the caller must see
-/// that record. A file the server already holds finishes at once (`Upload-Offset` = length).
+/// carries `kind`, `sha256`, `filename` and `attempt_id` or `document_id` (the caller must see
+/// that record), and optionally `captured_at` (RFC 3339), `lat` and `lon` (degrees): when and
+/// where the file was made, used when its bytes carry no EXIF. A file the server already holds finishes at once (`Upload-Offset` = length).
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "media", security(("bearer" = [])),
     responses(
         (status = 201, description = "created; `Location` names the upload"),
