@@ -76,7 +76,10 @@ impl MediaLimits {
 
     /// The largest file of any kind (tus `Tus-Max-Size`).
     pub fn largest(&self) -> u64 {
-        self.photo.max(self.audio).max(self.video).max(self.document)
+        self.photo
+            .max(self.audio)
+            .max(self.video)
+            .max(self.document)
     }
 }
 
