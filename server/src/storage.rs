@@ -148,7 +148,8 @@ impl Storage {
             StorageConfig::Local { root } => {
                 std::fs::create_dir_all(root)
                     .map_err(|e| StorageError::Open(format!("creating {}: {e}", root.display())))?;
-                Arc::new(LocalFileSystem::new_with_prefix(root)?)
+                // An acknowledged segment or original must survive a power cut: fsync each write.
+                Arc::new(LocalFileSystem::new_with_prefix(root)?.with_fsync(true))
             }
             StorageConfig::S3 {
                 endpoint,

@@ -244,6 +244,24 @@ impl TestServer {
         Ok(phone)
     }
 
+    /// An attempt recorded in the home teacher's school (the fixtures record some).
+    pub async fn school_attempt(&self) -> anyhow::Result<uuid::Uuid> {
+        use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+        use server::db::entity::attempt;
+        let school = self.home.users[0].1.org_unit_id;
+        let case = self
+            .home
+            .cases
+            .iter()
+            .find(|c| c.school_id == school)
+            .context("a case in the teacher's school")?;
+        let row = attempt::Entity::find()
+            .filter(attempt::Column::CaseId.eq(case.id))
+            .one(&self.state.db.read)
+            .await?;
+        Ok(row.context("an attempt in the teacher's school")?.id)
+    }
+
     /// An access token for `username`.
     pub async fn token(&self, username: &str) -> anyhow::Result<String> {
         let client = self.client(username).await?;

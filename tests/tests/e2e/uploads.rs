@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
-use server::db::entity::{attempt, media_object, upload};
+use server::db::entity::{media_object, upload};
 use server::digest::sha256_hex;
 use tests::TestServer;
 use tests::files::{blob, jpeg};
@@ -62,22 +62,6 @@ fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     let crc = crc32(&png[12..29]);
     png[29..33].copy_from_slice(&crc.to_be_bytes());
     png
-}
-
-/// An attempt of the teacher's school.
-async fn own_attempt(server: &TestServer) -> anyhow::Result<Uuid> {
-    let school = server.home.users[0].1.org_unit_id;
-    let case = server
-        .home
-        .cases
-        .iter()
-        .find(|c| c.school_id == school)
-        .ok_or_else(|| anyhow::anyhow!("case"))?;
-    let row = attempt::Entity::find()
-        .filter(attempt::Column::CaseId.eq(case.id))
-        .one(&server.state.db.read)
-        .await?;
-    Ok(row.ok_or_else(|| anyhow::anyhow!("attempt"))?.id)
 }
 
 fn metadata(kind: &str, sha: &str, attempt: Uuid) -> String {
@@ -191,7 +175,7 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
             .contains("checksum")
     );
 
-    let attempt = own_attempt(&server).await?;
+    let attempt = server.school_attempt().await?;
     let data = typed("jpeg", 9 * 1024 * 1024 + 3, 1);
     let sha = sha256_hex(&data);
     let created = tus
@@ -311,7 +295,7 @@ async fn an_upload_cut_twenty_times_resumes_and_sends_little_twice_on(
     server: TestServer,
 ) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
-    let attempt = own_attempt(&server).await?;
+    let attempt = server.school_attempt().await?;
     let data = typed("m4a", 3 * 1024 * 1024, 2);
     let sha = sha256_hex(&data);
     let at = location(
@@ -380,7 +364,7 @@ async fn bad_chunks_bad_files_and_foreign_records_are_refused_on(
     server: TestServer,
 ) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
-    let attempt = own_attempt(&server).await?;
+    let attempt = server.school_attempt().await?;
     let data = typed("jpeg", 100_000, 3);
     let sha = sha256_hex(&data);
 
@@ -510,7 +494,7 @@ async fn capture_time_place_and_duration_are_read_from_the_bytes_on(
 ) -> anyhow::Result<()> {
     use chrono::{NaiveDate, TimeZone as _, Utc};
     let tus = client_for(&server, "teacher").await?;
-    let attempt = own_attempt(&server).await?;
+    let attempt = server.school_attempt().await?;
     let declared = |kind: &str, sha: &str, extra: &[(&str, &str)]| {
         let mut out = metadata(kind, sha, attempt);
         for (key, value) in extra {
@@ -612,7 +596,7 @@ async fn size_limits_per_kind_are_configuration() -> anyhow::Result<()> {
         .start()
         .await?;
     let tus = client_for(&server, "teacher").await?;
-    let attempt = own_attempt(&server).await?;
+    let attempt = server.school_attempt().await?;
     let r = tus
         .create(100_001, &metadata("photo", &sha256_hex(b"x"), attempt))
         .await?;
@@ -640,7 +624,7 @@ async fn terminated_and_expired_uploads_leave_nothing() -> anyhow::Result<()> {
 
 async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
-    let attempt = own_attempt(&server).await?;
+    let attempt = server.school_attempt().await?;
     let data = typed("pdf", 200_000, 4);
     let sha = sha256_hex(&data);
     for expire in [false, true] {
@@ -710,7 +694,7 @@ async fn a_third_party_tus_client_uploads_a_photo_and_a_recording() -> anyhow::R
     }
     let server = TestServer::start().await?;
     let token = server.token("teacher").await?;
-    let attempt = own_attempt(&server).await?;
+    let attempt = server.school_attempt().await?;
     let dir = tempfile::tempdir()?;
     for (kind, magic, name, len) in [
         ("photo", "jpeg", "visit.jpg", 700_000),

@@ -1,5 +1,4 @@
-//! `bench`: sync throughput against the limits of the same database engine, measured in the
-//! same run.
+//! Sync throughput against the limits of the same database engine, measured in the same run.
 //!
 //! 1. Raw batched INSERT: attempt rows into a scratch table with the same columns, key and index
 //!    as `attempts`, 500 rows per transaction: once with 500 rows per statement (the engine's
@@ -9,7 +8,6 @@
 //! 3. First sync: a teacher pulls 2,000 cases and 20,000 attempts from an empty cursor.
 //!
 //! Runs on the embedded default (SQLite); with `TEST_DATABASE_URL` set, on PostgreSQL.
-//! `cargo run --release -p tests --bin bench [-- --attempts N]`
 
 use std::time::Instant;
 
@@ -231,16 +229,8 @@ async fn first_sync(server: &TestServer) -> anyhow::Result<(f64, usize)> {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let mut attempts = 20_000usize;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--attempts" => attempts = args.next().context("--attempts N")?.parse()?,
-            other => anyhow::bail!("unknown argument `{other}`; usage: bench [--attempts N]"),
-        }
-    }
+/// Runs the sync benchmark with `attempts` mutations and prints its figures.
+pub async fn run(attempts: usize) -> anyhow::Result<()> {
     let cases = 2_000;
     let server = TestServer::builder().with_students(30).start().await?;
     let engine = format!("{:?}", server.state.db.backend());

@@ -1,0 +1,45 @@
+//! `bench`: the server's throughput against the limits of the same machine, measured in the same
+//! run, printed as ratios.
+//!
+//! ```sh
+//! cargo run --release -p tests --bin bench                      # both parts
+//! cargo run --release -p tests --bin bench -- sync [--attempts N]
+//! cargo run --release -p tests --bin bench -- media [--s3] [--big-mib N]
+//! ```
+//! `sync` runs on SQLite, or on PostgreSQL when `TEST_DATABASE_URL` is set; `media` on the local
+//! media folder, or with `--s3` on a real S3-compatible server on loopback.
+
+use anyhow::Context as _;
+
+mod media;
+mod sync;
+
+const USAGE: &str = "usage: bench [sync|media] [--attempts N] [--s3] [--big-mib N]";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut parts = Vec::new();
+    let mut attempts = 20_000usize;
+    let mut media = media::Options::default();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "sync" | "media" => parts.push(arg),
+            media::SERVE_CHILD => return media::serve_child().await,
+            "--attempts" => attempts = args.next().context(USAGE)?.parse()?,
+            "--s3" => media.s3 = true,
+            "--big-mib" => media.big_mib = args.next().context(USAGE)?.parse()?,
+            other => anyhow::bail!("unknown argument `{other}`; {USAGE}"),
+        }
+    }
+    if parts.is_empty() {
+        parts = vec!["sync".into(), "media".into()];
+    }
+    for part in parts {
+        match part.as_str() {
+            "sync" => sync::run(attempts).await?,
+            _ => media::run(&media).await?,
+        }
+    }
+    Ok(())
+}

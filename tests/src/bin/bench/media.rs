@@ -1,0 +1,418 @@
+//! Media: tus uploads into the server against raw writes of the same bytes to the same storage,
+//! and the server's peak memory while it takes a large file.
+//!
+//! The server runs as a child process (this binary with `serve-child`), so the memory measured
+//! (`VmHWM` of `/proc/<pid>/status`) is the server's alone. Uploads go over loopback HTTP: the
+//! 100 photos one creation-with-upload request each, the large file in 32 MiB PATCH requests,
+//! as a tus client would send them. The raw writes go through `object_store` straight to the
+//! same place: a folder on the same file system with fsync (as the server's local store does),
+//! or the same S3 server, multipart with the same part size as the server uses.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::Path as FsPath;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt as _, WriteMultipart};
+use sha2::{Digest as _, Sha256};
+use tests::TestServer;
+use tests::s3::{self, S3Server};
+
+/// The argument that makes this binary the benchmark's server.
+pub const SERVE_CHILD: &str = "serve-child";
+
+const MIB: f64 = 1024.0 * 1024.0;
+/// Photos uploaded one by one.
+const PHOTOS: usize = 100;
+/// Bytes per PATCH of the large file (a tus client's chunk size).
+const CHUNK: usize = 32 * 1024 * 1024;
+
+/// What the media benchmark runs on.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A real S3 server on loopback instead of the local media folder.
+    pub s3: bool,
+    /// Size of the large file in MiB.
+    pub big_mib: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            s3: false,
+            big_mib: 1024,
+        }
+    }
+}
+
+/// The benchmark's server: the test fixtures on the store the environment names; prints
+/// `ready <url> <attempt id> <token>` and serves until killed.
+pub async fn serve_child() -> anyhow::Result<()> {
+    let mut builder = TestServer::builder().with_env("ACCESS_TOKEN_TTL_SECS", "86400");
+    for (name, value) in std::env::vars() {
+        if name == "MEDIA_STORE" || name.starts_with("S3_") {
+            builder = builder.with_env(&name, &value);
+        }
+    }
+    let server = builder.start().await?;
+    let attempt = server.school_attempt().await?;
+    let token = server.token("teacher").await?;
+    println!("ready {} {attempt} {token}", server.url);
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// The server process; killed when dropped.
+struct ServerProcess {
+    child: Child,
+    url: String,
+    attempt: String,
+    token: String,
+}
+
+impl ServerProcess {
+    fn start(s3: Option<&S3Server>) -> anyhow::Result<Self> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command
+            .arg(SERVE_CHILD)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped());
+        if let Some(s3) = s3 {
+            command
+                .env("MEDIA_STORE", "s3")
+                .env("S3_ENDPOINT", &s3.endpoint)
+                .env("S3_BUCKET", s3::BUCKET)
+                .env("S3_ACCESS_KEY_ID", s3::ACCESS_KEY)
+                .env("S3_SECRET_ACCESS_KEY", s3::SECRET_KEY)
+                .env("S3_ALLOW_HTTP", "true");
+        }
+        let mut child = command.spawn().context("starting the server process")?;
+        let stdout = child.stdout.take().context("the server's stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let ["ready", url, attempt, token] = words.as_slice() else {
+            anyhow::bail!("the server process did not start: {line:?}");
+        };
+        Ok(Self {
+            url: (*url).to_owned(),
+            attempt: (*attempt).to_owned(),
+            token: (*token).to_owned(),
+            child,
+        })
+    }
+
+    /// `VmHWM` (peak resident set) and `VmRSS` of the server, in MiB.
+    fn memory_mib(&self) -> anyhow::Result<(f64, f64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let field = |name: &str| -> anyhow::Result<f64> {
+            let line = status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .with_context(|| format!("{name} in /proc/<pid>/status"))?;
+            let kib: f64 = line
+                .split_whitespace()
+                .nth(1)
+                .context("a number")?
+                .parse()?;
+            Ok(kib / 1024.0)
+        };
+        Ok((field("VmHWM:")?, field("VmRSS:")?))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tus client of the server process.
+struct Uploader<'a> {
+    server: &'a ServerProcess,
+    http: reqwest::Client,
+}
+
+impl Uploader<'_> {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.server.url))
+            .bearer_auth(&self.server.token)
+            .header("Tus-Resumable", "1.0.0")
+    }
+
+    /// Creates an upload of `len` bytes, with its first bytes `body` if any; returns where it
+    /// is and its offset.
+    async fn create(
+        &self,
+        kind: &str,
+        sha256: &str,
+        len: u64,
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<(String, u64)> {
+        let metadata = format!(
+            "kind {},sha256 {},filename {},attempt_id {}",
+            B64.encode(kind),
+            B64.encode(sha256),
+            B64.encode(format!("bench.{kind}")),
+            B64.encode(&self.server.attempt)
+        );
+        let mut request = self
+            .request(reqwest::Method::POST, "/api/v1/uploads")
+            .header("Upload-Length", len)
+            .header("Upload-Metadata", metadata);
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/offset+octet-stream")
+                .body(body);
+        }
+        let response = request.send().await?;
+        anyhow::ensure!(
+            response.status() == reqwest::StatusCode::CREATED,
+            "creating an upload: {} {}",
+            response.status(),
+            response.text().await?
+        );
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .with_context(|| format!("{name} in the creation's answer"))
+        };
+        Ok((header("location")?, header("upload-offset")?.parse()?))
+    }
+
+    /// Sends `chunk` at `offset`; returns the new offset.
+    async fn patch(&self, location: &str, offset: u64, chunk: Vec<u8>) -> anyhow::Result<u64> {
+        let response = self
+            .request(reqwest::Method::PATCH, location)
+            .header("Upload-Offset", offset)
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(chunk)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == reqwest::StatusCode::NO_CONTENT,
+            "PATCH at {offset}: {} {}",
+            response.status(),
+            response.text().await?
+        );
+        response
+            .headers()
+            .get("upload-offset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .context("Upload-Offset in the PATCH's answer")
+    }
+}
+
+/// `PHOTOS` distinct photo-sized JPEGs: one real 2000×1500 photo of noise (it decodes, so the
+/// server makes a thumbnail of each), with a different trailer after its end marker.
+fn photos() -> anyhow::Result<Vec<Vec<u8>>> {
+    let noise = tests::files::blob(2000 * 1500 * 3, 11);
+    let picture =
+        image::RgbImage::from_raw(2000, 1500, noise).context("a 2000×1500 picture of noise")?;
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut jpeg, image::ImageFormat::Jpeg)?;
+    let jpeg = jpeg.into_inner();
+    Ok((0..PHOTOS)
+        .map(|n| {
+            let mut photo = jpeg.clone();
+            photo.extend(format!("photo {n:08}").as_bytes());
+            photo
+        })
+        .collect())
+}
+
+/// Writes a `mib` MiB MP4-typed file of noise at `path`; returns its SHA-256.
+fn big_file(path: &FsPath, mib: u64) -> anyhow::Result<String> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut hasher = Sha256::new();
+    let header = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41";
+    for n in 0..mib {
+        let mut piece = tests::files::blob(1024 * 1024, n + 1);
+        if n == 0 {
+            piece[..header.len()].copy_from_slice(header);
+        }
+        hasher.update(&piece);
+        out.write_all(&piece)?;
+    }
+    out.into_inner()
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?
+        .sync_all()?;
+    Ok(server::digest::hex(&hasher.finalize()))
+}
+
+/// Reads `path` in `CHUNK`s, handing each to `sink`.
+async fn for_each_chunk<F, Fut>(path: &FsPath, mut sink: F) -> anyhow::Result<()>
+where
+    F: FnMut(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut file = std::fs::File::open(path)?;
+    loop {
+        let mut chunk = vec![0u8; CHUNK];
+        let mut filled = 0;
+        while filled < CHUNK {
+            let n = file.read(&mut chunk[filled..])?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        chunk.truncate(filled);
+        sink(chunk).await?;
+    }
+}
+
+/// The same storage the server uses, written directly.
+fn raw_store(s3: Option<&S3Server>, dir: &FsPath) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    Ok(match s3 {
+        None => Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_fsync(true)),
+        Some(s3) => Arc::new(
+            AmazonS3Builder::new()
+                .with_endpoint(&s3.endpoint)
+                .with_bucket_name(s3::BUCKET)
+                .with_region("us-east-1")
+                .with_access_key_id(s3::ACCESS_KEY)
+                .with_secret_access_key(s3::SECRET_KEY)
+                .with_allow_http(true)
+                .build()?,
+        ),
+    })
+}
+
+/// MiB/s of writing `photos` and then the file at `big` raw into `store`.
+async fn raw_rates(
+    store: &Arc<dyn ObjectStore>,
+    photos: &[Vec<u8>],
+    big: &FsPath,
+) -> anyhow::Result<(f64, f64)> {
+    let started = Instant::now();
+    let mut bytes = 0usize;
+    for (n, photo) in photos.iter().enumerate() {
+        let key = Path::from(format!("bench-raw/photo-{n}.jpg"));
+        store.put(&key, photo.clone().into()).await?;
+        bytes += photo.len();
+    }
+    let photo_rate = bytes as f64 / MIB / started.elapsed().as_secs_f64();
+
+    let len = std::fs::metadata(big)?.len();
+    let key = Path::from("bench-raw/big.mp4");
+    let started = Instant::now();
+    let upload = store.put_multipart(&key).await?;
+    let part = usize::try_from(server::storage::part_size(len))?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, part);
+    for_each_chunk(big, |chunk| {
+        writer.write(&chunk);
+        async { Ok(()) }
+    })
+    .await?;
+    writer.finish().await?;
+    let big_rate = len as f64 / MIB / started.elapsed().as_secs_f64();
+    for n in 0..photos.len() {
+        store
+            .delete(&Path::from(format!("bench-raw/photo-{n}.jpg")))
+            .await?;
+    }
+    store.delete(&key).await?;
+    Ok((photo_rate, big_rate))
+}
+
+/// Runs the media benchmark and prints its figures.
+pub async fn run(options: &Options) -> anyhow::Result<()> {
+    let work = tempfile::tempdir()?;
+    let s3 = if options.s3 {
+        Some(S3Server::start().await?)
+    } else {
+        None
+    };
+    eprintln!(
+        "media: preparing {PHOTOS} photos and a {} MiB file…",
+        options.big_mib
+    );
+    let photos = photos()?;
+    let photo_bytes: usize = photos.iter().map(Vec::len).sum();
+    let big = work.path().join("big.mp4");
+    let big_sha = big_file(&big, options.big_mib)?;
+    let big_len = std::fs::metadata(&big)?.len();
+
+    eprintln!("media: raw writes…");
+    let raw_dir = work.path().join("raw");
+    std::fs::create_dir_all(&raw_dir)?;
+    let store = raw_store(s3.as_ref(), &raw_dir)?;
+    let (raw_photos, raw_big) = raw_rates(&store, &photos, &big).await?;
+
+    eprintln!("media: tus uploads…");
+    let server = ServerProcess::start(s3.as_ref())?;
+    let (_, rss_before) = server.memory_mib()?;
+    let uploader = Uploader {
+        server: &server,
+        http: reqwest::Client::new(),
+    };
+    let started = Instant::now();
+    let (location, mut offset) = uploader.create("video", &big_sha, big_len, None).await?;
+    for_each_chunk(&big, |chunk| {
+        let uploader = &uploader;
+        let location = &location;
+        let at = offset;
+        offset += chunk.len() as u64;
+        let expected = offset;
+        async move {
+            let now = uploader.patch(location, at, chunk).await?;
+            anyhow::ensure!(
+                now == expected,
+                "the server stands at {now}, not {expected}"
+            );
+            Ok(())
+        }
+    })
+    .await?;
+    let tus_big = big_len as f64 / MIB / started.elapsed().as_secs_f64();
+    let (peak, _) = server.memory_mib()?;
+
+    let started = Instant::now();
+    for photo in &photos {
+        let sha = server::digest::sha256_hex(photo);
+        let len = photo.len() as u64;
+        let (_, offset) = uploader
+            .create("photo", &sha, len, Some(photo.clone()))
+            .await?;
+        anyhow::ensure!(offset == len, "a photo sent whole is finished");
+    }
+    let tus_photos = photo_bytes as f64 / MIB / started.elapsed().as_secs_f64();
+
+    let store_name = if options.s3 {
+        "S3 (s3s-fs on loopback)"
+    } else {
+        "local folder (fsync)"
+    };
+    println!("media store                    {store_name}");
+    println!(
+        "{PHOTOS} photos of {:.1} MiB        raw write {raw_photos:>7.1} MiB/s  tus upload {tus_photos:>7.1} MiB/s  ratio {:.2}",
+        photo_bytes as f64 / MIB / PHOTOS as f64,
+        tus_photos / raw_photos
+    );
+    println!(
+        "one file of {} MiB           raw write {raw_big:>7.1} MiB/s  tus upload {tus_big:>7.1} MiB/s  ratio {:.2}",
+        options.big_mib,
+        tus_big / raw_big
+    );
+    println!(
+        "server peak RSS                {peak:.0} MiB after the large upload ({rss_before:.0} MiB before it)"
+    );
+    Ok(())
+}
