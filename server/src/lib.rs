@@ -13,6 +13,7 @@ pub mod digest;
 pub mod error;
 pub mod keys;
 pub mod media;
+pub mod memory;
 pub mod observability;
 pub mod openapi;
 pub mod personal_data;

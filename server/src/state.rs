@@ -34,6 +34,11 @@ pub struct Inner {
     pub storage: Storage,
     /// Permits for heavy work (image decoding) run off the async threads, one per core.
     pub heavy: tokio::sync::Semaphore,
+    /// Background work (thumbnails of finished uploads) takes turns, one at a time, so that
+    /// requests keep the other cores.
+    pub background: tokio::sync::Semaphore,
+    /// The running SHA-256 of uploads this process is receiving.
+    pub upload_hashes: crate::media::running_hash::RunningHashes,
 }
 
 impl Deref for AppState {
@@ -88,6 +93,8 @@ impl AppState {
             heavy: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
             ),
+            background: tokio::sync::Semaphore::new(1),
+            upload_hashes: Default::default(),
         })))
     }
 

@@ -108,6 +108,9 @@ pub enum StorageError {
     /// The byte stream feeding the upload failed.
     #[error("reading the upload: {0}")]
     Source(#[source] std::io::Error),
+    /// The file of an upload in progress in a local store failed.
+    #[error("the upload's file: {0}")]
+    UploadFile(#[source] std::io::Error),
     /// The store failed.
     #[error("object store: {0}")]
     Store(#[from] object_store::Error),
@@ -139,11 +142,17 @@ pub fn part_size(total: u64) -> u64 {
 #[derive(Debug, Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
+    /// The root folder when the store is local (see the uploads section below).
+    local_root: Option<PathBuf>,
 }
 
 impl Storage {
     /// Opens the store `config` names; a local root is created if missing.
     pub fn open(config: &StorageConfig) -> Result<Self, StorageError> {
+        let local_root = match config {
+            StorageConfig::Local { root } => Some(root.clone()),
+            StorageConfig::S3 { .. } => None,
+        };
         let store: Arc<dyn ObjectStore> = match config {
             StorageConfig::Local { root } => {
                 std::fs::create_dir_all(root)
@@ -171,7 +180,7 @@ impl Storage {
                     .build()?,
             ),
         };
-        Ok(Self { store })
+        Ok(Self { store, local_root })
     }
 
     /// The key of the original with SHA-256 `sha256` (lowercase hex).
@@ -280,11 +289,12 @@ impl Storage {
     /// Reads the original with `sha256` back whole, streaming, and returns its SHA-256 and size,
     /// to prove what is stored is what was accepted.
     pub async fn rehash(&self, sha256: &str) -> Result<(String, u64), StorageError> {
-        let mut stream = self
-            .store
-            .get(&Self::original_key(sha256))
-            .await?
-            .into_stream();
+        self.hash_object(&Self::original_key(sha256)).await
+    }
+
+    /// The SHA-256 and size of the object at `key`, read back whole, streaming.
+    async fn hash_object(&self, key: &Path) -> Result<(String, u64), StorageError> {
+        let mut stream = self.store.get(key).await?.into_stream();
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         while let Some(piece) = stream.next().await {
@@ -306,28 +316,48 @@ impl Storage {
     }
 }
 
-/// The segments of resumable uploads: each PATCH body is kept as objects under
-/// `uploads/<id>/<start offset>`, so a cut connection keeps what arrived and any server instance
-/// can resume it.
+/// Uploads in progress. On S3 each PATCH body is kept as objects under `uploads/<id>/<start
+/// offset>`, so a cut connection keeps what arrived and any server instance can resume it; a
+/// finished upload is streamed through [`Storage::put_verified`] into place. In a local folder
+/// the bytes go into one file, `uploads/<id>/data`, synced before the offset moves, and a finished
+/// upload is renamed into place: each byte is written once.
 impl Storage {
     fn segment_key(upload: uuid::Uuid, start: u64) -> Path {
         Path::from(format!("uploads/{upload}/{start:020}"))
     }
 
-    /// Stores the bytes of `upload` that start at `start`.
+    fn local_file_key(upload: uuid::Uuid) -> Path {
+        Path::from(format!("uploads/{upload}/data"))
+    }
+
+    /// The folder of `upload` when the store is local.
+    fn local_upload_dir(&self, upload: uuid::Uuid) -> Option<PathBuf> {
+        self.local_root
+            .as_ref()
+            .map(|root| root.join("uploads").join(upload.to_string()))
+    }
+
+    /// Stores the bytes of `upload` that start at `start`, replacing any kept from there on.
     pub async fn put_segment(
         &self,
         upload: uuid::Uuid,
         start: u64,
         bytes: Bytes,
     ) -> Result<(), StorageError> {
-        self.store
-            .put(&Self::segment_key(upload, start), bytes.into())
-            .await?;
+        match self.local_upload_dir(upload) {
+            Some(dir) => {
+                blocking(move || local_upload::write_at(&dir, start, &bytes)).await?;
+            }
+            None => {
+                self.store
+                    .put(&Self::segment_key(upload, start), bytes.into())
+                    .await?;
+            }
+        }
         Ok(())
     }
 
-    /// The segment keys of `upload` that start at or after `from`, in order.
+    /// The segment keys of `upload` that start at or after `from`, in order (S3).
     async fn segments(&self, upload: uuid::Uuid, from: u64) -> Result<Vec<Path>, StorageError> {
         let mut listing = self
             .store
@@ -347,35 +377,79 @@ impl Storage {
         Ok(keys.into_iter().map(|(_, key)| key).collect())
     }
 
-    /// Up to `n` first bytes of `upload` (from its first segment), to sniff its type.
+    /// Up to `n` first bytes of `upload`, to sniff its type.
     pub async fn upload_head(&self, upload: uuid::Uuid, n: u64) -> Result<Bytes, StorageError> {
-        let all = self.segments(upload, 0).await?;
-        let Some(first) = all.into_iter().next() else {
-            return Ok(Bytes::new());
+        let first = if self.local_root.is_some() {
+            Self::local_file_key(upload)
+        } else {
+            match self.segments(upload, 0).await?.into_iter().next() {
+                Some(first) => first,
+                None => return Ok(Bytes::new()),
+            }
         };
-        let size = self.store.head(&first).await?.size;
+        let size = match self.store.head(&first).await {
+            Ok(meta) => meta.size,
+            Err(object_store::Error::NotFound { .. }) => return Ok(Bytes::new()),
+            Err(e) => return Err(e.into()),
+        };
         Ok(self.store.get_range(&first, 0..n.min(size)).await?)
     }
 
-    /// Deletes the segments of `upload` that start at or after `from`.
+    /// Deletes the bytes of `upload` from offset `from` on.
     pub async fn delete_segments(&self, upload: uuid::Uuid, from: u64) -> Result<(), StorageError> {
+        if let Some(dir) = self.local_upload_dir(upload) {
+            return blocking(move || local_upload::truncate(&dir, from)).await;
+        }
         for key in self.segments(upload, from).await? {
             self.store.delete(&key).await?;
         }
         Ok(())
     }
 
-    /// Moves a finished upload into place through [`Storage::put_verified`] (streaming its
-    /// segments in order), then deletes the segments whatever the outcome.
+    /// Moves a finished upload into place if its size and SHA-256 match the declaration, then
+    /// deletes what is left of it whatever the outcome. `hashed` is the SHA-256 of its bytes when
+    /// the caller saw them all go by; otherwise they are read back to hash them.
     pub async fn finish_upload(
         &self,
         upload: uuid::Uuid,
         sha256: &str,
         size: u64,
+        hashed: Option<&str>,
     ) -> Result<Stored, StorageError> {
-        let stored = self.copy_segments(upload, sha256, size).await;
+        let stored = if self.local_root.is_some() {
+            self.rename_upload(upload, sha256, size, hashed).await
+        } else {
+            self.copy_segments(upload, sha256, size).await
+        };
         self.delete_segments(upload, 0).await?;
         stored
+    }
+
+    async fn rename_upload(
+        &self,
+        upload: uuid::Uuid,
+        sha256: &str,
+        size: u64,
+        hashed: Option<&str>,
+    ) -> Result<Stored, StorageError> {
+        let key = Self::local_file_key(upload);
+        let (actual_sha256, actual_size) = match hashed {
+            Some(hashed) => (hashed.to_owned(), self.store.head(&key).await?.size),
+            None => self.hash_object(&key).await?,
+        };
+        if actual_sha256 != sha256 || actual_size != size {
+            return Err(StorageError::Mismatch {
+                declared_size: size,
+                declared_sha256: sha256.to_owned(),
+                actual_size,
+                actual_sha256,
+            });
+        }
+        if self.contains(sha256).await? {
+            return Ok(Stored::Duplicate);
+        }
+        self.store.rename(&key, &Self::original_key(sha256)).await?;
+        Ok(Stored::New)
     }
 
     async fn copy_segments(
@@ -458,6 +532,69 @@ impl VerifiedWriter {
             .rename(&staging, &Storage::original_key(sha256))
             .await?;
         Ok(Stored::New)
+    }
+}
+
+/// Runs blocking file work off the async threads.
+async fn blocking(
+    work: impl FnOnce() -> std::io::Result<()> + Send + 'static,
+) -> Result<(), StorageError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StorageError::UploadFile(std::io::Error::other(e)))?
+        .map_err(StorageError::UploadFile)
+}
+
+/// The file of an upload in progress in a local store.
+mod local_upload {
+    use std::fs::{File, OpenOptions};
+    use std::io::{Seek as _, SeekFrom, Write as _};
+    use std::path::Path;
+
+    fn data(dir: &Path) -> std::path::PathBuf {
+        dir.join("data")
+    }
+
+    /// Writes `bytes` at `start`, dropping anything after `start` first (bytes written but never
+    /// acknowledged), and syncs them to disk.
+    pub fn write_at(dir: &Path, start: u64, bytes: &[u8]) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(data(dir))?;
+        let len = file.metadata()?.len();
+        if len < start {
+            return Err(std::io::Error::other(format!(
+                "{} holds {len} bytes, fewer than the upload's offset {start}",
+                dir.display()
+            )));
+        }
+        if len > start {
+            file.set_len(start)?;
+        }
+        file.seek(SeekFrom::Start(start))?;
+        file.write_all(bytes)?;
+        file.sync_data()
+    }
+
+    /// Drops the bytes from `from` on; from 0, the whole upload folder.
+    pub fn truncate(dir: &Path, from: u64) -> std::io::Result<()> {
+        let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+        if from == 0 {
+            return std::fs::remove_dir_all(dir)
+                .or_else(|e| if gone(&e) { Ok(()) } else { Err(e) });
+        }
+        match File::options().write(true).open(data(dir)) {
+            Ok(file) if file.metadata()?.len() > from => {
+                file.set_len(from)?;
+                file.sync_data()
+            }
+            Ok(_) => Ok(()),
+            Err(e) if gone(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -57,11 +57,12 @@ async fn get_thumbnail(
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let media = media_in_scope(&state, &user, id).await?;
-    let jpeg = state
-        .storage
-        .thumbnail(&media.sha256)
+    if !media.content_type.starts_with("image/") {
+        return Err(ApiError::not_found("thumbnail"));
+    }
+    let jpeg = super::derive::thumbnail(&state, &media.sha256)
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a thumbnail: {e}")))?
+        .map_err(|e| ApiError::Internal(e.context("reading a thumbnail")))?
         .ok_or_else(|| ApiError::not_found("thumbnail"))?;
     let mut response = Body::from(jpeg).into_response();
     let out = response.headers_mut();

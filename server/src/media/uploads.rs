@@ -28,6 +28,7 @@ use super::probe;
 use crate::auth::AuthUser;
 use crate::config::MediaLimits;
 use crate::db::entity::{attempt, case, document, media_object, upload};
+use crate::digest::hex;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::{StorageError, Stored};
@@ -403,6 +404,7 @@ async fn receive_leased(
 ) -> Result<upload::Model, ApiError> {
     let length = u64::try_from(row.length).unwrap_or(0);
     let all_or_nothing = checksum.is_some();
+    let mut hashed = state.upload_hashes.take(row.id, offset);
     let mut stream = body.into_data_stream();
     let mut buffer: Vec<u8> =
         Vec::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)));
@@ -424,6 +426,9 @@ async fn receive_leased(
         }
         if let Some(c) = checksum.as_mut() {
             c.update(&piece);
+        }
+        if let Some(h) = hashed.as_mut() {
+            h.update(&piece);
         }
         received += piece.len() as u64;
         buffer.extend_from_slice(&piece);
@@ -464,13 +469,17 @@ async fn receive_leased(
             .await
             .map_err(storage_error)?;
     }
+    if received == length {
+        // Completion moves the offset with the link; until then a retry may send the end again.
+        return complete(state, row, hashed.map(|h| hex(&h.finalize()))).await;
+    }
     set_offset(state, row.id, received, true).await?;
     let row = upload::Model {
         offset: i64::try_from(received).unwrap_or(i64::MAX),
         ..row
     };
-    if received == length {
-        return complete(state, row).await;
+    if let Some(hasher) = hashed {
+        state.upload_hashes.keep(row.id, received, hasher);
     }
     Ok(row)
 }
@@ -539,7 +548,12 @@ pub fn check_dimensions(content_type: &str, head: &[u8]) -> Result<(), ApiError>
 
 /// Checks and stores a finished upload and links it to its record. A type the kind does not
 /// allow, or a size or hash that differs from the declaration, removes the bytes and the upload.
-async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model, ApiError> {
+/// `hashed` is the SHA-256 of the bytes if this process saw them all arrive.
+async fn complete(
+    state: &AppState,
+    row: upload::Model,
+    hashed: Option<String>,
+) -> Result<upload::Model, ApiError> {
     let length = u64::try_from(row.length).unwrap_or(0);
     // One read serves both: the type from the first bytes, an image's size from its header.
     let head = state
@@ -560,14 +574,15 @@ async fn complete(state: &AppState, row: upload::Model) -> Result<upload::Model,
     };
     match state
         .storage
-        .finish_upload(row.id, &row.sha256, length)
+        .finish_upload(row.id, &row.sha256, length, hashed.as_deref())
         .await
     {
         Ok(Stored::New | Stored::Duplicate) => {
+            let linked = link(state, row, content_type, &head).await?;
             if content_type.starts_with("image/") {
-                super::derive::make_thumbnail(state, &row.sha256).await?;
+                super::derive::thumbnail_later(state, &linked.sha256);
             }
-            link(state, row, content_type, &head).await
+            Ok(linked)
         }
         Err(StorageError::Mismatch { actual_sha256, .. }) => {
             upload::Entity::delete_by_id(row.id)
@@ -635,8 +650,16 @@ async fn link(
     let mut changes = ChangeSet::default();
     changes.upsert(EntityKind::Media, media_id, RecordScope::from(&case), true);
     changes.append(&txn).await?;
+    upload::Entity::update_many()
+        .col_expr(upload::Column::Offset, Expr::value(row.length))
+        .col_expr(
+            upload::Column::BusyUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(upload::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
-    set_offset(state, row.id, u64::try_from(row.length).unwrap_or(0), true).await?;
     Ok(upload::Model {
         offset: row.length,
         ..row
@@ -645,6 +668,7 @@ async fn link(
 
 /// Ends an upload and deletes what it had received.
 pub async fn terminate(state: &AppState, row: upload::Model) -> Result<(), ApiError> {
+    state.upload_hashes.forget(row.id);
     state
         .storage
         .delete_segments(row.id, 0)

