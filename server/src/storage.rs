@@ -119,6 +119,26 @@ pub enum StorageError {
     Open(String),
 }
 
+impl StorageError {
+    /// A [`StorageError::Mismatch`] unless the actual hash and size are the declared ones.
+    fn check(
+        declared_sha256: &str,
+        declared_size: u64,
+        actual_sha256: &str,
+        actual_size: u64,
+    ) -> Result<(), Self> {
+        if actual_sha256 == declared_sha256 && actual_size == declared_size {
+            return Ok(());
+        }
+        Err(Self::Mismatch {
+            declared_size,
+            declared_sha256: declared_sha256.to_owned(),
+            actual_size,
+            actual_sha256: actual_sha256.to_owned(),
+        })
+    }
+}
+
 /// How an object was stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -218,6 +238,25 @@ impl Storage {
             }
         }
         writer.finish(sha256, size).await
+    }
+
+    /// Stores `bytes`, whose SHA-256 the caller computed as `actual_sha256`, as the original with
+    /// `sha256` of `size` bytes if both match; nothing is written otherwise.
+    pub async fn put_checked(
+        &self,
+        sha256: &str,
+        size: u64,
+        bytes: Bytes,
+        actual_sha256: &str,
+    ) -> Result<Stored, StorageError> {
+        StorageError::check(sha256, size, actual_sha256, bytes.len() as u64)?;
+        if self.contains(sha256).await? {
+            return Ok(Stored::Duplicate);
+        }
+        self.store
+            .put(&Self::original_key(sha256), bytes.into())
+            .await?;
+        Ok(Stored::New)
     }
 
     async fn verified_writer(&self, size: u64) -> Result<VerifiedWriter, StorageError> {
@@ -437,14 +476,7 @@ impl Storage {
             Some(hashed) => (hashed.to_owned(), self.store.head(&key).await?.size),
             None => self.hash_object(&key).await?,
         };
-        if actual_sha256 != sha256 || actual_size != size {
-            return Err(StorageError::Mismatch {
-                declared_size: size,
-                declared_sha256: sha256.to_owned(),
-                actual_size,
-                actual_sha256,
-            });
-        }
+        StorageError::check(sha256, size, &actual_sha256, actual_size)?;
         if self.contains(sha256).await? {
             return Ok(Stored::Duplicate);
         }
@@ -514,14 +546,9 @@ impl VerifiedWriter {
         } = self;
         writer.finish().await?;
         let actual = hex(&hasher.finalize());
-        if actual != sha256 || received != size {
+        if let Err(mismatch) = StorageError::check(sha256, size, &actual, received) {
             storage.store.delete(&staging).await?;
-            return Err(StorageError::Mismatch {
-                declared_size: size,
-                declared_sha256: sha256.to_owned(),
-                actual_size: received,
-                actual_sha256: actual,
-            });
+            return Err(mismatch);
         }
         if storage.contains(sha256).await? {
             storage.store.delete(&staging).await?;

@@ -462,6 +462,19 @@ async fn receive_leased(
             },
         ));
     }
+    // Completion moves the offset with the link; until then a retry may send the end again.
+    if received == length
+        && written == 0
+        && let Some(hasher) = hashed.take()
+    {
+        // The whole file came in this request and is still in memory: it is checked before
+        // anything is written, and stored once.
+        let finished = Finished::InMemory {
+            bytes: Bytes::from(buffer),
+            sha256: hex(&hasher.finalize()),
+        };
+        return complete(state, row, finished).await;
+    }
     if !buffer.is_empty() {
         state
             .storage
@@ -470,8 +483,8 @@ async fn receive_leased(
             .map_err(storage_error)?;
     }
     if received == length {
-        // Completion moves the offset with the link; until then a retry may send the end again.
-        return complete(state, row, hashed.map(|h| hex(&h.finalize()))).await;
+        let hashed = hashed.map(|h| hex(&h.finalize()));
+        return complete(state, row, Finished::Kept { hashed }).await;
     }
     set_offset(state, row.id, received, true).await?;
     let row = upload::Model {
@@ -546,21 +559,40 @@ pub fn check_dimensions(content_type: &str, head: &[u8]) -> Result<(), ApiError>
     Ok(())
 }
 
+/// Where the bytes of a finished upload are.
+enum Finished {
+    /// All of them arrived in the last request and are in memory, with their SHA-256.
+    InMemory {
+        /// The file.
+        bytes: Bytes,
+        /// Its SHA-256, lowercase hex.
+        sha256: String,
+    },
+    /// Kept in the upload's storage; `hashed` is their SHA-256 if this process saw them all
+    /// arrive.
+    Kept {
+        /// The SHA-256 of the bytes kept, if known.
+        hashed: Option<String>,
+    },
+}
+
 /// Checks and stores a finished upload and links it to its record. A type the kind does not
 /// allow, or a size or hash that differs from the declaration, removes the bytes and the upload.
-/// `hashed` is the SHA-256 of the bytes if this process saw them all arrive.
 async fn complete(
     state: &AppState,
     row: upload::Model,
-    hashed: Option<String>,
+    finished: Finished,
 ) -> Result<upload::Model, ApiError> {
     let length = u64::try_from(row.length).unwrap_or(0);
     // One read serves both: the type from the first bytes, an image's size from its header.
-    let head = state
-        .storage
-        .upload_head(row.id, HEADER_BYTES)
-        .await
-        .map_err(storage_error)?;
+    let head = match &finished {
+        Finished::InMemory { bytes, .. } => bytes.slice(..bytes.len().min(HEADER_BYTES as usize)),
+        Finished::Kept { .. } => state
+            .storage
+            .upload_head(row.id, HEADER_BYTES)
+            .await
+            .map_err(storage_error)?,
+    };
     let checked = match allowed_type(&row.kind, &head) {
         Ok(t) if t.starts_with("image/") => check_dimensions(t, &head).map(|()| t),
         other => other,
@@ -572,11 +604,21 @@ async fn complete(
             return Err(refused);
         }
     };
-    match state
-        .storage
-        .finish_upload(row.id, &row.sha256, length, hashed.as_deref())
-        .await
-    {
+    let stored = match finished {
+        Finished::InMemory { bytes, sha256 } => {
+            state
+                .storage
+                .put_checked(&row.sha256, length, bytes, &sha256)
+                .await
+        }
+        Finished::Kept { hashed } => {
+            state
+                .storage
+                .finish_upload(row.id, &row.sha256, length, hashed.as_deref())
+                .await
+        }
+    };
+    match stored {
         Ok(Stored::New | Stored::Duplicate) => {
             let linked = link(state, row, content_type, &head).await?;
             if content_type.starts_with("image/") {

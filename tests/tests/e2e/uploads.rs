@@ -413,6 +413,30 @@ async fn bad_chunks_bad_files_and_foreign_records_are_refused_on(
     let body: serde_json::Value = r.json().await?;
     assert_eq!(body["code"], "hash_mismatch");
     assert_eq!(tus.offset(&at).await?, None);
+    // The same, sent in two requests (the bytes are kept between them, then removed).
+    let at = location(
+        &tus.create(data.len(), &metadata("photo", &lie, attempt))
+            .await?,
+    );
+    let half = data.len() / 2;
+    let r = tus
+        .patch(&at, 0, Bytes::copy_from_slice(&data[..half]).into(), None)
+        .await?;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = tus
+        .patch(
+            &at,
+            half as u64,
+            Bytes::copy_from_slice(&data[half..]).into(),
+            None,
+        )
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<serde_json::Value>().await?["code"],
+        "hash_mismatch"
+    );
+    assert_eq!(tus.offset(&at).await?, None);
     assert!(!server.state.storage.contains(&lie).await?);
     assert!(server.state.storage.staging_keys().await?.is_empty());
 
