@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --release -p tests --bin bench                      # both parts
 //! cargo run --release -p tests --bin bench -- sync [--attempts N]
-//! cargo run --release -p tests --bin bench -- media [--s3] [--big-mib N]
+//! cargo run --release -p tests --bin bench -- media [--s3] [--big-mib N] [--rounds N]
 //! ```
 //! `sync` runs on SQLite, or on PostgreSQL when `TEST_DATABASE_URL` is set; `media` on the local
 //! media folder, or with `--s3` on a real S3-compatible server on loopback.
@@ -14,7 +14,7 @@ use anyhow::Context as _;
 mod media;
 mod sync;
 
-const USAGE: &str = "usage: bench [sync|media] [--attempts N] [--s3] [--big-mib N]";
+const USAGE: &str = "usage: bench [sync|media] [--attempts N] [--s3] [--big-mib N] [--rounds N]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -29,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
             "--attempts" => attempts = args.next().context(USAGE)?.parse()?,
             "--s3" => media.s3 = true,
             "--big-mib" => media.big_mib = args.next().context(USAGE)?.parse()?,
+            "--rounds" => media.rounds = args.next().context(USAGE)?.parse()?,
             other => anyhow::bail!("unknown argument `{other}`; {USAGE}"),
         }
     }

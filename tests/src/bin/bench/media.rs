@@ -6,7 +6,10 @@
 //! 100 photos one creation-with-upload request each, the large file in 32 MiB PATCH requests,
 //! as a tus client would send them. The raw writes go through `object_store` straight to the
 //! same place: a folder on the same file system with fsync (as the server's local store does),
-//! or the same S3 server, multipart with the same part size as the server uses.
+//! or the same S3 server, multipart with the same part size as the server uses. Each round
+//! measures raw and tus back to back (the machine's disk speed drifts), with the page cache
+//! written back before each timed phase and the server idle before the large file; the ratios'
+//! median over the rounds is the figure.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::Path as FsPath;
@@ -41,6 +44,8 @@ pub struct Options {
     pub s3: bool,
     /// Size of the large file in MiB.
     pub big_mib: u64,
+    /// How many times each measure is taken.
+    pub rounds: usize,
 }
 
 impl Default for Options {
@@ -48,6 +53,7 @@ impl Default for Options {
         Self {
             s3: false,
             big_mib: 1024,
+            rounds: 3,
         }
     }
 }
@@ -109,6 +115,36 @@ impl ServerProcess {
             token: (*token).to_owned(),
             child,
         })
+    }
+
+    /// Waits until the server stops using the processor (background work is done).
+    async fn wait_idle(&self) -> anyhow::Result<()> {
+        let busy_ticks = || -> anyhow::Result<u64> {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+            // Fields after the command name: state is the 3rd, utime and stime the 14th, 15th.
+            let after_name = stat.rsplit_once(')').context("a /proc stat line")?.1;
+            let fields: Vec<&str> = after_name.split_whitespace().collect();
+            let [utime, stime] = fields.get(11..13).context("utime and stime")? else {
+                anyhow::bail!("utime and stime in {stat:?}");
+            };
+            Ok(utime.parse::<u64>()? + stime.parse::<u64>()?)
+        };
+        let mut before = busy_ticks()?;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let now = busy_ticks()?;
+            // Under a tenth of a core over half a second (ticks are 10 ms).
+            if now - before < 5 {
+                return Ok(());
+            }
+            before = now;
+        }
+    }
+
+    /// Starts the server's peak resident set (`VmHWM`) again from what it holds now.
+    fn reset_peak_memory(&self) -> anyhow::Result<()> {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5")
+            .context("resetting the server's peak RSS")
     }
 
     /// `VmHWM` (peak resident set) and `VmRSS` of the server, in MiB.
@@ -218,41 +254,60 @@ impl Uploader<'_> {
     }
 }
 
-/// `PHOTOS` distinct photo-sized JPEGs: one real 2000×1500 photo of noise (it decodes, so the
-/// server makes a thumbnail of each), with a different trailer after its end marker.
-fn photos() -> anyhow::Result<Vec<Vec<u8>>> {
+/// One real 2000×1500 photo of noise (it decodes, so the server makes a thumbnail of each).
+fn photo() -> anyhow::Result<Vec<u8>> {
     let noise = tests::files::blob(2000 * 1500 * 3, 11);
     let picture =
         image::RgbImage::from_raw(2000, 1500, noise).context("a 2000×1500 picture of noise")?;
     let mut jpeg = std::io::Cursor::new(Vec::new());
     picture.write_to(&mut jpeg, image::ImageFormat::Jpeg)?;
-    let jpeg = jpeg.into_inner();
-    Ok((0..PHOTOS)
-        .map(|n| {
-            let mut photo = jpeg.clone();
-            photo.extend(format!("photo {n:08}").as_bytes());
-            photo
-        })
-        .collect())
+    Ok(jpeg.into_inner())
 }
 
-/// Writes a `mib` MiB MP4-typed file of noise at `path`; returns its SHA-256.
-fn big_file(path: &FsPath, mib: u64) -> anyhow::Result<String> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+/// `PHOTOS` distinct photos for `round`: `base` with a different trailer after its end marker
+/// (the server stores a file sent twice only once).
+fn photos(base: &[u8], round: usize) -> Vec<Vec<u8>> {
+    (0..PHOTOS)
+        .map(|n| {
+            let mut photo = base.to_vec();
+            photo.extend(format!("round {round} photo {n:08}").as_bytes());
+            photo
+        })
+        .collect()
+}
+
+/// Makes the file at `path` distinct for `round` (its last bytes); returns its SHA-256.
+fn mark_round(path: &FsPath, round: usize) -> anyhow::Result<String> {
+    use std::io::Seek as _;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let marker = format!("round {round:08}");
+    file.seek(std::io::SeekFrom::End(-(marker.len() as i64)))?;
+    file.write_all(marker.as_bytes())?;
+    file.sync_all()?;
+    file.rewind()?;
     let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(server::digest::hex(&hasher.finalize()))
+}
+
+/// Writes a `mib` MiB MP4-typed file of noise at `path`.
+fn big_file(path: &FsPath, mib: u64) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     let header = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41";
     for n in 0..mib {
         let mut piece = tests::files::blob(1024 * 1024, n + 1);
         if n == 0 {
             piece[..header.len()].copy_from_slice(header);
         }
-        hasher.update(&piece);
         out.write_all(&piece)?;
     }
     out.into_inner()
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?
         .sync_all()?;
-    Ok(server::digest::hex(&hasher.finalize()))
+    Ok(())
 }
 
 /// Reads `path` in `CHUNK`s, handing each to `sink`.
@@ -280,6 +335,13 @@ where
     }
 }
 
+/// Writes back what earlier phases left in the page cache, so each timed phase starts alike.
+fn settle() -> anyhow::Result<()> {
+    let status = Command::new("sync").status().context("running sync")?;
+    anyhow::ensure!(status.success(), "sync failed: {status}");
+    Ok(())
+}
+
 /// The same storage the server uses, written directly.
 fn raw_store(s3: Option<&S3Server>, dir: &FsPath) -> anyhow::Result<Arc<dyn ObjectStore>> {
     Ok(match s3 {
@@ -297,23 +359,28 @@ fn raw_store(s3: Option<&S3Server>, dir: &FsPath) -> anyhow::Result<Arc<dyn Obje
     })
 }
 
-/// MiB/s of writing `photos` and then the file at `big` raw into `store`.
-async fn raw_rates(
-    store: &Arc<dyn ObjectStore>,
-    photos: &[Vec<u8>],
-    big: &FsPath,
-) -> anyhow::Result<(f64, f64)> {
+/// MiB/s of writing `photos` raw into `store`, one object each.
+async fn raw_photos(store: &Arc<dyn ObjectStore>, photos: &[Vec<u8>]) -> anyhow::Result<f64> {
+    let keys: Vec<Path> = (0..photos.len())
+        .map(|n| Path::from(format!("bench-raw/photo-{n}.jpg")))
+        .collect();
+    settle()?;
     let started = Instant::now();
-    let mut bytes = 0usize;
-    for (n, photo) in photos.iter().enumerate() {
-        let key = Path::from(format!("bench-raw/photo-{n}.jpg"));
-        store.put(&key, photo.clone().into()).await?;
-        bytes += photo.len();
+    for (key, photo) in keys.iter().zip(photos) {
+        store.put(key, photo.clone().into()).await?;
     }
-    let photo_rate = bytes as f64 / MIB / started.elapsed().as_secs_f64();
+    let rate = total_mib(photos) / started.elapsed().as_secs_f64();
+    for key in &keys {
+        store.delete(key).await?;
+    }
+    Ok(rate)
+}
 
+/// MiB/s of writing the file at `big` raw into `store`, multipart with the server's part size.
+async fn raw_big(store: &Arc<dyn ObjectStore>, big: &FsPath) -> anyhow::Result<f64> {
     let len = std::fs::metadata(big)?.len();
     let key = Path::from("bench-raw/big.mp4");
+    settle()?;
     let started = Instant::now();
     let upload = store.put_multipart(&key).await?;
     let part = usize::try_from(server::storage::part_size(len))?;
@@ -324,51 +391,48 @@ async fn raw_rates(
     })
     .await?;
     writer.finish().await?;
-    let big_rate = len as f64 / MIB / started.elapsed().as_secs_f64();
-    for n in 0..photos.len() {
-        store
-            .delete(&Path::from(format!("bench-raw/photo-{n}.jpg")))
-            .await?;
-    }
+    let rate = len as f64 / MIB / started.elapsed().as_secs_f64();
     store.delete(&key).await?;
-    Ok((photo_rate, big_rate))
+    Ok(rate)
 }
 
-/// Runs the media benchmark and prints its figures.
-pub async fn run(options: &Options) -> anyhow::Result<()> {
-    let work = tempfile::tempdir()?;
-    let s3 = if options.s3 {
-        Some(S3Server::start().await?)
-    } else {
-        None
-    };
-    eprintln!(
-        "media: preparing {PHOTOS} photos and a {} MiB file…",
-        options.big_mib
-    );
-    let photos = photos()?;
-    let photo_bytes: usize = photos.iter().map(Vec::len).sum();
-    let big = work.path().join("big.mp4");
-    let big_sha = big_file(&big, options.big_mib)?;
-    let big_len = std::fs::metadata(&big)?.len();
+fn total_mib(files: &[Vec<u8>]) -> f64 {
+    files.iter().map(Vec::len).sum::<usize>() as f64 / MIB
+}
 
-    eprintln!("media: raw writes…");
-    let raw_dir = work.path().join("raw");
-    std::fs::create_dir_all(&raw_dir)?;
-    let store = raw_store(s3.as_ref(), &raw_dir)?;
-    let (raw_photos, raw_big) = raw_rates(&store, &photos, &big).await?;
-
-    eprintln!("media: tus uploads…");
-    let server = ServerProcess::start(s3.as_ref())?;
-    let (_, rss_before) = server.memory_mib()?;
-    let uploader = Uploader {
-        server: &server,
-        http: reqwest::Client::new(),
-    };
+/// MiB/s of uploading `photos` to the server, each whole with its creation, as a phone sends
+/// them (hashed when queued, before sending).
+async fn tus_photos(uploader: &Uploader<'_>, photos: &[Vec<u8>]) -> anyhow::Result<f64> {
+    let hashes: Vec<String> = photos
+        .iter()
+        .map(|p| server::digest::sha256_hex(p))
+        .collect();
+    settle()?;
     let started = Instant::now();
-    let (location, mut offset) = uploader.create("video", &big_sha, big_len, None).await?;
-    for_each_chunk(&big, |chunk| {
-        let uploader = &uploader;
+    for (photo, sha) in photos.iter().zip(&hashes) {
+        let len = photo.len() as u64;
+        let (_, offset) = uploader
+            .create("photo", sha, len, Some(photo.clone()))
+            .await?;
+        anyhow::ensure!(offset == len, "a photo sent whole is finished");
+    }
+    Ok(total_mib(photos) / started.elapsed().as_secs_f64())
+}
+
+/// MiB/s of uploading the file at `big` (SHA-256 `sha`) in `CHUNK` PATCHes, and the server's
+/// peak and starting RSS in MiB meanwhile.
+async fn tus_big(
+    uploader: &Uploader<'_>,
+    big: &FsPath,
+    sha: &str,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let len = std::fs::metadata(big)?.len();
+    settle()?;
+    uploader.server.reset_peak_memory()?;
+    let (_, before) = uploader.server.memory_mib()?;
+    let started = Instant::now();
+    let (location, mut offset) = uploader.create("video", sha, len, None).await?;
+    for_each_chunk(big, |chunk| {
         let location = &location;
         let at = offset;
         offset += chunk.len() as u64;
@@ -383,42 +447,78 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         }
     })
     .await?;
-    let tus_big = big_len as f64 / MIB / started.elapsed().as_secs_f64();
-    let (peak, _) = server.memory_mib()?;
+    let rate = len as f64 / MIB / started.elapsed().as_secs_f64();
+    let (peak, _) = uploader.server.memory_mib()?;
+    Ok((rate, peak, before))
+}
 
-    // A phone hashes a photo when it queues it, before sending.
-    let hashes: Vec<String> = photos
-        .iter()
-        .map(|p| server::digest::sha256_hex(p))
-        .collect();
-    let started = Instant::now();
-    for (photo, sha) in photos.iter().zip(&hashes) {
-        let len = photo.len() as u64;
-        let (_, offset) = uploader
-            .create("photo", sha, len, Some(photo.clone()))
-            .await?;
-        anyhow::ensure!(offset == len, "a photo sent whole is finished");
-    }
-    let tus_photos = photo_bytes as f64 / MIB / started.elapsed().as_secs_f64();
+/// The median of `values`.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Runs the media benchmark and prints its figures: per round, and the median ratio.
+pub async fn run(options: &Options) -> anyhow::Result<()> {
+    let work = tempfile::tempdir()?;
+    let s3 = if options.s3 {
+        Some(S3Server::start().await?)
+    } else {
+        None
+    };
+    eprintln!(
+        "media: preparing {PHOTOS} photos and a {} MiB file…",
+        options.big_mib
+    );
+    let base = photo()?;
+    let big = work.path().join("big.mp4");
+    big_file(&big, options.big_mib)?;
+    let raw_dir = work.path().join("raw");
+    std::fs::create_dir_all(&raw_dir)?;
+    let store = raw_store(s3.as_ref(), &raw_dir)?;
+    let server = ServerProcess::start(s3.as_ref())?;
+    let uploader = Uploader {
+        server: &server,
+        http: reqwest::Client::new(),
+    };
 
     let store_name = if options.s3 {
         "S3 (s3s-fs on loopback)"
     } else {
         "local folder (fsync)"
     };
-    println!("media store                    {store_name}");
+    println!("media store: {store_name}; MiB/s, raw write vs tus upload, in the same run");
     println!(
-        "{PHOTOS} photos of {:.1} MiB        raw write {raw_photos:>7.1} MiB/s  tus upload {tus_photos:>7.1} MiB/s  ratio {:.2}",
-        photo_bytes as f64 / MIB / PHOTOS as f64,
-        tus_photos / raw_photos
+        "round   {PHOTOS} photos of {:.1} MiB: raw     tus  ratio   one {} MiB file: raw     tus  ratio   server RSS: before  peak",
+        base.len() as f64 / MIB,
+        options.big_mib
     );
+    let (mut photo_ratios, mut big_ratios, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..options.rounds {
+        eprintln!("media: round {}…", round + 1);
+        let photos = photos(&base, round);
+        let raw_p = raw_photos(&store, &photos).await?;
+        let tus_p = tus_photos(&uploader, &photos).await?;
+        // The photos' thumbnails are made in the background: let them finish first.
+        server.wait_idle().await?;
+        let sha = mark_round(&big, round)?;
+        let raw_b = raw_big(&store, &big).await?;
+        let (tus_b, peak, before) = tus_big(&uploader, &big, &sha).await?;
+        println!(
+            "{:>5}                        {raw_p:>7.1} {tus_p:>7.1} {:>6.2}                 {raw_b:>7.1} {tus_b:>7.1} {:>6.2}             {before:>6.0} {peak:>5.0}",
+            round + 1,
+            tus_p / raw_p,
+            tus_b / raw_b
+        );
+        photo_ratios.push(tus_p / raw_p);
+        big_ratios.push(tus_b / raw_b);
+        peaks.push(peak);
+    }
     println!(
-        "one file of {} MiB           raw write {raw_big:>7.1} MiB/s  tus upload {tus_big:>7.1} MiB/s  ratio {:.2}",
-        options.big_mib,
-        tus_big / raw_big
-    );
-    println!(
-        "server peak RSS                {peak:.0} MiB after the large upload ({rss_before:.0} MiB before it)"
+        "median ratio: photos {:.2}, large file {:.2}; highest server peak RSS during the large upload {:.0} MiB",
+        median(photo_ratios),
+        median(big_ratios),
+        peaks.iter().copied().fold(0.0, f64::max)
     );
     Ok(())
 }
