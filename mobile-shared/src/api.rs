@@ -1,5 +1,5 @@
-//! A typed client of the server's HTTP API: sign-in with automatic refresh, ledger reads, and
-//! the sync calls (push and pull).
+//! A typed client of the server's HTTP API: sign-in with automatic refresh, ledger reads, the
+//! sync calls (push and pull), and tus requests for uploads.
 
 use std::time::Duration;
 
@@ -55,6 +55,26 @@ impl ClientError {
             _ => None,
         }
     }
+}
+
+/// The error for a failed answer: its problem document, or the start of its body.
+fn failure(status: StatusCode, body: &[u8]) -> ClientError {
+    match serde_json::from_slice::<Problem>(body) {
+        Ok(problem) => ClientError::Api { status, problem },
+        Err(_) => ClientError::Unexpected {
+            status,
+            body: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+        },
+    }
+}
+
+/// What a successful tus request answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TusAnswer {
+    /// `Upload-Offset`: bytes the server has.
+    pub offset: Option<u64>,
+    /// `Location`: where a created upload is.
+    pub location: Option<String>,
 }
 
 /// Filters of the case list.
@@ -156,13 +176,7 @@ impl Client {
                 }
             })?));
         }
-        match serde_json::from_slice::<Problem>(&bytes) {
-            Ok(problem) => Err(ClientError::Api { status, problem }),
-            Err(_) => Err(ClientError::Unexpected {
-                status,
-                body: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
-            }),
-        }
+        Err(failure(status, &bytes))
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -248,6 +262,63 @@ impl Client {
             }
         }
         Err(ClientError::NotSignedIn)
+    }
+
+    /// A tus 1.0.0 request to `path` (an API path, or the `Location` of an upload) with the
+    /// access token, refreshing the session once if it has expired. A refusal is an error like
+    /// any call's.
+    pub(crate) async fn tus(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<&[u8]>,
+    ) -> Result<TusAnswer, ClientError> {
+        let mut refreshed = false;
+        loop {
+            let token = self
+                .session
+                .as_ref()
+                .ok_or(ClientError::NotSignedIn)?
+                .access_token
+                .clone();
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base))
+                .bearer_auth(token)
+                .header("Tus-Resumable", "1.0.0");
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            if let Some(body) = body {
+                request = request
+                    .header("Content-Type", "application/offset+octet-stream")
+                    .body(body.to_vec());
+            }
+            let response = request.send().await?;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && !refreshed {
+                refreshed = true;
+                self.refresh().await?;
+                continue;
+            }
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let answer = TusAnswer {
+                offset: header("upload-offset").and_then(|v| v.parse().ok()),
+                location: header("location"),
+            };
+            let bytes = response.bytes().await?;
+            if status.is_success() {
+                return Ok(answer);
+            }
+            return Err(failure(status, &bytes));
+        }
     }
 
     /// A GET with the access token, refreshing once if it has expired.

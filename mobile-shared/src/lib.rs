@@ -7,6 +7,7 @@ pub mod api;
 mod apply;
 mod clock;
 mod drafts;
+pub mod media;
 mod outbox;
 mod phone;
 mod store;
@@ -16,6 +17,7 @@ mod testing;
 
 pub use api::{Client, ClientError};
 pub use drafts::{AttemptDraft, DocumentDraft};
+pub use media::{MediaFailure, MediaState, QueuedMedia};
 pub use outbox::{Pending, Rejected};
 pub use phone::{Phone, PhoneError};
 pub use store::StoreError;

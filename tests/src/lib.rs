@@ -234,7 +234,16 @@ impl TestServer {
             .path()
             .join("phones")
             .join(uuid::Uuid::new_v4().to_string());
-        let mut phone = mobile_shared::Phone::open(&dir)?;
+        self.phone_in(&dir, username).await
+    }
+
+    /// A phone whose data lives in `dir` (so a test can open it again), signed in as `username`.
+    pub async fn phone_in(
+        &self,
+        dir: &std::path::Path,
+        username: &str,
+    ) -> anyhow::Result<mobile_shared::Phone> {
+        let mut phone = mobile_shared::Phone::open(dir)?;
         phone.set_retry_policy(mobile_shared::RetryPolicy {
             first_delay: std::time::Duration::from_millis(20),
             max_delay: std::time::Duration::from_millis(500),

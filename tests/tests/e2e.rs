@@ -16,6 +16,8 @@ mod jwt;
 mod kill;
 #[path = "e2e/ops.rs"]
 mod ops;
+#[path = "e2e/phone_media.rs"]
+mod phone_media;
 #[path = "e2e/phones.rs"]
 mod phones;
 #[path = "e2e/storage.rs"]

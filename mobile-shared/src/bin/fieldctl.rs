@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use mobile_shared::{AttemptDraft, Phone, SyncEvent, SyncProgress, SyncReport};
+use mobile_shared::{AttemptDraft, MediaState, Phone, SyncEvent, SyncProgress, SyncReport};
 use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, GeoPoint, ReasonCategory};
+use sync_protocol::media::MediaKind;
 use sync_protocol::sync::{CaseField, Change};
 
 /// Prints a line to standard output; a closed pipe (`fieldctl cases | head`) ends the program
@@ -70,6 +71,8 @@ enum Command {
     Conflicts,
     /// List changes the server refused.
     Rejections,
+    /// List the media queue: files waiting, sent, or refused and why.
+    Media,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +125,12 @@ enum AttemptCommand {
         /// Longitude (with --lat).
         #[arg(long, requires = "lat", allow_negative_numbers = true)]
         lon: Option<f64>,
+        /// A photo of the visit (repeatable); scaled down and sent on the next sync.
+        #[arg(long)]
+        photo: Vec<PathBuf>,
+        /// A recording of the talk (repeatable); sent on the next sync.
+        #[arg(long)]
+        audio: Vec<PathBuf>,
     },
 }
 
@@ -130,6 +139,7 @@ struct Bar {
     bar: ProgressBar,
     push_style: ProgressStyle,
     pull_style: ProgressStyle,
+    upload_style: ProgressStyle,
 }
 
 impl Bar {
@@ -138,6 +148,9 @@ impl Bar {
             bar: ProgressBar::new_spinner(),
             push_style: ProgressStyle::with_template("push {bar:30} {pos}/{len} {msg}")?,
             pull_style: ProgressStyle::with_template("pull {spinner} {msg}")?,
+            upload_style: ProgressStyle::with_template(
+                "send {bar:30} {bytes}/{total_bytes} {msg}",
+            )?,
         })
     }
 }
@@ -158,6 +171,16 @@ impl SyncProgress for Bar {
                 self.bar.set_style(self.pull_style.clone());
                 self.bar.set_message(format!("{records} records"));
                 self.bar.tick();
+            }
+            SyncEvent::Uploading {
+                file_name,
+                sent,
+                size,
+            } => {
+                self.bar.set_style(self.upload_style.clone());
+                self.bar.set_length(size);
+                self.bar.set_position(sent);
+                self.bar.set_message(file_name);
             }
             SyncEvent::Retrying {
                 failures,
@@ -186,6 +209,8 @@ async fn run_sync(phone: &mut Phone, push: bool) -> anyhow::Result<()> {
         clock_clamped,
         pulled,
         conflicts,
+        uploaded,
+        upload_failed,
     } = result?;
     if push {
         say!(
@@ -193,8 +218,14 @@ async fn run_sync(phone: &mut Phone, push: bool) -> anyhow::Result<()> {
         );
     }
     say!("pulled {pulled} records ({conflicts} conflicts)");
+    if push {
+        say!("sent {uploaded} files ({upload_failed} refused)");
+    }
     if rejected > 0 {
         say!("see `fieldctl rejections`");
+    }
+    if upload_failed > 0 {
+        say!("see `fieldctl media`");
     }
     Ok(())
 }
@@ -316,6 +347,8 @@ async fn main() -> anyhow::Result<()> {
                     next_step,
                     lat,
                     lon,
+                    photo,
+                    audio,
                 },
         } => {
             let draft = AttemptDraft {
@@ -331,6 +364,19 @@ async fn main() -> anyhow::Result<()> {
             };
             let id = phone.record_attempt(draft)?;
             say!("recorded {id}");
+            let files = photo
+                .iter()
+                .map(|p| (MediaKind::Photo, p))
+                .chain(audio.iter().map(|p| (MediaKind::Audio, p)));
+            for (kind, path) in files {
+                let queued = phone.attach(id, kind, path)?;
+                say!(
+                    "queued {} {} ({} bytes)",
+                    kind.as_str(),
+                    queued.file_name,
+                    queued.size
+                );
+            }
         }
         Command::Pending => {
             let pending = phone.pending()?;
@@ -372,6 +418,25 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             say!("{} rejected", rejections.len());
+        }
+        Command::Media => {
+            let queue = phone.media_queue()?;
+            for m in &queue {
+                let state = match (&m.state, &m.failure) {
+                    (MediaState::Failed, Some(f)) => format!("refused: {} ({})", f.code, f.detail),
+                    (MediaState::Done, _) => "sent".to_owned(),
+                    _ => format!("waiting, {}/{} bytes sent", m.sent, m.size),
+                };
+                say!(
+                    "{}  attempt {}  {:<5}  {}  {}",
+                    m.id,
+                    m.attempt_id,
+                    m.kind.as_str(),
+                    m.file_name,
+                    state
+                );
+            }
+            say!("{} files", queue.len());
         }
     }
     Ok(())

@@ -5,7 +5,7 @@
 //! are `async` and their futures are `Send`. There is no global state: two `Phone`s over two
 //! directories are two independent phones.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 use sync_protocol::auth::{Me, TokenPair};
@@ -20,6 +20,7 @@ use sync_protocol::{AttemptId, CaseId, DeviceId, DocumentId, MutationId};
 use crate::api::{Client, ClientError};
 use crate::clock::Clock;
 use crate::drafts::{AttemptDraft, DocumentDraft};
+use crate::media::{self, MediaState, PrepareError, QueuedMedia};
 use crate::outbox::{self, EnqueueError, Pending, Rejected};
 use crate::store::meta::{self, Key};
 use crate::store::records;
@@ -70,6 +71,9 @@ pub enum PhoneError {
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A file could not be prepared for the media queue.
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
 }
 
 impl From<EnqueueError> for PhoneError {
@@ -91,6 +95,8 @@ pub struct Phone {
     client: Option<Client>,
     clock: Clock,
     options: SyncOptions,
+    dir: PathBuf,
+    photo_long_edge: u32,
 }
 
 impl std::fmt::Debug for Phone {
@@ -126,6 +132,8 @@ impl Phone {
             client,
             clock: Clock::default(),
             options: SyncOptions::default(),
+            dir: dir.as_ref().to_owned(),
+            photo_long_edge: media::DEFAULT_LONG_EDGE,
         })
     }
 
@@ -262,6 +270,59 @@ impl Phone {
         Ok(id)
     }
 
+    /// Sets the long edge photos are scaled down to when attached (default
+    /// [`media::DEFAULT_LONG_EDGE`]).
+    pub fn set_photo_long_edge(&mut self, pixels: u32) {
+        self.photo_long_edge = pixels.max(1);
+    }
+
+    /// Attaches the file at `path` to an attempt held here, as evidence of `kind`: it is prepared
+    /// (a photo scaled down, keeping its EXIF) into the phone's directory, so the original may go,
+    /// and queued; the next [`Phone::sync`] sends it.
+    pub fn attach(
+        &self,
+        attempt_id: AttemptId,
+        kind: sync_protocol::media::MediaKind,
+        path: &Path,
+    ) -> Result<QueuedMedia, PhoneError> {
+        self.store
+            .read(|conn| records::view::<sync_protocol::cases::Attempt>(conn, attempt_id.0))?
+            .ok_or(PhoneError::UnknownAttempt(attempt_id))?;
+        let id = uuid::Uuid::now_v7();
+        let prepared = media::prepare(
+            path,
+            &self.media_dir().join(id.to_string()),
+            kind,
+            self.photo_long_edge,
+        )?;
+        let file_name = path
+            .file_name()
+            .map_or_else(|| id.to_string(), |n| n.to_string_lossy().into_owned());
+        let entry = QueuedMedia {
+            id,
+            attempt_id,
+            kind,
+            file_name,
+            size: prepared.size,
+            sha256: prepared.sha256,
+            sent: 0,
+            state: MediaState::Queued,
+            failure: None,
+        };
+        let now = self.clock.now();
+        self.store.write(|tx| media::queue::add(tx, &entry, now))?;
+        Ok(entry)
+    }
+
+    /// The media queue, oldest first: what is waiting, sent, or refused and why.
+    pub fn media_queue(&self) -> Result<Vec<QueuedMedia>, PhoneError> {
+        Ok(self.store.read(media::queue::all)?)
+    }
+
+    fn media_dir(&self) -> PathBuf {
+        self.dir.join("media")
+    }
+
     /// Changes fields of a case held here, on the version held here. An illegal status move is
     /// refused at once ([`PhoneError::Refused`]), with the case machine's words.
     pub fn edit_case(
@@ -391,7 +452,8 @@ impl Phone {
         Ok(self.store.read(outbox::rejections)?)
     }
 
-    /// Pushes every pending mutation, then pulls every change. Safe to interrupt and run again.
+    /// Pushes every pending mutation, pulls every change, then sends the media queue (and pulls
+    /// the references of what it sent). Safe to interrupt and run again.
     pub async fn sync(
         &mut self,
         progress: &mut dyn SyncProgress,
@@ -412,6 +474,7 @@ impl Phone {
         push: bool,
         progress: &mut dyn SyncProgress,
     ) -> Result<SyncReport, PhoneError> {
+        let media_dir = self.media_dir();
         let client = self.client.as_mut().ok_or(PhoneError::NotSignedIn)?;
         let mut engine = Engine {
             client,
@@ -425,7 +488,15 @@ impl Phone {
             if push {
                 engine.push_all(&mut report).await?;
             }
-            engine.pull_all(&mut report).await
+            engine.pull_all(&mut report).await?;
+            if push {
+                engine.upload_all(&mut report, &media_dir).await?;
+                if report.uploaded > 0 {
+                    // The server linked them: bring their references back now.
+                    engine.pull_all(&mut report).await?;
+                }
+            }
+            Ok::<_, SyncError>(())
         }
         .await;
         // A refresh during a failed call rotated the tokens: keep the new pair whatever happened.

@@ -146,6 +146,8 @@ impl Store {
             return Err(StoreError::NewerSchema { found });
         }
         conn.execute_batch(SCHEMA).context("creating the tables")?;
+        conn.execute_batch(crate::media::queue::SCHEMA)
+            .context("creating the media queue")?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .context("writing the schema version")?;
         Ok(Self {

@@ -1,5 +1,5 @@
-//! The sync engine: push every pending mutation (in outbox order, in batches), then pull every
-//! page of changes until the server has no more.
+//! The sync engine: push every pending mutation (in outbox order, in batches), pull every page
+//! of changes until the server has no more, then send the media queue.
 //!
 //! It is safe to stop at any point and run again: a mutation leaves the outbox only in the
 //! transaction that records the server's answer, and the cursor moves only in the transaction
@@ -8,6 +8,7 @@
 mod page;
 mod progress;
 mod retry;
+mod uploads;
 
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ pub struct SyncOptions {
     pub pull_limit: Option<u32>,
     /// How transient failures are retried.
     pub retry: RetryPolicy,
+    /// Bytes per upload request (a chunk lost to a cut is all that is sent twice).
+    pub upload_chunk: usize,
 }
 
 impl Default for SyncOptions {
@@ -44,6 +47,7 @@ impl Default for SyncOptions {
             push_batch: 200,
             pull_limit: None,
             retry: RetryPolicy::default(),
+            upload_chunk: 256 * 1024,
         }
     }
 }
@@ -63,6 +67,10 @@ pub struct SyncReport {
     pub pulled: usize,
     /// Of those, conflict records (see [`crate::Phone::conflicts`]).
     pub conflicts: usize,
+    /// Files of the media queue the server now has.
+    pub uploaded: usize,
+    /// Files the server refused (see [`crate::Phone::media_queue`]).
+    pub upload_failed: usize,
 }
 
 /// Why a sync stopped. What was done before the failure is kept; running again resumes.

@@ -25,6 +25,15 @@ pub enum SyncEvent {
         /// Whether more pages are waiting.
         more: bool,
     },
+    /// The server confirmed more of a queued file.
+    Uploading {
+        /// The file's name.
+        file_name: String,
+        /// Bytes the server has.
+        sent: u64,
+        /// Bytes in all.
+        size: u64,
+    },
     /// A call failed for a passing reason and will be made again.
     Retrying {
         /// Calls failed in a row so far.

@@ -114,6 +114,7 @@ async fn a_server_killed_mid_push_and_restarted_ends_with_exactly_once() -> anyh
             max_delay: std::time::Duration::from_millis(400),
             max_attempts: 100,
         },
+        ..SyncOptions::default()
     });
     let mut recorded = BTreeSet::new();
     for n in 0..1500 {

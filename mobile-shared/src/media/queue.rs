@@ -1,0 +1,137 @@
+//! The `media_queue` table.
+
+use rusqlite::{Connection, OptionalExtension as _, params};
+use sync_protocol::AttemptId;
+use sync_protocol::media::MediaKind;
+use uuid::Uuid;
+
+use super::{MediaFailure, MediaState, QueuedMedia};
+use crate::store::{Context as _, StoreError};
+
+/// The table, created with the rest of the store.
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS media_queue (
+    id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL, kind TEXT NOT NULL, file_name TEXT NOT NULL,
+    size INTEGER NOT NULL, sha256 TEXT NOT NULL, upload_url TEXT, sent INTEGER NOT NULL,
+    state TEXT NOT NULL, failure_code TEXT, failure_detail TEXT, queued_at TEXT NOT NULL);
+";
+
+const COLUMNS: &str =
+    "id, attempt_id, kind, file_name, size, sha256, sent, state, failure_code, failure_detail";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedMedia> {
+    let uuid = |text: String| Uuid::parse_str(&text).unwrap_or_default();
+    let kind: String = row.get(2)?;
+    let state: String = row.get(7)?;
+    let code: Option<String> = row.get(8)?;
+    let detail: Option<String> = row.get(9)?;
+    Ok(QueuedMedia {
+        id: uuid(row.get(0)?),
+        attempt_id: AttemptId(uuid(row.get(1)?)),
+        kind: kind.parse().unwrap_or(MediaKind::Document),
+        file_name: row.get(3)?,
+        size: row.get::<_, i64>(4)?.try_into().unwrap_or(0),
+        sha256: row.get(5)?,
+        sent: row.get::<_, i64>(6)?.try_into().unwrap_or(0),
+        state: MediaState::parse(&state),
+        failure: code.map(|code| MediaFailure {
+            code,
+            detail: detail.unwrap_or_default(),
+        }),
+    })
+}
+
+/// Adds a prepared file to the queue.
+pub(crate) fn add(
+    conn: &Connection,
+    entry: &QueuedMedia,
+    queued_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO media_queue (id, attempt_id, kind, file_name, size, sha256, sent, state,
+             queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
+        params![
+            entry.id.to_string(),
+            entry.attempt_id.0.to_string(),
+            entry.kind.as_str(),
+            entry.file_name,
+            i64::try_from(entry.size).unwrap_or(i64::MAX),
+            entry.sha256,
+            MediaState::Queued.as_str(),
+            queued_at.to_rfc3339(),
+        ],
+    )
+    .context("queueing a file")?;
+    Ok(())
+}
+
+/// Every entry, oldest first.
+pub(crate) fn all(conn: &Connection) -> Result<Vec<QueuedMedia>, StoreError> {
+    let mut statement = conn
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM media_queue ORDER BY queued_at, id"
+        ))
+        .context("listing the media queue")?;
+    let rows = statement
+        .query_map([], from_row)
+        .context("listing the media queue")?;
+    rows.collect::<Result<_, _>>()
+        .context("reading the media queue")
+}
+
+/// The oldest entry still to send, with the upload's address if one was made.
+pub(crate) fn next(conn: &Connection) -> Result<Option<(QueuedMedia, Option<String>)>, StoreError> {
+    conn.query_row(
+        &format!(
+            "SELECT {COLUMNS}, upload_url FROM media_queue WHERE state = ?1
+             ORDER BY queued_at, id LIMIT 1"
+        ),
+        [MediaState::Queued.as_str()],
+        |row| Ok((from_row(row)?, row.get(10)?)),
+    )
+    .optional()
+    .context("finding the next file to send")
+}
+
+/// Records where the upload of `id` is and how much of it the server confirmed.
+pub(crate) fn progress(
+    conn: &Connection,
+    id: Uuid,
+    upload_url: Option<&str>,
+    sent: u64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE media_queue SET upload_url = ?2, sent = ?3 WHERE id = ?1",
+        params![
+            id.to_string(),
+            upload_url,
+            i64::try_from(sent).unwrap_or(i64::MAX)
+        ],
+    )
+    .context("recording an upload's progress")?;
+    Ok(())
+}
+
+/// Marks `id` as done, or as refused with `failure`.
+pub(crate) fn finish(
+    conn: &Connection,
+    id: Uuid,
+    failure: Option<&MediaFailure>,
+) -> Result<(), StoreError> {
+    let state = if failure.is_some() {
+        MediaState::Failed
+    } else {
+        MediaState::Done
+    };
+    conn.execute(
+        "UPDATE media_queue SET state = ?2, failure_code = ?3, failure_detail = ?4 WHERE id = ?1",
+        params![
+            id.to_string(),
+            state.as_str(),
+            failure.map(|f| f.code.as_str()),
+            failure.map(|f| f.detail.as_str()),
+        ],
+    )
+    .context("finishing a queued file")?;
+    Ok(())
+}
