@@ -127,7 +127,9 @@ async fn create_upload(
     Ok(response)
 }
 
-/// Where an upload stands.
+/// Where an upload stands. While a PATCH still holds the upload (a client asking right after
+/// its connection was cut, before the server has kept what arrived), the answer waits a moment
+/// for it to finish, so the offset given is where to resume.
 #[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "media", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "upload id")),
     responses((status = 200, description = "`Upload-Offset` and `Upload-Length` in headers"), (status = 404, description = "no such upload")))]
@@ -139,7 +141,7 @@ async fn head_upload(
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     check_tus(&headers)?;
-    let row = uploads::find(&state, &user, id).await?;
+    let row = uploads::settled(&state, &user, id).await?;
     Ok(tus_response(StatusCode::OK, Some(&row)))
 }
 

@@ -256,6 +256,26 @@ pub async fn find(state: &AppState, user: &AuthUser, id: Uuid) -> Result<upload:
         .ok_or_else(|| ApiError::not_found("upload"))
 }
 
+/// How long `HEAD` waits for a PATCH that holds the upload.
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The upload `id` of `user` once no PATCH holds it, or as it stands after [`SETTLE_WAIT`].
+pub async fn settled(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+) -> Result<upload::Model, ApiError> {
+    let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    loop {
+        let row = find(state, user, id).await?;
+        let held = row.busy_until.is_some_and(|until| until > Utc::now());
+        if !held || tokio::time::Instant::now() >= deadline {
+            return Ok(row);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A running digest of the algorithm `Upload-Checksum` names.
 enum Checksum {
     Sha1(Sha1, Vec<u8>),
