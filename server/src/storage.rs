@@ -227,7 +227,7 @@ impl Storage {
         size: u64,
         mut body: impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin,
     ) -> Result<Stored, StorageError> {
-        let mut writer = self.verified_writer(size).await?;
+        let mut writer = self.verified_writer(size, None).await?;
         while let Some(piece) = body.next().await {
             match piece {
                 Ok(piece) => writer.write(piece).await?,
@@ -259,13 +259,22 @@ impl Storage {
         Ok(Stored::New)
     }
 
-    async fn verified_writer(&self, size: u64) -> Result<VerifiedWriter, StorageError> {
-        let staging = Path::from(format!("staging/{}", uuid::Uuid::new_v4()));
-        let upload = self.store.put_multipart(&staging).await?;
+    /// A multipart write of `size` bytes into a new staging key, or straight to `original` (a
+    /// key in `originals/`) when the bytes are known to match already.
+    async fn verified_writer(
+        &self,
+        size: u64,
+        original: Option<Path>,
+    ) -> Result<VerifiedWriter, StorageError> {
+        let staged = original.is_none();
+        let key =
+            original.unwrap_or_else(|| Path::from(format!("staging/{}", uuid::Uuid::new_v4())));
+        let upload = self.store.put_multipart(&key).await?;
         let chunk = usize::try_from(part_size(size)).unwrap_or(usize::MAX);
         Ok(VerifiedWriter {
             storage: self.clone(),
-            staging,
+            key,
+            staged,
             writer: WriteMultipart::new_with_chunk_size(upload, chunk),
             hasher: Sha256::new(),
             received: 0,
@@ -458,7 +467,7 @@ impl Storage {
         let stored = if self.local_root.is_some() {
             self.rename_upload(upload, sha256, size, hashed).await
         } else {
-            self.copy_segments(upload, sha256, size).await
+            self.copy_segments(upload, sha256, size, hashed).await
         };
         self.delete_segments(upload, 0).await?;
         stored
@@ -484,13 +493,26 @@ impl Storage {
         Ok(Stored::New)
     }
 
+    /// Streams the segments into place. With the hash of the bytes known to match, they go
+    /// straight to the original's key (a multipart object appears only when complete); otherwise
+    /// through a staging key, checked on the way.
     async fn copy_segments(
         &self,
         upload: uuid::Uuid,
         sha256: &str,
         size: u64,
+        hashed: Option<&str>,
     ) -> Result<Stored, StorageError> {
-        let mut writer = self.verified_writer(size).await?;
+        let original = match hashed {
+            Some(hashed) if hashed == sha256 => {
+                if self.contains(sha256).await? {
+                    return Ok(Stored::Duplicate);
+                }
+                Some(Self::original_key(sha256))
+            }
+            _ => None,
+        };
+        let mut writer = self.verified_writer(size, original).await?;
         for key in self.segments(upload, 0).await? {
             let mut pieces = match self.store.get(&key).await {
                 Ok(got) => got.into_stream(),
@@ -513,10 +535,12 @@ impl Storage {
     }
 }
 
-/// A write into a staging key that hashes what passes and is kept only if it matches.
+/// A write that hashes what passes and is kept only if it matches: into a staging key, renamed
+/// into place at the end, or (`staged` false) straight into place, deleted again on a mismatch.
 struct VerifiedWriter {
     storage: Storage,
-    staging: Path,
+    key: Path,
+    staged: bool,
     writer: WriteMultipart,
     hasher: Sha256,
     received: u64,
@@ -539,7 +563,8 @@ impl VerifiedWriter {
     async fn finish(self, sha256: &str, size: u64) -> Result<Stored, StorageError> {
         let Self {
             storage,
-            staging,
+            key,
+            staged,
             writer,
             hasher,
             received,
@@ -547,16 +572,19 @@ impl VerifiedWriter {
         writer.finish().await?;
         let actual = hex(&hasher.finalize());
         if let Err(mismatch) = StorageError::check(sha256, size, &actual, received) {
-            storage.store.delete(&staging).await?;
+            storage.store.delete(&key).await?;
             return Err(mismatch);
         }
+        if !staged {
+            return Ok(Stored::New);
+        }
         if storage.contains(sha256).await? {
-            storage.store.delete(&staging).await?;
+            storage.store.delete(&key).await?;
             return Ok(Stored::Duplicate);
         }
         storage
             .store
-            .rename(&staging, &Storage::original_key(sha256))
+            .rename(&key, &Storage::original_key(sha256))
             .await?;
         Ok(Stored::New)
     }

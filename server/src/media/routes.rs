@@ -66,8 +66,9 @@ async fn receive_detached(
     row: upload::Model,
     headers: HeaderMap,
     body: Body,
+    lease: uploads::Lease,
 ) -> Result<upload::Model, ApiError> {
-    tokio::spawn(async move { uploads::receive(&state, row, &headers, body).await })
+    tokio::spawn(async move { uploads::receive(&state, row, &headers, body, lease).await })
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("receiving an upload: {e}")))?
 }
@@ -111,14 +112,14 @@ async fn create_upload(
     check_tus(&headers)?;
     let declaration = uploads::declaration(&headers, &state.config.media_limits)?;
     let case = uploads::target_case(&state, &user, &declaration).await?;
-    let mut row = uploads::create(&state, &user, &declaration, &case).await?;
     let with_body = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v == "application/offset+octet-stream");
+    let mut row = uploads::create(&state, &user, &declaration, &case, with_body).await?;
     if with_body && row.offset < row.length {
         let mut patch_headers = headers.clone();
         patch_headers.insert("upload-offset", HeaderValue::from(0));
-        row = receive_detached(state, row, patch_headers, body).await?;
+        row = receive_detached(state, row, patch_headers, body, uploads::Lease::Held).await?;
     }
     let mut response = tus_response(StatusCode::CREATED, Some(&row));
     let location = HeaderValue::from_str(&format!("/api/v1/uploads/{}", row.id))
@@ -165,7 +166,7 @@ async fn patch_upload(
 ) -> Result<Response, ApiError> {
     check_tus(&headers)?;
     let row = uploads::find(&state, &user, id).await?;
-    let row = receive_detached(state, row, headers, body).await?;
+    let row = receive_detached(state, row, headers, body, uploads::Lease::Take).await?;
     Ok(tus_response(StatusCode::NO_CONTENT, Some(&row)))
 }
 

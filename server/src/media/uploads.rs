@@ -189,12 +189,14 @@ pub async fn target_case(
         .ok_or_else(missing)
 }
 
-/// Creates an upload row; if the object is stored already, the upload is finished at once.
+/// Creates an upload row, leased to the creating request if its body follows
+/// (creation-with-upload); if the object is stored already, the upload is finished at once.
 pub async fn create(
     state: &AppState,
     user: &AuthUser,
     declaration: &Declaration,
     case: &case::Model,
+    with_body: bool,
 ) -> Result<upload::Model, ApiError> {
     let now = Utc::now();
     let row = upload::ActiveModel {
@@ -210,7 +212,7 @@ pub async fn create(
         case_id: Set(case.id),
         created_at: Set(now),
         expires_at: Set(now + EXPIRY),
-        busy_until: Set(None),
+        busy_until: Set(with_body.then(|| now + LEASE)),
         captured_at: Set(declaration.origin.captured_at),
         lat: Set(declaration.origin.location.map(|l| l.0)),
         lon: Set(declaration.origin.location.map(|l| l.1)),
@@ -340,6 +342,15 @@ async fn set_offset(
     Ok(())
 }
 
+/// Whether a request receiving a body must take the upload's lease or holds it already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lease {
+    /// A PATCH: take it (409 or 423 if the upload stands elsewhere or is held).
+    Take,
+    /// The creating request, whose new row was made leased.
+    Held,
+}
+
 /// Takes the upload for one PATCH at `offset`: refused with 409 if the upload stands elsewhere,
 /// 423 while another PATCH is still receiving (a client retrying after a cut may arrive while
 /// the server is still keeping what the cut connection sent).
@@ -385,6 +396,7 @@ pub async fn receive(
     row: upload::Model,
     headers: &HeaderMap,
     body: Body,
+    lease: Lease,
 ) -> Result<upload::Model, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if header("content-type") != Some("application/offset+octet-stream") {
@@ -398,7 +410,9 @@ pub async fn receive(
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| bad("Upload-Offset is required"))?;
     let checksum = Checksum::parse(header("upload-checksum"))?;
-    take_lease(state, &row, offset).await?;
+    if lease == Lease::Take {
+        take_lease(state, &row, offset).await?;
+    }
     let id = row.id;
     let received = receive_leased(state, row, offset, checksum, body).await;
     if received.is_err() {
