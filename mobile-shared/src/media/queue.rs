@@ -65,6 +65,24 @@ pub(crate) fn add(
     Ok(())
 }
 
+/// How many files wait to be sent.
+pub(crate) fn pending_count(conn: &Connection) -> Result<usize, StoreError> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM media_queue WHERE state = ?1",
+        [MediaState::Queued.as_str()],
+        |row| row.get::<_, i64>(0),
+    )
+    .map(|n| usize::try_from(n).unwrap_or(0))
+    .context("counting files to send")
+}
+
+/// Forgets every entry (another account signs in; nothing of the last one waits).
+pub(crate) fn clear(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM media_queue", [])
+        .context("clearing the media queue")?;
+    Ok(())
+}
+
 /// Every entry, oldest first.
 pub(crate) fn all(conn: &Connection) -> Result<Vec<QueuedMedia>, StoreError> {
     let mut statement = conn

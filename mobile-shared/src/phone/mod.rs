@@ -175,7 +175,7 @@ impl Phone {
 
     /// Signs in. Signing in as the account (and server) whose data the phone holds keeps it; a
     /// different one starts from an empty store, which is refused while the other account's
-    /// changes wait in the outbox.
+    /// changes wait in the outbox or its files in the media queue.
     pub async fn login(
         &mut self,
         server_url: &str,
@@ -186,30 +186,38 @@ impl Phone {
         let mut client = Client::new(server_url, self.device_id);
         let me = client.login(username, password).await?.user.clone();
         let session = client.session();
-        let refused = self.store.write(|tx| {
+        let outcome = self.store.write(|tx| {
             let owner: Option<Me> = meta::get(tx, Key::Account)?;
             let owner_server: Option<String> = meta::get(tx, Key::ServerUrl)?;
             let same = owner.as_ref().is_some_and(|o| o.id == me.id)
                 && owner_server.as_deref() == Some(server_url);
             if !same {
-                let pending = outbox::count(tx)?;
+                let pending = outbox::count(tx)? + media::queue::pending_count(tx)?;
                 if let Some(owner) = owner.filter(|_| pending > 0) {
-                    return Ok(Some(PhoneError::OtherAccountPending {
+                    return Ok(Err(PhoneError::OtherAccountPending {
                         owner: owner.username,
                         pending,
                     }));
                 }
                 records::clear(tx)?;
+                media::queue::clear(tx)?;
             }
             meta::set(tx, Key::ServerUrl, server_url)?;
             meta::set(tx, Key::Account, &me)?;
             meta::save_session(tx, session)?;
-            Ok::<_, StoreError>(None)
+            Ok::<_, StoreError>(Ok(!same))
         })?;
-        if let Some(refusal) = refused {
-            // The new session is of no use: end it rather than leave it open on the server.
-            let _ended = client.logout().await;
-            return Err(refusal);
+        let switched = match outcome {
+            Ok(switched) => switched,
+            Err(refusal) => {
+                // The new session is of no use: end it rather than leave it open on the server.
+                let _ended = client.logout().await;
+                return Err(refusal);
+            }
+        };
+        if switched {
+            // The last account's prepared files (none waits to be sent) go with its data.
+            let _gone = std::fs::remove_dir_all(self.media_dir());
         }
         self.client = Some(client);
         Ok(me)

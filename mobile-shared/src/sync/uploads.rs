@@ -30,30 +30,28 @@ impl Engine<'_> {
     ) -> Result<(), SyncError> {
         while let Some((entry, url)) = self.store.read(queue::next)? {
             let path = media_dir.join(entry.id.to_string());
-            let outcome = match std::fs::read(&path) {
-                Ok(bytes) => self.upload(&entry, url, &bytes).await?,
-                Err(e) => Some(MediaFailure {
-                    code: "file_missing".into(),
-                    detail: format!("the prepared file {} cannot be read: {e}", path.display()),
-                }),
-            };
+            let outcome = self.upload(&entry, url, &path).await?;
             match &outcome {
                 None => report.uploaded += 1,
                 Some(_) => report.upload_failed += 1,
             }
             self.store
                 .write(|tx| queue::finish(tx, entry.id, outcome.as_ref()))?;
+            if outcome.is_none() {
+                // The server has it; the phone's copy is no longer needed.
+                let _gone = std::fs::remove_file(&path);
+            }
         }
         Ok(())
     }
 
-    /// Sends `bytes` (the prepared file of `entry`) from where the server stands; `None` when the
-    /// server has it all, the server's refusal otherwise.
+    /// Sends the prepared file of `entry` at `path` from where the server stands; `None` when the
+    /// server has it all, the reason it cannot be sent otherwise.
     async fn upload(
         &mut self,
         entry: &QueuedMedia,
         mut url: Option<String>,
-        bytes: &[u8],
+        path: &Path,
     ) -> Result<Option<MediaFailure>, SyncError> {
         // Whether `sent` is what the server said last; after a failure it is asked again.
         let mut sent = entry.sent;
@@ -63,10 +61,24 @@ impl Engine<'_> {
             if sent >= entry.size && known {
                 return Ok(None);
             }
+            let from = if url.is_some() { sent } else { 0 };
+            let chunk = match url {
+                Some(_) if !known => Ok(Vec::new()),
+                _ => read_chunk(path, from, self.options.upload_chunk),
+            };
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    return Ok(Some(MediaFailure {
+                        code: "file_unreadable".into(),
+                        detail: format!("the prepared file {} cannot be read: {e}", path.display()),
+                    }));
+                }
+            };
             let step = match url.as_deref() {
-                None => self.create(entry, bytes).await,
+                None => self.create(entry, &chunk).await,
                 Some(at) if !known => self.head(at).await,
-                Some(at) => self.patch(at, sent, bytes).await,
+                Some(at) => self.patch(at, sent, &chunk).await,
             };
             match step {
                 Ok(At { url: at, offset }) => {
@@ -124,7 +136,7 @@ impl Engine<'_> {
     }
 
     /// Creates the upload with its first chunk (creation-with-upload).
-    async fn create(&mut self, entry: &QueuedMedia, bytes: &[u8]) -> Result<At, ClientError> {
+    async fn create(&mut self, entry: &QueuedMedia, first: &[u8]) -> Result<At, ClientError> {
         let metadata = [
             ("kind", entry.kind.as_str().to_owned()),
             ("sha256", entry.sha256.clone()),
@@ -135,7 +147,6 @@ impl Engine<'_> {
         .map(|(key, value)| format!("{key} {}", B64.encode(value)))
         .collect::<Vec<_>>()
         .join(",");
-        let first = self.chunk(bytes, 0);
         let answer = self
             .client
             .tus(
@@ -164,9 +175,8 @@ impl Engine<'_> {
         })
     }
 
-    /// Sends the chunk at `offset`.
-    async fn patch(&mut self, url: &str, offset: u64, bytes: &[u8]) -> Result<At, ClientError> {
-        let chunk = self.chunk(bytes, offset);
+    /// Sends `chunk`, the bytes at `offset`.
+    async fn patch(&mut self, url: &str, offset: u64, chunk: &[u8]) -> Result<At, ClientError> {
         let answer = self
             .client
             .tus(
@@ -185,17 +195,17 @@ impl Engine<'_> {
             offset,
         })
     }
+}
 
-    /// The chunk of `bytes` that starts at `offset`.
-    fn chunk<'b>(&self, bytes: &'b [u8], offset: u64) -> &'b [u8] {
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        let end = start
-            .saturating_add(self.options.upload_chunk.max(1))
-            .min(bytes.len());
-        &bytes[start..end]
-    }
+/// Up to `len` bytes of the file at `path` from `offset` (a file is never held whole: a
+/// recording may be hundreds of megabytes on a phone with little memory).
+fn read_chunk(path: &Path, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read as _, Seek as _};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(std::io::SeekFrom::Start(offset))?;
+    let mut chunk = Vec::with_capacity(len.max(1));
+    file.take(len.max(1) as u64).read_to_end(&mut chunk)?;
+    Ok(chunk)
 }
 
 /// tus: the chunk's checksum did not match what arrived.

@@ -542,7 +542,7 @@ pub fn allowed_type(kind: &str, head: &[u8]) -> Result<&'static str, ApiError> {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::UnsupportedMediaType,
             format!(
-                "a {} must be one of {}; this file is {}; it was not kept",
+                "a file of kind `{}` must be one of {}; this file is {}; it was not kept",
                 kind.as_str(),
                 kind.allowed_types().join(", "),
                 sniffed.unwrap_or("of no known type")
@@ -678,7 +678,8 @@ async fn complete(
 }
 
 /// Records the stored object as evidence of its attempt or document, with what its bytes say
-/// (`head` is its first bytes), and marks the upload done.
+/// (`head` is its first bytes), and marks the upload done. The same file sent again for the same
+/// record (a phone that did not hear the answer sends it again) links nothing new.
 async fn link(
     state: &AppState,
     row: upload::Model,
@@ -698,6 +699,42 @@ async fn link(
     };
     let location = exif.location.or(row.lat.zip(row.lon));
     let txn = state.db.write.begin().await?;
+    let linked_before = media_object::Entity::find()
+        .filter(media_object::Column::Sha256.eq(&row.sha256))
+        .filter(media_object::Column::TargetKind.eq(&row.target_kind))
+        .filter(media_object::Column::TargetId.eq(row.target_id))
+        .one(&txn)
+        .await?
+        .is_some();
+    if !linked_before {
+        insert_media(&txn, &row, content_type, &exif, location, duration_ms).await?;
+    }
+    upload::Entity::update_many()
+        .col_expr(upload::Column::Offset, Expr::value(row.length))
+        .col_expr(
+            upload::Column::BusyUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(upload::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(upload::Model {
+        offset: row.length,
+        ..row
+    })
+}
+
+/// Inserts the media object of the finished upload `row` and its change-log entry, so phones of
+/// the case's scope pull the reference.
+async fn insert_media(
+    txn: &sea_orm::DatabaseTransaction,
+    row: &upload::Model,
+    content_type: &str,
+    exif: &probe::Origin,
+    location: Option<(f64, f64)>,
+    duration_ms: Option<u64>,
+) -> Result<(), ApiError> {
     let media_id = Uuid::now_v7();
     media_object::ActiveModel {
         id: Set(media_id),
@@ -716,30 +753,17 @@ async fn link(
         lon: Set(location.map(|l| l.1)),
         duration_ms: Set(duration_ms.and_then(|d| i64::try_from(d).ok())),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     // Phones of the case's scope pull the reference with their next sync.
     let case = case::Entity::find_by_id(row.case_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
     let mut changes = ChangeSet::default();
     changes.upsert(EntityKind::Media, media_id, RecordScope::from(&case), true);
-    changes.append(&txn).await?;
-    upload::Entity::update_many()
-        .col_expr(upload::Column::Offset, Expr::value(row.length))
-        .col_expr(
-            upload::Column::BusyUntil,
-            Expr::value(None::<DateTime<Utc>>),
-        )
-        .filter(upload::Column::Id.eq(row.id))
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(upload::Model {
-        offset: row.length,
-        ..row
-    })
+    changes.append(txn).await?;
+    Ok(())
 }
 
 /// Ends an upload and deletes what it had received.

@@ -220,3 +220,45 @@ async fn a_file_the_server_refuses_is_kept_as_refused_and_not_sent_again() -> an
     assert_eq!((again.uploaded, again.upload_failed), (0, 0));
     Ok(())
 }
+
+#[tokio::test]
+async fn another_account_signs_in_only_once_the_files_are_sent() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let work = tempfile::tempdir()?;
+    let dir = work.path().join("phone");
+    let (mut phone, _, attempt) = phone_with_attempt(&server, &dir).await?;
+    phone.sync(&mut NoProgress).await?;
+    let path = work.path().join("talk.wav");
+    std::fs::write(&path, wav(500))?;
+    let queued = phone.attach(attempt, MediaKind::Audio, &path)?;
+    assert_eq!(
+        phone.pending_count()?,
+        0,
+        "the attempt itself is on the server"
+    );
+
+    // The file would go up under the wrong name: refused while it waits.
+    let refused = phone.login(&server.url, "b-teacher", tests::PASSWORD).await;
+    assert!(
+        matches!(
+            refused,
+            Err(mobile_shared::PhoneError::OtherAccountPending { pending: 1, .. })
+        ),
+        "{refused:?}"
+    );
+
+    let report = phone.sync(&mut NoProgress).await?;
+    assert_eq!(report.uploaded, 1);
+    assert!(
+        !dir.join("media").join(queued.id.to_string()).exists(),
+        "a sent file's copy is deleted"
+    );
+    phone
+        .login(&server.url, "b-teacher", tests::PASSWORD)
+        .await?;
+    assert!(
+        phone.media_queue()?.is_empty(),
+        "the last account's queue is gone"
+    );
+    Ok(())
+}

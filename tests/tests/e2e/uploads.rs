@@ -288,6 +288,12 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
         again.headers()["upload-offset"].to_str()?,
         data.len().to_string()
     );
+    // Sent again for the same attempt (a phone that missed the answer), it is linked once.
+    let linked = media_object::Entity::find()
+        .filter(media_object::Column::Sha256.eq(&sha))
+        .all(&server.state.db.read)
+        .await?;
+    assert_eq!(linked.len(), 1);
     Ok(())
 }
 
