@@ -15,6 +15,8 @@ pub enum Action {
     ReadStudent,
     /// A student moved to another school or village (R7), taking their cases along.
     TransferStudent,
+    /// A year's holiday schedule was loaded (the year is in the detail).
+    LoadCalendar,
 }
 
 impl Action {
@@ -22,23 +24,25 @@ impl Action {
         match self {
             Self::ReadStudent => "student.read",
             Self::TransferStudent => "student.transfer",
+            Self::LoadCalendar => "calendar.load",
         }
     }
 
     fn entity_kind(self) -> &'static str {
         match self {
             Self::ReadStudent | Self::TransferStudent => "student",
+            Self::LoadCalendar => "calendar",
         }
     }
 }
 
-/// Appends one entry: `actor` did `action` on `entity`.
+/// Appends one entry: `actor` did `action` on `entity` (if the action is on one record).
 pub async fn record(
     db: &impl ConnectionTrait,
     actor: &AuthUser,
     client: Option<std::net::IpAddr>,
     action: Action,
-    entity: Uuid,
+    entity: Option<Uuid>,
     detail: serde_json::Value,
 ) -> Result<(), sea_orm::DbErr> {
     let detail =
@@ -49,7 +53,7 @@ pub async fn record(
         actor_id: Set(Some(actor.id)),
         action: Set(action.as_str().to_owned()),
         entity_kind: Set(action.entity_kind().to_owned()),
-        entity_id: Set(Some(entity)),
+        entity_id: Set(entity),
         client_addr: Set(client.map(|ip| ip.to_string())),
         detail: Set(detail.to_string()),
     })

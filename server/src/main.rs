@@ -37,6 +37,21 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the holiday schedules working days are counted with.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CalendarCommand {
+    /// Load (or replace) a year's schedule from a JSON file shaped like
+    /// `server/calendars/cn-2026.json`.
+    Load {
+        /// The file.
+        file: std::path::PathBuf,
+    },
+    /// List the years loaded and the years missing.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +195,28 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
             println!("added {} `{}` ({})", user.role, user.username, user.id);
+            Ok(())
+        }
+        Command::Calendar(CalendarCommand::Load { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let schedule: server::calendar::YearSchedule = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a holiday schedule", file.display()))?;
+            server::calendar::store::save(&state.db.write, &schedule, None).await?;
+            println!(
+                "loaded the {} schedule ({})",
+                schedule.year, schedule.source
+            );
+            Ok(())
+        }
+        Command::Calendar(CalendarCommand::List) => {
+            let calendar = state.calendar();
+            for (year, source) in calendar.years() {
+                println!("{year}  {source}");
+            }
+            for year in calendar.missing(chrono::Utc::now().date_naive()) {
+                println!("{year}  missing: load its schedule");
+            }
             Ok(())
         }
         Command::User(UserCommand::ResetPassword { username }) => {

@@ -38,4 +38,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::sync::routes::router())
         .merge(crate::media::routes::router())
         .merge(crate::media::download::router())
+        .merge(crate::calendar::routes::router())
 }

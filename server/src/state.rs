@@ -37,6 +37,8 @@ pub struct Inner {
     /// Background work (thumbnails of finished uploads) takes turns, one at a time, so that
     /// requests keep the other cores.
     pub background: tokio::sync::Semaphore,
+    /// The working-day calendar: the shipped holiday schedules and those loaded since.
+    pub calendar: std::sync::RwLock<crate::calendar::WorkCalendar>,
     /// The running SHA-256 of uploads this process is receiving.
     pub upload_hashes: crate::media::running_hash::RunningHashes,
 }
@@ -83,6 +85,15 @@ impl AppState {
         let sealer = Sealer::new(&keys)?;
         let clock = Mutex::new(Hlc::new(DeviceId(uuid::Uuid::nil())));
         let storage = Storage::open(&config.storage).context("opening the media store")?;
+        let calendar = crate::calendar::store::load_all(&db.read)
+            .await
+            .context("loading the holiday schedules")?;
+        for year in calendar.missing(chrono::Utc::now().date_naive()) {
+            tracing::warn!(
+                year,
+                "no holiday schedule is loaded for {year}: deadlines in working days cannot be counted there; load it (PUT /api/v1/calendars/{year} or `server calendar load`)"
+            );
+        }
         Ok(Self(Arc::new(Inner {
             config,
             db,
@@ -94,8 +105,29 @@ impl AppState {
                 std::thread::available_parallelism().map_or(2, usize::from),
             ),
             background: tokio::sync::Semaphore::new(1),
+            calendar: std::sync::RwLock::new(calendar),
             upload_hashes: Default::default(),
         })))
+    }
+
+    /// The working-day calendar as it stands.
+    pub fn calendar(&self) -> std::sync::RwLockReadGuard<'_, crate::calendar::WorkCalendar> {
+        self.0
+            .calendar
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Loads a year's (already stored) schedule into the calendar.
+    pub fn load_calendar_year(
+        &self,
+        schedule: crate::calendar::YearSchedule,
+    ) -> Result<(), crate::calendar::CalendarError> {
+        self.0
+            .calendar
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .load(schedule)
     }
 
     /// A fresh stamp of the server's clock.

@@ -8,6 +8,8 @@ mod auth;
 mod authz;
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
+#[path = "e2e/calendar.rs"]
+mod calendar;
 #[path = "e2e/convergence.rs"]
 mod convergence;
 #[path = "e2e/jwt.rs"]

@@ -1,7 +1,5 @@
-//! The case ledger: reading cases and their attempts, and the working-day calendar deadlines are
-//! counted in. Later: the case machine and its rules.
+//! The case ledger: reading cases and their attempts. Later: the case machine and its rules.
 
-pub mod calendar;
 pub mod routes;
 
 use sync_protocol::cases::{Attempt, CaseSummary, GeoPoint, Participant};

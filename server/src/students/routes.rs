@@ -47,7 +47,7 @@ async fn get_student(
         &user,
         Some(peer.ip()),
         audit::Action::ReadStudent,
-        id.0,
+        Some(id.0),
         serde_json::Value::Null,
     )
     .await?;

@@ -165,7 +165,7 @@ pub async fn transfer(
         user,
         None,
         crate::audit::Action::TransferStudent,
-        student_id,
+        Some(student_id),
         serde_json::json!({ "from_school": student.school_id, "to_school": school.id, "from_village": student.village_id, "to_village": village.id }),
     )
     .await?;

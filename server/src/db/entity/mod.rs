@@ -19,3 +19,4 @@ pub mod review;
 pub mod student;
 pub mod upload;
 pub mod user;
+pub mod work_calendar;

@@ -6,6 +6,7 @@ mod m20261123_000001_foundation;
 mod m20261123_000002_sync;
 mod m20261123_000003_uploads;
 mod m20261124_000004_media_metadata;
+mod m20261125_000005_work_calendars;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_sync::Migration),
             Box::new(m20261123_000003_uploads::Migration),
             Box::new(m20261124_000004_media_metadata::Migration),
+            Box::new(m20261125_000005_work_calendars::Migration),
         ]
     }
 }

@@ -3,11 +3,16 @@
 //! schedule is published by the State Council's general office; the project ships the schedules
 //! it can cite (`server/calendars/cn-<year>.json`) and more are loaded per year. A date in a year
 //! with no schedule is an error ([`CalendarError::YearNotLoaded`]), never a weekend-only guess.
+//! Schedules loaded by an administrator (`PUT /api/v1/calendars/{year}`, or `server calendar
+//! load FILE`) are kept in the database ([`store`]) and override the shipped ones.
+
+pub mod routes;
+pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike as _, NaiveDate, Weekday};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The schedules shipped with the project.
 const SHIPPED: [&str; 2] = [
@@ -15,17 +20,28 @@ const SHIPPED: [&str; 2] = [
     include_str!("../../calendars/cn-2026.json"),
 ];
 
-/// One year's published schedule, as the JSON files hold it.
-#[derive(Debug, Clone, Deserialize)]
+/// One year's published schedule, as the JSON files and the API carry it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct YearSchedule {
     /// The year.
     pub year: i32,
     /// The notice it comes from (title, number, date).
     pub source: String,
-    /// Days off, as inclusive `[first, last]` ranges; weekend days inside a range count too.
-    pub holidays: Vec<[NaiveDate; 2]>,
+    /// Days off; weekend days inside a range count too.
+    pub holidays: Vec<HolidayRange>,
     /// Weekend days that are working days (调休上班).
     pub adjusted_working_days: Vec<NaiveDate>,
+}
+
+/// Consecutive days off, both ends included.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayRange {
+    /// The first day off.
+    pub first: NaiveDate,
+    /// The last day off.
+    pub last: NaiveDate,
 }
 
 /// What the calendar refuses.
@@ -84,7 +100,7 @@ impl WorkCalendar {
         let year = schedule.year;
         let invalid = |reason: String| CalendarError::Invalid { year, reason };
         let mut holidays = BTreeSet::new();
-        for [first, last] in &schedule.holidays {
+        for HolidayRange { first, last } in &schedule.holidays {
             if first.year() != year || last.year() != year || first > last {
                 return Err(invalid(format!("holiday range {first}–{last}")));
             }
@@ -108,6 +124,21 @@ impl WorkCalendar {
             },
         );
         Ok(())
+    }
+
+    /// The years deadlines counted from `today` may fall in that have no schedule: this year, and
+    /// from December the next (a schedule is published in November).
+    pub fn missing(&self, today: NaiveDate) -> Vec<i32> {
+        let year = today.year();
+        let needed = if today.month() == 12 {
+            vec![year, year + 1]
+        } else {
+            vec![year]
+        };
+        needed
+            .into_iter()
+            .filter(|y| !self.years.contains_key(y))
+            .collect()
     }
 
     /// The years loaded, with the notice each comes from.
@@ -221,7 +252,8 @@ mod tests {
     #[test]
     fn a_schedule_that_does_not_hold_together_is_refused() {
         let mut calendar = WorkCalendar::default();
-        let schedule = |holidays: Vec<[NaiveDate; 2]>, adjusted: Vec<NaiveDate>| YearSchedule {
+        let range = |first, last| HolidayRange { first, last };
+        let schedule = |holidays: Vec<HolidayRange>, adjusted: Vec<NaiveDate>| YearSchedule {
             year: 2027,
             source: "test".into(),
             holidays,
@@ -235,12 +267,18 @@ mod tests {
         // A range in the wrong year, and one backwards.
         assert!(
             calendar
-                .load(schedule(vec![[date(2026, 1, 1), date(2026, 1, 2)]], vec![]))
+                .load(schedule(
+                    vec![range(date(2026, 1, 1), date(2026, 1, 2))],
+                    vec![]
+                ))
                 .is_err()
         );
         assert!(
             calendar
-                .load(schedule(vec![[date(2027, 1, 3), date(2027, 1, 1)]], vec![]))
+                .load(schedule(
+                    vec![range(date(2027, 1, 3), date(2027, 1, 1))],
+                    vec![]
+                ))
                 .is_err()
         );
         assert!(calendar.years().next().is_none(), "nothing was loaded");

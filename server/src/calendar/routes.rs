@@ -1,0 +1,123 @@
+//! `/api/v1/calendars`: which years have a holiday schedule, and loading one (administrators).
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+use sync_protocol::org::Role;
+use sync_protocol::{ErrorCode, Problem};
+use tracing::instrument;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::YearSchedule;
+use super::store::{self, StoreError};
+use crate::audit;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Json, Path};
+use crate::state::AppState;
+
+/// The calendar routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_calendars))
+        .routes(routes!(put_calendar))
+}
+
+/// A year with a schedule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoadedYear {
+    /// The year.
+    pub year: i32,
+    /// The notice its schedule comes from.
+    pub source: String,
+}
+
+/// The years with a schedule, and the years deadlines may need that have none.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarYears {
+    /// Years loaded, oldest first.
+    pub years: Vec<LoadedYear>,
+    /// Years without a schedule that deadlines counted from today may fall in: working days
+    /// cannot be counted there until one is loaded.
+    pub missing: Vec<i32>,
+}
+
+/// Which years have a holiday schedule.
+#[utoipa::path(get, path = "/api/v1/calendars", tag = "calendars", security(("bearer" = [])),
+    responses((status = 200, body = CalendarYears)))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn list_calendars(
+    State(state): State<AppState>,
+    _user: AuthUser,
+) -> Result<Json<CalendarYears>, ApiError> {
+    let calendar = state.calendar();
+    Ok(Json(CalendarYears {
+        years: calendar
+            .years()
+            .map(|(year, source)| LoadedYear {
+                year,
+                source: source.to_owned(),
+            })
+            .collect(),
+        missing: calendar.missing(chrono::Utc::now().date_naive()),
+    }))
+}
+
+/// Loads (or replaces) a year's holiday schedule, as published by the State Council's general
+/// office. Administrators only; audited.
+#[utoipa::path(put, path = "/api/v1/calendars/{year}", tag = "calendars", security(("bearer" = [])),
+    params(("year" = i32, Path, description = "the year")),
+    request_body = YearSchedule,
+    responses(
+        (status = 204, description = "loaded"),
+        (status = 400, description = "the schedule does not hold together, or is for another year", body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn put_calendar(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    user: AuthUser,
+    Path(year): Path<i32>,
+    Json(schedule): Json<YearSchedule>,
+) -> Result<StatusCode, ApiError> {
+    if user.role != Role::Admin {
+        return Err(ApiError::forbidden(
+            "only an administrator loads holiday schedules",
+        ));
+    }
+    if schedule.year != year {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidParameter,
+            format!("the schedule is for {}, not {year}", schedule.year),
+        ));
+    }
+    let txn = sea_orm::TransactionTrait::begin(&state.db.write).await?;
+    match store::save(&txn, &schedule, Some(user.id)).await {
+        Ok(()) => {}
+        Err(StoreError::Invalid(e)) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidParameter,
+                e.to_string(),
+            ));
+        }
+        Err(e) => return Err(ApiError::Internal(e.into())),
+    }
+    audit::record(
+        &txn,
+        &user,
+        Some(peer.ip()),
+        audit::Action::LoadCalendar,
+        None,
+        serde_json::json!({ "year": year, "source": schedule.source }),
+    )
+    .await?;
+    txn.commit().await?;
+    state
+        .load_calendar_year(schedule)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
