@@ -203,6 +203,16 @@ impl Client {
         Ok(self.session.insert(pair.ok_or(ClientError::NotSignedIn)?))
     }
 
+    /// The current access token.
+    fn access_token(&self) -> Result<String, ClientError> {
+        Ok(self
+            .session
+            .as_ref()
+            .ok_or(ClientError::NotSignedIn)?
+            .access_token
+            .clone())
+    }
+
     /// Trades the refresh token for a new pair.
     pub async fn refresh(&mut self) -> Result<&TokenPair, ClientError> {
         let refresh_token = self
@@ -240,12 +250,7 @@ impl Client {
         body: Option<&B>,
     ) -> Result<T, ClientError> {
         for attempt in 0..2 {
-            let token = self
-                .session
-                .as_ref()
-                .ok_or(ClientError::NotSignedIn)?
-                .access_token
-                .clone();
+            let token = self.access_token()?;
             match self
                 .send::<B, T>(method.clone(), path, query, body, Some(&token))
                 .await
@@ -276,12 +281,7 @@ impl Client {
     ) -> Result<TusAnswer, ClientError> {
         let mut refreshed = false;
         loop {
-            let token = self
-                .session
-                .as_ref()
-                .ok_or(ClientError::NotSignedIn)?
-                .access_token
-                .clone();
+            let token = self.access_token()?;
             let mut request = self
                 .http
                 .request(method.clone(), format!("{}{path}", self.base))
