@@ -686,27 +686,27 @@ async fn link(
     content_type: &str,
     head: &[u8],
 ) -> Result<upload::Model, ApiError> {
-    let exif = if content_type.starts_with("image/") {
-        probe::exif(head)
+    // Probing reads a recording whole: not for a file the record already has.
+    let (exif, duration_ms) = if already_linked(&state.db.write, &row).await? {
+        (probe::Origin::default(), None)
     } else {
-        probe::Origin::default()
-    };
-    let duration_ms = if content_type.starts_with("audio/") {
-        let length = u64::try_from(row.length).unwrap_or(0);
-        probe::stored_duration_ms(state, &row.sha256, length).await
-    } else {
-        None
+        let exif = if content_type.starts_with("image/") {
+            probe::exif(head)
+        } else {
+            probe::Origin::default()
+        };
+        let duration_ms = if content_type.starts_with("audio/") {
+            let length = u64::try_from(row.length).unwrap_or(0);
+            probe::stored_duration_ms(state, &row.sha256, length).await
+        } else {
+            None
+        };
+        (exif, duration_ms)
     };
     let location = exif.location.or(row.lat.zip(row.lon));
     let txn = state.db.write.begin().await?;
-    let linked_before = media_object::Entity::find()
-        .filter(media_object::Column::Sha256.eq(&row.sha256))
-        .filter(media_object::Column::TargetKind.eq(&row.target_kind))
-        .filter(media_object::Column::TargetId.eq(row.target_id))
-        .one(&txn)
-        .await?
-        .is_some();
-    if !linked_before {
+    // Asked again inside the transaction: two uploads of the same file may finish together.
+    if !already_linked(&txn, &row).await? {
         insert_media(&txn, &row, content_type, &exif, location, duration_ms).await?;
     }
     upload::Entity::update_many()
@@ -723,6 +723,20 @@ async fn link(
         offset: row.length,
         ..row
     })
+}
+
+/// Whether the file of `row` is already evidence of the same record.
+async fn already_linked(
+    db: &impl sea_orm::ConnectionTrait,
+    row: &upload::Model,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(media_object::Entity::find()
+        .filter(media_object::Column::Sha256.eq(&row.sha256))
+        .filter(media_object::Column::TargetKind.eq(&row.target_kind))
+        .filter(media_object::Column::TargetId.eq(row.target_id))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// Inserts the media object of the finished upload `row` and its change-log entry, so phones of
