@@ -366,7 +366,7 @@ impl Storage {
 
 /// Uploads in progress. On S3 each PATCH body is kept as objects under `uploads/<id>/<start
 /// offset>`, so a cut connection keeps what arrived and any server instance can resume it; a
-/// finished upload is streamed through [`Storage::put_verified`] into place. In a local folder
+/// finished upload is streamed into place by a multipart write hashed on the way. In a local folder
 /// the bytes go into one file, `uploads/<id>/data`, synced before the offset moves, and a finished
 /// upload is renamed into place: each byte is written once.
 impl Storage {
