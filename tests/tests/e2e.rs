@@ -12,6 +12,8 @@ mod bad_input;
 mod calendar;
 #[path = "e2e/convergence.rs"]
 mod convergence;
+#[path = "e2e/due.rs"]
+mod due;
 #[path = "e2e/jwt.rs"]
 mod jwt;
 #[path = "e2e/kill.rs"]

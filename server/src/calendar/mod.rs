@@ -11,8 +11,19 @@ pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Datelike as _, NaiveDate, Weekday};
+use chrono::{DateTime, Datelike as _, FixedOffset, NaiveDate, Utc, Weekday};
 use serde::{Deserialize, Serialize};
+
+/// China Standard Time (UTC+8), in which the ledger's dates are reckoned.
+pub const CHINA_OFFSET_SECS: i32 = 8 * 3600;
+
+/// The date in China at the instant `at`.
+pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
+    FixedOffset::east_opt(CHINA_OFFSET_SECS).map_or_else(
+        || at.date_naive(),
+        |china| at.with_timezone(&china).date_naive(),
+    )
+}
 
 /// The schedules shipped with the project.
 const SHIPPED: [&str; 2] = [

@@ -1,5 +1,7 @@
-//! The case ledger: reading cases and their attempts. Later: the case machine and its rules.
+//! The case ledger: reading cases and their attempts, and what is due on them (`due`). Later:
+//! the case machine and the rest of its rules.
 
+pub mod due;
 pub mod routes;
 
 use sync_protocol::cases::{Attempt, CaseSummary, GeoPoint, Participant};

@@ -18,7 +18,92 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_cases))
+        .routes(routes!(list_due))
         .routes(routes!(get_case))
+}
+
+/// Query of `GET /api/v1/cases/due`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DueQuery {
+    /// Only cases with something overdue.
+    overdue: Option<bool>,
+}
+
+/// A case with what is due on it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DueCase {
+    /// The case.
+    pub case_id: CaseId,
+    /// Its school.
+    pub school_id: OrgUnitId,
+    /// Where it stands.
+    pub status: CaseStatus,
+    /// What is due, by whom and by when.
+    pub items: Vec<super::due::DueItem>,
+}
+
+/// What is due on the cases in the caller's scope.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DueList {
+    /// Cases with something due, by case id.
+    pub cases: Vec<DueCase>,
+    /// Years without a holiday schedule that some deadlines fall in: those cases are left out
+    /// until the year is loaded (`PUT /api/v1/calendars/{year}`).
+    pub calendar_missing: Vec<i32>,
+}
+
+/// What is due on the cases in the caller's scope, and what is overdue (`?overdue=true`), by
+/// the rules' deadlines in working days (so far R8 and R9).
+#[utoipa::path(get, path = "/api/v1/cases/due", tag = "cases", params(DueQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DueList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn list_due(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<DueQuery>,
+) -> Result<Json<DueList>, ApiError> {
+    let rows = db::cases::school_stage(&state.db.read, user.scope()).await?;
+    let today = crate::calendar::china_date(chrono::Utc::now());
+    let overdue_only = query.overdue.unwrap_or(false);
+    let calendar = state.calendar().clone();
+    let mut list = DueList {
+        cases: Vec::new(),
+        calendar_missing: Vec::new(),
+    };
+    for (row, school_attempts) in rows {
+        let status: CaseStatus = super::parse_stored(&row.status)?;
+        let facts = super::due::CaseFacts {
+            status,
+            opened_on: row.opened_on,
+            school_attempts,
+        };
+        let items = match super::due::due_items(facts, &calendar, today) {
+            Ok(items) => items,
+            Err(crate::calendar::CalendarError::YearNotLoaded(year)) => {
+                if !list.calendar_missing.contains(&year) {
+                    list.calendar_missing.push(year);
+                }
+                continue;
+            }
+            Err(e) => return Err(ApiError::Internal(e.into())),
+        };
+        if items.is_empty() || (overdue_only && !items.iter().any(|i| i.overdue)) {
+            continue;
+        }
+        list.cases.push(DueCase {
+            case_id: row.id.into(),
+            school_id: row.school_id.into(),
+            status,
+            items,
+        });
+    }
+    Ok(Json(list))
 }
 
 /// Largest page the list returns.

@@ -139,3 +139,46 @@ pub async fn attempts(
         })
         .collect())
 }
+
+/// The cases in `scope` at the school's stage (suspected, school persuasion), each with how many
+/// school persuasion attempts were made on or after its opening day (China dates).
+pub async fn school_stage(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+) -> Result<Vec<(case::Model, u32)>, DbErr> {
+    use sync_protocol::cases::{AttemptKind, CaseStatus};
+    let cases = case::Entity::find()
+        .filter(scope.condition::<case::Entity>())
+        .filter(case::Column::Status.is_in([
+            CaseStatus::Suspected.as_str(),
+            CaseStatus::SchoolPersuasion.as_str(),
+        ]))
+        .order_by_asc(case::Column::Id)
+        .all(db)
+        .await?;
+    let mut counts: std::collections::HashMap<Uuid, u32> = Default::default();
+    let opened: std::collections::HashMap<Uuid, chrono::NaiveDate> =
+        cases.iter().map(|c| (c.id, c.opened_on)).collect();
+    for ids in cases.chunks(500) {
+        let attempts = attempt::Entity::find()
+            .filter(attempt::Column::CaseId.is_in(ids.iter().map(|c| c.id)))
+            .filter(attempt::Column::Kind.ne(AttemptKind::JointPersuasion.as_str()))
+            .all(db)
+            .await?;
+        for a in attempts {
+            let on_time = opened
+                .get(&a.case_id)
+                .is_some_and(|day| crate::calendar::china_date(a.occurred_at) >= *day);
+            if on_time {
+                *counts.entry(a.case_id).or_default() += 1;
+            }
+        }
+    }
+    Ok(cases
+        .into_iter()
+        .map(|c| {
+            let n = counts.get(&c.id).copied().unwrap_or(0);
+            (c, n)
+        })
+        .collect())
+}

@@ -27,9 +27,6 @@ pub struct Origin {
     pub location: Option<(f64, f64)>,
 }
 
-/// The offset a camera's local time is read in when the EXIF names none (Beijing time).
-const CHINA_OFFSET_SECS: i32 = 8 * 3600;
-
 /// Reads capture time and GPS position from the EXIF in `head` (the first bytes of a JPEG, PNG,
 /// WebP or HEIF file); a file without EXIF, or with a malformed one, yields nothing.
 pub fn exif(head: &[u8]) -> Origin {
@@ -80,7 +77,7 @@ fn local_time(local: &str, offset: Option<&str>) -> Option<DateTime<Utc>> {
     let offset = offset
         .and_then(|o| DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{o}")).ok())
         .map(|d| *d.offset())
-        .or_else(|| FixedOffset::east_opt(CHINA_OFFSET_SECS))?;
+        .or_else(|| FixedOffset::east_opt(crate::calendar::CHINA_OFFSET_SECS))?;
     offset
         .from_local_datetime(&naive)
         .single()

@@ -1,0 +1,175 @@
+//! What is due on cases, through the API: R8 (three school attempts within 10 working days of
+//! the opening) and R9 (the report after that), scoped like the ledger, and a deadline in a year
+//! without a holiday schedule named rather than guessed.
+
+use chrono::{Datelike as _, Duration, NaiveDate, Utc};
+use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set};
+use server::calendar::{YearSchedule, china_date};
+use server::db::entity::{attempt, attempt_participant, case};
+use tests::TestServer;
+use uuid::Uuid;
+
+/// Gives case `id` a status and an opening day, with no attempts.
+async fn reset_case(
+    server: &TestServer,
+    id: Uuid,
+    status: &str,
+    opened_on: NaiveDate,
+) -> anyhow::Result<()> {
+    let attempts: Vec<Uuid> = attempt::Entity::find()
+        .filter(attempt::Column::CaseId.eq(id))
+        .all(&server.state.db.write)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    attempt_participant::Entity::delete_many()
+        .filter(attempt_participant::Column::AttemptId.is_in(attempts.clone()))
+        .exec(&server.state.db.write)
+        .await?;
+    attempt::Entity::delete_many()
+        .filter(attempt::Column::Id.is_in(attempts))
+        .exec(&server.state.db.write)
+        .await?;
+    let row = case::Entity::find_by_id(id)
+        .one(&server.state.db.write)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("case {id}"))?;
+    let mut row: case::ActiveModel = row.into();
+    row.status = Set(status.to_owned());
+    row.opened_on = Set(opened_on);
+    row.update(&server.state.db.write).await?;
+    Ok(())
+}
+
+/// The ids of the cases listed, and the rules of each one's items with whether they are overdue.
+fn listed(body: &serde_json::Value) -> Vec<(String, Vec<(String, bool)>)> {
+    body["cases"]
+        .as_array()
+        .map(|cases| {
+            cases
+                .iter()
+                .map(|c| {
+                    let items = c["items"]
+                        .as_array()
+                        .map(|items| {
+                            items
+                                .iter()
+                                .map(|i| {
+                                    (
+                                        i["rule"].as_str().unwrap_or("").to_owned(),
+                                        i["overdue"].as_bool().unwrap_or(false),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (c["case_id"].as_str().unwrap_or("").to_owned(), items)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn r08_r09_due_and_overdue_school_work_is_listed_for_the_schools_scope() -> anyhow::Result<()>
+{
+    // Enough students that the teacher's school holds three cases.
+    let server = TestServer::builder().with_students(150).start().await?;
+    let today = china_date(Utc::now());
+    // The test runs on today's date: make sure the years it counts in have a schedule.
+    for year in [today.year() - 1, today.year()] {
+        if server
+            .state
+            .calendar()
+            .is_working_day(NaiveDate::from_ymd_opt(year, 6, 1).unwrap_or(today))
+            .is_err()
+        {
+            server.state.load_calendar_year(YearSchedule {
+                year,
+                source: "test: weekends only".into(),
+                holidays: Vec::new(),
+                adjusted_working_days: Vec::new(),
+            })?;
+        }
+    }
+    let school = server.home.users[0].1.org_unit_id;
+    let mine: Vec<Uuid> = server
+        .home
+        .cases
+        .iter()
+        .filter(|c| c.school_id == school)
+        .map(|c| c.id)
+        .take(3)
+        .collect();
+    let [late, fresh, far] = mine.as_slice() else {
+        anyhow::bail!("the fixtures hold fewer than three cases in the teacher's school");
+    };
+    reset_case(
+        &server,
+        *late,
+        "school_persuasion",
+        today - Duration::days(40),
+    )
+    .await?;
+    reset_case(&server, *fresh, "suspected", today).await?;
+    // Opened in a year no one will have loaded: its deadline cannot be counted.
+    let never = NaiveDate::from_ymd_opt(today.year() + 40, 12, 28).unwrap_or(today);
+    reset_case(&server, *far, "suspected", never).await?;
+
+    let teacher = server.token("teacher").await?;
+    let all = server.get("/api/v1/cases/due", &teacher).await?;
+    assert_eq!(all.status, reqwest::StatusCode::OK);
+    let body = all.body.json();
+    let cases = listed(&body);
+    let find = |id: &Uuid| {
+        cases
+            .iter()
+            .find(|(c, _)| *c == id.to_string())
+            .map(|(_, i)| i.clone())
+    };
+    assert_eq!(
+        find(late),
+        Some(vec![("R8".into(), true), ("R9".into(), true)]),
+        "40 days after opening with no attempt: both overdue"
+    );
+    assert_eq!(
+        find(fresh),
+        Some(vec![("R8".into(), false)]),
+        "opened today: attempts due, not late"
+    );
+    assert_eq!(find(far), None);
+    assert!(
+        body["calendar_missing"]
+            .as_array()
+            .is_some_and(|m| m.contains(&serde_json::json!(never.year() + 1))
+                || m.contains(&serde_json::json!(never.year()))),
+        "{body}"
+    );
+
+    let overdue = listed(
+        &server
+            .get("/api/v1/cases/due?overdue=true", &teacher)
+            .await?
+            .body
+            .json(),
+    );
+    assert!(overdue.iter().any(|(c, _)| *c == late.to_string()));
+    assert!(!overdue.iter().any(|(c, _)| *c == fresh.to_string()));
+
+    // Another district's teacher sees none of it.
+    let outsider = server.token("b-teacher").await?;
+    let theirs = listed(
+        &server
+            .get("/api/v1/cases/due", &outsider)
+            .await?
+            .body
+            .json(),
+    );
+    assert!(
+        theirs
+            .iter()
+            .all(|(c, _)| !mine.iter().any(|m| m.to_string() == *c))
+    );
+    Ok(())
+}
