@@ -253,16 +253,22 @@ impl TestServer {
         Ok(phone)
     }
 
+    /// The cases of the home teacher's school, as the fixtures made them.
+    pub fn school_cases(&self) -> impl Iterator<Item = &server::db::entity::case::Model> {
+        let school = self.home.users[0].1.org_unit_id;
+        self.home
+            .cases
+            .iter()
+            .filter(move |c| c.school_id == school)
+    }
+
     /// An attempt recorded in the home teacher's school (the fixtures record some).
     pub async fn school_attempt(&self) -> anyhow::Result<uuid::Uuid> {
         use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
         use server::db::entity::attempt;
-        let school = self.home.users[0].1.org_unit_id;
         let case = self
-            .home
-            .cases
-            .iter()
-            .find(|c| c.school_id == school)
+            .school_cases()
+            .next()
             .context("a case in the teacher's school")?;
         let row = attempt::Entity::find()
             .filter(attempt::Column::CaseId.eq(case.id))

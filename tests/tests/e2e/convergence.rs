@@ -185,12 +185,9 @@ fn any_interleaving_and_resend_converges_on_the_server_and_the_phone() -> anyhow
     let server = runtime.block_on(TestServer::start())?;
     let token = runtime.block_on(server.token("teacher"))?;
     let phone = tokio::sync::Mutex::new(runtime.block_on(server.phone("teacher"))?);
-    let school = server.home.users[0].1.org_unit_id;
     let student_id = server
-        .home
-        .cases
-        .iter()
-        .find(|c| c.school_id == school)
+        .school_cases()
+        .next()
         .map(|c| c.student_id)
         .ok_or_else(|| anyhow::anyhow!("case"))?;
 

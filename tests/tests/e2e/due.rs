@@ -93,15 +93,7 @@ async fn r08_r09_due_and_overdue_school_work_is_listed_for_the_schools_scope() -
             })?;
         }
     }
-    let school = server.home.users[0].1.org_unit_id;
-    let mine: Vec<Uuid> = server
-        .home
-        .cases
-        .iter()
-        .filter(|c| c.school_id == school)
-        .map(|c| c.id)
-        .take(3)
-        .collect();
+    let mine: Vec<Uuid> = server.school_cases().map(|c| c.id).take(3).collect();
     let [late, fresh, far] = mine.as_slice() else {
         anyhow::bail!("the fixtures hold fewer than three cases in the teacher's school");
     };

@@ -14,14 +14,7 @@ use tests::TestServer;
 
 /// The cases of the teacher's school, as the server has them.
 fn school_cases(server: &TestServer) -> Vec<case::Model> {
-    let school = server.home.users[0].1.org_unit_id;
-    server
-        .home
-        .cases
-        .iter()
-        .filter(|c| c.school_id == school)
-        .cloned()
-        .collect()
+    server.school_cases().cloned().collect()
 }
 
 /// The attempt ids a phone holds for `cases`.

@@ -46,12 +46,9 @@ fn push_body(mutations: Vec<Mutation>) -> PushRequest {
 
 /// The first case of the teacher's school.
 fn teachers_case(server: &TestServer) -> case::Model {
-    let school = server.home.users[0].1.org_unit_id;
     server
-        .home
-        .cases
-        .iter()
-        .find(|c| c.school_id == school)
+        .school_cases()
+        .next()
         .cloned()
         .expect("a case in the teacher's school")
 }
