@@ -71,7 +71,7 @@ async fn list_due(
     let rows = db::cases::school_stage(&state.db.read, user.scope()).await?;
     let today = crate::calendar::china_date(chrono::Utc::now());
     let overdue_only = query.overdue.unwrap_or(false);
-    let calendar = state.calendar().clone();
+    let calendar = state.calendar();
     let mut list = DueList {
         cases: Vec::new(),
         calendar_missing: Vec::new(),
