@@ -70,6 +70,7 @@ pub(crate) fn replay_case(
         reason: case.reason,
         responsible_user_id: case.responsible_user_id,
         relapse_count: case.relapse_count,
+        closure_reason: case.closure_reason,
     };
     apply_case_update(
         &mut merged,
@@ -83,6 +84,7 @@ pub(crate) fn replay_case(
     case.reason = merged.reason;
     case.responsible_user_id = merged.responsible_user_id;
     case.relapse_count = merged.relapse_count;
+    case.closure_reason = merged.closure_reason;
     Ok(())
 }
 
@@ -180,7 +182,7 @@ pub(crate) fn replay_document(
                     value: Document {
                         id: new.id,
                         case_id: new.case_id,
-                        doc_type: new.doc_type.clone(),
+                        doc_type: new.doc_type,
                         title: new.title.clone(),
                         issued_by: new.issued_by.clone(),
                         issued_on: new.issued_on,

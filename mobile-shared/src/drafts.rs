@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, GeoPoint, Participant};
+use sync_protocol::evidence::DocumentType;
 
 /// A persuasion attempt as the field worker entered it.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +53,8 @@ impl AttemptDraft {
 pub struct DocumentDraft {
     /// The case.
     pub case_id: CaseId,
-    /// The document type, for example `return_notice`.
-    pub doc_type: String,
+    /// The document type.
+    pub doc_type: DocumentType,
     /// Title as written on the paper.
     pub title: String,
     /// Who issued it.
@@ -66,10 +67,10 @@ pub struct DocumentDraft {
 
 impl DocumentDraft {
     /// A draft with the required fields; the rest start empty.
-    pub fn new(case_id: CaseId, doc_type: impl Into<String>, title: impl Into<String>) -> Self {
+    pub fn new(case_id: CaseId, doc_type: DocumentType, title: impl Into<String>) -> Self {
         Self {
             case_id,
-            doc_type: doc_type.into(),
+            doc_type,
             title: title.into(),
             issued_by: String::new(),
             issued_on: None,

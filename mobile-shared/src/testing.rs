@@ -52,6 +52,7 @@ pub(crate) fn pulled_case(
             responsible_user_id: None,
             opened_on: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap_or_default(),
             relapse_count: 0,
+            closure_reason: None,
             updated_at: Utc::now(),
         },
         version,

@@ -17,6 +17,10 @@ pub enum Action {
     TransferStudent,
     /// A year's holiday schedule was loaded (the year is in the detail).
     LoadCalendar,
+    /// A supervisor reviewed an attempt, a document or a closure request.
+    Review,
+    /// A case moved along the case machine.
+    MoveCase,
 }
 
 impl Action {
@@ -25,6 +29,8 @@ impl Action {
             Self::ReadStudent => "student.read",
             Self::TransferStudent => "student.transfer",
             Self::LoadCalendar => "calendar.load",
+            Self::Review => "case.review",
+            Self::MoveCase => "case.move",
         }
     }
 
@@ -32,6 +38,7 @@ impl Action {
         match self {
             Self::ReadStudent | Self::TransferStudent => "student",
             Self::LoadCalendar => "calendar",
+            Self::Review | Self::MoveCase => "case",
         }
     }
 }

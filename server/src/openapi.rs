@@ -34,6 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::observability::router())
         .merge(crate::auth::routes::router())
         .merge(crate::cases::routes::router())
+        .merge(crate::cases::changes::router())
         .merge(crate::students::routes::router())
         .merge(crate::sync::routes::router())
         .merge(crate::media::routes::router())

@@ -265,6 +265,7 @@ pub async fn case(
         responsible_user_id: Set(new.responsible_user_id),
         opened_on: Set(new.opened_on),
         relapse_count: Set(new.relapse_count),
+        closure_reason: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),

@@ -163,6 +163,40 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// Why a ledger row may be closed (销号), each with the evidence it needs (R15–R20).
+    ClosureReason {
+        /// R15: refuses after joint persuasion and a court ruling; deferred enrolment or suspension.
+        RefusalAfterRuling => "refusal_after_ruling",
+        /// R16: physical condition, assessed by the expert committee.
+        PhysicalCondition => "physical_condition",
+        /// R17: a poor household refusing, verified by the rural-revitalisation bureau.
+        PoorHouseholdRefusal => "poor_household_refusal",
+        /// R18: missing or dead, as determined by the police.
+        MissingOrDead => "missing_or_dead",
+        /// R19 (1): not a dropout, the age was recorded wrong.
+        AgeMismatch => "age_mismatch",
+        /// R19 (2): not a dropout, registered twice.
+        DuplicateRegistration => "duplicate_registration",
+        /// R19 (3): not a dropout, contact lost (police confirmation).
+        LostContact => "lost_contact",
+        /// R19 (4): not a dropout, the child died.
+        Death => "death",
+        /// R19 (5): not a dropout, severe disability.
+        SevereDisability => "severe_disability",
+        /// R19 (6): not a dropout, studying elsewhere without a roll entry.
+        StudyingWithoutRoll => "studying_without_roll",
+        /// R19 (7): not a dropout, enrolment deferred or suspended for illness.
+        DeferredForIllness => "deferred_for_illness",
+        /// R20 (1): placed in a vocational school.
+        VocationalSchool => "vocational_school",
+        /// R20 (2): compulsory return through the courts.
+        CompulsoryReturn => "compulsory_return",
+        /// R14: returned to school and followed up.
+        ReturnedAndSettled => "returned_and_settled",
+    }
+);
+
+wire_enum!(
     /// The kind of contact an attempt was.
     AttemptKind {
         /// A phone call to the family.
@@ -242,6 +276,9 @@ pub struct CaseSummary {
     pub opened_on: NaiveDate,
     /// How often the student dropped out again after returning (反复辍学).
     pub relapse_count: i32,
+    /// Why closing is asked for, once someone asks (the closure request).
+    #[serde(default)]
+    pub closure_reason: Option<ClosureReason>,
     /// When the row last changed.
     pub updated_at: DateTime<Utc>,
 }

@@ -50,6 +50,10 @@ pub enum ErrorCode {
     HashMismatch,
     /// An image declares more pixels than the server decodes (a decompression bomb); refused.
     ImageTooLarge,
+    /// The case machine has no such move (for example, closing a case still at school).
+    IllegalTransition,
+    /// The move is legal but the case lacks what it requires; the detail lists what is missing.
+    RequirementsUnmet,
     /// The server failed; the detail is in its logs.
     Internal,
     /// The server cannot serve now (for example, the database is unreachable).
@@ -81,6 +85,8 @@ impl ErrorCode {
             Self::UploadBusy => "upload_busy",
             Self::HashMismatch => "hash_mismatch",
             Self::ImageTooLarge => "image_too_large",
+            Self::IllegalTransition => "illegal_transition",
+            Self::RequirementsUnmet => "requirements_unmet",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
         }

@@ -11,7 +11,9 @@
 //! - a case's status moves only along the case machine; an illegal move is rejected, not applied;
 //! - fields fixed at creation never change.
 
-use crate::cases::{AttemptOutcome, CaseStatus, GeoPoint, Participant, ReasonCategory};
+use crate::cases::{
+    AttemptOutcome, CaseStatus, ClosureReason, GeoPoint, Participant, ReasonCategory,
+};
 use crate::hlc::HlcStamp;
 use crate::ids::UserId;
 use crate::sync::{AttemptField, CaseField, DocumentField, FieldStamp, FieldStamps, RejectCode};
@@ -34,6 +36,7 @@ pub const CASE_RULES: &[(&str, Rule)] = &[
     ("status", Rule::CaseMachine),
     ("reason", Rule::LastWriterWins),
     ("responsible_user_id", Rule::LastWriterWins),
+    ("closure_reason", Rule::LastWriterWins),
     ("attempts", Rule::Union),
     ("documents", Rule::Union),
     ("student_id", Rule::FixedAtCreation),
@@ -199,6 +202,8 @@ pub struct CaseFields {
     pub responsible_user_id: Option<UserId>,
     /// Relapses so far.
     pub relapse_count: i32,
+    /// The reason closing is asked for.
+    pub closure_reason: Option<ClosureReason>,
 }
 
 impl Mergeable for CaseFields {
@@ -209,6 +214,7 @@ impl Mergeable for CaseFields {
             CaseField::Status(_) => "status",
             CaseField::Reason(_) => "reason",
             CaseField::ResponsibleUserId(_) => "responsible_user_id",
+            CaseField::ClosureReason(_) => "closure_reason",
         }
     }
 
@@ -219,6 +225,7 @@ impl Mergeable for CaseFields {
             CaseField::ResponsibleUserId(_) => {
                 self.responsible_user_id.map(CaseField::ResponsibleUserId)
             }
+            CaseField::ClosureReason(_) => self.closure_reason.map(CaseField::ClosureReason),
         }
     }
 
@@ -227,6 +234,7 @@ impl Mergeable for CaseFields {
             CaseField::Status(s) => self.status = s,
             CaseField::Reason(r) => self.reason = Some(r),
             CaseField::ResponsibleUserId(u) => self.responsible_user_id = Some(u),
+            CaseField::ClosureReason(r) => self.closure_reason = Some(r),
         }
     }
 }
@@ -423,6 +431,7 @@ mod tests {
             reason: None,
             responsible_user_id: None,
             relapse_count: 0,
+            closure_reason: None,
         }
     }
 

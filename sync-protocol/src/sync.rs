@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::cases::{
-    Attempt, AttemptKind, AttemptOutcome, CaseStatus, CaseSummary, GeoPoint, Participant,
-    ReasonCategory,
+    Attempt, AttemptKind, AttemptOutcome, CaseStatus, CaseSummary, ClosureReason, GeoPoint,
+    Participant, ReasonCategory,
 };
 use crate::evidence::{Document, Review, ReviewTarget, Verdict};
 use crate::hlc::HlcStamp;
@@ -30,6 +30,8 @@ pub enum CaseField {
     Reason(ReasonCategory),
     /// The responsible person (专人).
     ResponsibleUserId(UserId),
+    /// Asks for the row to be closed for this reason (the closure request, R15–R20).
+    ClosureReason(ClosureReason),
 }
 
 /// A field of an attempt that may change after it was recorded.
@@ -105,7 +107,7 @@ pub struct NewDocument {
     /// The case (fixed).
     pub case_id: CaseId,
     /// The document type (fixed).
-    pub doc_type: String,
+    pub doc_type: crate::evidence::DocumentType,
     /// Title.
     pub title: String,
     /// Issuer.
@@ -217,6 +219,9 @@ pub enum RejectCode {
     Forbidden,
     /// The case machine does not allow this status move.
     IllegalTransition,
+    /// The move is legal but what it requires is not on the case yet (attempts, documents,
+    /// reviews); the reason lists what is missing.
+    RequirementsUnmet,
     /// A record with this id exists with other fixed fields (student, author, case, kind, time).
     ImmutableField,
     /// The change is malformed (empty, or a value out of range).

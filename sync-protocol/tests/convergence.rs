@@ -38,6 +38,7 @@ impl Replica {
             reason: None,
             responsible_user_id: None,
             relapse_count: 0,
+            closure_reason: None,
         };
         Self {
             case: Some((case, FieldStamps::new(), 1)),

@@ -262,6 +262,59 @@ impl TestServer {
             .filter(move |c| c.school_id == school)
     }
 
+    /// Gives case `id` a status and an opening day, with no attempts: a fixture written
+    /// straight to the database, so that a test starts a case's story where it needs.
+    pub async fn reset_case(
+        &self,
+        id: uuid::Uuid,
+        status: &str,
+        opened_on: chrono::NaiveDate,
+    ) -> anyhow::Result<server::db::entity::case::Model> {
+        use sea_orm::{
+            ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _,
+        };
+        use server::db::entity::{attempt, attempt_participant, case};
+        let db = &self.state.db.write;
+        let attempts: Vec<uuid::Uuid> = attempt::Entity::find()
+            .filter(attempt::Column::CaseId.eq(id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        attempt_participant::Entity::delete_many()
+            .filter(attempt_participant::Column::AttemptId.is_in(attempts.clone()))
+            .exec(db)
+            .await?;
+        attempt::Entity::delete_many()
+            .filter(attempt::Column::Id.is_in(attempts))
+            .exec(db)
+            .await?;
+        let row = case::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .with_context(|| format!("case {id}"))?;
+        let mut row: case::ActiveModel = row.into();
+        row.status = sea_orm::Set(status.to_owned());
+        row.opened_on = sea_orm::Set(opened_on);
+        Ok(row.update(db).await?)
+    }
+
+    /// The first case of the home teacher's school, reset to `status`, opened today, with no
+    /// attempts (see [`Self::reset_case`]).
+    pub async fn school_case_at(
+        &self,
+        status: sync_protocol::cases::CaseStatus,
+    ) -> anyhow::Result<server::db::entity::case::Model> {
+        let id = self
+            .school_cases()
+            .next()
+            .context("a case in the teacher's school")?
+            .id;
+        let today = server::calendar::china_date(chrono::Utc::now());
+        self.reset_case(id, status.as_str(), today).await
+    }
+
     /// An attempt recorded in the home teacher's school (the fixtures record some).
     pub async fn school_attempt(&self) -> anyhow::Result<uuid::Uuid> {
         use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};

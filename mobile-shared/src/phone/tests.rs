@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use sync_protocol::auth::{Me, TokenPair};
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus};
+use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::Role;
 use sync_protocol::sync::{
     CaseField, MutationOutcome, MutationResult, PullResponse, PushRequest, PushResponse,
@@ -450,7 +451,7 @@ fn a_document_recorded_offline_shows_and_takes_edits() {
     let id = phone
         .record_document(DocumentDraft::new(
             case_id,
-            "return_notice",
+            DocumentType::ReturnNotice,
             "限期返校通知书",
         ))
         .expect("recorded");

@@ -1,7 +1,11 @@
-//! The case ledger: reading cases and their attempts, and what is due on them (`due`). Later:
-//! the case machine and the rest of its rules.
+//! The case ledger: reading cases and their attempts, the case machine with its roles and
+//! requirements (`machine`), and what is due on them (`due`), as plain functions over a case's
+//! history (`history`).
 
+pub mod changes;
 pub mod due;
+pub mod history;
+pub mod machine;
 pub mod routes;
 
 use sync_protocol::cases::{Attempt, CaseSummary, GeoPoint, Participant};
@@ -10,7 +14,7 @@ use crate::db::entity::{attempt, attempt_participant, case};
 
 /// A stored value that does not parse as its wire enum: the database holds something the code
 /// never wrote.
-fn parse_stored<T: std::str::FromStr<Err = String>>(value: &str) -> anyhow::Result<T> {
+pub(crate) fn parse_stored<T: std::str::FromStr<Err = String>>(value: &str) -> anyhow::Result<T> {
     value
         .parse()
         .map_err(|e: String| anyhow::anyhow!("corrupt stored value: {e}"))
@@ -31,6 +35,11 @@ pub fn summary(row: case::Model, student_name: String) -> anyhow::Result<CaseSum
         responsible_user_id: row.responsible_user_id.map(Into::into),
         opened_on: row.opened_on,
         relapse_count: row.relapse_count,
+        closure_reason: row
+            .closure_reason
+            .as_deref()
+            .map(parse_stored)
+            .transpose()?,
         updated_at: row.updated_at,
     })
 }

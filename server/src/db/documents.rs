@@ -20,7 +20,7 @@ pub async fn insert(
     document::ActiveModel {
         id: Set(new.id.0),
         case_id: Set(new.case_id.0),
-        doc_type: Set(new.doc_type.clone()),
+        doc_type: Set(new.doc_type.as_str().to_owned()),
         title: Set(new.title.clone()),
         issued_by: Set(new.issued_by.clone()),
         issued_on: Set(new.issued_on),

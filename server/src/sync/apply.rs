@@ -8,6 +8,8 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QuerySelect,
 };
+use sync_protocol::cases::CaseStatus;
+use sync_protocol::evidence::{ReviewTarget, Verdict};
 use sync_protocol::merge::{
     self, AttemptFields, CaseFields, DocumentFields, FieldLoss, Mergeable, Rejection,
     unite_participants,
@@ -20,10 +22,14 @@ use sync_protocol::sync::{
 use sync_protocol::{ConflictId, hlc::HlcStamp};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::auth::AuthUser;
+use crate::cases::{history, machine};
 use crate::db::attempts::{parse_stamps, stamps_text};
 use crate::db::changes::{ChangeSet, RecordScope};
-use crate::db::entity::{attempt, attempt_participant, case, conflict, document, review};
+use crate::db::entity::{
+    attempt, attempt_participant, case, case_move, conflict, document, review,
+};
 use crate::db::{attempts, documents};
 
 /// What an applied mutation left.
@@ -211,7 +217,7 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
                 document_id,
                 fields,
             } => self.update_document(m, hlc, document_id.0, fields).await,
-            Change::CreateReview { review } => self.create_review(review).await,
+            Change::CreateReview { review } => self.create_review(m, hlc, review).await,
         }
     }
 
@@ -225,16 +231,13 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         let Some(row) = self.case(id).await? else {
             return Ok(not_found("case"));
         };
-        let closes = fields.iter().any(|f| {
-            matches!(
-                f,
-                CaseField::Status(sync_protocol::cases::CaseStatus::Closed)
-            )
-        });
-        if closes && !matches!(self.user.role, Role::Supervisor | Role::Admin) {
+        let asks_closure = fields
+            .iter()
+            .any(|f| matches!(f, CaseField::ClosureReason(_)));
+        if asks_closure && !machine::CLOSURE_REQUESTERS.contains(&self.user.role) {
             return Ok(reject(
                 RejectCode::Forbidden,
-                "only the bureau closes a ledger row (销号)",
+                "only a school lead, a township officer or the bureau asks for a row to be closed",
             ));
         }
         let corrupt = |e: String| DbErr::Custom(format!("corrupt case {id}: {e}"));
@@ -248,6 +251,12 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
                 .map_err(corrupt)?,
             responsible_user_id: row.responsible_user_id.map(Into::into),
             relapse_count: row.relapse_count,
+            closure_reason: row
+                .closure_reason
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(corrupt)?,
         };
         let mut stamps = parse_stamps(&row.field_stamps)?;
         let version = row.version + 1;
@@ -262,11 +271,39 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             Ok(losses) => losses,
             Err(rejection) => return Ok(Err(rejection)),
         };
+        let from: CaseStatus = row.status.parse().map_err(corrupt)?;
+        if state.status != from {
+            if let Err(refusal) = self.check_move(&row, &state).await? {
+                return Ok(Err(refusal));
+            }
+            case_move::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                case_id: Set(id),
+                from_status: Set(from.as_str().to_owned()),
+                to_status: Set(state.status.as_str().to_owned()),
+                moved_by: Set(self.user.id),
+                moved_at: Set(DateTime::from_timestamp_millis(hlc.millis).unwrap_or(self.now)),
+                recorded_at: Set(self.now),
+                mutation_id: Set(m.id.0),
+            }
+            .insert(self.txn)
+            .await?;
+            audit::record(
+                self.txn,
+                self.user,
+                None,
+                audit::Action::MoveCase,
+                Some(id),
+                serde_json::json!({ "from": from, "to": state.status, "mutation_id": m.id }),
+            )
+            .await?;
+        }
         let mut active: case::ActiveModel = row.clone().into();
         active.status = Set(state.status.as_str().to_owned());
         active.reason = Set(state.reason.map(|r| r.as_str().to_owned()));
         active.responsible_user_id = Set(state.responsible_user_id.map(|u| u.0));
         active.relapse_count = Set(state.relapse_count);
+        active.closure_reason = Set(state.closure_reason.map(|r| r.as_str().to_owned()));
         active.version = Set(version);
         active.field_stamps = Set(stamps_text(&stamps));
         active.updated_at = Set(self.now);
@@ -282,6 +319,35 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             version,
         )
         .await
+    }
+
+    /// Checks the caller may move the case `row` to the merged `state`'s status now: role and
+    /// requirements over the case's history, with the mutation's other fields already applied.
+    async fn check_move(
+        &self,
+        row: &case::Model,
+        state: &CaseFields,
+    ) -> Result<Result<(), Rejection>, DbErr> {
+        let mut history = history::load(self.txn, std::slice::from_ref(row))
+            .await?
+            .remove(&row.id)
+            .ok_or_else(|| DbErr::Custom(format!("no history for case {}", row.id)))?;
+        history.reason = state.reason;
+        history.closure_reason = state.closure_reason;
+        history.responsible = state.responsible_user_id.is_some();
+        Ok(
+            machine::check_move(self.user.role, &history, state.status).map_err(|refusal| {
+                let code = match refusal {
+                    machine::Refusal::Illegal(_) => RejectCode::IllegalTransition,
+                    machine::Refusal::Forbidden { .. } => RejectCode::Forbidden,
+                    machine::Refusal::Unmet { .. } => RejectCode::RequirementsUnmet,
+                };
+                Rejection {
+                    code,
+                    reason: refusal.to_string(),
+                }
+            }),
+        )
     }
 
     async fn create_attempt(
@@ -394,12 +460,9 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         let Some(case) = self.case(new.case_id.0).await? else {
             return Ok(not_found("case"));
         };
-        if new.doc_type.trim().is_empty() {
-            return Ok(reject(RejectCode::Invalid, "a document needs a type"));
-        }
         if let Some(existing) = document::Entity::find_by_id(new.id.0).one(self.txn).await? {
             if existing.case_id != new.case_id.0
-                || existing.doc_type != new.doc_type
+                || existing.doc_type != new.doc_type.as_str()
                 || existing.author_id != self.user.id
             {
                 return Ok(reject(
@@ -466,8 +529,16 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         .await
     }
 
-    async fn create_review(&mut self, new: &NewReview) -> Result<Outcome, DbErr> {
-        if !matches!(self.user.role, Role::Supervisor | Role::Admin) {
+    /// Records a supervisor's review. Approving a closure request closes the row, through the
+    /// same move check as any other status move: it is refused, listing what is missing, until
+    /// the closure reason's evidence is attached and approved.
+    async fn create_review(
+        &mut self,
+        m: &Mutation,
+        hlc: HlcStamp,
+        new: &NewReview,
+    ) -> Result<Outcome, DbErr> {
+        if self.user.role != Role::Supervisor {
             return Ok(reject(
                 RejectCode::Forbidden,
                 "only the bureau reviews evidence",
@@ -495,6 +566,32 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
                 )
             });
         }
+        if new.verdict != Verdict::Approved && new.reason.trim().is_empty() {
+            return Ok(reject(
+                RejectCode::Invalid,
+                "a review that does not approve says why",
+            ));
+        }
+        let on_case = match new.target {
+            ReviewTarget::Attempt => attempt::Entity::find_by_id(new.target_id)
+                .one(self.txn)
+                .await?
+                .is_some_and(|a| a.case_id == case.id),
+            ReviewTarget::Document => document::Entity::find_by_id(new.target_id)
+                .one(self.txn)
+                .await?
+                .is_some_and(|d| d.case_id == case.id),
+            ReviewTarget::Closure => new.target_id == case.id,
+        };
+        if !on_case {
+            return Ok(not_found(new.target.as_str()));
+        }
+        if new.target == ReviewTarget::Closure && new.verdict == Verdict::Approved {
+            let close = [CaseField::Status(CaseStatus::Closed)];
+            if let Err(refusal) = self.update_case(m, hlc, case.id, &close).await? {
+                return Ok(Err(refusal));
+            }
+        }
         review::ActiveModel {
             id: Set(new.id.0),
             case_id: Set(new.case_id.0),
@@ -506,6 +603,18 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             created_at: Set(self.now),
         }
         .insert(self.txn)
+        .await?;
+        audit::record(
+            self.txn,
+            self.user,
+            None,
+            audit::Action::Review,
+            Some(case.id),
+            serde_json::json!({
+                "review_id": new.id, "target": new.target, "target_id": new.target_id,
+                "verdict": new.verdict, "reason": new.reason,
+            }),
+        )
         .await?;
         self.changes
             .upsert(EntityKind::Review, new.id.0, RecordScope::from(&case), true);

@@ -173,7 +173,8 @@ async fn records_for(
         let document = Document {
             id: row.id.into(),
             case_id: row.case_id.into(),
-            doc_type: row.doc_type,
+            doc_type: crate::cases::parse_stored(&row.doc_type)
+                .map_err(|e| corrupt("document", e))?,
             title: row.title,
             issued_by: row.issued_by,
             issued_on: row.issued_on,

@@ -3,44 +3,9 @@
 //! without a holiday schedule named rather than guessed.
 
 use chrono::{Datelike as _, Duration, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set};
 use server::calendar::{YearSchedule, china_date};
-use server::db::entity::{attempt, attempt_participant, case};
 use tests::TestServer;
 use uuid::Uuid;
-
-/// Gives case `id` a status and an opening day, with no attempts.
-async fn reset_case(
-    server: &TestServer,
-    id: Uuid,
-    status: &str,
-    opened_on: NaiveDate,
-) -> anyhow::Result<()> {
-    let attempts: Vec<Uuid> = attempt::Entity::find()
-        .filter(attempt::Column::CaseId.eq(id))
-        .all(&server.state.db.write)
-        .await?
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
-    attempt_participant::Entity::delete_many()
-        .filter(attempt_participant::Column::AttemptId.is_in(attempts.clone()))
-        .exec(&server.state.db.write)
-        .await?;
-    attempt::Entity::delete_many()
-        .filter(attempt::Column::Id.is_in(attempts))
-        .exec(&server.state.db.write)
-        .await?;
-    let row = case::Entity::find_by_id(id)
-        .one(&server.state.db.write)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("case {id}"))?;
-    let mut row: case::ActiveModel = row.into();
-    row.status = Set(status.to_owned());
-    row.opened_on = Set(opened_on);
-    row.update(&server.state.db.write).await?;
-    Ok(())
-}
 
 /// The ids of the cases listed, and the rules of each one's items with whether they are overdue.
 fn listed(body: &serde_json::Value) -> Vec<(String, Vec<(String, bool)>)> {
@@ -97,17 +62,13 @@ async fn r08_r09_due_and_overdue_school_work_is_listed_for_the_schools_scope() -
     let [late, fresh, far] = mine.as_slice() else {
         anyhow::bail!("the fixtures hold fewer than three cases in the teacher's school");
     };
-    reset_case(
-        &server,
-        *late,
-        "school_persuasion",
-        today - Duration::days(40),
-    )
-    .await?;
-    reset_case(&server, *fresh, "suspected", today).await?;
+    server
+        .reset_case(*late, "school_persuasion", today - Duration::days(40))
+        .await?;
+    server.reset_case(*fresh, "suspected", today).await?;
     // Opened in a year no one will have loaded: its deadline cannot be counted.
     let never = NaiveDate::from_ymd_opt(today.year() + 40, 12, 28).unwrap_or(today);
-    reset_case(&server, *far, "suspected", never).await?;
+    server.reset_case(*far, "suspected", never).await?;
 
     let teacher = server.token("teacher").await?;
     let all = server.get("/api/v1/cases/due", &teacher).await?;

@@ -20,6 +20,8 @@ pub struct Model {
     pub responsible_user_id: Option<Uuid>,
     pub opened_on: Date,
     pub relapse_count: i32,
+    /// The closure request's reason (`ClosureReason`), once asked.
+    pub closure_reason: Option<String>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -6,6 +6,7 @@ pub mod attempt;
 pub mod attempt_participant;
 pub mod audit_entry;
 pub mod case;
+pub mod case_move;
 pub mod change_log;
 pub mod conflict;
 pub mod device;

@@ -7,6 +7,7 @@ mod m20261123_000002_sync;
 mod m20261123_000003_uploads;
 mod m20261124_000004_media_metadata;
 mod m20261125_000005_work_calendars;
+mod m20261125_000006_case_moves;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_uploads::Migration),
             Box::new(m20261124_000004_media_metadata::Migration),
             Box::new(m20261125_000005_work_calendars::Migration),
+            Box::new(m20261125_000006_case_moves::Migration),
         ]
     }
 }

@@ -1,0 +1,176 @@
+//! Changing a case from the web: `PATCH /api/v1/cases/{id}` (status moves, reason, responsible
+//! person, closure request) and `POST /api/v1/cases/{id}/reviews`. Each request becomes one
+//! mutation made by the server for the caller and goes through the same push as a phone's, so
+//! the case machine, its roles and requirements, the merge rules and the audit are the same
+//! whichever way a change comes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use sync_protocol::cases::CaseSummary;
+use sync_protocol::evidence::{ReviewTarget, Verdict};
+use sync_protocol::sync::{
+    CaseField, Change, Mutation, MutationOutcome, NewReview, PROTOCOL_VERSION, PushRequest,
+    RejectCode,
+};
+use sync_protocol::{CaseId, ErrorCode, MutationId, Problem, ReviewId};
+use tracing::instrument;
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::{ApiError, Json, Path};
+use crate::state::AppState;
+
+/// Body of `PATCH /api/v1/cases/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseChange {
+    /// The case version the change was made on (as read from `GET /api/v1/cases/{id}`).
+    pub base_version: i64,
+    /// The changed fields only.
+    pub fields: Vec<CaseField>,
+}
+
+/// Body of `POST /api/v1/cases/{id}/reviews`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// What is judged.
+    pub target: ReviewTarget,
+    /// The attempt's or document's id, or the case's own id for a closure request.
+    pub target_id: uuid::Uuid,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why (required unless approved).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Applies `change` for `user` as one mutation of a push, answering a refusal as a problem.
+async fn apply(
+    state: &AppState,
+    user: &AuthUser,
+    base_version: i64,
+    change: Change,
+) -> Result<(), ApiError> {
+    let mutation = Mutation {
+        id: MutationId::new(),
+        base_version,
+        hlc: state.server_stamp(),
+        change,
+    };
+    let request = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        mutations: vec![mutation],
+    };
+    let response = crate::sync::push::push(state, user, request).await?;
+    let outcome = response
+        .results
+        .into_iter()
+        .next()
+        .map(|r| r.outcome)
+        .ok_or_else(|| anyhow::anyhow!("a push of one mutation answered with no result"))?;
+    match outcome {
+        MutationOutcome::Applied { .. } => Ok(()),
+        MutationOutcome::Rejected { code, reason } => {
+            let (status, code) = match code {
+                RejectCode::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+                RejectCode::Forbidden => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+                RejectCode::IllegalTransition => {
+                    (StatusCode::CONFLICT, ErrorCode::IllegalTransition)
+                }
+                RejectCode::RequirementsUnmet => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::RequirementsUnmet,
+                ),
+                RejectCode::ImmutableField | RejectCode::Invalid => {
+                    (StatusCode::BAD_REQUEST, ErrorCode::InvalidBody)
+                }
+            };
+            Err(ApiError::new(status, code, reason))
+        }
+    }
+}
+
+/// The case `id` as the caller now sees it.
+async fn read_back(state: &AppState, user: &AuthUser, id: CaseId) -> Result<CaseSummary, ApiError> {
+    let (row, name) = db::cases::find(&state.db.read, user.scope(), id.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found("case"))?;
+    Ok(super::summary(row, name)?)
+}
+
+/// Changes fields of a case in the caller's scope: a status move (checked against the case
+/// machine, the caller's role and what the move requires), the reason, the responsible person,
+/// or the closure request's reason. Concurrent edits merge as they do from phones.
+#[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases",
+    params(("id" = CaseId, Path, description = "case id")),
+    request_body = CaseChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the case after the change", body = CaseSummary),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the caller's role does not make this change", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`illegal_transition`: no such move", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`requirements_unmet`: the detail lists what is missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn change_case(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<CaseId>,
+    Json(body): Json<CaseChange>,
+) -> Result<Json<CaseSummary>, ApiError> {
+    let change = Change::UpdateCase {
+        case_id: id,
+        fields: body.fields,
+    };
+    apply(&state, &user, body.base_version, change).await?;
+    Ok(Json(read_back(&state, &user, id).await?))
+}
+
+/// Records a supervisor's review of an attempt, a document or the closure request. Approving
+/// the closure request closes the row (销号), refused with `requirements_unmet`, listing what is
+/// missing, until the closure reason's evidence is attached and approved.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/reviews", tag = "cases",
+    params(("id" = CaseId, Path, description = "case id")),
+    request_body = ReviewRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "recorded; the case after it", body = CaseSummary),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn review_case(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<CaseId>,
+    Json(body): Json<ReviewRequest>,
+) -> Result<(StatusCode, Json<CaseSummary>), ApiError> {
+    let review = NewReview {
+        id: ReviewId::new(),
+        case_id: id,
+        target: body.target,
+        target_id: body.target_id,
+        verdict: body.verdict,
+        reason: body.reason,
+    };
+    apply(&state, &user, 0, Change::CreateReview { review }).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(read_back(&state, &user, id).await?),
+    ))
+}
+
+/// The routes that change cases.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(change_case))
+        .routes(utoipa_axum::routes!(review_case))
+}

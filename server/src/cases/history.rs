@@ -1,0 +1,273 @@
+//! A case's history as the rules read it: its moves along the case machine, its attempts, its
+//! documents and the verdicts on them, each dated in China's calendar. The rules
+//! ([`super::machine`], [`super::due`]) are plain functions over this; [`load`] reads it.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sync_protocol::cases::{
+    AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, ReasonCategory,
+};
+use sync_protocol::evidence::{DocumentType, ReviewTarget, Verdict};
+use sync_protocol::media::MediaKind;
+use uuid::Uuid;
+
+use super::parse_stored;
+use crate::calendar::china_date;
+use crate::db::entity::{attempt, case, case_move, document, media_object, review};
+
+/// One move along the case machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    /// The status it left.
+    pub from: CaseStatus,
+    /// The status it entered.
+    pub to: CaseStatus,
+    /// The day it was made.
+    pub on: NaiveDate,
+}
+
+/// One attempt, as the rules count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptFact {
+    /// The kind of contact.
+    pub kind: AttemptKind,
+    /// The day it happened.
+    pub on: NaiveDate,
+    /// What came of it.
+    pub outcome: AttemptOutcome,
+    /// Whether a recording of it is kept (R20: recordings of every earlier attempt).
+    pub recorded: bool,
+}
+
+/// One evidence document, as the rules count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentFact {
+    /// Its type.
+    pub doc_type: DocumentType,
+    /// The day it was recorded.
+    pub on: NaiveDate,
+    /// Whether the latest review of it approves it.
+    pub approved: bool,
+}
+
+/// Everything the rules need to know of one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseHistory {
+    /// Where it stands.
+    pub status: CaseStatus,
+    /// The day the row was opened.
+    pub opened_on: NaiveDate,
+    /// The reason category, once known.
+    pub reason: Option<ReasonCategory>,
+    /// Why closing is asked for, once asked.
+    pub closure_reason: Option<ClosureReason>,
+    /// Whether a responsible person (专人) is named.
+    pub responsible: bool,
+    /// Moves, oldest first.
+    pub moves: Vec<Moved>,
+    /// Attempts, oldest first.
+    pub attempts: Vec<AttemptFact>,
+    /// Documents, oldest first.
+    pub documents: Vec<DocumentFact>,
+}
+
+impl CaseHistory {
+    /// The last day the case entered `status`, if it ever did by a move.
+    pub fn entered(&self, status: CaseStatus) -> Option<NaiveDate> {
+        self.moves
+            .iter()
+            .rev()
+            .find(|m| m.to == status)
+            .map(|m| m.on)
+    }
+
+    /// The day the current status began: the last move, or the opening.
+    pub fn in_status_since(&self) -> NaiveDate {
+        self.moves.last().map_or(self.opened_on, |m| m.on)
+    }
+
+    /// The day the current episode began: the last move into `suspected` (the suspected case
+    /// opening, R5, or a relapse), or the opening of the row.
+    pub fn episode_start(&self) -> NaiveDate {
+        self.entered(CaseStatus::Suspected)
+            .unwrap_or(self.opened_on)
+    }
+
+    /// Attempts of this episode of `kind`s matching `select`.
+    fn attempts_since(
+        &self,
+        since: NaiveDate,
+        select: impl Fn(&AttemptFact) -> bool,
+    ) -> impl Iterator<Item = &AttemptFact> {
+        self.attempts
+            .iter()
+            .filter(move |a| a.on >= since && select(a))
+    }
+
+    /// School persuasion attempts (not joint ones) of this episode (R8).
+    pub fn school_attempts(&self) -> u32 {
+        count(self.attempts_since(self.episode_start(), |a| {
+            a.kind != AttemptKind::JointPersuasion
+        }))
+    }
+
+    /// Joint persuasion attempts since the case was reported (R12).
+    pub fn joint_attempts(&self) -> u32 {
+        let since = self
+            .entered(CaseStatus::Reported)
+            .unwrap_or_else(|| self.episode_start());
+        count(self.attempts_since(since, |a| a.kind == AttemptKind::JointPersuasion))
+    }
+
+    /// Attempts of any kind on or after `since`.
+    pub fn attempts_on_or_after(&self, since: NaiveDate) -> u32 {
+        count(self.attempts_since(since, |_| true))
+    }
+
+    /// Whether an attempt of this episode found nobody (a recorded lost contact).
+    pub fn contact_lost(&self) -> bool {
+        self.attempts_since(self.episode_start(), |a| {
+            a.outcome == AttemptOutcome::NotReached
+        })
+        .next()
+        .is_some()
+    }
+
+    /// Whether every attempt of this episode has a recording (R20).
+    pub fn every_attempt_recorded(&self) -> bool {
+        self.attempts_since(self.episode_start(), |a| !a.recorded)
+            .next()
+            .is_none()
+    }
+
+    /// Documents of `doc_type` recorded in this episode.
+    pub fn documents_of(&self, doc_type: DocumentType) -> impl Iterator<Item = &DocumentFact> {
+        let since = self.episode_start();
+        self.documents
+            .iter()
+            .filter(move |d| d.doc_type == doc_type && d.on >= since)
+    }
+
+    /// The first document of `doc_type` of this episode, if any.
+    pub fn first_document(&self, doc_type: DocumentType) -> Option<&DocumentFact> {
+        self.documents_of(doc_type).next()
+    }
+}
+
+fn count<'a>(attempts: impl Iterator<Item = &'a AttemptFact>) -> u32 {
+    u32::try_from(attempts.count()).unwrap_or(u32::MAX)
+}
+
+fn corrupt(e: anyhow::Error) -> DbErr {
+    DbErr::Custom(e.to_string())
+}
+
+/// The histories of `cases`, by case id: a few queries per 500 cases.
+pub async fn load(
+    db: &impl ConnectionTrait,
+    cases: &[case::Model],
+) -> Result<HashMap<Uuid, CaseHistory>, DbErr> {
+    let mut out = HashMap::with_capacity(cases.len());
+    for row in cases {
+        out.insert(
+            row.id,
+            CaseHistory {
+                status: parse_stored(&row.status).map_err(corrupt)?,
+                opened_on: row.opened_on,
+                reason: row
+                    .reason
+                    .as_deref()
+                    .map(parse_stored)
+                    .transpose()
+                    .map_err(corrupt)?,
+                closure_reason: row
+                    .closure_reason
+                    .as_deref()
+                    .map(parse_stored)
+                    .transpose()
+                    .map_err(corrupt)?,
+                responsible: row.responsible_user_id.is_some(),
+                moves: Vec::new(),
+                attempts: Vec::new(),
+                documents: Vec::new(),
+            },
+        );
+    }
+    for chunk in cases.chunks(500) {
+        let ids: Vec<Uuid> = chunk.iter().map(|c| c.id).collect();
+        load_chunk(db, &ids, &mut out).await?;
+    }
+    Ok(out)
+}
+
+async fn load_chunk(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    out: &mut HashMap<Uuid, CaseHistory>,
+) -> Result<(), DbErr> {
+    let moves = case_move::Entity::find()
+        .filter(case_move::Column::CaseId.is_in(ids.iter().copied()))
+        .order_by_asc(case_move::Column::MovedAt)
+        .order_by_asc(case_move::Column::RecordedAt)
+        .all(db)
+        .await?;
+    let attempts = attempt::Entity::find()
+        .filter(attempt::Column::CaseId.is_in(ids.iter().copied()))
+        .order_by_asc(attempt::Column::OccurredAt)
+        .all(db)
+        .await?;
+    let documents = document::Entity::find()
+        .filter(document::Column::CaseId.is_in(ids.iter().copied()))
+        .order_by_asc(document::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let reviews = review::Entity::find()
+        .filter(review::Column::CaseId.is_in(ids.iter().copied()))
+        .filter(review::Column::TargetKind.eq(ReviewTarget::Document.as_str()))
+        .order_by_asc(review::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let recordings = media_object::Entity::find()
+        .filter(media_object::Column::CaseId.is_in(ids.iter().copied()))
+        .filter(media_object::Column::Kind.eq(MediaKind::Audio.as_str()))
+        .all(db)
+        .await?;
+    let recorded: std::collections::HashSet<Uuid> =
+        recordings.into_iter().map(|m| m.target_id).collect();
+    // The latest verdict on each document wins.
+    let mut verdicts: HashMap<Uuid, bool> = HashMap::new();
+    for r in reviews {
+        verdicts.insert(r.target_id, r.verdict == Verdict::Approved.as_str());
+    }
+    for m in moves {
+        if let Some(h) = out.get_mut(&m.case_id) {
+            h.moves.push(Moved {
+                from: parse_stored(&m.from_status).map_err(corrupt)?,
+                to: parse_stored(&m.to_status).map_err(corrupt)?,
+                on: china_date(m.moved_at),
+            });
+        }
+    }
+    for a in attempts {
+        if let Some(h) = out.get_mut(&a.case_id) {
+            h.attempts.push(AttemptFact {
+                kind: parse_stored(&a.kind).map_err(corrupt)?,
+                on: china_date(a.occurred_at),
+                outcome: parse_stored(&a.outcome).map_err(corrupt)?,
+                recorded: recorded.contains(&a.id),
+            });
+        }
+    }
+    for d in documents {
+        if let Some(h) = out.get_mut(&d.case_id) {
+            h.documents.push(DocumentFact {
+                doc_type: parse_stored(&d.doc_type).map_err(corrupt)?,
+                on: china_date(d.created_at),
+                approved: verdicts.get(&d.id).copied().unwrap_or(false),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,609 @@
+//! The case machine with its people and its paperwork: who may make each move, and what each
+//! move requires to be on the case first (DOMAIN.md §Case life, R5, R8–R12, R14–R20). The legal
+//! moves themselves are `CaseStatus::check_move`, shared with the phone; this adds the rules only
+//! the server can judge, as plain functions over a [`CaseHistory`]. Every move, whether it comes
+//! by sync from a phone or from the web, is checked here.
+
+use sync_protocol::cases::{CaseStatus, ClosureReason, IllegalMove};
+use sync_protocol::evidence::DocumentType;
+use sync_protocol::org::Role;
+
+use super::history::CaseHistory;
+
+/// School persuasion attempts before the report (R8, R9).
+pub const SCHOOL_ATTEMPTS: u32 = 3;
+/// Joint persuasion attempts the township makes (R12, and R15 before a refusal may close).
+pub const JOINT_ATTEMPTS: u32 = 3;
+
+/// Something a move needs that the case does not have yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Missing {
+    /// A responsible person (专人) must be named (R5).
+    ResponsiblePerson,
+    /// More school persuasion attempts, or a recorded lost contact (R8, R9).
+    SchoolAttempts {
+        /// Made in this episode.
+        done: u32,
+        /// Needed.
+        needed: u32,
+    },
+    /// More joint persuasion attempts (R12, R15, R20).
+    JointAttempts {
+        /// Made since the report.
+        done: u32,
+        /// Needed.
+        needed: u32,
+    },
+    /// A document of this type must be attached.
+    Document {
+        /// The type.
+        doc_type: DocumentType,
+    },
+    /// One document of these types must be attached.
+    OneOfDocuments {
+        /// The types, any one of which serves.
+        doc_types: &'static [DocumentType],
+    },
+    /// The attached document of this type must be approved by a supervisor's review.
+    Review {
+        /// The type.
+        doc_type: DocumentType,
+    },
+    /// A follow-up visit after the return (R14).
+    FollowUpVisit,
+    /// A recording of every attempt of this episode (R20).
+    Recordings,
+    /// The closure request's reason, fitting where the case stands (R15–R20, R14).
+    ClosureReason,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ResponsiblePerson => write!(f, "a responsible person"),
+            Self::SchoolAttempts { done, needed } => write!(
+                f,
+                "{needed} school persuasion attempts ({done} made) or a recorded lost contact"
+            ),
+            Self::JointAttempts { done, needed } => {
+                write!(f, "{needed} joint persuasion attempts ({done} made)")
+            }
+            Self::Document { doc_type } => write!(f, "a `{}` document", doc_type.as_str()),
+            Self::OneOfDocuments { doc_types } => {
+                let names: Vec<&str> = doc_types.iter().map(|t| t.as_str()).collect();
+                write!(f, "one of the documents `{}`", names.join("`, `"))
+            }
+            Self::Review { doc_type } => {
+                write!(
+                    f,
+                    "an approving review of the `{}` document",
+                    doc_type.as_str()
+                )
+            }
+            Self::FollowUpVisit => write!(f, "a follow-up visit after the return"),
+            Self::Recordings => write!(f, "a recording of every attempt"),
+            Self::ClosureReason => write!(f, "a closure reason that fits the case's status"),
+        }
+    }
+}
+
+/// Why a move is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The case machine has no such move.
+    Illegal(IllegalMove),
+    /// The caller's role does not make this move.
+    Forbidden {
+        /// The status asked for.
+        to: CaseStatus,
+        /// The roles that may.
+        roles: &'static [Role],
+    },
+    /// The case lacks what the move needs.
+    Unmet {
+        /// The status asked for.
+        to: CaseStatus,
+        /// What is missing, in the order to fix it.
+        missing: Vec<Missing>,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Illegal(e) => e.fmt(f),
+            Self::Forbidden { to, roles } => {
+                let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                write!(
+                    f,
+                    "only {} may move a case to {}",
+                    names.join(", "),
+                    to.as_str()
+                )
+            }
+            Self::Unmet { to, missing } => {
+                let items: Vec<String> = missing.iter().map(ToString::to_string).collect();
+                write!(f, "moving to {} needs {}", to.as_str(), items.join("; "))
+            }
+        }
+    }
+}
+
+/// Who may move a case into `to` (from wherever the machine allows).
+pub fn movers(to: CaseStatus) -> &'static [Role] {
+    use Role::*;
+    match to {
+        // The school opens the suspected case (R5) and reopens it on a relapse.
+        CaseStatus::Suspected | CaseStatus::SchoolPersuasion | CaseStatus::FollowUp => {
+            &[Teacher, SchoolLead]
+        }
+        // The school's lead signs the report to the bureau (R9).
+        CaseStatus::Reported => &[SchoolLead],
+        // The township starts joint persuasion on the bureau's letter (R10, R11).
+        CaseStatus::JointPersuasion => &[TownshipOfficer, Supervisor],
+        // Whoever sees the child back at school.
+        CaseStatus::Returned => &[Teacher, SchoolLead, TownshipOfficer, Supervisor],
+        // Only the bureau closes a ledger row (销号).
+        CaseStatus::Closed => &[Supervisor],
+        // Nothing moves a case back to `absent`: the machine has no such move.
+        CaseStatus::Absent => &[],
+    }
+}
+
+/// Who may ask for a row to be closed (set its closure reason).
+pub const CLOSURE_REQUESTERS: &[Role] =
+    &[Role::SchoolLead, Role::TownshipOfficer, Role::Supervisor];
+
+/// Checks that `role` may move the case of `history` to `to` now.
+pub fn check_move(role: Role, history: &CaseHistory, to: CaseStatus) -> Result<(), Refusal> {
+    history.status.check_move(to).map_err(Refusal::Illegal)?;
+    let roles = movers(to);
+    if !roles.contains(&role) {
+        return Err(Refusal::Forbidden { to, roles });
+    }
+    let missing = requirements(history, to);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::Unmet { to, missing })
+    }
+}
+
+/// What moving the case of `history` to `to` needs that it does not have.
+pub fn requirements(history: &CaseHistory, to: CaseStatus) -> Vec<Missing> {
+    let mut missing = Vec::new();
+    match to {
+        CaseStatus::Suspected if !history.responsible => missing.push(Missing::ResponsiblePerson),
+        CaseStatus::Reported => {
+            let done = history.school_attempts();
+            if done < SCHOOL_ATTEMPTS && !history.contact_lost() {
+                missing.push(Missing::SchoolAttempts {
+                    done,
+                    needed: SCHOOL_ATTEMPTS,
+                });
+            }
+        }
+        CaseStatus::JointPersuasion => {
+            need_document(history, DocumentType::ReturnNotice, false, &mut missing)
+        }
+        CaseStatus::FollowUp => {
+            need_document(history, DocumentType::PlacementPlan, false, &mut missing)
+        }
+        CaseStatus::Closed => closure_requirements(history, &mut missing),
+        _ => {}
+    }
+    missing
+}
+
+/// Pushes what is missing for a document of `doc_type` (and its approval, if `reviewed`).
+fn need_document(
+    history: &CaseHistory,
+    doc_type: DocumentType,
+    reviewed: bool,
+    missing: &mut Vec<Missing>,
+) {
+    let mut attached = history.documents_of(doc_type).peekable();
+    if attached.peek().is_none() {
+        missing.push(Missing::Document { doc_type });
+    } else if reviewed && !attached.any(|d| d.approved) {
+        missing.push(Missing::Review { doc_type });
+    }
+}
+
+/// One item of evidence a closure reason needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// A document of this type, approved by a review.
+    Document(DocumentType),
+    /// A document of any of these types, approved by a review.
+    OneOf(&'static [DocumentType]),
+    /// This many joint persuasion attempts.
+    JointAttempts(u32),
+    /// A recording of every attempt of the episode.
+    Recordings,
+    /// A follow-up visit after the return.
+    FollowUpVisit,
+}
+
+/// Police confirmation, death or cremation certificate, or deregistration (R18).
+const MISSING_OR_DEAD: &[DocumentType] = &[
+    DocumentType::PoliceConfirmation,
+    DocumentType::DeathCertificate,
+    DocumentType::CremationCertificate,
+    DocumentType::DeregistrationRecord,
+];
+
+/// Medical death certificate, cremation or police certificate (R19 (4)).
+const DEATH: &[DocumentType] = &[
+    DocumentType::DeathCertificate,
+    DocumentType::CremationCertificate,
+    DocumentType::PoliceConfirmation,
+];
+
+/// The evidence each closure reason declares (R14–R20).
+pub fn evidence(reason: ClosureReason) -> &'static [Evidence] {
+    use DocumentType as D;
+    use Evidence::*;
+    match reason {
+        ClosureReason::RefusalAfterRuling => &[
+            JointAttempts(JOINT_ATTEMPTS),
+            Document(D::CourtRuling),
+            Document(D::WrittenStatement),
+            Document(D::GovernmentApproval),
+        ],
+        ClosureReason::PhysicalCondition | ClosureReason::SevereDisability => {
+            &[Document(D::ExpertAssessment)]
+        }
+        ClosureReason::PoorHouseholdRefusal => &[Document(D::RuralRevitalisationApproval)],
+        ClosureReason::MissingOrDead => &[OneOf(MISSING_OR_DEAD)],
+        ClosureReason::AgeMismatch => &[Document(D::CorrectedHouseholdRecord)],
+        ClosureReason::DuplicateRegistration => &[Document(D::DeregistrationRecord)],
+        ClosureReason::LostContact => &[Document(D::PoliceConfirmation)],
+        ClosureReason::Death => &[OneOf(DEATH)],
+        ClosureReason::StudyingWithoutRoll => &[Document(D::NewRollRecord)],
+        ClosureReason::DeferredForIllness => &[
+            Document(D::GuardianApplication),
+            Document(D::HospitalCertificate),
+            Document(D::SuspensionApproval),
+        ],
+        ClosureReason::VocationalSchool => &[
+            JointAttempts(JOINT_ATTEMPTS),
+            Recordings,
+            Document(D::GuardianConsent),
+            Document(D::ChildConsent),
+            Document(D::EducationPlan),
+            Document(D::AcceptanceLetter),
+        ],
+        ClosureReason::CompulsoryReturn => {
+            &[Document(D::CourtRuling), Document(D::LawEnforcementRecord)]
+        }
+        ClosureReason::ReturnedAndSettled => &[Document(D::PlacementPlan), FollowUpVisit],
+    }
+}
+
+/// Whether `reason` closes a case standing at `status`: a followed-up return closes as
+/// settled (R14); a case still out closes only for a reason of R15–R20.
+fn fits(reason: ClosureReason, status: CaseStatus) -> bool {
+    (reason == ClosureReason::ReturnedAndSettled) == (status == CaseStatus::FollowUp)
+}
+
+fn closure_requirements(history: &CaseHistory, missing: &mut Vec<Missing>) {
+    let Some(reason) = history.closure_reason.filter(|r| fits(*r, history.status)) else {
+        missing.push(Missing::ClosureReason);
+        return;
+    };
+    for item in evidence(reason) {
+        match *item {
+            Evidence::Document(doc_type) => need_document(history, doc_type, true, missing),
+            Evidence::OneOf(doc_types) => {
+                let attached: Vec<_> = doc_types
+                    .iter()
+                    .flat_map(|t| history.documents_of(*t))
+                    .collect();
+                if attached.is_empty() {
+                    missing.push(Missing::OneOfDocuments { doc_types });
+                } else if !attached.iter().any(|d| d.approved) {
+                    missing.push(Missing::Review {
+                        doc_type: attached[0].doc_type,
+                    });
+                }
+            }
+            Evidence::JointAttempts(needed) => {
+                let done = history.joint_attempts();
+                if done < needed {
+                    missing.push(Missing::JointAttempts { done, needed });
+                }
+            }
+            Evidence::Recordings if !history.every_attempt_recorded() => {
+                missing.push(Missing::Recordings)
+            }
+            Evidence::FollowUpVisit => {
+                let returned = history
+                    .entered(CaseStatus::Returned)
+                    .unwrap_or(history.opened_on);
+                if history.attempts_on_or_after(returned) == 0 {
+                    missing.push(Missing::FollowUpVisit);
+                }
+            }
+            Evidence::Recordings => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use sync_protocol::cases::{AttemptKind, AttemptOutcome};
+
+    use super::*;
+    use crate::cases::history::{AttemptFact, DocumentFact, Moved};
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, d).expect("a March day")
+    }
+
+    fn case(status: CaseStatus) -> CaseHistory {
+        CaseHistory {
+            status,
+            opened_on: day(2),
+            reason: None,
+            closure_reason: None,
+            responsible: true,
+            moves: Vec::new(),
+            attempts: Vec::new(),
+            documents: Vec::new(),
+        }
+    }
+
+    fn attempt(kind: AttemptKind, d: u32, outcome: AttemptOutcome) -> AttemptFact {
+        AttemptFact {
+            kind,
+            on: day(d),
+            outcome,
+            recorded: true,
+        }
+    }
+
+    fn document(doc_type: DocumentType, approved: bool) -> DocumentFact {
+        DocumentFact {
+            doc_type,
+            on: day(20),
+            approved,
+        }
+    }
+
+    fn missing(history: &CaseHistory, to: CaseStatus, role: Role) -> Vec<Missing> {
+        match check_move(role, history, to) {
+            Ok(()) => Vec::new(),
+            Err(Refusal::Unmet { missing, .. }) => missing,
+            Err(other) => panic!("refused otherwise: {other}"),
+        }
+    }
+
+    #[test]
+    fn r05_a_suspected_case_needs_a_responsible_person() {
+        let mut h = case(CaseStatus::Absent);
+        h.responsible = false;
+        assert_eq!(
+            missing(&h, CaseStatus::Suspected, Role::Teacher),
+            vec![Missing::ResponsiblePerson]
+        );
+        h.responsible = true;
+        assert_eq!(check_move(Role::Teacher, &h, CaseStatus::Suspected), Ok(()));
+        assert!(matches!(
+            check_move(Role::VillageMember, &h, CaseStatus::Suspected),
+            Err(Refusal::Forbidden { .. })
+        ));
+    }
+
+    #[test]
+    fn r09_the_report_needs_three_school_attempts_of_this_episode_or_a_lost_contact() {
+        let mut h = case(CaseStatus::SchoolPersuasion);
+        h.moves.push(Moved {
+            from: CaseStatus::Absent,
+            to: CaseStatus::Suspected,
+            on: day(5),
+        });
+        // One before the suspected case opened does not count (R8 counts from the opening).
+        h.attempts = vec![
+            attempt(AttemptKind::PhoneCall, 3, AttemptOutcome::Undecided),
+            attempt(AttemptKind::HomeVisit, 6, AttemptOutcome::Refused),
+            attempt(AttemptKind::HomeVisit, 9, AttemptOutcome::Refused),
+        ];
+        assert_eq!(
+            missing(&h, CaseStatus::Reported, Role::SchoolLead),
+            vec![Missing::SchoolAttempts { done: 2, needed: 3 }]
+        );
+        assert!(
+            matches!(
+                check_move(Role::Teacher, &h, CaseStatus::Reported),
+                Err(Refusal::Forbidden { .. })
+            ),
+            "the lead signs the report, not the teacher"
+        );
+        h.attempts.push(attempt(
+            AttemptKind::CollectiveVisit,
+            11,
+            AttemptOutcome::Refused,
+        ));
+        assert_eq!(
+            check_move(Role::SchoolLead, &h, CaseStatus::Reported),
+            Ok(())
+        );
+
+        let mut lost = case(CaseStatus::SchoolPersuasion);
+        lost.attempts = vec![attempt(
+            AttemptKind::HomeVisit,
+            4,
+            AttemptOutcome::NotReached,
+        )];
+        assert_eq!(
+            check_move(Role::SchoolLead, &lost, CaseStatus::Reported),
+            Ok(()),
+            "a family that cannot be found is reported at once"
+        );
+    }
+
+    #[test]
+    fn r11_joint_persuasion_starts_with_the_served_notice() {
+        let mut h = case(CaseStatus::Reported);
+        assert_eq!(
+            missing(&h, CaseStatus::JointPersuasion, Role::TownshipOfficer),
+            vec![Missing::Document {
+                doc_type: DocumentType::ReturnNotice
+            }]
+        );
+        h.documents
+            .push(document(DocumentType::ReturnNotice, false));
+        assert_eq!(
+            check_move(Role::TownshipOfficer, &h, CaseStatus::JointPersuasion),
+            Ok(())
+        );
+        assert!(matches!(
+            check_move(Role::SchoolLead, &h, CaseStatus::JointPersuasion),
+            Err(Refusal::Forbidden { .. })
+        ));
+    }
+
+    #[test]
+    fn r14_a_returned_student_is_followed_up_under_a_placement_plan() {
+        let mut h = case(CaseStatus::Returned);
+        assert_eq!(
+            missing(&h, CaseStatus::FollowUp, Role::Teacher),
+            vec![Missing::Document {
+                doc_type: DocumentType::PlacementPlan
+            }]
+        );
+        h.documents
+            .push(document(DocumentType::PlacementPlan, false));
+        assert_eq!(check_move(Role::Teacher, &h, CaseStatus::FollowUp), Ok(()));
+
+        h.status = CaseStatus::FollowUp;
+        h.moves.push(Moved {
+            from: CaseStatus::JointPersuasion,
+            to: CaseStatus::Returned,
+            on: day(21),
+        });
+        h.closure_reason = Some(ClosureReason::ReturnedAndSettled);
+        assert_eq!(
+            missing(&h, CaseStatus::Closed, Role::Supervisor),
+            vec![
+                Missing::Review {
+                    doc_type: DocumentType::PlacementPlan
+                },
+                Missing::FollowUpVisit
+            ]
+        );
+    }
+
+    #[test]
+    fn r15_a_refusal_closes_after_three_joint_attempts_a_ruling_a_statement_and_approval() {
+        let mut h = case(CaseStatus::JointPersuasion);
+        assert_eq!(
+            missing(&h, CaseStatus::Closed, Role::Supervisor),
+            vec![Missing::ClosureReason]
+        );
+        h.closure_reason = Some(ClosureReason::RefusalAfterRuling);
+        h.attempts = vec![attempt(
+            AttemptKind::JointPersuasion,
+            10,
+            AttemptOutcome::Refused,
+        )];
+        h.documents = vec![
+            document(DocumentType::CourtRuling, true),
+            document(DocumentType::WrittenStatement, false),
+        ];
+        assert_eq!(
+            missing(&h, CaseStatus::Closed, Role::Supervisor),
+            vec![
+                Missing::JointAttempts { done: 1, needed: 3 },
+                Missing::Review {
+                    doc_type: DocumentType::WrittenStatement
+                },
+                Missing::Document {
+                    doc_type: DocumentType::GovernmentApproval
+                },
+            ]
+        );
+        assert!(matches!(
+            check_move(Role::SchoolLead, &h, CaseStatus::Closed),
+            Err(Refusal::Forbidden { .. })
+        ));
+    }
+
+    #[test]
+    fn r16_r17_each_reason_names_its_deciding_document() {
+        for (reason, doc_type) in [
+            (
+                ClosureReason::PhysicalCondition,
+                DocumentType::ExpertAssessment,
+            ),
+            (
+                ClosureReason::PoorHouseholdRefusal,
+                DocumentType::RuralRevitalisationApproval,
+            ),
+        ] {
+            let mut h = case(CaseStatus::JointPersuasion);
+            h.closure_reason = Some(reason);
+            assert_eq!(
+                missing(&h, CaseStatus::Closed, Role::Supervisor),
+                vec![Missing::Document { doc_type }]
+            );
+            h.documents.push(document(doc_type, true));
+            assert_eq!(check_move(Role::Supervisor, &h, CaseStatus::Closed), Ok(()));
+        }
+    }
+
+    #[test]
+    fn r18_r19_one_approved_certificate_of_several_serves() {
+        let mut h = case(CaseStatus::JointPersuasion);
+        h.closure_reason = Some(ClosureReason::Death);
+        assert!(matches!(
+            missing(&h, CaseStatus::Closed, Role::Supervisor)[..],
+            [Missing::OneOfDocuments { .. }]
+        ));
+        h.documents
+            .push(document(DocumentType::CremationCertificate, true));
+        assert_eq!(check_move(Role::Supervisor, &h, CaseStatus::Closed), Ok(()));
+        h.closure_reason = Some(ClosureReason::ReturnedAndSettled);
+        assert_eq!(
+            missing(&h, CaseStatus::Closed, Role::Supervisor),
+            vec![Missing::ClosureReason],
+            "a child still out does not close as settled"
+        );
+    }
+
+    #[test]
+    fn r20_a_vocational_placement_needs_consents_plans_and_every_attempt_recorded() {
+        let mut h = case(CaseStatus::JointPersuasion);
+        h.closure_reason = Some(ClosureReason::VocationalSchool);
+        h.attempts = (10..13)
+            .map(|d| attempt(AttemptKind::JointPersuasion, d, AttemptOutcome::Refused))
+            .collect();
+        h.attempts[1].recorded = false;
+        for t in [
+            DocumentType::GuardianConsent,
+            DocumentType::ChildConsent,
+            DocumentType::EducationPlan,
+            DocumentType::AcceptanceLetter,
+        ] {
+            h.documents.push(document(t, true));
+        }
+        assert_eq!(
+            missing(&h, CaseStatus::Closed, Role::Supervisor),
+            vec![Missing::Recordings]
+        );
+        h.attempts[1].recorded = true;
+        assert_eq!(check_move(Role::Supervisor, &h, CaseStatus::Closed), Ok(()));
+    }
+
+    #[test]
+    fn illegal_moves_are_refused_before_roles() {
+        let h = case(CaseStatus::Suspected);
+        assert!(matches!(
+            check_move(Role::Supervisor, &h, CaseStatus::Closed),
+            Err(Refusal::Illegal(_))
+        ));
+    }
+}

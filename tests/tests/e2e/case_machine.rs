@@ -1,0 +1,327 @@
+//! The case machine with its roles and requirements, through the real server: moves made from
+//! phones (sync) and from the web (`PATCH /api/v1/cases/{id}`) go through the same check, each
+//! move is kept in the case's history and the audit log, and closing waits for reviewed evidence.
+
+use mobile_shared::{AttemptDraft, DocumentDraft, NoProgress, Phone};
+use reqwest::Method;
+use sea_orm::{
+    ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
+};
+use server::db::entity::{audit_entry, case_move, document};
+use sync_protocol::CaseId;
+use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, ClosureReason};
+use sync_protocol::evidence::DocumentType;
+use sync_protocol::sync::CaseField;
+use tests::{Raw, TestServer};
+
+/// A phone of `user`, synced.
+async fn phone_with(server: &TestServer, user: &str) -> anyhow::Result<Phone> {
+    let mut phone = server.phone(user).await?;
+    phone.sync(&mut NoProgress).await?;
+    Ok(phone)
+}
+
+/// `PATCH /api/v1/cases/{id}` with `fields`, on the case's current version.
+async fn patch(
+    server: &TestServer,
+    token: &str,
+    id: CaseId,
+    fields: &[CaseField],
+) -> anyhow::Result<Raw> {
+    let path = format!("/api/v1/cases/{id}");
+    let version = server.get(&path, token).await?.body.json()["version"]
+        .as_i64()
+        .unwrap_or(0);
+    let body = serde_json::json!({ "base_version": version, "fields": fields });
+    server
+        .request(
+            Method::PATCH,
+            &path,
+            Some(token),
+            Some(("application/json", body.to_string().into_bytes())),
+        )
+        .await
+}
+
+/// `POST /api/v1/cases/{id}/reviews`.
+async fn review(
+    server: &TestServer,
+    token: &str,
+    id: CaseId,
+    body: serde_json::Value,
+) -> anyhow::Result<Raw> {
+    let path = format!("/api/v1/cases/{id}/reviews");
+    server.post(&path, token, &body).await
+}
+
+fn detail(r: &Raw) -> String {
+    r.body.json()["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn r05_r09_r11_moves_from_phones_and_the_web_meet_the_same_rules() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::Suspected).await?;
+    let id = CaseId::from(case.id);
+    let lead = server.token("school_lead").await?;
+    let township = server.token("township_officer").await?;
+
+    // The teacher starts school persuasion from the phone.
+    let mut teacher = phone_with(&server, "teacher").await?;
+    teacher.edit_case(id, vec![CaseField::Status(CaseStatus::SchoolPersuasion)])?;
+    let report = teacher.sync(&mut NoProgress).await?;
+    assert_eq!((report.applied, report.rejected), (1, 0));
+
+    // R9: the report waits for three school attempts of this episode.
+    let r = patch(
+        &server,
+        &lead,
+        id,
+        &[CaseField::Status(CaseStatus::Reported)],
+    )
+    .await?;
+    assert_eq!(r.status, 422, "{}", r.body.text());
+    assert_eq!(r.body.json()["code"], "requirements_unmet");
+    assert!(
+        detail(&r).contains("3 school persuasion attempts"),
+        "{}",
+        detail(&r)
+    );
+
+    // A teacher may not sign the report, from the phone either.
+    teacher.edit_case(id, vec![CaseField::Status(CaseStatus::Reported)])?;
+    let report = teacher.sync(&mut NoProgress).await?;
+    assert_eq!(report.rejected, 1);
+    let refused = teacher.rejections()?;
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.reason.contains("only school_lead")),
+        "{refused:?}"
+    );
+
+    for kind in [
+        AttemptKind::PhoneCall,
+        AttemptKind::HomeVisit,
+        AttemptKind::CollectiveVisit,
+    ] {
+        teacher.record_attempt(AttemptDraft::new(id, kind, AttemptOutcome::Refused))?;
+    }
+    teacher.sync(&mut NoProgress).await?;
+    let r = patch(
+        &server,
+        &lead,
+        id,
+        &[CaseField::Status(CaseStatus::Reported)],
+    )
+    .await?;
+    assert_eq!(r.status, 200, "{}", r.body.text());
+    assert_eq!(r.body.json()["status"], "reported");
+
+    // R11: joint persuasion starts once the notice is served, which the township records.
+    let r = patch(
+        &server,
+        &township,
+        id,
+        &[CaseField::Status(CaseStatus::JointPersuasion)],
+    )
+    .await?;
+    assert_eq!(r.status, 422);
+    assert!(detail(&r).contains("`return_notice`"), "{}", detail(&r));
+    let mut officer = phone_with(&server, "township_officer").await?;
+    officer.record_document(DocumentDraft::new(
+        id,
+        DocumentType::ReturnNotice,
+        "限期返校通知书",
+    ))?;
+    officer.edit_case(id, vec![CaseField::Status(CaseStatus::JointPersuasion)])?;
+    let report = officer.sync(&mut NoProgress).await?;
+    assert_eq!((report.applied, report.rejected), (2, 0));
+
+    // An illegal move is a 409 with its own code.
+    let r = patch(
+        &server,
+        &lead,
+        id,
+        &[CaseField::Status(CaseStatus::Suspected)],
+    )
+    .await?;
+    assert_eq!(
+        (r.status, r.body.json()["code"].clone()),
+        (reqwest::StatusCode::CONFLICT, "illegal_transition".into())
+    );
+
+    // Every move is in the history, with who made it, and in the audit log.
+    let moves: Vec<(String, String)> = case_move::Entity::find()
+        .filter(case_move::Column::CaseId.eq(case.id))
+        .order_by_asc(case_move::Column::RecordedAt)
+        .all(&server.state.db.read)
+        .await?
+        .into_iter()
+        .map(|m| (m.from_status, m.to_status))
+        .collect();
+    let expected = [
+        ("suspected", "school_persuasion"),
+        ("school_persuasion", "reported"),
+        ("reported", "joint_persuasion"),
+    ];
+    assert_eq!(
+        moves,
+        expected
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect::<Vec<_>>()
+    );
+    let audited = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("case.move"))
+        .filter(audit_entry::Column::EntityId.eq(case.id))
+        .all(&server.state.db.read)
+        .await?;
+    assert_eq!(audited.len(), 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::JointPersuasion).await?;
+    let id = CaseId::from(case.id);
+    let supervisor = server.token("supervisor").await?;
+    let township = server.token("township_officer").await?;
+    let teacher = server.token("teacher").await?;
+    let approve_closure = serde_json::json!({
+        "target": "closure", "target_id": case.id, "verdict": "approved",
+    });
+
+    // Without a closure request there is nothing to approve.
+    let r = review(&server, &supervisor, id, approve_closure.clone()).await?;
+    assert_eq!(r.status, 422, "{}", r.body.text());
+    assert!(detail(&r).contains("closure reason"), "{}", detail(&r));
+
+    // A teacher neither asks for closing nor reviews.
+    let ask = [CaseField::ClosureReason(ClosureReason::MissingOrDead)];
+    assert_eq!(patch(&server, &teacher, id, &ask).await?.status, 403);
+    assert_eq!(
+        review(&server, &teacher, id, approve_closure.clone())
+            .await?
+            .status,
+        403
+    );
+    let r = patch(&server, &township, id, &ask).await?;
+    assert_eq!(r.body.json()["closure_reason"], "missing_or_dead");
+
+    let r = review(&server, &supervisor, id, approve_closure.clone()).await?;
+    assert_eq!(r.status, 422);
+    assert!(
+        detail(&r).contains("one of the documents `police_confirmation`"),
+        "{}",
+        detail(&r)
+    );
+
+    let mut officer = phone_with(&server, "township_officer").await?;
+    officer.record_document(DocumentDraft::new(
+        id,
+        DocumentType::PoliceConfirmation,
+        "失联人员情况说明",
+    ))?;
+    officer.sync(&mut NoProgress).await?;
+    let r = review(&server, &supervisor, id, approve_closure.clone()).await?;
+    assert_eq!(r.status, 422);
+    assert!(
+        detail(&r).contains("approving review of the `police_confirmation`"),
+        "{}",
+        detail(&r)
+    );
+    let certificate = document::Entity::find()
+        .filter(document::Column::CaseId.eq(case.id))
+        .filter(document::Column::DocType.eq("police_confirmation"))
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the certificate"))?;
+
+    // A review that does not approve says why.
+    let unexplained = serde_json::json!({
+        "target": "document", "target_id": certificate.id, "verdict": "rejected",
+    });
+    let r = review(&server, &supervisor, id, unexplained).await?;
+    assert_eq!(
+        (r.status, r.body.json()["code"].clone()),
+        (reqwest::StatusCode::BAD_REQUEST, "invalid_body".into())
+    );
+    let approve_document = serde_json::json!({
+        "target": "document", "target_id": certificate.id, "verdict": "approved",
+    });
+    assert_eq!(
+        review(&server, &supervisor, id, approve_document)
+            .await?
+            .status,
+        201
+    );
+    let r = review(&server, &supervisor, id, approve_closure).await?;
+    assert_eq!(r.status, 201, "{}", r.body.text());
+    assert_eq!(r.body.json()["status"], "closed");
+
+    // Every review is in the audit log, and the phone learns the row is closed.
+    let reviews = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("case.review"))
+        .filter(audit_entry::Column::EntityId.eq(case.id))
+        .count(&server.state.db.read)
+        .await?;
+    assert_eq!(reviews, 2);
+    officer.sync(&mut NoProgress).await?;
+    let held = officer
+        .cases()?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| anyhow::anyhow!("the officer holds the case"))?;
+    assert_eq!(held.status, CaseStatus::Closed);
+    Ok(())
+}
+
+#[tokio::test]
+async fn r14_a_return_is_followed_up_under_a_placement_plan_and_a_relapse_counts()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::SchoolPersuasion).await?;
+    let id = CaseId::from(case.id);
+    let mut phone = phone_with(&server, "teacher").await?;
+    phone.edit_case(id, vec![CaseField::Status(CaseStatus::Returned)])?;
+    phone.edit_case(id, vec![CaseField::Status(CaseStatus::FollowUp)])?;
+    let report = phone.sync(&mut NoProgress).await?;
+    assert_eq!(
+        (report.applied, report.rejected),
+        (1, 1),
+        "a return needs only the child; the follow-up needs the plan"
+    );
+    assert!(
+        phone.rejections()?[0].reason.contains("`placement_plan`"),
+        "{:?}",
+        phone.rejections()?
+    );
+    phone.record_document(DocumentDraft::new(
+        id,
+        DocumentType::PlacementPlan,
+        "随班就读安置方案",
+    ))?;
+    phone.edit_case(id, vec![CaseField::Status(CaseStatus::FollowUp)])?;
+    phone.edit_case(id, vec![CaseField::Status(CaseStatus::Suspected)])?;
+    let report = phone.sync(&mut NoProgress).await?;
+    assert_eq!((report.applied, report.rejected), (3, 0));
+    let r = server
+        .get(
+            &format!("/api/v1/cases/{id}"),
+            &server.token("teacher").await?,
+        )
+        .await?
+        .body
+        .json();
+    assert_eq!(
+        (r["status"].as_str(), r["relapse_count"].as_i64()),
+        (Some("suspected"), Some(case.relapse_count as i64 + 1)),
+        "the relapse reopens the same row and counts"
+    );
+    Ok(())
+}
