@@ -309,6 +309,7 @@ mod tests {
             user_id: None,
             name: "王主任".into(),
             unit: "村委会".into(),
+            department: None,
         };
         let update = Change::UpdateAttempt {
             attempt_id: new.id,

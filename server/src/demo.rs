@@ -8,7 +8,8 @@ use rand::{Rng, SeedableRng};
 use sea_orm::TransactionTrait;
 use sync_protocol::AttemptId;
 use sync_protocol::cases::{
-    AttemptKind, AttemptOutcome, CaseStatus, FoundBy, GeoPoint, Participant, ReasonCategory,
+    AttemptKind, AttemptOutcome, CaseStatus, Department, FoundBy, GeoPoint, Participant,
+    ReasonCategory,
 };
 use sync_protocol::org::{OrgUnitKind, Role};
 use sync_protocol::students::{Gender, Guardian, SpecialGroups};
@@ -306,16 +307,19 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
                             user_id: Some(officer.id.into()),
                             name: officer.display_name.clone(),
                             unit: "乡镇".into(),
+                            department: None,
                         },
                         Participant {
                             user_id: None,
                             name: "派出所民警".into(),
                             unit: "公安".into(),
+                            department: Some(Department::Police),
                         },
                         Participant {
                             user_id: None,
                             name: "村委会主任".into(),
                             unit: "村委会".into(),
+                            department: None,
                         },
                     ],
                 )
@@ -331,6 +335,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
                         user_id: Some(teacher.id.into()),
                         name: teacher.display_name.clone(),
                         unit: "学校".into(),
+                        department: None,
                     }],
                 )
             };

@@ -224,6 +224,92 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// A partner department of joint persuasion (R12).
+    Department {
+        /// 司法: justice.
+        Justice => "justice",
+        /// 人社: human resources and social security.
+        HumanResources => "human_resources",
+        /// 公安: police.
+        Police => "police",
+        /// 残联: the disabled persons' federation.
+        DisabledPersonsFederation => "disabled_persons_federation",
+        /// 教育: education (home teaching, remote teaching).
+        Education => "education",
+        /// 民政: civil affairs.
+        CivilAffairs => "civil_affairs",
+        /// 宗教事务: religious affairs.
+        ReligiousAffairs => "religious_affairs",
+        /// 乡村振兴: rural revitalisation.
+        RuralRevitalisation => "rural_revitalisation",
+    }
+);
+
+/// What a due item asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DueWhat {
+    /// Call or visit the family on the first day of absence and record why (R2).
+    ContactFamily,
+    /// The academic office and the teacher visit the family together (R3).
+    SchoolHomeVisit,
+    /// Written notice to township and village, and a visit with the village committee (R4).
+    CollectiveVisit,
+    /// Open the suspected-dropout case with a responsible person (R5).
+    OpenSuspectedCase,
+    /// More school persuasion attempts (R8).
+    SchoolAttempts {
+        /// Made in this episode.
+        done: u32,
+        /// Needed.
+        needed: u32,
+    },
+    /// The dropout report to the bureau (R9, 辍学情况报告单).
+    DropoutReport,
+    /// Serve the return-by-deadline notice (R11, 限期返校通知书).
+    ReturnNotice,
+    /// The last day the notice gives the family to bring the child back (R11).
+    ReturnDeadline,
+    /// Joint persuasion attempts with the departments the reason calls for (R12).
+    JointAttempts {
+        /// Made since the report.
+        done: u32,
+        /// Needed.
+        needed: u32,
+        /// The departments the reason calls for.
+        departments: Vec<Department>,
+        /// Of those, the ones no joint attempt has included yet.
+        not_yet_joined: Vec<Department>,
+    },
+    /// A placement plan for the returned student (R14).
+    PlacementPlan,
+    /// A follow-up visit to prevent relapse (R14).
+    FollowUpVisit,
+    /// A deadline falls in a year with no holiday schedule loaded: an administrator loads it.
+    CalendarMissing {
+        /// The year.
+        year: i32,
+    },
+}
+
+/// One thing due on a case: which rule asks it, what, of whom, by when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DueItem {
+    /// The rule (DOMAIN.md) that asks for it.
+    pub rule: String,
+    /// What is asked.
+    pub what: DueWhat,
+    /// Who does it.
+    pub who: crate::org::Role,
+    /// The last day it is in time; absent when the rules set no deadline.
+    pub due_on: Option<NaiveDate>,
+    /// The next step in words field staff read (Simplified Chinese).
+    pub hint: String,
+}
+
 /// A GPS fix.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -246,6 +332,9 @@ pub struct Participant {
     pub name: String,
     /// Their unit or department (school, village committee, police…).
     pub unit: String,
+    /// The partner department they came for, on a joint attempt (R12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<Department>,
 }
 
 /// One ledger row as the list shows it.
@@ -279,6 +368,9 @@ pub struct CaseSummary {
     /// Why closing is asked for, once someone asks (the closure request).
     #[serde(default)]
     pub closure_reason: Option<ClosureReason>,
+    /// What is due on the case, earliest first: the first is the next step to show.
+    #[serde(default)]
+    pub due: Vec<DueItem>,
     /// When the row last changed.
     pub updated_at: DateTime<Utc>,
 }

@@ -572,6 +572,7 @@ mod tests {
             user_id: None,
             name: name.into(),
             unit: "村委会".into(),
+            department: None,
         };
         let base = AttemptFields {
             met_whom: String::new(),

@@ -246,6 +246,7 @@ fn device_stream(
                             user_id: None,
                             name: format!("p{}", value % 3),
                             unit: "学校".into(),
+                            department: None,
                         }],
                         met_whom: "监护人".into(),
                         guardian_statement: String::new(),
@@ -269,6 +270,7 @@ fn device_stream(
                         user_id: None,
                         name: format!("q{}", value % 3),
                         unit: "村委会".into(),
+                        department: None,
                     }],
                 }
             }

@@ -35,6 +35,7 @@ pub fn sample_attempt(
             user_id: None,
             name: "王老师".into(),
             unit: "学校".into(),
+            department: None,
         }],
         met_whom: "监护人".into(),
         guardian_statement: "家长表示孩子在外打工".into(),
@@ -262,8 +263,9 @@ impl TestServer {
             .filter(move |c| c.school_id == school)
     }
 
-    /// Gives case `id` a status and an opening day, with no attempts: a fixture written
-    /// straight to the database, so that a test starts a case's story where it needs.
+    /// Gives case `id` a status and an opening day, with no attempts, documents or moves: a
+    /// fixture written straight to the database, so that a test starts a case's story where it
+    /// needs.
     pub async fn reset_case(
         &self,
         id: uuid::Uuid,
@@ -273,8 +275,16 @@ impl TestServer {
         use sea_orm::{
             ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _,
         };
-        use server::db::entity::{attempt, attempt_participant, case};
+        use server::db::entity::{attempt, attempt_participant, case, case_move, document};
         let db = &self.state.db.write;
+        case_move::Entity::delete_many()
+            .filter(case_move::Column::CaseId.eq(id))
+            .exec(db)
+            .await?;
+        document::Entity::delete_many()
+            .filter(document::Column::CaseId.eq(id))
+            .exec(db)
+            .await?;
         let attempts: Vec<uuid::Uuid> = attempt::Entity::find()
             .filter(attempt::Column::CaseId.eq(id))
             .all(db)
@@ -301,7 +311,7 @@ impl TestServer {
     }
 
     /// The first case of the home teacher's school, reset to `status`, opened today, with no
-    /// attempts (see [`Self::reset_case`]).
+    /// history (see [`Self::reset_case`]).
     pub async fn school_case_at(
         &self,
         status: sync_protocol::cases::CaseStatus,

@@ -95,10 +95,10 @@ async fn apply(
 
 /// The case `id` as the caller now sees it.
 async fn read_back(state: &AppState, user: &AuthUser, id: CaseId) -> Result<CaseSummary, ApiError> {
-    let (row, name) = db::cases::find(&state.db.read, user.scope(), id.0)
+    let row = db::cases::find(&state.db.read, user.scope(), id.0)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
-    Ok(super::summary(row, name)?)
+    Ok(super::view(state, &state.db.read, row).await?)
 }
 
 /// Changes fields of a case in the caller's scope: a status move (checked against the case

@@ -1,175 +1,450 @@
-//! What is due on a case, by whom and by when, from its history: plain functions over the
-//! ledger, with deadlines in working days ([`WorkCalendar`]). So far the school's stage:
-//! R8 (at least three persuasion attempts within 10 working days of the case opening) and R9
-//! (the dropout report when the student is still out after that).
+//! What is due on a case, by whom and by when, from its history: plain functions over a
+//! [`CaseHistory`], deadlines counted on the working-day calendar ([`WorkCalendar`]).
+//!
+//! - absence (R2–R5): day 1 the teacher contacts the family; day 2 the academic office visits
+//!   with the teacher; day 3 a visit with the village committee; day 5 the suspected-dropout case
+//!   opens. Days of absence are school days, counted as working days from the first one.
+//! - school persuasion (R8, R9): three attempts within 10 working days of the case opening, then
+//!   the report if the child is still out.
+//! - joint persuasion (R11, R12): the notice within 2 days of the report; the family's deadline
+//!   5 working days after the notice; three joint attempts with the departments the reason calls
+//!   for (no deadline in the rules).
+//! - return (R14): a placement plan, then a follow-up visit at least every
+//!   [`FOLLOW_UP_EVERY_DAYS`] days (the seeds say "regularly"; a month is this project's choice).
+//!
+//! The items depend on the history only, not on today, so a phone can keep them: whether an
+//! item is overdue is `today > due_on`, judged by whoever shows it.
 
-use chrono::NaiveDate;
-use serde::Serialize;
-use sync_protocol::cases::{AttemptKind, CaseStatus};
+use chrono::{Duration, NaiveDate};
+use sync_protocol::cases::{AttemptKind, CaseStatus, DueItem, DueWhat};
+use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::Role;
-use utoipa::ToSchema;
 
+use super::departments;
+use super::history::CaseHistory;
+use super::machine::{JOINT_ATTEMPTS, SCHOOL_ATTEMPTS};
 use crate::calendar::{CalendarError, WorkCalendar};
 
-/// School persuasion attempts R8 asks for.
-pub const SCHOOL_ATTEMPTS: u32 = 3;
 /// Working days R8 gives the school from the case opening.
 pub const SCHOOL_WORKING_DAYS: u32 = 10;
+/// Days (calendar) R11 gives the township from the report to serving the notice.
+pub const NOTICE_DAYS: i64 = 2;
+/// Working days the notice gives the family to bring the child back (R11).
+pub const RETURN_WORKING_DAYS: u32 = 5;
+/// Days between follow-up visits of a returned student (R14).
+pub const FOLLOW_UP_EVERY_DAYS: i64 = 30;
 
-/// What a due item asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum DueWhat {
-    /// More school persuasion attempts (R8).
-    SchoolAttempts {
-        /// Recorded so far since the case opened.
-        done: u32,
-        /// Needed in all.
-        needed: u32,
-    },
-    /// The dropout report to the bureau (R9, 辍学情况报告单).
-    DropoutReport,
-}
-
-/// One thing due on a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct DueItem {
-    /// The rule (DOMAIN.md) that asks for it.
-    pub rule: &'static str,
-    /// What is asked.
-    pub what: DueWhat,
-    /// Who does it.
-    pub who: Role,
-    /// The last day it is in time.
-    pub due_on: NaiveDate,
-    /// Whether that day has passed.
-    pub overdue: bool,
-}
-
-/// What the rules need to know of a case.
-#[derive(Debug, Clone, Copy)]
-pub struct CaseFacts {
-    /// Where it stands.
-    pub status: CaseStatus,
-    /// When it opened.
-    pub opened_on: NaiveDate,
-    /// School persuasion attempts (not joint ones) made on or after the opening day.
-    pub school_attempts: u32,
-}
-
-/// Whether an attempt of `kind` is the school's own (R8), not a joint one (R12).
-pub fn is_school_attempt(kind: AttemptKind) -> bool {
-    kind != AttemptKind::JointPersuasion
-}
-
-/// What is due on a case as of `today`. A deadline in a year without a holiday schedule is an
-/// error, not a guess.
-pub fn due_items(
-    case: CaseFacts,
-    calendar: &WorkCalendar,
-    today: NaiveDate,
-) -> Result<Vec<DueItem>, CalendarError> {
-    if !matches!(
-        case.status,
-        CaseStatus::Suspected | CaseStatus::SchoolPersuasion
-    ) {
-        return Ok(Vec::new());
+fn item(rule: &str, what: DueWhat, who: Role, due_on: Option<NaiveDate>, hint: String) -> DueItem {
+    DueItem {
+        rule: rule.to_owned(),
+        what,
+        who,
+        due_on,
+        hint,
     }
-    let due_on = calendar.add_working_days(case.opened_on, SCHOOL_WORKING_DAYS)?;
-    let overdue = today > due_on;
+}
+
+/// What is due on the case of `history`, earliest deadline first (items without a deadline
+/// last). A deadline in a year without a holiday schedule is an error, never a guess.
+pub fn due_items(
+    history: &CaseHistory,
+    calendar: &WorkCalendar,
+) -> Result<Vec<DueItem>, CalendarError> {
+    let mut items = match history.status {
+        CaseStatus::Absent => absence(history, calendar)?,
+        CaseStatus::Suspected | CaseStatus::SchoolPersuasion => school(history, calendar)?,
+        CaseStatus::Reported | CaseStatus::JointPersuasion => joint(history, calendar)?,
+        CaseStatus::Returned | CaseStatus::FollowUp => follow_up(history),
+        CaseStatus::Closed => Vec::new(),
+    };
+    items.sort_by_key(|i| (i.due_on.is_none(), i.due_on));
+    Ok(items)
+}
+
+/// R2–R5: the first days of an unexcused absence.
+fn absence(h: &CaseHistory, calendar: &WorkCalendar) -> Result<Vec<DueItem>, CalendarError> {
+    let first = h.opened_on;
+    let day = |n: u32| calendar.add_working_days(first, n - 1);
+    let kinds = |select: &[AttemptKind]| {
+        h.attempts
+            .iter()
+            .filter(|a| a.on >= first && select.contains(&a.kind))
+            .count()
+    };
     let mut items = Vec::new();
-    if case.school_attempts < SCHOOL_ATTEMPTS {
-        items.push(DueItem {
-            rule: "R8",
-            what: DueWhat::SchoolAttempts {
-                done: case.school_attempts,
+    if h.attempts_on_or_after(first) == 0 {
+        items.push(item(
+            "R2",
+            DueWhat::ContactFamily,
+            Role::Teacher,
+            Some(first),
+            "当天电话或家访联系家长，核实并记录未到校原因".into(),
+        ));
+    }
+    if kinds(&[AttemptKind::HomeVisit, AttemptKind::CollectiveVisit]) == 0 {
+        items.push(item(
+            "R3",
+            DueWhat::SchoolHomeVisit,
+            Role::Teacher,
+            Some(day(2)?),
+            "教务处与班主任共同家访".into(),
+        ));
+    }
+    if kinds(&[AttemptKind::CollectiveVisit]) == 0 {
+        items.push(item(
+            "R4",
+            DueWhat::CollectiveVisit,
+            Role::SchoolLead,
+            Some(day(3)?),
+            "书面告知乡镇和村委会，并与村委会联合家访".into(),
+        ));
+    }
+    items.push(item(
+        "R5",
+        DueWhat::OpenSuspectedCase,
+        Role::SchoolLead,
+        Some(day(5)?),
+        "启动疑似辍学排查，落实专人动员劝返".into(),
+    ));
+    Ok(items)
+}
+
+/// R8, R9: the school's persuasion and its report.
+fn school(h: &CaseHistory, calendar: &WorkCalendar) -> Result<Vec<DueItem>, CalendarError> {
+    let deadline = calendar.add_working_days(h.episode_start(), SCHOOL_WORKING_DAYS)?;
+    let done = h.school_attempts();
+    let mut items = Vec::new();
+    if done < SCHOOL_ATTEMPTS {
+        items.push(item(
+            "R8",
+            DueWhat::SchoolAttempts {
+                done,
                 needed: SCHOOL_ATTEMPTS,
             },
-            who: Role::Teacher,
-            due_on,
-            overdue,
-        });
+            Role::Teacher,
+            Some(deadline),
+            format!("{deadline}前完成不少于{SCHOOL_ATTEMPTS}次劝返（已劝返{done}次）"),
+        ));
     }
-    if case.school_attempts >= SCHOOL_ATTEMPTS || overdue {
-        items.push(DueItem {
-            rule: "R9",
-            what: DueWhat::DropoutReport,
-            who: Role::SchoolLead,
-            due_on,
-            overdue,
-        });
+    items.push(item(
+        "R9",
+        DueWhat::DropoutReport,
+        Role::SchoolLead,
+        Some(deadline),
+        "劝返无效或失联的，填写《义务教育阶段学生辍学情况报告单》报区教体局".into(),
+    ));
+    Ok(items)
+}
+
+/// R11, R12: the notice, the family's deadline, and the joint attempts.
+fn joint(h: &CaseHistory, calendar: &WorkCalendar) -> Result<Vec<DueItem>, CalendarError> {
+    let mut items = Vec::new();
+    let Some(notice) = h.first_document(DocumentType::ReturnNotice) else {
+        let reported = h
+            .entered(CaseStatus::Reported)
+            .unwrap_or_else(|| h.in_status_since());
+        items.push(item(
+            "R11",
+            DueWhat::ReturnNotice,
+            Role::TownshipOfficer,
+            Some(reported + Duration::days(NOTICE_DAYS)),
+            "收到报告单后2日内向监护人送达《限期返校通知书》".into(),
+        ));
+        return Ok(items);
+    };
+    let deadline = calendar.add_working_days(notice.on, RETURN_WORKING_DAYS)?;
+    items.push(item(
+        "R11",
+        DueWhat::ReturnDeadline,
+        Role::TownshipOfficer,
+        Some(deadline),
+        format!("监护人须在{deadline}前送学生返校"),
+    ));
+    let done = h.joint_attempts();
+    if h.status == CaseStatus::JointPersuasion && done < JOINT_ATTEMPTS {
+        let wanted = h.reason.map(departments::for_reason).unwrap_or_default();
+        let joined = h.joint_departments();
+        let not_yet_joined: Vec<_> = wanted
+            .iter()
+            .copied()
+            .filter(|d| !joined.contains(d))
+            .collect();
+        let names: Vec<&str> = wanted.iter().map(|d| departments::name(*d)).collect();
+        let with = if names.is_empty() {
+            String::new()
+        } else {
+            format!("联合{}", names.join("、"))
+        };
+        items.push(item(
+            "R12",
+            DueWhat::JointAttempts {
+                done,
+                needed: JOINT_ATTEMPTS,
+                departments: wanted.to_vec(),
+                not_yet_joined,
+            },
+            Role::TownshipOfficer,
+            None,
+            format!("{with}开展联合劝返，不少于{JOINT_ATTEMPTS}次（已{done}次）"),
+        ));
     }
     Ok(items)
 }
 
+/// R14: the placement plan and the follow-up visits of a returned student.
+fn follow_up(h: &CaseHistory) -> Vec<DueItem> {
+    let returned = h
+        .entered(CaseStatus::Returned)
+        .unwrap_or_else(|| h.in_status_since());
+    let mut items = Vec::new();
+    if h.first_document(DocumentType::PlacementPlan).is_none() {
+        items.push(item(
+            "R14",
+            DueWhat::PlacementPlan,
+            Role::SchoolLead,
+            None,
+            "制定安置方案（随班就读、单独编班、个别辅导、送教上门或职业学校）".into(),
+        ));
+    }
+    let last_visit = h
+        .attempts
+        .iter()
+        .filter(|a| a.on >= returned)
+        .map(|a| a.on)
+        .max()
+        .unwrap_or(returned);
+    items.push(item(
+        "R14",
+        DueWhat::FollowUpVisit,
+        Role::Teacher,
+        Some(last_visit + Duration::days(FOLLOW_UP_EVERY_DAYS)),
+        "定期回访，了解学习生活情况，防止反复辍学".into(),
+    ));
+    items
+}
+
+/// What is due, or, when a deadline falls in a year without a schedule, one item that says so
+/// (for an administrator to load the year) instead of a guess.
+pub fn due_or_calendar_missing(history: &CaseHistory, calendar: &WorkCalendar) -> Vec<DueItem> {
+    match due_items(history, calendar) {
+        Ok(items) => items,
+        Err(CalendarError::YearNotLoaded(year)) => vec![item(
+            "calendar",
+            DueWhat::CalendarMissing { year },
+            Role::Admin,
+            None,
+            format!("{year}年节假日安排未导入，期限无法计算"),
+        )],
+        Err(CalendarError::Invalid { year, reason }) => {
+            tracing::error!(year, %reason, "the loaded calendar is invalid");
+            Vec::new()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use sync_protocol::cases::{AttemptOutcome, Department, ReasonCategory};
+
     use super::*;
+    use crate::cases::history::{AttemptFact, DocumentFact, Moved};
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")
     }
 
-    fn facts(status: CaseStatus, school_attempts: u32) -> CaseFacts {
-        CaseFacts {
+    fn case(status: CaseStatus, opened_on: NaiveDate) -> CaseHistory {
+        CaseHistory {
             status,
-            opened_on: date(2026, 2, 9),
-            school_attempts,
+            opened_on,
+            reason: None,
+            closure_reason: None,
+            responsible: true,
+            moves: Vec::new(),
+            attempts: Vec::new(),
+            documents: Vec::new(),
         }
     }
 
-    fn due(case: CaseFacts, today: NaiveDate) -> Vec<DueItem> {
+    fn attempt(kind: AttemptKind, on: NaiveDate) -> AttemptFact {
+        AttemptFact {
+            kind,
+            on,
+            outcome: AttemptOutcome::Refused,
+            recorded: false,
+            departments: Vec::new(),
+        }
+    }
+
+    fn due(h: &CaseHistory) -> Vec<DueItem> {
         let calendar = WorkCalendar::shipped().expect("the shipped schedules load");
-        due_items(case, &calendar, today).expect("2026 is loaded")
+        due_items(h, &calendar).expect("2025 and 2026 are loaded")
+    }
+
+    fn rules(items: &[DueItem]) -> Vec<(&str, Option<NaiveDate>)> {
+        items.iter().map(|i| (i.rule.as_str(), i.due_on)).collect()
     }
 
     #[test]
-    fn r08_a_new_case_owes_three_school_attempts_within_ten_working_days() {
-        let items = due(facts(CaseStatus::Suspected, 1), date(2026, 2, 27));
+    fn r02_r03_r04_r05_the_first_days_of_an_absence_across_a_weekend() {
+        // Thursday 2026-03-05 is the first day of absence.
+        let mut h = case(CaseStatus::Absent, date(2026, 3, 5));
         assert_eq!(
-            items,
-            vec![DueItem {
-                rule: "R8",
-                what: DueWhat::SchoolAttempts { done: 1, needed: 3 },
-                who: Role::Teacher,
-                due_on: date(2026, 2, 28),
-                overdue: false,
-            }],
-            "the Spring Festival does not count; the adjusted Saturday does"
+            rules(&due(&h)),
+            vec![
+                ("R2", Some(date(2026, 3, 5))),
+                ("R3", Some(date(2026, 3, 6))),
+                ("R4", Some(date(2026, 3, 9))),
+                ("R5", Some(date(2026, 3, 11))),
+            ]
+        );
+        h.attempts
+            .push(attempt(AttemptKind::PhoneCall, date(2026, 3, 5)));
+        h.attempts
+            .push(attempt(AttemptKind::HomeVisit, date(2026, 3, 6)));
+        assert_eq!(
+            rules(&due(&h)),
+            vec![
+                ("R4", Some(date(2026, 3, 9))),
+                ("R5", Some(date(2026, 3, 11)))
+            ],
+            "the call and the visit were made"
         );
     }
 
     #[test]
-    fn r08_r09_past_the_deadline_the_attempts_are_overdue_and_the_report_is_due() {
-        let items = due(facts(CaseStatus::SchoolPersuasion, 2), date(2026, 3, 2));
-        let rules: Vec<(&str, bool)> = items.iter().map(|i| (i.rule, i.overdue)).collect();
-        assert_eq!(rules, vec![("R8", true), ("R9", true)]);
+    fn r08_ten_working_days_cross_the_spring_festival_and_count_its_adjusted_saturday() {
+        let mut h = case(CaseStatus::Suspected, date(2026, 2, 9));
+        h.attempts
+            .push(attempt(AttemptKind::HomeVisit, date(2026, 2, 10)));
+        let items = due(&h);
+        assert_eq!(
+            rules(&items),
+            vec![
+                ("R8", Some(date(2026, 2, 28))),
+                ("R9", Some(date(2026, 2, 28)))
+            ]
+        );
+        assert_eq!(
+            items[0].what,
+            DueWhat::SchoolAttempts { done: 1, needed: 3 }
+        );
+        assert_eq!(items[0].who, Role::Teacher);
+        assert!(items[0].hint.contains("已劝返1次"), "{}", items[0].hint);
+    }
+
+    #[test]
+    fn r08_a_relapse_starts_a_new_ten_days_and_old_attempts_do_not_count() {
+        let mut h = case(CaseStatus::Suspected, date(2025, 9, 1));
+        h.attempts = (2..5)
+            .map(|d| attempt(AttemptKind::HomeVisit, date(2025, 9, d)))
+            .collect();
+        h.moves.push(Moved {
+            from: CaseStatus::FollowUp,
+            to: CaseStatus::Suspected,
+            on: date(2026, 3, 2),
+        });
+        let items = due(&h);
+        assert_eq!(
+            items[0].what,
+            DueWhat::SchoolAttempts { done: 0, needed: 3 }
+        );
+        assert_eq!(items[0].due_on, Some(date(2026, 3, 16)));
     }
 
     #[test]
     fn r09_three_attempts_done_leave_only_the_report() {
-        let items = due(facts(CaseStatus::SchoolPersuasion, 3), date(2026, 2, 20));
-        assert_eq!(items.len(), 1);
-        assert_eq!(items[0].what, DueWhat::DropoutReport);
+        let mut h = case(CaseStatus::SchoolPersuasion, date(2026, 3, 2));
+        h.attempts = (3..6)
+            .map(|d| attempt(AttemptKind::HomeVisit, date(2026, 3, d)))
+            .collect();
+        let items = due(&h);
+        assert_eq!(rules(&items), vec![("R9", Some(date(2026, 3, 16)))]);
         assert_eq!(items[0].who, Role::SchoolLead);
-        assert!(!items[0].overdue);
     }
 
     #[test]
-    fn a_reported_case_owes_the_school_nothing_more() {
-        assert!(due(facts(CaseStatus::Reported, 0), date(2026, 3, 30)).is_empty());
-    }
-
-    #[test]
-    fn a_deadline_in_a_year_without_a_schedule_is_an_error() {
-        let calendar = WorkCalendar::shipped().expect("the shipped schedules load");
-        let late = CaseFacts {
-            opened_on: date(2026, 12, 28),
-            ..facts(CaseStatus::Suspected, 0)
-        };
+    fn r11_the_notice_within_two_days_then_five_working_days_across_national_day() {
+        let mut h = case(CaseStatus::Reported, date(2025, 9, 1));
+        h.moves.push(Moved {
+            from: CaseStatus::SchoolPersuasion,
+            to: CaseStatus::Reported,
+            on: date(2025, 9, 27),
+        });
+        assert_eq!(rules(&due(&h)), vec![("R11", Some(date(2025, 9, 29)))]);
+        h.documents.push(DocumentFact {
+            doc_type: DocumentType::ReturnNotice,
+            on: date(2025, 9, 29),
+            approved: false,
+        });
+        let items = due(&h);
+        assert_eq!(items[0].what, DueWhat::ReturnDeadline);
         assert_eq!(
-            due_items(late, &calendar, date(2026, 12, 29)),
+            items[0].due_on,
+            Some(date(2025, 10, 13)),
+            "the National Day week does not count; the adjusted Saturday 10-11 does"
+        );
+    }
+
+    #[test]
+    fn r12_joint_attempts_name_the_departments_the_reason_calls_for() {
+        let mut h = case(CaseStatus::JointPersuasion, date(2026, 3, 2));
+        h.reason = Some(ReasonCategory::WorkingAway);
+        h.documents.push(DocumentFact {
+            doc_type: DocumentType::ReturnNotice,
+            on: date(2026, 3, 20),
+            approved: false,
+        });
+        let mut joint = attempt(AttemptKind::JointPersuasion, date(2026, 3, 30));
+        joint.departments = vec![Department::Police];
+        h.attempts.push(joint);
+        let items = due(&h);
+        let r12 = items.iter().find(|i| i.rule == "R12").expect("R12 is due");
+        assert_eq!(
+            r12.what,
+            DueWhat::JointAttempts {
+                done: 1,
+                needed: 3,
+                departments: vec![Department::HumanResources, Department::Police],
+                not_yet_joined: vec![Department::HumanResources],
+            }
+        );
+        assert_eq!(r12.due_on, None, "the rules set no deadline");
+        assert!(r12.hint.starts_with("联合人社、公安"), "{}", r12.hint);
+    }
+
+    #[test]
+    fn r14_a_returned_student_needs_a_plan_and_a_visit_a_month() {
+        let mut h = case(CaseStatus::FollowUp, date(2026, 3, 2));
+        h.moves.push(Moved {
+            from: CaseStatus::JointPersuasion,
+            to: CaseStatus::Returned,
+            on: date(2026, 4, 1),
+        });
+        h.attempts
+            .push(attempt(AttemptKind::HomeVisit, date(2026, 4, 20)));
+        let items = due(&h);
+        assert_eq!(
+            rules(&items),
+            vec![("R14", Some(date(2026, 5, 20))), ("R14", None)]
+        );
+        assert_eq!(items[1].what, DueWhat::PlacementPlan);
+    }
+
+    #[test]
+    fn a_deadline_in_a_year_without_a_schedule_is_named_not_guessed() {
+        let calendar = WorkCalendar::shipped().expect("the shipped schedules load");
+        let h = case(CaseStatus::Suspected, date(2026, 12, 28));
+        assert_eq!(
+            due_items(&h, &calendar),
             Err(CalendarError::YearNotLoaded(2027))
         );
+        let items = due_or_calendar_missing(&h, &calendar);
+        assert_eq!(items[0].what, DueWhat::CalendarMissing { year: 2027 });
+    }
+
+    #[test]
+    fn a_closed_case_owes_nothing() {
+        assert!(due(&case(CaseStatus::Closed, date(2026, 3, 2))).is_empty());
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sync_protocol::cases::{
-    AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, ReasonCategory,
+    AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, Department, ReasonCategory,
 };
 use sync_protocol::evidence::{DocumentType, ReviewTarget, Verdict};
 use sync_protocol::media::MediaKind;
@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 use super::parse_stored;
 use crate::calendar::china_date;
-use crate::db::entity::{attempt, case, case_move, document, media_object, review};
+use crate::db::entity::{
+    attempt, attempt_participant, case, case_move, document, media_object, review,
+};
 
 /// One move along the case machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +31,7 @@ pub struct Moved {
 }
 
 /// One attempt, as the rules count it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptFact {
     /// The kind of contact.
     pub kind: AttemptKind,
@@ -39,6 +41,8 @@ pub struct AttemptFact {
     pub outcome: AttemptOutcome,
     /// Whether a recording of it is kept (R20: recordings of every earlier attempt).
     pub recorded: bool,
+    /// The partner departments that took part (R12).
+    pub departments: Vec<Department>,
 }
 
 /// One evidence document, as the rules count it.
@@ -119,6 +123,20 @@ impl CaseHistory {
             .entered(CaseStatus::Reported)
             .unwrap_or_else(|| self.episode_start());
         count(self.attempts_since(since, |a| a.kind == AttemptKind::JointPersuasion))
+    }
+
+    /// The departments that took part in a joint attempt since the report (R12).
+    pub fn joint_departments(&self) -> Vec<Department> {
+        let since = self
+            .entered(CaseStatus::Reported)
+            .unwrap_or_else(|| self.episode_start());
+        let mut joined: Vec<Department> = self
+            .attempts_since(since, |a| a.kind == AttemptKind::JointPersuasion)
+            .flat_map(|a| a.departments.iter().copied())
+            .collect();
+        joined.sort_by_key(|d| d.as_str());
+        joined.dedup();
+        joined
     }
 
     /// Attempts of any kind on or after `since`.
@@ -234,6 +252,27 @@ async fn load_chunk(
         .filter(media_object::Column::Kind.eq(MediaKind::Audio.as_str()))
         .all(db)
         .await?;
+    let joined = attempt_participant::Entity::find()
+        .filter(
+            attempt_participant::Column::AttemptId.is_in(
+                attempts
+                    .iter()
+                    .filter(|a| a.kind == AttemptKind::JointPersuasion.as_str())
+                    .map(|a| a.id),
+            ),
+        )
+        .filter(attempt_participant::Column::Department.is_not_null())
+        .all(db)
+        .await?;
+    let mut departments: HashMap<Uuid, Vec<Department>> = HashMap::new();
+    for p in joined {
+        if let Some(d) = p.department.as_deref() {
+            departments
+                .entry(p.attempt_id)
+                .or_default()
+                .push(parse_stored(d).map_err(corrupt)?);
+        }
+    }
     let recorded: std::collections::HashSet<Uuid> =
         recordings.into_iter().map(|m| m.target_id).collect();
     // The latest verdict on each document wins.
@@ -257,6 +296,7 @@ async fn load_chunk(
                 on: china_date(a.occurred_at),
                 outcome: parse_stored(&a.outcome).map_err(corrupt)?,
                 recorded: recorded.contains(&a.id),
+                departments: departments.remove(&a.id).unwrap_or_default(),
             });
         }
     }

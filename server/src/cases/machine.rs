@@ -362,6 +362,7 @@ mod tests {
             on: day(d),
             outcome,
             recorded: true,
+            departments: Vec::new(),
         }
     }
 

@@ -3,14 +3,16 @@
 //! history (`history`).
 
 pub mod changes;
+pub mod departments;
 pub mod due;
 pub mod history;
 pub mod machine;
 pub mod routes;
 
-use sync_protocol::cases::{Attempt, CaseSummary, GeoPoint, Participant};
+use sync_protocol::cases::{Attempt, CaseSummary, DueItem, GeoPoint, Participant};
 
 use crate::db::entity::{attempt, attempt_participant, case};
+use crate::state::AppState;
 
 /// A stored value that does not parse as its wire enum: the database holds something the code
 /// never wrote.
@@ -20,8 +22,12 @@ pub(crate) fn parse_stored<T: std::str::FromStr<Err = String>>(value: &str) -> a
         .map_err(|e: String| anyhow::anyhow!("corrupt stored value: {e}"))
 }
 
-/// The wire view of a case row.
-pub fn summary(row: case::Model, student_name: String) -> anyhow::Result<CaseSummary> {
+/// The wire view of a case row, with what is due on it.
+pub fn summary(
+    row: case::Model,
+    student_name: String,
+    due: Vec<DueItem>,
+) -> anyhow::Result<CaseSummary> {
     Ok(CaseSummary {
         id: row.id.into(),
         student_id: row.student_id.into(),
@@ -40,6 +46,7 @@ pub fn summary(row: case::Model, student_name: String) -> anyhow::Result<CaseSum
             .as_deref()
             .map(parse_stored)
             .transpose()?,
+        due,
         updated_at: row.updated_at,
     })
 }
@@ -65,12 +72,15 @@ pub fn attempt_view(
         location,
         participants: participants
             .into_iter()
-            .map(|p| Participant {
-                user_id: p.user_id.map(Into::into),
-                name: p.name,
-                unit: p.unit,
+            .map(|p| -> anyhow::Result<Participant> {
+                Ok(Participant {
+                    user_id: p.user_id.map(Into::into),
+                    name: p.name,
+                    unit: p.unit,
+                    department: p.department.as_deref().map(parse_stored).transpose()?,
+                })
             })
-            .collect(),
+            .collect::<anyhow::Result<_>>()?,
         met_whom: row.met_whom,
         guardian_statement: row.guardian_statement,
         outcome: parse_stored(&row.outcome)?,
@@ -81,18 +91,39 @@ pub fn attempt_view(
     })
 }
 
-/// The wire views of case rows, with their students' names, each beside its row.
-pub async fn summaries(
+/// The wire views of case rows, with their students' names and what is due on each (from
+/// their histories and the calendar), each beside its row, in the rows' order.
+pub async fn views(
+    state: &AppState,
     db: &impl sea_orm::ConnectionTrait,
     rows: Vec<case::Model>,
 ) -> Result<Vec<(CaseSummary, case::Model)>, sea_orm::DbErr> {
     let names = crate::db::cases::student_names(db, rows.iter().map(|c| c.student_id)).await?;
+    let mut histories = history::load(db, &rows).await?;
+    let calendar = state.calendar();
     rows.into_iter()
         .map(|row| {
             let name = names.get(&row.student_id).cloned().unwrap_or_default();
-            summary(row.clone(), name)
+            let due = histories
+                .remove(&row.id)
+                .map(|h| due::due_or_calendar_missing(&h, &calendar))
+                .unwrap_or_default();
+            summary(row.clone(), name, due)
                 .map(|s| (s, row))
                 .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
         })
         .collect()
+}
+
+/// The wire view of one case row (see [`views`]).
+pub async fn view(
+    state: &AppState,
+    db: &impl sea_orm::ConnectionTrait,
+    row: case::Model,
+) -> Result<CaseSummary, sea_orm::DbErr> {
+    views(state, db, vec![row])
+        .await?
+        .pop()
+        .map(|(summary, _)| summary)
+        .ok_or_else(|| sea_orm::DbErr::Custom("a case view went missing".into()))
 }

@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use serde::Deserialize;
-use sync_protocol::cases::{CaseDetail, CasePage, CaseStatus, ReasonCategory};
+use sync_protocol::cases::{
+    CaseDetail, CasePage, CaseStatus, CaseSummary, DueItem, DueWhat, ReasonCategory,
+};
 use sync_protocol::{CaseId, OrgUnitId, Problem};
 use tracing::instrument;
 use utoipa::IntoParams;
@@ -31,31 +33,46 @@ pub struct DueQuery {
     overdue: Option<bool>,
 }
 
+/// A due item and whether its day has passed.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DueEntry {
+    /// The item.
+    #[serde(flatten)]
+    pub item: DueItem,
+    /// Whether `due_on` is before today (China's date).
+    pub overdue: bool,
+}
+
 /// A case with what is due on it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DueCase {
     /// The case.
     pub case_id: CaseId,
+    /// The student's name.
+    pub student_name: String,
     /// Its school.
     pub school_id: OrgUnitId,
     /// Where it stands.
     pub status: CaseStatus,
-    /// What is due, by whom and by when.
-    pub items: Vec<super::due::DueItem>,
+    /// What is due, by whom and by when, earliest first.
+    pub items: Vec<DueEntry>,
 }
 
 /// What is due on the cases in the caller's scope.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DueList {
-    /// Cases with something due, by case id.
+    /// Open cases with something due, by case id.
     pub cases: Vec<DueCase>,
-    /// Years without a holiday schedule that some deadlines fall in: those cases are left out
-    /// until the year is loaded (`PUT /api/v1/calendars/{year}`).
+    /// Years without a holiday schedule that some deadlines fall in: those deadlines are not
+    /// counted until the year is loaded (`PUT /api/v1/calendars/{year}`).
     pub calendar_missing: Vec<i32>,
 }
 
-/// What is due on the cases in the caller's scope, and what is overdue (`?overdue=true`), by
-/// the rules' deadlines in working days (so far R8 and R9).
+/// Cases read per query while walking the due list.
+const DUE_PAGE: u64 = 500;
+
+/// What is due on the open cases in the caller's scope, and what is overdue (`?overdue=true`),
+/// by the rules' deadlines in working days (R2–R5, R8, R9, R11, R12, R14).
 #[utoipa::path(get, path = "/api/v1/cases/due", tag = "cases", params(DueQuery),
     security(("bearer" = [])),
     responses(
@@ -68,40 +85,43 @@ async fn list_due(
     user: AuthUser,
     Query(query): Query<DueQuery>,
 ) -> Result<Json<DueList>, ApiError> {
-    let rows = db::cases::school_stage(&state.db.read, user.scope()).await?;
     let today = crate::calendar::china_date(chrono::Utc::now());
     let overdue_only = query.overdue.unwrap_or(false);
-    let calendar = state.calendar();
     let mut list = DueList {
         cases: Vec::new(),
         calendar_missing: Vec::new(),
     };
-    for (row, school_attempts) in rows {
-        let status: CaseStatus = super::parse_stored(&row.status)?;
-        let facts = super::due::CaseFacts {
-            status,
-            opened_on: row.opened_on,
-            school_attempts,
-        };
-        let items = match super::due::due_items(facts, &calendar, today) {
-            Ok(items) => items,
-            Err(crate::calendar::CalendarError::YearNotLoaded(year)) => {
-                if !list.calendar_missing.contains(&year) {
-                    list.calendar_missing.push(year);
+    let mut after = None;
+    loop {
+        let rows = db::cases::open_page(&state.db.read, user.scope(), after, DUE_PAGE).await?;
+        let full = rows.len() as u64 == DUE_PAGE;
+        after = rows.last().map(|c| c.id);
+        for (case, _) in super::views(&state, &state.db.read, rows).await? {
+            let mut items = Vec::new();
+            for item in case.due {
+                if let DueWhat::CalendarMissing { year } = item.what {
+                    if !list.calendar_missing.contains(&year) {
+                        list.calendar_missing.push(year);
+                    }
+                    continue;
                 }
+                let overdue = item.due_on.is_some_and(|day| today > day);
+                items.push(DueEntry { item, overdue });
+            }
+            if items.is_empty() || (overdue_only && !items.iter().any(|i| i.overdue)) {
                 continue;
             }
-            Err(e) => return Err(ApiError::Internal(e.into())),
-        };
-        if items.is_empty() || (overdue_only && !items.iter().any(|i| i.overdue)) {
-            continue;
+            list.cases.push(DueCase {
+                case_id: case.id,
+                student_name: case.student_name,
+                school_id: case.school_id,
+                status: case.status,
+                items,
+            });
         }
-        list.cases.push(DueCase {
-            case_id: row.id.into(),
-            school_id: row.school_id.into(),
-            status,
-            items,
-        });
+        if !full {
+            break;
+        }
     }
     Ok(Json(list))
 }
@@ -160,10 +180,11 @@ async fn list_cases(
     };
     let rows = db::cases::list(&state.db.read, user.scope(), &filter, limit).await?;
     let full = rows.len() as u64 == limit;
-    let items = rows
+    let items: Vec<CaseSummary> = super::views(&state, &state.db.read, rows)
+        .await?
         .into_iter()
-        .map(|(row, name)| super::summary(row, name))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(|(summary, _)| summary)
+        .collect();
     let next_after = if full {
         items.last().map(|c| c.id)
     } else {
@@ -186,7 +207,7 @@ async fn get_case(
     user: AuthUser,
     Path(id): Path<CaseId>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    let (row, name) = db::cases::find(&state.db.read, user.scope(), id.0)
+    let row = db::cases::find(&state.db.read, user.scope(), id.0)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
     let attempts = db::cases::attempts(&state.db.read, row.id)
@@ -195,7 +216,7 @@ async fn get_case(
         .map(|(a, p)| super::attempt_view(a, p))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Json(CaseDetail {
-        case: super::summary(row, name)?,
+        case: super::view(&state, &state.db.read, row).await?,
         attempts,
     }))
 }

@@ -66,6 +66,7 @@ fn participant_rows(
             user_id: Set(p.user_id.map(|u| u.0)),
             name: Set(p.name.clone()),
             unit: Set(p.unit.clone()),
+            department: Set(p.department.map(|d| d.as_str().to_owned())),
         })
         .collect()
 }
@@ -124,18 +125,27 @@ pub async fn participants(
     db: &impl ConnectionTrait,
     attempt_id: Uuid,
 ) -> Result<Vec<Participant>, DbErr> {
-    Ok(attempt_participant::Entity::find()
+    attempt_participant::Entity::find()
         .filter(attempt_participant::Column::AttemptId.eq(attempt_id))
         .order_by_asc(attempt_participant::Column::Position)
         .all(db)
         .await?
         .into_iter()
-        .map(|p| Participant {
-            user_id: p.user_id.map(Into::into),
-            name: p.name,
-            unit: p.unit,
+        .map(|p| {
+            let department = p
+                .department
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e: String| DbErr::Custom(format!("corrupt participant {}: {e}", p.id)))?;
+            Ok(Participant {
+                user_id: p.user_id.map(Into::into),
+                name: p.name,
+                unit: p.unit,
+                department,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The mergeable fields of a stored attempt.

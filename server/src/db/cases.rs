@@ -25,13 +25,13 @@ pub struct CaseFilter {
     pub after: Option<Uuid>,
 }
 
-/// Up to `limit` cases in `scope` matching `filter`, ordered by id, each with its student's name.
+/// Up to `limit` cases in `scope` matching `filter`, ordered by id.
 pub async fn list(
     db: &impl ConnectionTrait,
     scope: Scope,
     filter: &CaseFilter,
     limit: u64,
-) -> Result<Vec<(case::Model, String)>, DbErr> {
+) -> Result<Vec<case::Model>, DbErr> {
     let mut query = case::Entity::find().filter(scope.condition::<case::Entity>());
     let optional = [
         (
@@ -63,19 +63,11 @@ pub async fn list(
     if let Some(after) = filter.after {
         query = query.filter(case::Column::Id.gt(after));
     }
-    let cases = query
+    query
         .order_by_asc(case::Column::Id)
         .limit(limit)
         .all(db)
-        .await?;
-    let names = student_names(db, cases.iter().map(|c| c.student_id)).await?;
-    Ok(cases
-        .into_iter()
-        .map(|c| {
-            let name = names.get(&c.student_id).cloned().unwrap_or_default();
-            (c, name)
-        })
-        .collect())
+        .await
 }
 
 /// The names of the students `ids`.
@@ -98,24 +90,37 @@ pub async fn student_names(
     Ok(rows.into_iter().collect())
 }
 
-/// The case `id` if it is in `scope`, with its student's name.
+/// The case `id` if it is in `scope`.
 pub async fn find(
     db: &impl ConnectionTrait,
     scope: Scope,
     id: Uuid,
-) -> Result<Option<(case::Model, String)>, DbErr> {
-    let Some(case) = case::Entity::find_by_id(id)
+) -> Result<Option<case::Model>, DbErr> {
+    case::Entity::find_by_id(id)
         .filter(scope.condition::<case::Entity>())
         .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let name = student_names(db, std::iter::once(case.student_id))
-        .await?
-        .remove(&case.student_id)
-        .unwrap_or_default();
-    Ok(Some((case, name)))
+        .await
+}
+
+/// The open cases in `scope` (every status but `closed`), by id, `limit` at a time after
+/// `after`: what the due list walks.
+pub async fn open_page(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<case::Model>, DbErr> {
+    let mut query = case::Entity::find()
+        .filter(scope.condition::<case::Entity>())
+        .filter(case::Column::Status.ne(sync_protocol::cases::CaseStatus::Closed.as_str()));
+    if let Some(after) = after {
+        query = query.filter(case::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(case::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
 }
 
 /// Every attempt of `case_id`, oldest first, with its participants in signing order.
@@ -136,49 +141,6 @@ pub async fn attempts(
         .map(|a| {
             let mine = participants.remove(&a.id).unwrap_or_default();
             (a, mine)
-        })
-        .collect())
-}
-
-/// The cases in `scope` at the school's stage (suspected, school persuasion), each with how many
-/// school persuasion attempts were made on or after its opening day (China dates).
-pub async fn school_stage(
-    db: &impl ConnectionTrait,
-    scope: Scope,
-) -> Result<Vec<(case::Model, u32)>, DbErr> {
-    use sync_protocol::cases::{AttemptKind, CaseStatus};
-    let cases = case::Entity::find()
-        .filter(scope.condition::<case::Entity>())
-        .filter(case::Column::Status.is_in([
-            CaseStatus::Suspected.as_str(),
-            CaseStatus::SchoolPersuasion.as_str(),
-        ]))
-        .order_by_asc(case::Column::Id)
-        .all(db)
-        .await?;
-    let mut counts: std::collections::HashMap<Uuid, u32> = Default::default();
-    let opened: std::collections::HashMap<Uuid, chrono::NaiveDate> =
-        cases.iter().map(|c| (c.id, c.opened_on)).collect();
-    for ids in cases.chunks(500) {
-        let attempts = attempt::Entity::find()
-            .filter(attempt::Column::CaseId.is_in(ids.iter().map(|c| c.id)))
-            .filter(attempt::Column::Kind.ne(AttemptKind::JointPersuasion.as_str()))
-            .all(db)
-            .await?;
-        for a in attempts {
-            let on_time = opened
-                .get(&a.case_id)
-                .is_some_and(|day| crate::calendar::china_date(a.occurred_at) >= *day);
-            if on_time {
-                *counts.entry(a.case_id).or_default() += 1;
-            }
-        }
-    }
-    Ok(cases
-        .into_iter()
-        .map(|c| {
-            let n = counts.get(&c.id).copied().unwrap_or(0);
-            (c, n)
         })
         .collect())
 }

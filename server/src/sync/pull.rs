@@ -67,7 +67,7 @@ pub async fn pull(
         .await?;
     let more = rows.len() == usize::try_from(limit).unwrap_or(usize::MAX);
     let cursor = rows.last().map_or(after, |r| r.seq).to_string();
-    let records = records_for(db, user.scope(), &rows).await?;
+    let records = records_for(state, db, user.scope(), &rows).await?;
     Ok(PullResponse {
         records,
         cursor,
@@ -79,6 +79,7 @@ pub async fn pull(
 /// The current state of the records named by `rows`, in row order. A record no longer in the
 /// scope is skipped: a later `remove` row tells the phone.
 async fn records_for(
+    state: &AppState,
     db: &impl ConnectionTrait,
     scope: Scope,
     rows: &[change_log::Model],
@@ -132,16 +133,16 @@ async fn records_for(
     let visible = |case_id: &Uuid| cases.contains_key(case_id);
 
     let mut out: HashMap<(EntityKind, Uuid), PulledRecord> = HashMap::new();
-    let summaries = crate::cases::summaries(
-        db,
-        cases
-            .values()
-            .filter(|c| pulled_cases.contains(&c.id))
-            .cloned()
-            .collect(),
-    )
-    .await?;
-    for (summary, row) in summaries {
+    // Every visible case the page touches is sent, so that its due items follow its attempts
+    // and documents; those not in the page's rows come after them.
+    let mut touched: Vec<case::Model> = cases.values().cloned().collect();
+    touched.sort_by_key(|c| c.id);
+    let resent: Vec<Uuid> = touched
+        .iter()
+        .map(|c| c.id)
+        .filter(|id| !pulled_cases.contains(id))
+        .collect();
+    for (summary, row) in crate::cases::views(state, db, touched).await? {
         let stamps = parse_stamps(&row.field_stamps)?;
         out.insert(
             (EntityKind::Case, row.id),
@@ -273,5 +274,10 @@ async fn records_for(
             records.push(record);
         }
     }
+    records.extend(
+        resent
+            .into_iter()
+            .filter_map(|id| out.remove(&(EntityKind::Case, id))),
+    );
     Ok(records)
 }

@@ -87,6 +87,7 @@ fn materialise(
                                 user_id: None,
                                 name: format!("p{}", v % 3),
                                 unit: "学校".into(),
+                                department: None,
                             }],
                             met_whom: "监护人".into(),
                             guardian_statement: String::new(),
@@ -106,6 +107,7 @@ fn materialise(
                         user_id: None,
                         name: format!("q{}", v % 3),
                         unit: "村委会".into(),
+                        department: None,
                     }],
                 },
                 Op::EditAttempt(_, v) => Change::UpdateCase {

@@ -1,9 +1,14 @@
-//! What is due on cases, through the API: R8 (three school attempts within 10 working days of
-//! the opening) and R9 (the report after that), scoped like the ledger, and a deadline in a year
-//! without a holiday schedule named rather than guessed.
+//! What is due on cases, through the API and on the phone: R8 (three school attempts within 10
+//! working days of the opening) and R9 (the report after that), scoped like the ledger, a
+//! deadline in a year without a holiday schedule named rather than guessed, and the items a phone
+//! holds following the attempts it syncs.
 
+use anyhow::Context as _;
 use chrono::{Datelike as _, Duration, NaiveDate, Utc};
+use mobile_shared::{AttemptDraft, NoProgress};
 use server::calendar::{YearSchedule, china_date};
+use sync_protocol::CaseId;
+use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, DueItem, DueWhat};
 use tests::TestServer;
 use uuid::Uuid;
 
@@ -88,8 +93,8 @@ async fn r08_r09_due_and_overdue_school_work_is_listed_for_the_schools_scope() -
     );
     assert_eq!(
         find(fresh),
-        Some(vec![("R8".into(), false)]),
-        "opened today: attempts due, not late"
+        Some(vec![("R8".into(), false), ("R9".into(), false)]),
+        "opened today: attempts and then the report due, not late"
     );
     assert_eq!(find(far), None);
     assert!(
@@ -124,5 +129,56 @@ async fn r08_r09_due_and_overdue_school_work_is_listed_for_the_schools_scope() -
             .iter()
             .all(|(c, _)| !mine.iter().any(|m| m.to_string() == *c))
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn r08_the_phone_holds_each_cases_due_items_and_they_follow_its_attempts()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::Suspected).await?;
+    let id = CaseId::from(case.id);
+    let mut phone = server.phone("teacher").await?;
+    phone.sync(&mut NoProgress).await?;
+    let held = |phone: &mobile_shared::Phone| -> anyhow::Result<Vec<DueItem>> {
+        Ok(phone
+            .cases()?
+            .into_iter()
+            .find(|c| c.id == id)
+            .context("the teacher holds the case")?
+            .due)
+    };
+    let due = held(&phone)?;
+    assert_eq!(
+        due.first().map(|i| (i.rule.as_str(), i.what.clone())),
+        Some(("R8", DueWhat::SchoolAttempts { done: 0, needed: 3 })),
+        "{due:?}"
+    );
+    assert!(due[0].hint.contains("已劝返0次"), "{}", due[0].hint);
+
+    // An attempt recorded and synced: the next pull brings the case again, one attempt further.
+    phone.record_attempt(AttemptDraft::new(
+        id,
+        AttemptKind::HomeVisit,
+        AttemptOutcome::Refused,
+    ))?;
+    phone.sync(&mut NoProgress).await?;
+    let due = held(&phone)?;
+    assert_eq!(
+        due.first().map(|i| i.what.clone()),
+        Some(DueWhat::SchoolAttempts { done: 1, needed: 3 }),
+        "{due:?}"
+    );
+
+    // The web reads the same items.
+    let detail = server
+        .get(
+            &format!("/api/v1/cases/{id}"),
+            &server.token("teacher").await?,
+        )
+        .await?
+        .body
+        .json();
+    assert_eq!(detail["due"][0]["what"]["done"], 1, "{detail}");
     Ok(())
 }

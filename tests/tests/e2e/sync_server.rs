@@ -88,6 +88,7 @@ async fn a_replayed_push_answers_the_same_and_writes_nothing() -> anyhow::Result
                     user_id: None,
                     name: "村主任".into(),
                     unit: "村委会".into(),
+                    department: None,
                 }],
             },
         ),

@@ -13,6 +13,8 @@ pub struct Model {
     pub user_id: Option<Uuid>,
     pub name: String,
     pub unit: String,
+    /// The partner department they came for (`Department`), on joint attempts (R12).
+    pub department: Option<String>,
 }
 
 /// No relations are declared: queries join explicitly.
