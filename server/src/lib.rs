@@ -13,6 +13,7 @@ pub mod demo;
 pub mod digest;
 pub mod error;
 pub mod keys;
+pub mod ledger;
 pub mod media;
 pub mod memory;
 pub mod observability;

@@ -40,6 +40,13 @@ enum Command {
     /// Manage the holiday schedules working days are counted with.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Check the cases' ledgers for tampering (hash chains, records, stored files); exits 1 if
+    /// anything does not match.
+    Verify {
+        /// Only this case.
+        #[arg(long)]
+        case: Option<uuid::Uuid>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +150,63 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     .context("serving")
 }
 
+/// Verifies one case or every case, printing what does not match and progress on stderr.
+async fn verify(state: &AppState, only: Option<uuid::Uuid>) -> anyhow::Result<()> {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+    use sea_orm::{PaginatorTrait as _, QuerySelect as _};
+    use server::db::entity::case;
+    let db = &state.db.read;
+    let total = match only {
+        Some(_) => 1,
+        None => case::Entity::find().count(db).await?,
+    };
+    let (mut checked, mut broken, mut after) = (0u64, 0u64, None);
+    loop {
+        let ids: Vec<uuid::Uuid> = match only {
+            Some(id) if after.is_none() => vec![id],
+            Some(_) => Vec::new(),
+            None => {
+                let mut query = case::Entity::find()
+                    .select_only()
+                    .column(case::Column::Id)
+                    .order_by_asc(case::Column::Id)
+                    .limit(500);
+                if let Some(after) = after {
+                    query = query.filter(case::Column::Id.gt(after));
+                }
+                query.into_tuple().all(db).await?
+            }
+        };
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
+        after = Some(last);
+        for id in ids {
+            let report = server::ledger::verify::verify_case(db, &state.storage, id).await?;
+            checked += 1;
+            if !report.intact {
+                broken += 1;
+                println!("case {id}: {} problem(s)", report.findings.len());
+                for f in &report.findings {
+                    let link = f.seq.map_or("-".to_owned(), |s| s.to_string());
+                    println!(
+                        "  link {link}: {} {}: {}",
+                        f.entity_kind, f.entity_id, f.problem
+                    );
+                }
+            }
+            if checked % 1000 == 0 {
+                eprintln!("verified {checked}/{total} cases");
+            }
+        }
+    }
+    println!("{checked} case(s) verified, {broken} with problems");
+    if broken > 0 {
+        anyhow::bail!("{broken} case ledger(s) do not match");
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     server::memory::return_large_blocks();
@@ -219,6 +283,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Verify { case } => verify(&state, case).await,
         Command::User(UserCommand::ResetPassword { username }) => {
             let password = read_password()?;
             seed::reset_password(&state.db.write, &username, &password).await?;

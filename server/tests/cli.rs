@@ -189,3 +189,55 @@ fn admin_commands_add_users_and_reset_passwords() {
     child.kill().expect("kill");
     child.wait().expect("wait");
 }
+
+#[test]
+fn verify_passes_on_the_demo_and_names_a_row_edited_in_the_database() {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    use server::db::entity::attempt;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert!(
+        server(dir.path())
+            .arg("demo")
+            .output()
+            .expect("demo")
+            .status
+            .success()
+    );
+    let clean = server(dir.path()).arg("verify").output().expect("verify");
+    let stdout = String::from_utf8_lossy(&clean.stdout).into_owned();
+    assert!(clean.status.success(), "{stdout}");
+    assert!(stdout.contains("0 with problems"), "{stdout}");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let edited = runtime.block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("ledger.sqlite").display());
+        let db = sea_orm::Database::connect(url)
+            .await
+            .expect("open the ledger");
+        let one = attempt::Entity::find()
+            .one(&db)
+            .await
+            .expect("read")
+            .expect("an attempt");
+        attempt::Entity::update_many()
+            .col_expr(attempt::Column::Notes, Expr::value("改过的记录"))
+            .filter(attempt::Column::Id.eq(one.id))
+            .exec(&db)
+            .await
+            .expect("edit");
+        one
+    });
+    let dirty = server(dir.path()).arg("verify").output().expect("verify");
+    let stdout = String::from_utf8_lossy(&dirty.stdout).into_owned();
+    assert!(!dirty.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("case {}", edited.case_id))
+            && stdout.contains(&format!("attempt {}: the record differs", edited.id)),
+        "{stdout}"
+    );
+}

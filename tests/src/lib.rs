@@ -263,7 +263,7 @@ impl TestServer {
             .filter(move |c| c.school_id == school)
     }
 
-    /// Gives case `id` a status and an opening day, with no attempts, documents or moves: a
+    /// Gives case `id` a status and an opening day, with no attempts, documents, moves or ledger: a
     /// fixture written straight to the database, so that a test starts a case's story where it
     /// needs.
     pub async fn reset_case(
@@ -275,8 +275,15 @@ impl TestServer {
         use sea_orm::{
             ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _,
         };
-        use server::db::entity::{attempt, attempt_participant, case, case_move, document};
+        use server::db::entity::{
+            attempt, attempt_participant, case, case_move, document, ledger_event, ledger_head,
+        };
         let db = &self.state.db.write;
+        ledger_event::Entity::delete_many()
+            .filter(ledger_event::Column::CaseId.eq(id))
+            .exec(db)
+            .await?;
+        ledger_head::Entity::delete_by_id(id).exec(db).await?;
         case_move::Entity::delete_many()
             .filter(case_move::Column::CaseId.eq(id))
             .exec(db)

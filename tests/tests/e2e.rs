@@ -20,6 +20,8 @@ mod due;
 mod jwt;
 #[path = "e2e/kill.rs"]
 mod kill;
+#[path = "e2e/ledger.rs"]
+mod ledger;
 #[path = "e2e/ops.rs"]
 mod ops;
 #[path = "e2e/phone_media.rs"]

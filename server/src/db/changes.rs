@@ -17,6 +17,7 @@ use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
 use crate::db::entity::{case, change_log};
+use crate::ledger::LedgerKind;
 
 /// The org units a record belongs to, which decide who pulls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,10 +71,12 @@ struct Entry {
     created: bool,
 }
 
-/// The changes of one transaction, appended to the log by [`ChangeSet::append`].
+/// The changes of one transaction, appended to the log by [`ChangeSet::append`], with the
+/// ledger events they make (see [`crate::ledger`]).
 #[derive(Debug, Default)]
 pub struct ChangeSet {
     entries: Vec<Entry>,
+    ledger: Vec<(LedgerKind, Uuid)>,
 }
 
 /// Rows per multi-row statement (keeps bind parameters under every engine's limit).
@@ -81,7 +84,18 @@ const CHUNK: usize = 500;
 
 impl ChangeSet {
     /// Records that `id` was changed; `created` when this transaction made it (nothing to compact).
+    /// Attempts, documents, reviews and media are ledger events too.
     pub fn upsert(&mut self, kind: EntityKind, id: Uuid, scope: RecordScope, created: bool) {
+        let event = match kind {
+            EntityKind::Attempt => Some(LedgerKind::Attempt),
+            EntityKind::Document => Some(LedgerKind::Document),
+            EntityKind::Review => Some(LedgerKind::Review),
+            EntityKind::Media => Some(LedgerKind::Media),
+            EntityKind::Case | EntityKind::Conflict => None,
+        };
+        if let Some(event) = event {
+            self.ledger.push((event, id));
+        }
         self.entries.push(Entry {
             kind,
             id,
@@ -89,6 +103,11 @@ impl ChangeSet {
             scope,
             created,
         });
+    }
+
+    /// Records the status move `id` (a row of `case_moves`) as a ledger event.
+    pub fn record_move(&mut self, id: Uuid) {
+        self.ledger.push((LedgerKind::Move, id));
     }
 
     /// Records that `id` left `scope`.
@@ -107,8 +126,10 @@ impl ChangeSet {
         self.entries.is_empty()
     }
 
-    /// Appends the changes to the log. Call it last in the transaction, right before commit.
+    /// Appends the changes to the log, then the ledger events to their chains. Call it last in
+    /// the transaction, right before commit.
     pub async fn append(self, txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        let ledger = self.ledger;
         // Keep the last entry of each (record, op, scope).
         let mut seen = HashSet::new();
         let mut entries: Vec<Entry> = self
@@ -152,7 +173,8 @@ impl ChangeSet {
             });
             change_log::Entity::insert_many(rows).exec(txn).await?;
         }
-        Ok(())
+        // The counter row is locked until commit: no other writer extends a chain meanwhile.
+        crate::ledger::append(txn, &ledger, chrono::Utc::now()).await
     }
 }
 

@@ -276,8 +276,9 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             if let Err(refusal) = self.check_move(&row, &state).await? {
                 return Ok(Err(refusal));
             }
+            let move_id = Uuid::now_v7();
             case_move::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(move_id),
                 case_id: Set(id),
                 from_status: Set(from.as_str().to_owned()),
                 to_status: Set(state.status.as_str().to_owned()),
@@ -288,6 +289,7 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             }
             .insert(self.txn)
             .await?;
+            self.changes.record_move(move_id);
             audit::record(
                 self.txn,
                 self.user,

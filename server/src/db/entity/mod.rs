@@ -12,6 +12,8 @@ pub mod conflict;
 pub mod device;
 pub mod document;
 pub mod guardian;
+pub mod ledger_event;
+pub mod ledger_head;
 pub mod login_throttle;
 pub mod media_object;
 pub mod org_unit;

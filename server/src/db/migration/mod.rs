@@ -9,6 +9,7 @@ mod m20261124_000004_media_metadata;
 mod m20261125_000005_work_calendars;
 mod m20261125_000006_case_moves;
 mod m20261125_000007_participant_departments;
+mod m20261125_000008_ledger_chain;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_work_calendars::Migration),
             Box::new(m20261125_000006_case_moves::Migration),
             Box::new(m20261125_000007_participant_departments::Migration),
+            Box::new(m20261125_000008_ledger_chain::Migration),
         ]
     }
 }

@@ -1,0 +1,317 @@
+//! Tamper evidence: every case's ledger events (attempts, documents, reviews, status moves,
+//! media) form a hash chain. Each event records the SHA-256 of the record's canonical content as
+//! stored, and links to the previous event:
+//! `hash = SHA-256(prev_hash ‖ seq ‖ kind ‖ entity id ‖ content SHA-256)`, starting from 64 zeros.
+//! [`verify`] recomputes the chain and the content of every record from the database (and the
+//! bytes of every media object from storage) and names the first broken link.
+//!
+//! Events are appended by [`crate::db::changes::ChangeSet::append`], after the transaction has
+//! taken its change numbers: the counter row it locked until commit serialises every writer, so
+//! two transactions never extend the same chain from the same head.
+
+pub mod routes;
+pub mod verify;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::db::entity::{
+    attempt, attempt_participant, case_move, document, ledger_event, ledger_head, media_object,
+    review,
+};
+use crate::digest::sha256_hex;
+
+/// The kinds of ledger events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LedgerKind {
+    /// An attempt recorded or changed (with its participants).
+    Attempt,
+    /// A document's metadata recorded or changed.
+    Document,
+    /// A supervisor's review.
+    Review,
+    /// A status move.
+    Move,
+    /// An evidence file linked (its SHA-256 is part of the content).
+    Media,
+}
+
+impl LedgerKind {
+    /// Every kind.
+    pub const ALL: [LedgerKind; 5] = [
+        Self::Attempt,
+        Self::Document,
+        Self::Review,
+        Self::Move,
+        Self::Media,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attempt => "attempt",
+            Self::Document => "document",
+            Self::Review => "review",
+            Self::Move => "move",
+            Self::Media => "media",
+        }
+    }
+
+    /// The kind stored as `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// The hash a chain starts from.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The hash of the link `seq` after `prev`.
+pub fn link_hash(prev: &str, seq: i64, kind: LedgerKind, entity: Uuid, content: &str) -> String {
+    sha256_hex(format!("{prev}\n{seq}\n{}\n{entity}\n{content}", kind.as_str()).as_bytes())
+}
+
+/// Microseconds: the precision every engine keeps, so content hashes survive a round trip.
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// Records of `kind` with ids `ids`, each as (case id, SHA-256 of its canonical content). A
+/// record that is gone is absent.
+pub async fn contents(
+    db: &impl ConnectionTrait,
+    kind: LedgerKind,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, (Uuid, String)>, DbErr> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for ids in ids.chunks(500) {
+        let ids = ids.iter().copied();
+        match kind {
+            LedgerKind::Attempt => {
+                let rows = attempt::Entity::find()
+                    .filter(attempt::Column::Id.is_in(ids.clone()))
+                    .all(db)
+                    .await?;
+                let people = attempt_participant::Entity::find()
+                    .filter(attempt_participant::Column::AttemptId.is_in(ids))
+                    .order_by_asc(attempt_participant::Column::Position)
+                    .all(db)
+                    .await?;
+                let mut by_attempt: HashMap<Uuid, Vec<serde_json::Value>> = HashMap::new();
+                for p in people {
+                    by_attempt.entry(p.attempt_id).or_default().push(json!([
+                        p.position,
+                        p.user_id,
+                        p.name,
+                        p.unit,
+                        p.department
+                    ]));
+                }
+                for a in rows {
+                    let content = json!([
+                        a.id,
+                        a.case_id,
+                        a.kind,
+                        micros(a.occurred_at),
+                        a.lat,
+                        a.lon,
+                        a.accuracy_m,
+                        a.met_whom,
+                        a.guardian_statement,
+                        a.outcome,
+                        a.next_step,
+                        a.notes,
+                        a.author_id,
+                        by_attempt.remove(&a.id).unwrap_or_default(),
+                    ]);
+                    out.insert(
+                        a.id,
+                        (a.case_id, sha256_hex(content.to_string().as_bytes())),
+                    );
+                }
+            }
+            LedgerKind::Document => {
+                for d in document::Entity::find()
+                    .filter(document::Column::Id.is_in(ids))
+                    .all(db)
+                    .await?
+                {
+                    let content = json!([
+                        d.id,
+                        d.case_id,
+                        d.doc_type,
+                        d.title,
+                        d.issued_by,
+                        d.issued_on,
+                        d.notes,
+                        d.author_id
+                    ]);
+                    out.insert(
+                        d.id,
+                        (d.case_id, sha256_hex(content.to_string().as_bytes())),
+                    );
+                }
+            }
+            LedgerKind::Review => {
+                for r in review::Entity::find()
+                    .filter(review::Column::Id.is_in(ids))
+                    .all(db)
+                    .await?
+                {
+                    let content = json!([
+                        r.id,
+                        r.case_id,
+                        r.target_kind,
+                        r.target_id,
+                        r.verdict,
+                        r.reason,
+                        r.reviewer_id,
+                        micros(r.created_at)
+                    ]);
+                    out.insert(
+                        r.id,
+                        (r.case_id, sha256_hex(content.to_string().as_bytes())),
+                    );
+                }
+            }
+            LedgerKind::Move => {
+                for m in case_move::Entity::find()
+                    .filter(case_move::Column::Id.is_in(ids))
+                    .all(db)
+                    .await?
+                {
+                    let content = json!([
+                        m.id,
+                        m.case_id,
+                        m.from_status,
+                        m.to_status,
+                        m.moved_by,
+                        micros(m.moved_at),
+                        m.mutation_id
+                    ]);
+                    out.insert(
+                        m.id,
+                        (m.case_id, sha256_hex(content.to_string().as_bytes())),
+                    );
+                }
+            }
+            LedgerKind::Media => {
+                for m in media_object::Entity::find()
+                    .filter(media_object::Column::Id.is_in(ids))
+                    .all(db)
+                    .await?
+                {
+                    let content = json!([
+                        m.id,
+                        m.case_id,
+                        m.sha256,
+                        m.size,
+                        m.kind,
+                        m.target_kind,
+                        m.target_id,
+                        m.uploaded_by
+                    ]);
+                    out.insert(
+                        m.id,
+                        (m.case_id, sha256_hex(content.to_string().as_bytes())),
+                    );
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Appends one event per record named in `records` (each at most once, in order) to its case's
+/// chain. Call it inside the writing transaction, after the records are written and the change
+/// numbers are taken.
+pub async fn append(
+    txn: &impl ConnectionTrait,
+    records: &[(LedgerKind, Uuid)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut by_kind: HashMap<LedgerKind, Vec<Uuid>> = HashMap::new();
+    for (kind, id) in records {
+        by_kind.entry(*kind).or_default().push(*id);
+    }
+    let mut content: HashMap<(LedgerKind, Uuid), (Uuid, String)> = HashMap::new();
+    for (kind, ids) in by_kind {
+        for (id, found) in contents(txn, kind, &ids).await? {
+            content.insert((kind, id), found);
+        }
+    }
+    let cases: Vec<Uuid> = content.values().map(|(case, _)| *case).collect();
+    let mut heads: HashMap<Uuid, (i64, String)> = HashMap::new();
+    for ids in cases.chunks(500) {
+        for h in ledger_head::Entity::find()
+            .filter(ledger_head::Column::CaseId.is_in(ids.iter().copied()))
+            .all(txn)
+            .await?
+        {
+            heads.insert(h.case_id, (h.seq, h.hash));
+        }
+    }
+    let mut events = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (kind, id) in records {
+        if !seen.insert((*kind, *id)) {
+            continue;
+        }
+        let Some((case_id, sha)) = content.get(&(*kind, *id)) else {
+            return Err(DbErr::Custom(format!(
+                "ledger: {} {id} was not written",
+                kind.as_str()
+            )));
+        };
+        let head = heads
+            .entry(*case_id)
+            .or_insert_with(|| (0, GENESIS.to_owned()));
+        let seq = head.0 + 1;
+        let hash = link_hash(&head.1, seq, *kind, *id, sha);
+        events.push(ledger_event::ActiveModel {
+            case_id: Set(*case_id),
+            seq: Set(seq),
+            entity_kind: Set(kind.as_str().to_owned()),
+            entity_id: Set(*id),
+            content_sha256: Set(sha.clone()),
+            prev_hash: Set(head.1.clone()),
+            hash: Set(hash.clone()),
+            recorded_at: Set(now),
+        });
+        *head = (seq, hash);
+    }
+    for chunk in events.chunks(500) {
+        ledger_event::Entity::insert_many(chunk.to_vec())
+            .exec(txn)
+            .await?;
+    }
+    let new_heads: Vec<ledger_head::ActiveModel> = heads
+        .into_iter()
+        .map(|(case_id, (seq, hash))| ledger_head::ActiveModel {
+            case_id: Set(case_id),
+            seq: Set(seq),
+            hash: Set(hash),
+        })
+        .collect();
+    for chunk in new_heads.chunks(500) {
+        ledger_head::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(ledger_head::Column::CaseId)
+                    .update_columns([ledger_head::Column::Seq, ledger_head::Column::Hash])
+                    .to_owned(),
+            )
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
