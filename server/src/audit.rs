@@ -21,6 +21,8 @@ pub enum Action {
     Review,
     /// A case moved along the case machine.
     MoveCase,
+    /// The ledger was exported (format, period and org unit in the detail).
+    ExportLedger,
 }
 
 impl Action {
@@ -31,6 +33,7 @@ impl Action {
             Self::LoadCalendar => "calendar.load",
             Self::Review => "case.review",
             Self::MoveCase => "case.move",
+            Self::ExportLedger => "ledger.export",
         }
     }
 
@@ -39,6 +42,7 @@ impl Action {
             Self::ReadStudent | Self::TransferStudent => "student",
             Self::LoadCalendar => "calendar",
             Self::Review | Self::MoveCase => "case",
+            Self::ExportLedger => "ledger",
         }
     }
 }

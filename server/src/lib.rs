@@ -19,6 +19,7 @@ pub mod memory;
 pub mod observability;
 pub mod openapi;
 pub mod personal_data;
+pub mod reports;
 pub mod seed;
 pub mod state;
 pub mod storage;

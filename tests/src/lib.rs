@@ -167,6 +167,8 @@ pub struct Raw {
     pub status: StatusCode,
     /// The `Content-Type`, if any.
     pub content_type: Option<String>,
+    /// Every header.
+    pub headers: reqwest::header::HeaderMap,
     /// The body.
     pub body: bytes_body::Body,
 }
@@ -377,10 +379,12 @@ impl TestServer {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = response.headers().clone();
         let body = bytes_body::Body(response.bytes().await?.to_vec());
         Ok(Raw {
             status,
             content_type,
+            headers,
             body,
         })
     }

@@ -28,6 +28,8 @@ mod ops;
 mod phone_media;
 #[path = "e2e/phones.rs"]
 mod phones;
+#[path = "e2e/reports.rs"]
+mod reports;
 #[path = "e2e/storage.rs"]
 mod storage;
 #[path = "e2e/sync_server.rs"]

@@ -1,0 +1,94 @@
+//! The words field staff and supervisors read in exports and forms (Simplified Chinese, the
+//! terms of DOMAIN.md), for the wire enums.
+
+use sync_protocol::cases::{
+    AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, FoundBy, ReasonCategory,
+};
+use sync_protocol::students::Gender;
+
+/// 状态.
+pub fn status(s: CaseStatus) -> &'static str {
+    match s {
+        CaseStatus::Absent => "未到校",
+        CaseStatus::Suspected => "疑似辍学",
+        CaseStatus::SchoolPersuasion => "学校劝返",
+        CaseStatus::Reported => "已报告",
+        CaseStatus::JointPersuasion => "联合劝返",
+        CaseStatus::Returned => "已复学",
+        CaseStatus::FollowUp => "复学跟踪",
+        CaseStatus::Closed => "已销号",
+    }
+}
+
+/// 辍学原因.
+pub fn reason(r: ReasonCategory) -> &'static str {
+    match r {
+        ReasonCategory::GuardianNeglect => "监护人不履行义务",
+        ReasonCategory::WorkingAway => "外出打工",
+        ReasonCategory::Disability => "残疾",
+        ReasonCategory::EarlyMarriage => "早婚早育",
+        ReasonCategory::Religion => "信教",
+        ReasonCategory::LostContact => "失联",
+        ReasonCategory::AversionToSchool => "厌学",
+        ReasonCategory::Poverty => "家庭贫困",
+        ReasonCategory::Illness => "疾病",
+        ReasonCategory::Other => "其他",
+    }
+}
+
+/// 发现方式.
+pub fn found_by(f: FoundBy) -> &'static str {
+    match f {
+        FoundBy::DailyAttendance => "日常考勤",
+        FoundBy::RollComparison => "学籍户籍比对",
+        FoundBy::Report => "报告",
+    }
+}
+
+/// 核销原因.
+pub fn closure(c: ClosureReason) -> &'static str {
+    match c {
+        ClosureReason::RefusalAfterRuling => "司法裁定后仍拒不复学",
+        ClosureReason::PhysicalCondition => "身体不具备学习条件",
+        ClosureReason::PoorHouseholdRefusal => "脱贫家庭拒不复学",
+        ClosureReason::MissingOrDead => "失踪失联或死亡",
+        ClosureReason::AgeMismatch => "年龄不符",
+        ClosureReason::DuplicateRegistration => "重复户籍",
+        ClosureReason::LostContact => "失联",
+        ClosureReason::Death => "死亡",
+        ClosureReason::SevereDisability => "重度残疾",
+        ClosureReason::StudyingWithoutRoll => "实际就读无学籍",
+        ClosureReason::DeferredForIllness => "因病延缓入学或休学",
+        ClosureReason::VocationalSchool => "安排至中职学校",
+        ClosureReason::CompulsoryReturn => "强制复学",
+        ClosureReason::ReturnedAndSettled => "复学稳定",
+    }
+}
+
+/// 劝返方式.
+pub fn attempt_kind(k: AttemptKind) -> &'static str {
+    match k {
+        AttemptKind::PhoneCall => "电话联系",
+        AttemptKind::HomeVisit => "入户家访",
+        AttemptKind::CollectiveVisit => "联合村委会家访",
+        AttemptKind::JointPersuasion => "联合劝返",
+    }
+}
+
+/// 劝返结果.
+pub fn outcome(o: AttemptOutcome) -> &'static str {
+    match o {
+        AttemptOutcome::AgreedToReturn => "同意返校",
+        AttemptOutcome::Refused => "拒绝",
+        AttemptOutcome::Undecided => "未决定",
+        AttemptOutcome::NotReached => "未联系上",
+    }
+}
+
+/// 性别.
+pub fn gender(g: Gender) -> &'static str {
+    match g {
+        Gender::Male => "男",
+        Gender::Female => "女",
+    }
+}

@@ -1,0 +1,260 @@
+//! The ledger (台账) as rows: one per case, with the columns the seeds name, read a page at a
+//! time so an export of a whole district never holds it in memory.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use sync_protocol::cases::{AttemptKind, CaseStatus};
+use uuid::Uuid;
+
+use super::labels;
+use crate::auth::Scope;
+use crate::calendar::china_date;
+use crate::cases::{due, history, parse_stored};
+use crate::db::entity::{case, org_unit, student, user};
+use crate::state::AppState;
+
+/// The columns of the ledger, in order (the header row).
+pub const COLUMNS: [&str; 23] = [
+    "序号",
+    "学校",
+    "乡镇（街道）",
+    "村（社区）",
+    "学生姓名",
+    "性别",
+    "出生日期",
+    "年级",
+    "班级",
+    "学籍号",
+    "特殊群体",
+    "发现方式",
+    "立案日期",
+    "辍学原因",
+    "当前状态",
+    "责任人",
+    "学校劝返次数",
+    "联合劝返次数",
+    "最近劝返日期",
+    "反复辍学次数",
+    "核销原因",
+    "销号日期",
+    "下一步",
+];
+
+/// One cell of a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Text.
+    Text(String),
+    /// A count.
+    Number(u32),
+}
+
+impl Cell {
+    fn date(day: Option<NaiveDate>) -> Self {
+        Self::Text(day.map(|d| d.to_string()).unwrap_or_default())
+    }
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(text) => f.write_str(text),
+            Self::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// Which cases a ledger holds: those in the caller's scope, under an org unit if given, that were
+/// open at some time in the period (opened by its end, not closed before its start).
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerFilter {
+    /// An org unit (district, township, village or school) the cases belong to.
+    pub org_unit: Option<Uuid>,
+    /// The period's first day.
+    pub from: NaiveDate,
+    /// The period's last day.
+    pub to: NaiveDate,
+}
+
+/// Cases read per query.
+pub const PAGE: u64 = 500;
+
+/// The next page of cases after `after` for `filter` in `scope`, by id (unfiltered by period:
+/// that needs each case's closing day, see [`rows`]).
+pub async fn case_page(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    filter: &LedgerFilter,
+    after: Option<Uuid>,
+) -> Result<Vec<case::Model>, DbErr> {
+    let mut query = case::Entity::find()
+        .filter(scope.condition::<case::Entity>())
+        .filter(case::Column::OpenedOn.lte(filter.to));
+    if let Some(unit) = filter.org_unit {
+        query = query.filter(
+            Condition::any()
+                .add(case::Column::SchoolId.eq(unit))
+                .add(case::Column::VillageId.eq(unit))
+                .add(case::Column::TownshipId.eq(unit))
+                .add(case::Column::DistrictId.eq(unit)),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(case::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(case::Column::Id)
+        .limit(PAGE)
+        .all(db)
+        .await
+}
+
+/// Names of org units and users a page refers to, looked up once per page.
+async fn names<E>(
+    db: &impl ConnectionTrait,
+    ids: impl Iterator<Item = Uuid>,
+    id: E::Column,
+    name: E::Column,
+) -> Result<HashMap<Uuid, String>, DbErr>
+where
+    E: EntityTrait,
+{
+    let ids: Vec<Uuid> = ids.collect();
+    let pairs: Vec<(Uuid, String)> = E::find()
+        .select_only()
+        .column(id)
+        .column(name)
+        .filter(id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(pairs.into_iter().collect())
+}
+
+fn corrupt(e: anyhow::Error) -> DbErr {
+    DbErr::Custom(e.to_string())
+}
+
+/// The ledger rows of `cases` that fall in `filter`'s period, numbered from `first`.
+pub async fn rows(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    filter: &LedgerFilter,
+    cases: &[case::Model],
+    first: u32,
+) -> Result<Vec<Vec<Cell>>, DbErr> {
+    let students: HashMap<Uuid, student::Model> = student::Entity::find()
+        .filter(student::Column::Id.is_in(cases.iter().map(|c| c.student_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let units = names::<org_unit::Entity>(
+        db,
+        cases
+            .iter()
+            .flat_map(|c| [c.school_id, c.village_id, c.township_id]),
+        org_unit::Column::Id,
+        org_unit::Column::Name,
+    )
+    .await?;
+    let people = names::<user::Entity>(
+        db,
+        cases.iter().filter_map(|c| c.responsible_user_id),
+        user::Column::Id,
+        user::Column::DisplayName,
+    )
+    .await?;
+    let mut histories = history::load(db, cases).await?;
+    let calendar = state.calendar();
+    let mut out = Vec::with_capacity(cases.len());
+    for c in cases {
+        let Some(h) = histories.remove(&c.id) else {
+            continue;
+        };
+        let closed_on = (h.status == CaseStatus::Closed).then(|| {
+            h.entered(CaseStatus::Closed)
+                .unwrap_or_else(|| china_date(c.updated_at))
+        });
+        if closed_on.is_some_and(|day| day < filter.from) {
+            continue;
+        }
+        let student = students.get(&c.student_id);
+        let text = |s: &str| Cell::Text(s.to_owned());
+        let unit = |id: &Uuid| Cell::Text(units.get(id).cloned().unwrap_or_default());
+        let school = h
+            .attempts
+            .iter()
+            .filter(|a| a.kind != AttemptKind::JointPersuasion)
+            .count();
+        let joint = h.attempts.len() - school;
+        let next = due::due_or_calendar_missing(&h, &calendar)
+            .into_iter()
+            .next()
+            .map(|d| d.hint)
+            .unwrap_or_default();
+        let n = first + u32::try_from(out.len()).unwrap_or(u32::MAX);
+        out.push(vec![
+            Cell::Number(n),
+            unit(&c.school_id),
+            unit(&c.township_id),
+            unit(&c.village_id),
+            Cell::Text(student.map(|s| s.name.clone()).unwrap_or_default()),
+            match student {
+                Some(s) => text(labels::gender(parse_stored(&s.gender).map_err(corrupt)?)),
+                None => text(""),
+            },
+            Cell::date(student.map(|s| s.birth_date)),
+            Cell::Number(student.map_or(0, |s| u32::try_from(s.grade).unwrap_or(0))),
+            Cell::Text(student.map(|s| s.class_name.clone()).unwrap_or_default()),
+            Cell::Text(
+                student
+                    .map(|s| s.registration_no.clone())
+                    .unwrap_or_default(),
+            ),
+            Cell::Text(student.map(special_groups).unwrap_or_default()),
+            text(labels::found_by(
+                parse_stored(&c.found_by).map_err(corrupt)?,
+            )),
+            Cell::date(Some(c.opened_on)),
+            text(h.reason.map(labels::reason).unwrap_or("")),
+            text(labels::status(h.status)),
+            Cell::Text(
+                c.responsible_user_id
+                    .and_then(|u| people.get(&u).cloned())
+                    .unwrap_or_default(),
+            ),
+            Cell::Number(u32::try_from(school).unwrap_or(u32::MAX)),
+            Cell::Number(u32::try_from(joint).unwrap_or(u32::MAX)),
+            Cell::date(h.attempts.iter().map(|a| a.on).max()),
+            Cell::Number(u32::try_from(c.relapse_count).unwrap_or(0)),
+            text(h.closure_reason.map(labels::closure).unwrap_or("")),
+            Cell::date(closed_on),
+            Cell::Text(next),
+        ]);
+    }
+    Ok(out)
+}
+
+/// The special groups (R22) of a student, in words.
+fn special_groups(s: &student::Model) -> String {
+    let groups = [
+        (s.left_behind, "留守儿童"),
+        (s.orphan, "孤儿"),
+        (s.disabled, "残疾"),
+        (s.poor_household, "脱贫户"),
+        (s.migrant, "随迁子女"),
+    ];
+    groups
+        .iter()
+        .filter(|(yes, _)| *yes)
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join("、")
+}

@@ -1,0 +1,138 @@
+//! `/api/v1/reports`: the ledger export.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use sync_protocol::Problem;
+use sync_protocol::org::Role;
+use tracing::instrument;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::export::{ExportFormat, ledger_body};
+use super::ledger::LedgerFilter;
+use crate::audit;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Query};
+use crate::state::AppState;
+
+/// The report routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ledger_csv))
+        .routes(routes!(ledger_xlsx))
+}
+
+/// The longest period one export covers.
+const MAX_PERIOD_DAYS: i64 = 3 * 366;
+
+/// Query of the ledger exports.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerQuery {
+    /// The period's first day.
+    from: NaiveDate,
+    /// The period's last day (at most three years after `from`).
+    to: NaiveDate,
+    /// Only cases under this org unit (a district, township, village or school).
+    org_unit_id: Option<uuid::Uuid>,
+}
+
+/// Who may export a ledger: the school's lead, the township, the bureau (R23: not every user).
+const EXPORTERS: &[Role] = &[Role::SchoolLead, Role::TownshipOfficer, Role::Supervisor];
+
+async fn export(
+    state: AppState,
+    user: AuthUser,
+    query: LedgerQuery,
+    format: ExportFormat,
+) -> Result<Response, ApiError> {
+    if !EXPORTERS.contains(&user.role) {
+        return Err(ApiError::forbidden(
+            "only a school lead, a township officer or the bureau exports the ledger",
+        ));
+    }
+    if query.from > query.to || (query.to - query.from).num_days() > MAX_PERIOD_DAYS {
+        return Err(ApiError::invalid_parameter(format!(
+            "the period {}..{} must run forward and cover at most {MAX_PERIOD_DAYS} days",
+            query.from, query.to
+        )));
+    }
+    let filter = LedgerFilter {
+        org_unit: query.org_unit_id,
+        from: query.from,
+        to: query.to,
+    };
+    audit::record(
+        &state.db.write,
+        &user,
+        None,
+        audit::Action::ExportLedger,
+        None,
+        serde_json::json!({
+            "format": format.extension(), "from": filter.from, "to": filter.to,
+            "org_unit_id": filter.org_unit,
+        }),
+    )
+    .await?;
+    let name = format!(
+        "ledger-{}-{}.{}",
+        filter.from,
+        filter.to,
+        format.extension()
+    );
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .map_err(|e| anyhow::anyhow!("a file name header: {e}"))?;
+    let body = ledger_body(state, user.scope(), filter, format);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The ledger (台账) of the caller's scope for a period as CSV (UTF-8 with a byte-order mark),
+/// one row per case open at some time in the period, streamed.
+#[utoipa::path(get, path = "/api/v1/reports/ledger.csv", tag = "reports", params(LedgerQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the ledger", content_type = "text/csv"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn ledger_csv(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<LedgerQuery>,
+) -> Result<Response, ApiError> {
+    export(state, user, query, ExportFormat::Csv).await
+}
+
+/// The ledger (台账) of the caller's scope for a period as an Excel workbook, streamed.
+#[utoipa::path(get, path = "/api/v1/reports/ledger.xlsx", tag = "reports", params(LedgerQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the ledger",
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn ledger_xlsx(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<LedgerQuery>,
+) -> Result<Response, ApiError> {
+    export(state, user, query, ExportFormat::Xlsx).await
+}

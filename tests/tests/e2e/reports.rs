@@ -1,0 +1,195 @@
+//! The ledger exports through the real server (R22, R23): the .xlsx opens and reads back with
+//! one row per case of the caller's scope, the CSV says the same, and only the people who may
+//! export get one.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader as _, Xlsx};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
+use server::db::entity::{audit_entry, student};
+use server::reports::ledger::COLUMNS;
+use tests::TestServer;
+
+const PERIOD: &str = "from=2025-01-01&to=2027-12-31";
+
+/// The rows of the first sheet of `bytes`, as text.
+fn sheet(bytes: &[u8]) -> anyhow::Result<(String, Vec<Vec<String>>)> {
+    let mut book = Xlsx::new(Cursor::new(bytes.to_vec()))?;
+    let name = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no sheet"))?;
+    let range = book.worksheet_range(&name)?;
+    let rows = range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| match cell {
+                    Data::Float(f) => format!("{f}"),
+                    Data::Int(i) => i.to_string(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    Ok((name, rows))
+}
+
+#[tokio::test]
+async fn r22_the_ledger_exports_as_xlsx_and_csv_with_a_row_per_case_in_scope() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await?;
+    let supervisor = server.token("supervisor").await?;
+    let xlsx = server
+        .get(
+            &format!("/api/v1/reports/ledger.xlsx?{PERIOD}"),
+            &supervisor,
+        )
+        .await?;
+    assert_eq!(xlsx.status, reqwest::StatusCode::OK);
+    assert!(
+        xlsx.headers
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("ledger-2025-01-01-2027-12-31.xlsx"))
+    );
+    let (name, rows) = sheet(&xlsx.body.0)?;
+    assert_eq!(name, "台账");
+    assert_eq!(rows[0], COLUMNS.map(str::to_owned).to_vec());
+    let cases = &server.home.cases;
+    assert_eq!(
+        rows.len() - 1,
+        cases.len(),
+        "one row per case of the district"
+    );
+    assert_eq!(rows[1][0], "1");
+    assert_eq!(
+        rows.last().map(|r| r[0].clone()),
+        Some(cases.len().to_string())
+    );
+
+    // Each case is there with its student and its status in words.
+    let first = &cases[0];
+    let pupil = student::Entity::find_by_id(first.student_id)
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("student"))?;
+    let row = rows
+        .iter()
+        .find(|r| r[9] == pupil.registration_no)
+        .ok_or_else(|| anyhow::anyhow!("no row for {}", pupil.registration_no))?;
+    assert_eq!(row[4], pupil.name);
+    assert_eq!(row[12], first.opened_on.to_string());
+    assert!(
+        [
+            "未到校",
+            "疑似辍学",
+            "学校劝返",
+            "已报告",
+            "联合劝返",
+            "已复学",
+            "复学跟踪",
+            "已销号"
+        ]
+        .contains(&row[14].as_str()),
+        "{row:?}"
+    );
+
+    // The CSV says the same.
+    let csv_body = server
+        .get(&format!("/api/v1/reports/ledger.csv?{PERIOD}"), &supervisor)
+        .await?
+        .body
+        .0;
+    assert!(
+        csv_body.starts_with(b"\xEF\xBB\xBF"),
+        "a byte-order mark for Excel"
+    );
+    let mut reader = csv::Reader::from_reader(&csv_body[3..]);
+    assert_eq!(
+        reader.headers()?.iter().collect::<Vec<_>>(),
+        COLUMNS.to_vec()
+    );
+    let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+    assert_eq!(records.len(), cases.len());
+    assert_eq!(
+        records.iter().map(|r| r[9].to_owned()).collect::<Vec<_>>(),
+        rows[1..].iter().map(|r| r[9].clone()).collect::<Vec<_>>()
+    );
+
+    // A period before every case opened is empty but for the header.
+    let early = server
+        .get(
+            "/api/v1/reports/ledger.xlsx?from=2001-01-01&to=2001-12-31",
+            &supervisor,
+        )
+        .await?;
+    assert_eq!(sheet(&early.body.0)?.1.len(), 1);
+
+    // A school's lead exports the school only; the export is audited.
+    let lead = server.token("school_lead").await?;
+    let (_, school_rows) = sheet(
+        &server
+            .get(&format!("/api/v1/reports/ledger.xlsx?{PERIOD}"), &lead)
+            .await?
+            .body
+            .0,
+    )?;
+    assert_eq!(school_rows.len() - 1, server.school_cases().count());
+    let audited = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("ledger.export"))
+        .count(&server.state.db.read)
+        .await?;
+    assert_eq!(audited, 4);
+    Ok(())
+}
+
+#[tokio::test]
+async fn r23_exports_are_refused_to_teachers_and_bad_periods_say_why() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let teacher = server.token("teacher").await?;
+    let r = server
+        .get(&format!("/api/v1/reports/ledger.csv?{PERIOD}"), &teacher)
+        .await?;
+    assert_eq!(r.status, reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(r.body.json()["code"], "forbidden");
+
+    let supervisor = server.token("supervisor").await?;
+    for query in [
+        "from=2026-09-30&to=2026-09-01",
+        "from=2026-09-01",
+        "from=2026-13-01&to=2026-12-31",
+        "from=2000-01-01&to=2026-12-31",
+    ] {
+        let r = server
+            .get(&format!("/api/v1/reports/ledger.xlsx?{query}"), &supervisor)
+            .await?;
+        assert_eq!(r.status, reqwest::StatusCode::BAD_REQUEST, "{query}");
+        assert!(r.is_client_problem(), "{query}");
+    }
+
+    // Another district's supervisor sees none of this district's students.
+    let outsider = server.token("b-supervisor").await?;
+    let body = server
+        .get(&format!("/api/v1/reports/ledger.csv?{PERIOD}"), &outsider)
+        .await?
+        .body
+        .0;
+    let mut reader = csv::Reader::from_reader(&body[3..]);
+    let theirs: Vec<String> = reader
+        .records()
+        .filter_map(Result::ok)
+        .map(|r| r[9].to_owned())
+        .collect();
+    let ours: Vec<String> = student::Entity::find()
+        .filter(student::Column::DistrictId.eq(server.home.district.id))
+        .all(&server.state.db.read)
+        .await?
+        .into_iter()
+        .map(|s| s.registration_no)
+        .collect();
+    assert!(!theirs.is_empty());
+    assert!(theirs.iter().all(|r| !ours.contains(r)));
+    Ok(())
+}
