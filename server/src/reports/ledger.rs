@@ -136,6 +136,46 @@ where
     Ok(pairs.into_iter().collect())
 }
 
+/// The names one case's documents show: its school, its township, its responsible person.
+#[derive(Debug, Clone, Default)]
+pub struct CaseNames {
+    /// The school.
+    pub school: String,
+    /// The township of residence.
+    pub township: String,
+    /// The responsible person (专人).
+    pub responsible: String,
+}
+
+/// The names of `c`'s school, township and responsible person.
+pub async fn unit_and_user_names(
+    db: &impl ConnectionTrait,
+    c: &case::Model,
+) -> Result<CaseNames, DbErr> {
+    let mut units = names::<org_unit::Entity>(
+        db,
+        [c.school_id, c.township_id].into_iter(),
+        org_unit::Column::Id,
+        org_unit::Column::Name,
+    )
+    .await?;
+    let mut people = names::<user::Entity>(
+        db,
+        c.responsible_user_id.into_iter(),
+        user::Column::Id,
+        user::Column::DisplayName,
+    )
+    .await?;
+    Ok(CaseNames {
+        school: units.remove(&c.school_id).unwrap_or_default(),
+        township: units.remove(&c.township_id).unwrap_or_default(),
+        responsible: c
+            .responsible_user_id
+            .and_then(|u| people.remove(&u))
+            .unwrap_or_default(),
+    })
+}
+
 fn corrupt(e: anyhow::Error) -> DbErr {
     DbErr::Custom(e.to_string())
 }

@@ -1,4 +1,4 @@
-//! `/api/v1/reports`: the ledger export.
+//! `/api/v1/reports`: the ledger export; `/api/v1/cases/{id}/report-form`: one case's form.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(ledger_csv))
         .routes(routes!(ledger_xlsx))
+        .routes(routes!(super::form::report_form))
 }
 
 /// The longest period one export covers.

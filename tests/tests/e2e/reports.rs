@@ -1,13 +1,16 @@
 //! The ledger exports through the real server (R22, R23): the .xlsx opens and reads back with
 //! one row per case of the caller's scope, the CSV says the same, and only the people who may
-//! export get one.
+//! export get one; the dropout report form (R9) of one case, printable and audited.
 
 use std::io::Cursor;
 
 use calamine::{Data, Reader as _, Xlsx};
+use mobile_shared::{AttemptDraft, NoProgress};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
 use server::db::entity::{audit_entry, student};
 use server::reports::ledger::COLUMNS;
+use sync_protocol::CaseId;
+use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus};
 use tests::TestServer;
 
 const PERIOD: &str = "from=2025-01-01&to=2027-12-31";
@@ -191,5 +194,65 @@ async fn r23_exports_are_refused_to_teachers_and_bad_periods_say_why() -> anyhow
         .collect();
     assert!(!theirs.is_empty());
     assert!(theirs.iter().all(|r| !ours.contains(r)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn r09_the_dropout_report_form_prints_the_case_and_its_attempts_and_is_audited()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::SchoolPersuasion).await?;
+    let id = CaseId::from(case.id);
+    let mut phone = server.phone("teacher").await?;
+    phone.sync(&mut NoProgress).await?;
+    let mut draft = AttemptDraft::new(id, AttemptKind::HomeVisit, AttemptOutcome::Refused);
+    draft.guardian_statement = "<script>alert(1)</script>孩子在外打工".into();
+    phone.record_attempt(draft)?;
+    phone.sync(&mut NoProgress).await?;
+
+    let path = format!("/api/v1/cases/{id}/report-form");
+    let form = server.get(&path, &server.token("teacher").await?).await?;
+    assert_eq!(form.status, reqwest::StatusCode::OK);
+    assert_eq!(
+        form.content_type.as_deref(),
+        Some("text/html; charset=utf-8")
+    );
+    let html = form.body.text();
+    let pupil = student::Entity::find_by_id(case.student_id)
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("student"))?;
+    let id_number = server
+        .state
+        .sealer
+        .open(
+            &pupil.id_number_enc,
+            &server::students::seal_context("students", "id_number", pupil.id),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for expected in [
+        "义务教育阶段学生辍学情况报告单",
+        pupil.name.as_str(),
+        id_number.as_str(),
+        "入户家访",
+        "&lt;script&gt;alert(1)&lt;/script&gt;孩子在外打工",
+        "校长签字",
+    ] {
+        assert!(html.contains(expected), "the form lacks {expected}");
+    }
+    assert!(!html.contains("<script>"), "what staff typed is escaped");
+    let reads = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("student.read"))
+        .filter(audit_entry::Column::EntityId.eq(pupil.id))
+        .count(&server.state.db.read)
+        .await?;
+    assert_eq!(reads, 1, "printing the form is a read of the student (R23)");
+
+    let village = server
+        .get(&path, &server.token("village_member").await?)
+        .await?;
+    assert_eq!(village.status, reqwest::StatusCode::FORBIDDEN);
+    let outsider = server.get(&path, &server.token("b-teacher").await?).await?;
+    assert_eq!(outsider.status, reqwest::StatusCode::NOT_FOUND);
     Ok(())
 }
