@@ -40,6 +40,16 @@ impl Scope {
     }
 }
 
+/// The condition on a table that carries the four org-unit columns: the row belongs to `unit`,
+/// whatever its level (school, village, township or district).
+pub fn under<E: ScopedColumns>(unit: uuid::Uuid) -> Condition {
+    Condition::any()
+        .add(E::SCHOOL.eq(unit))
+        .add(E::VILLAGE.eq(unit))
+        .add(E::TOWNSHIP.eq(unit))
+        .add(E::DISTRICT.eq(unit))
+}
+
 /// A table whose rows carry the school, village, township and district they belong to.
 pub trait ScopedColumns {
     /// The column type.

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use sync_protocol::cases::{AttemptKind, CaseStatus};
 use uuid::Uuid;
@@ -81,6 +80,23 @@ pub struct LedgerFilter {
     pub to: NaiveDate,
 }
 
+impl LedgerFilter {
+    /// Whether `case`, closed on `closed_on` if at all, was open at some time in the period.
+    pub fn holds(&self, case: &case::Model, closed_on: Option<NaiveDate>) -> bool {
+        case.opened_on <= self.to && closed_on.is_none_or(|day| day >= self.from)
+    }
+}
+
+/// The day `case` was closed, if it is: its move to `closed`, or (for a row closed before moves
+/// were recorded) the day it last changed.
+pub fn closed_on(case: &case::Model, history: &history::CaseHistory) -> Option<NaiveDate> {
+    (history.status == CaseStatus::Closed).then(|| {
+        history
+            .entered(CaseStatus::Closed)
+            .unwrap_or_else(|| china_date(case.updated_at))
+    })
+}
+
 /// Cases read per query.
 pub const PAGE: u64 = 500;
 
@@ -96,13 +112,7 @@ pub async fn case_page(
         .filter(scope.condition::<case::Entity>())
         .filter(case::Column::OpenedOn.lte(filter.to));
     if let Some(unit) = filter.org_unit {
-        query = query.filter(
-            Condition::any()
-                .add(case::Column::SchoolId.eq(unit))
-                .add(case::Column::VillageId.eq(unit))
-                .add(case::Column::TownshipId.eq(unit))
-                .add(case::Column::DistrictId.eq(unit)),
-        );
+        query = query.filter(crate::auth::scope::under::<case::Entity>(unit));
     }
     if let Some(after) = after {
         query = query.filter(case::Column::Id.gt(after));
@@ -218,11 +228,8 @@ pub async fn rows(
         let Some(h) = histories.remove(&c.id) else {
             continue;
         };
-        let closed_on = (h.status == CaseStatus::Closed).then(|| {
-            h.entered(CaseStatus::Closed)
-                .unwrap_or_else(|| china_date(c.updated_at))
-        });
-        if closed_on.is_some_and(|day| day < filter.from) {
+        let closed_on = closed_on(c, &h);
+        if !filter.holds(c, closed_on) {
             continue;
         }
         let student = students.get(&c.student_id);

@@ -1,4 +1,5 @@
-//! `/api/v1/reports`: the ledger export; `/api/v1/cases/{id}/report-form`: one case's form.
+//! `/api/v1/reports`: the ledger export and the statistics; `/api/v1/cases/{id}/report-form`:
+//! one case's form.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -14,9 +15,10 @@ use utoipa_axum::routes;
 
 use super::export::{ExportFormat, ledger_body};
 use super::ledger::LedgerFilter;
+use super::statistics::Statistics;
 use crate::audit;
 use crate::auth::AuthUser;
-use crate::error::{ApiError, Query};
+use crate::error::{ApiError, Json, Query};
 use crate::state::AppState;
 
 /// The report routes.
@@ -25,20 +27,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger_csv))
         .routes(routes!(ledger_xlsx))
         .routes(routes!(super::form::report_form))
+        .routes(routes!(statistics))
 }
 
 /// The longest period one export covers.
 const MAX_PERIOD_DAYS: i64 = 3 * 366;
 
-/// Query of the ledger exports.
+/// Query of the ledger exports and statistics: a period (`from` and `to`, or `month`).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     /// The period's first day.
-    from: NaiveDate,
+    from: Option<NaiveDate>,
     /// The period's last day (at most three years after `from`).
-    to: NaiveDate,
+    to: Option<NaiveDate>,
+    /// Instead of `from` and `to`: a calendar month, `YYYY-MM`.
+    month: Option<String>,
     /// Only cases under this org unit (a district, township, village or school).
     org_unit_id: Option<uuid::Uuid>,
 }
@@ -46,28 +51,51 @@ pub struct LedgerQuery {
 /// Who may export a ledger: the school's lead, the township, the bureau (R23: not every user).
 const EXPORTERS: &[Role] = &[Role::SchoolLead, Role::TownshipOfficer, Role::Supervisor];
 
+/// The filter `query` asks `user` for, or why not.
+fn filter_for(user: &AuthUser, query: &LedgerQuery) -> Result<LedgerFilter, ApiError> {
+    if !EXPORTERS.contains(&user.role) {
+        return Err(ApiError::forbidden(
+            "only a school lead, a township officer or the bureau reads the ledger's reports",
+        ));
+    }
+    let (from, to) = match (query.from, query.to, query.month.as_deref()) {
+        (Some(from), Some(to), None) => (from, to),
+        (None, None, Some(month)) => month_days(month)?,
+        _ => {
+            return Err(ApiError::invalid_parameter(
+                "give the period as `from` and `to`, or as `month` (YYYY-MM)",
+            ));
+        }
+    };
+    if from > to || (to - from).num_days() > MAX_PERIOD_DAYS {
+        return Err(ApiError::invalid_parameter(format!(
+            "the period {from}..{to} must run forward and cover at most {MAX_PERIOD_DAYS} days"
+        )));
+    }
+    Ok(LedgerFilter {
+        org_unit: query.org_unit_id,
+        from,
+        to,
+    })
+}
+
+/// The first and last day of `month` (`YYYY-MM`).
+fn month_days(month: &str) -> Result<(NaiveDate, NaiveDate), ApiError> {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid_parameter(format!("`{month}` is not a month (YYYY-MM)")))?;
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .ok_or_else(|| ApiError::invalid_parameter(format!("`{month}` is out of range")))?;
+    Ok((first, next - chrono::Duration::days(1)))
+}
+
 async fn export(
     state: AppState,
     user: AuthUser,
     query: LedgerQuery,
     format: ExportFormat,
 ) -> Result<Response, ApiError> {
-    if !EXPORTERS.contains(&user.role) {
-        return Err(ApiError::forbidden(
-            "only a school lead, a township officer or the bureau exports the ledger",
-        ));
-    }
-    if query.from > query.to || (query.to - query.from).num_days() > MAX_PERIOD_DAYS {
-        return Err(ApiError::invalid_parameter(format!(
-            "the period {}..{} must run forward and cover at most {MAX_PERIOD_DAYS} days",
-            query.from, query.to
-        )));
-    }
-    let filter = LedgerFilter {
-        org_unit: query.org_unit_id,
-        from: query.from,
-        to: query.to,
-    };
+    let filter = filter_for(&user, &query)?;
     audit::record(
         &state.db.write,
         &user,
@@ -136,4 +164,26 @@ async fn ledger_xlsx(
     Query(query): Query<LedgerQuery>,
 ) -> Result<Response, ApiError> {
     export(state, user, query, ExportFormat::Xlsx).await
+}
+
+/// Monthly or term statistics of the caller's scope (R22): open, new, reported (dropouts),
+/// returned and closed cases, the dropout rate, and the dropouts by reason, grade and class, with
+/// the special groups counted separately.
+#[utoipa::path(get, path = "/api/v1/reports/statistics", tag = "reports", params(LedgerQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Statistics),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn statistics(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<LedgerQuery>,
+) -> Result<Json<Statistics>, ApiError> {
+    let filter = filter_for(&user, &query)?;
+    Ok(Json(
+        super::statistics::statistics(&state.db.read, user.scope(), filter).await?,
+    ))
 }

@@ -256,3 +256,93 @@ async fn r09_the_dropout_report_form_prints_the_case_and_its_attempts_and_is_aud
     assert_eq!(outsider.status, reqwest::StatusCode::NOT_FOUND);
     Ok(())
 }
+
+#[tokio::test]
+async fn r22_monthly_statistics_count_dropouts_by_reason_grade_class_and_special_group()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let supervisor = server.token("supervisor").await?;
+    let r = server
+        .get("/api/v1/reports/statistics?month=2026-09", &supervisor)
+        .await?;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
+    let stats = r.body.json();
+    assert_eq!(
+        (stats["from"].as_str(), stats["to"].as_str()),
+        (Some("2026-09-01"), Some("2026-09-30"))
+    );
+
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 9, 30).unwrap_or_default();
+    let open: Vec<_> = server
+        .home
+        .cases
+        .iter()
+        .filter(|c| c.opened_on <= end)
+        .collect();
+    let dropouts: Vec<_> = open
+        .iter()
+        .filter(|c| ["reported", "joint_persuasion"].contains(&c.status.as_str()))
+        .collect();
+    let enrolled = student::Entity::find()
+        .filter(student::Column::DistrictId.eq(server.home.district.id))
+        .count(&server.state.db.read)
+        .await?;
+    assert_eq!(stats["enrolled"], enrolled);
+    assert_eq!(stats["open_cases"], open.len());
+    assert_eq!(
+        stats["new_cases"],
+        open.len(),
+        "every demo case opened this term"
+    );
+    assert_eq!(stats["dropouts"], dropouts.len());
+    let rate = (dropouts.len() as f64 * 100.0 / enrolled as f64 * 100.0).round() / 100.0;
+    assert_eq!(stats["dropout_rate_percent"].as_f64(), Some(rate));
+    let sum = |key: &str| -> u64 {
+        stats[key]
+            .as_object()
+            .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
+            .unwrap_or(0)
+    };
+    assert_eq!(sum("by_status"), open.len() as u64);
+    assert_eq!(sum("by_reason"), dropouts.len() as u64);
+    assert_eq!(sum("by_grade"), dropouts.len() as u64);
+    let by_class: u64 = stats["by_class"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["dropouts"].as_u64()).sum())
+        .unwrap_or(0);
+    assert_eq!(by_class, dropouts.len() as u64);
+    let mut left_behind = 0;
+    for c in &dropouts {
+        let s = student::Entity::find_by_id(c.student_id)
+            .one(&server.state.db.read)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("student"))?;
+        left_behind += u64::from(s.left_behind);
+    }
+    assert_eq!(stats["special_groups"]["left_behind"], left_behind);
+
+    // A school's lead counts the school; a teacher counts nothing; a bad month says so.
+    let lead = server
+        .get(
+            "/api/v1/reports/statistics?month=2026-09",
+            &server.token("school_lead").await?,
+        )
+        .await?
+        .body
+        .json();
+    assert!(lead["open_cases"].as_u64() < stats["open_cases"].as_u64());
+    let teacher = server.token("teacher").await?;
+    assert_eq!(
+        server
+            .get("/api/v1/reports/statistics?month=2026-09", &teacher)
+            .await?
+            .status,
+        reqwest::StatusCode::FORBIDDEN
+    );
+    let bad = server
+        .get("/api/v1/reports/statistics?month=2026-13", &supervisor)
+        .await?;
+    assert!(bad.is_client_problem());
+    assert!(bad.body.text().contains("not a month"));
+    Ok(())
+}

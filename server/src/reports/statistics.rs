@@ -1,0 +1,192 @@
+//! Monthly and term statistics (R22): how many cases were open, new, reported, returned and
+//! closed in a period, the dropout rate, and the dropouts by reason, grade and class, with the
+//! special groups (orphans, left-behind, disabled…) counted separately. Computed a page of cases
+//! at a time; aggregates only, no personal data.
+
+use std::collections::BTreeMap;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use serde::Serialize;
+use sync_protocol::cases::CaseStatus;
+use sync_protocol::evidence::DocumentType;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::ledger::{LedgerFilter, case_page, closed_on};
+use crate::auth::Scope;
+use crate::auth::scope::under;
+use crate::cases::history::{self, CaseHistory};
+use crate::db::entity::student;
+
+/// Dropouts in one class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ClassCount {
+    /// The school.
+    pub school_id: Uuid,
+    /// The grade.
+    pub grade: i32,
+    /// The class.
+    pub class_name: String,
+    /// Dropouts.
+    pub dropouts: u64,
+}
+
+/// Dropouts in each special group (a student may be in several).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct GroupCounts {
+    /// 留守儿童.
+    pub left_behind: u64,
+    /// 孤儿.
+    pub orphan: u64,
+    /// 残疾.
+    pub disabled: u64,
+    /// 脱贫户 (建档立卡).
+    pub poor_household: u64,
+    /// 随迁子女.
+    pub migrant: u64,
+}
+
+/// The statistics of a period.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Statistics {
+    /// The period's first day.
+    pub from: chrono::NaiveDate,
+    /// The period's last day.
+    pub to: chrono::NaiveDate,
+    /// The org unit counted, when one was asked for.
+    pub org_unit_id: Option<Uuid>,
+    /// Students on the roll in the scope.
+    pub enrolled: u64,
+    /// Cases open at some time in the period.
+    pub open_cases: u64,
+    /// Of those, opened in the period.
+    pub new_cases: u64,
+    /// Of the open cases, those reported to the bureau (R9): the dropouts.
+    pub dropouts: u64,
+    /// Dropouts per hundred students enrolled.
+    pub dropout_rate_percent: f64,
+    /// Cases that returned to school in the period.
+    pub returned: u64,
+    /// Cases closed (销号) in the period.
+    pub closed: u64,
+    /// Open cases by their status now.
+    pub by_status: BTreeMap<String, u64>,
+    /// Dropouts by reason (`unknown` while none is recorded).
+    pub by_reason: BTreeMap<String, u64>,
+    /// Dropouts by grade.
+    pub by_grade: BTreeMap<i32, u64>,
+    /// Dropouts by class.
+    pub by_class: Vec<ClassCount>,
+    /// Dropouts in the special groups, counted separately.
+    pub special_groups: GroupCounts,
+}
+
+/// Whether the case of `history` was reported to the bureau: it moved to `reported`, stands
+/// there or in joint persuasion, or carries the report form.
+fn reported(h: &CaseHistory) -> bool {
+    h.entered(CaseStatus::Reported).is_some()
+        || matches!(h.status, CaseStatus::Reported | CaseStatus::JointPersuasion)
+        || h.first_document(DocumentType::DropoutReport).is_some()
+}
+
+/// The statistics of `filter`'s period in `scope`.
+pub async fn statistics(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    filter: LedgerFilter,
+) -> Result<Statistics, DbErr> {
+    let mut students = student::Entity::find().filter(scope.condition::<student::Entity>());
+    if let Some(unit) = filter.org_unit {
+        students = students.filter(under::<student::Entity>(unit));
+    }
+    let enrolled = students.count(db).await?;
+    let mut stats = Statistics {
+        from: filter.from,
+        to: filter.to,
+        org_unit_id: filter.org_unit,
+        enrolled,
+        open_cases: 0,
+        new_cases: 0,
+        dropouts: 0,
+        dropout_rate_percent: 0.0,
+        returned: 0,
+        closed: 0,
+        by_status: BTreeMap::new(),
+        by_reason: BTreeMap::new(),
+        by_grade: BTreeMap::new(),
+        by_class: Vec::new(),
+        special_groups: GroupCounts::default(),
+    };
+    let mut classes: BTreeMap<(Uuid, i32, String), u64> = BTreeMap::new();
+    let in_period = |day: chrono::NaiveDate| filter.from <= day && day <= filter.to;
+    let mut after = None;
+    loop {
+        let cases = case_page(db, scope, &filter, after).await?;
+        let full = cases.len() as u64 == super::ledger::PAGE;
+        after = cases.last().map(|c| c.id);
+        let mut histories = history::load(db, &cases).await?;
+        let pupils: std::collections::HashMap<Uuid, student::Model> = student::Entity::find()
+            .filter(student::Column::Id.is_in(cases.iter().map(|c| c.student_id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        for c in &cases {
+            let Some(h) = histories.remove(&c.id) else {
+                continue;
+            };
+            let closed = closed_on(c, &h);
+            if !filter.holds(c, closed) {
+                continue;
+            }
+            stats.open_cases += 1;
+            stats.new_cases += u64::from(in_period(c.opened_on));
+            stats.closed += u64::from(closed.is_some_and(in_period));
+            stats.returned += u64::from(
+                h.moves
+                    .iter()
+                    .any(|m| m.to == CaseStatus::Returned && in_period(m.on)),
+            );
+            *stats
+                .by_status
+                .entry(h.status.as_str().to_owned())
+                .or_default() += 1;
+            if !reported(&h) {
+                continue;
+            }
+            stats.dropouts += 1;
+            let reason = h.reason.map_or("unknown", |r| r.as_str());
+            *stats.by_reason.entry(reason.to_owned()).or_default() += 1;
+            if let Some(s) = pupils.get(&c.student_id) {
+                *stats.by_grade.entry(s.grade).or_default() += 1;
+                *classes
+                    .entry((s.school_id, s.grade, s.class_name.clone()))
+                    .or_default() += 1;
+                let g = &mut stats.special_groups;
+                g.left_behind += u64::from(s.left_behind);
+                g.orphan += u64::from(s.orphan);
+                g.disabled += u64::from(s.disabled);
+                g.poor_household += u64::from(s.poor_household);
+                g.migrant += u64::from(s.migrant);
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    stats.by_class = classes
+        .into_iter()
+        .map(|((school_id, grade, class_name), dropouts)| ClassCount {
+            school_id,
+            grade,
+            class_name,
+            dropouts,
+        })
+        .collect();
+    if enrolled > 0 {
+        let rate = stats.dropouts as f64 * 100.0 / enrolled as f64;
+        stats.dropout_rate_percent = (rate * 100.0).round() / 100.0;
+    }
+    Ok(stats)
+}
