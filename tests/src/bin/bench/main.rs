@@ -2,19 +2,23 @@
 //! run, printed as ratios.
 //!
 //! ```sh
-//! cargo run --release -p tests --bin bench                      # both parts
+//! cargo run --release -p tests --bin bench                      # every part
 //! cargo run --release -p tests --bin bench -- sync [--attempts N]
 //! cargo run --release -p tests --bin bench -- media [--s3] [--big-mib N] [--rounds N]
+//! cargo run --release -p tests --bin bench -- export [--cases N]
 //! ```
 //! `sync` runs on SQLite, or on PostgreSQL when `TEST_DATABASE_URL` is set; `media` on the local
 //! media folder, or with `--s3` on a real S3-compatible server on loopback.
 
 use anyhow::Context as _;
 
+mod export;
 mod media;
+mod process;
 mod sync;
 
-const USAGE: &str = "usage: bench [sync|media] [--attempts N] [--s3] [--big-mib N] [--rounds N]";
+const USAGE: &str =
+    "usage: bench [sync|media|export] [--attempts N] [--s3] [--big-mib N] [--rounds N] [--cases N]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -22,10 +26,13 @@ async fn main() -> anyhow::Result<()> {
     let mut parts = Vec::new();
     let mut attempts = 20_000usize;
     let mut media = media::Options::default();
+    let mut cases = 100_000usize;
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "sync" | "media" => parts.push(arg),
+            "sync" | "media" | "export" => parts.push(arg),
             media::SERVE_CHILD => return media::serve_child().await,
+            export::SERVE_CHILD => return export::serve_child().await,
+            "--cases" => cases = args.next().context(USAGE)?.parse()?,
             "--attempts" => attempts = args.next().context(USAGE)?.parse()?,
             "--s3" => media.s3 = true,
             "--big-mib" => media.big_mib = args.next().context(USAGE)?.parse()?,
@@ -34,11 +41,12 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if parts.is_empty() {
-        parts = vec!["sync".into(), "media".into()];
+        parts = vec!["sync".into(), "media".into(), "export".into()];
     }
     for part in parts {
         match part.as_str() {
             "sync" => sync::run(attempts).await?,
+            "export" => export::run(cases).await?,
             _ => media::run(&media).await?,
         }
     }

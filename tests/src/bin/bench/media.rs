@@ -11,9 +11,9 @@
 //! written back before each timed phase and the server idle before the large file; the ratios'
 //! median over the rounds is the figure.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::path::Path as FsPath;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,6 +27,8 @@ use object_store::{ObjectStore, ObjectStoreExt as _, WriteMultipart};
 use sha2::{Digest as _, Sha256};
 use tests::TestServer;
 use tests::s3::{self, S3Server};
+
+use crate::process::ServerProcess;
 
 /// The argument that makes this binary the benchmark's server.
 pub const SERVE_CHILD: &str = "serve-child";
@@ -77,113 +79,21 @@ pub async fn serve_child() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The server process; killed when dropped.
-struct ServerProcess {
-    child: Child,
-    url: String,
-    attempt: String,
-    token: String,
-}
-
-impl ServerProcess {
-    fn start(s3: Option<&S3Server>) -> anyhow::Result<Self> {
-        let mut command = Command::new(std::env::current_exe()?);
-        command
-            .arg(SERVE_CHILD)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped());
-        if let Some(s3) = s3 {
-            command
-                .env("MEDIA_STORE", "s3")
-                .env("S3_ENDPOINT", &s3.endpoint)
-                .env("S3_BUCKET", s3::BUCKET)
-                .env("S3_ACCESS_KEY_ID", s3::ACCESS_KEY)
-                .env("S3_SECRET_ACCESS_KEY", s3::SECRET_KEY)
-                .env("S3_ALLOW_HTTP", "true");
-        }
-        let mut child = command.spawn().context("starting the server process")?;
-        let stdout = child.stdout.take().context("the server's stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let ["ready", url, attempt, token] = words.as_slice() else {
-            anyhow::bail!("the server process did not start: {line:?}");
-        };
-        Ok(Self {
-            url: (*url).to_owned(),
-            attempt: (*attempt).to_owned(),
-            token: (*token).to_owned(),
-            child,
-        })
-    }
-
-    /// Waits until the server stops using the processor (background work is done).
-    async fn wait_idle(&self) -> anyhow::Result<()> {
-        let busy_ticks = || -> anyhow::Result<u64> {
-            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-            // Fields after the command name: state is the 3rd, utime and stime the 14th, 15th.
-            let after_name = stat.rsplit_once(')').context("a /proc stat line")?.1;
-            let fields: Vec<&str> = after_name.split_whitespace().collect();
-            let [utime, stime] = fields.get(11..13).context("utime and stime")? else {
-                anyhow::bail!("utime and stime in {stat:?}");
-            };
-            Ok(utime.parse::<u64>()? + stime.parse::<u64>()?)
-        };
-        let mut before = busy_ticks()?;
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            let now = busy_ticks()?;
-            // Under a tenth of a core over half a second (ticks are 10 ms).
-            if now - before < 5 {
-                return Ok(());
-            }
-            before = now;
-        }
-    }
-
-    /// Starts the server's peak resident set (`VmHWM`) again from what it holds now.
-    fn reset_peak_memory(&self) -> anyhow::Result<()> {
-        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5")
-            .context("resetting the server's peak RSS")
-    }
-
-    /// `VmHWM` (peak resident set) and `VmRSS` of the server, in MiB.
-    fn memory_mib(&self) -> anyhow::Result<(f64, f64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let field = |name: &str| -> anyhow::Result<f64> {
-            let line = status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .with_context(|| format!("{name} in /proc/<pid>/status"))?;
-            let kib: f64 = line
-                .split_whitespace()
-                .nth(1)
-                .context("a number")?
-                .parse()?;
-            Ok(kib / 1024.0)
-        };
-        Ok((field("VmHWM:")?, field("VmRSS:")?))
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A tus client of the server process.
 struct Uploader<'a> {
     server: &'a ServerProcess,
     http: reqwest::Client,
+    /// The attempt the files go to.
+    attempt: String,
+    /// The teacher's access token.
+    token: String,
 }
 
 impl Uploader<'_> {
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.server.url))
-            .bearer_auth(&self.server.token)
+            .bearer_auth(&self.token)
             .header("Tus-Resumable", "1.0.0")
     }
 
@@ -201,7 +111,7 @@ impl Uploader<'_> {
             B64.encode(kind),
             B64.encode(sha256),
             B64.encode(format!("bench.{kind}")),
-            B64.encode(&self.server.attempt)
+            B64.encode(&self.attempt)
         );
         let mut request = self
             .request(reqwest::Method::POST, "/api/v1/uploads")
@@ -476,10 +386,27 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let raw_dir = work.path().join("raw");
     std::fs::create_dir_all(&raw_dir)?;
     let store = raw_store(s3.as_ref(), &raw_dir)?;
-    let server = ServerProcess::start(s3.as_ref())?;
+    let mut env = Vec::new();
+    if let Some(s3) = &s3 {
+        env = vec![
+            ("MEDIA_STORE", "s3".to_owned()),
+            ("S3_ENDPOINT", s3.endpoint.clone()),
+            ("S3_BUCKET", s3::BUCKET.to_owned()),
+            ("S3_ACCESS_KEY_ID", s3::ACCESS_KEY.to_owned()),
+            ("S3_SECRET_ACCESS_KEY", s3::SECRET_KEY.to_owned()),
+            ("S3_ALLOW_HTTP", "true".to_owned()),
+        ];
+    }
+    let server = ServerProcess::start(SERVE_CHILD, &env)?;
+    let [attempt, token] = server.words.as_slice() else {
+        anyhow::bail!("the media server said {:?}", server.words);
+    };
+    let (attempt, token) = (attempt.clone(), token.clone());
     let uploader = Uploader {
         server: &server,
         http: reqwest::Client::new(),
+        attempt,
+        token,
     };
 
     let store_name = if options.s3 {
