@@ -23,6 +23,8 @@ pub enum Action {
     MoveCase,
     /// The ledger was exported (format, period and org unit in the detail).
     ExportLedger,
+    /// A case was opened for a student.
+    OpenCase,
 }
 
 impl Action {
@@ -34,6 +36,7 @@ impl Action {
             Self::Review => "case.review",
             Self::MoveCase => "case.move",
             Self::ExportLedger => "ledger.export",
+            Self::OpenCase => "case.open",
         }
     }
 
@@ -41,7 +44,7 @@ impl Action {
         match self {
             Self::ReadStudent | Self::TransferStudent => "student",
             Self::LoadCalendar => "calendar",
-            Self::Review | Self::MoveCase => "case",
+            Self::Review | Self::MoveCase | Self::OpenCase => "case",
             Self::ExportLedger => "ledger",
         }
     }

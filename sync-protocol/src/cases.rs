@@ -268,6 +268,8 @@ pub enum DueWhat {
     },
     /// The dropout report to the bureau (R9, 辍学情况报告单).
     DropoutReport,
+    /// The bureau's request for joint persuasion to the township (R10, 请求劝返辍学生函).
+    JointPersuasionRequest,
     /// Serve the return-by-deadline notice (R11, 限期返校通知书).
     ReturnNotice,
     /// The last day the notice gives the family to bring the child back (R11).

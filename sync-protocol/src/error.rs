@@ -54,6 +54,8 @@ pub enum ErrorCode {
     IllegalTransition,
     /// The move is legal but the case lacks what it requires; the detail lists what is missing.
     RequirementsUnmet,
+    /// The student already has an open case (the ledger keeps one row per episode).
+    CaseAlreadyOpen,
     /// The server failed; the detail is in its logs.
     Internal,
     /// The server cannot serve now (for example, the database is unreachable).
@@ -87,6 +89,7 @@ impl ErrorCode {
             Self::ImageTooLarge => "image_too_large",
             Self::IllegalTransition => "illegal_transition",
             Self::RequirementsUnmet => "requirements_unmet",
+            Self::CaseAlreadyOpen => "case_already_open",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
         }

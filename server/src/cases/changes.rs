@@ -1,26 +1,30 @@
-//! Changing a case from the web: `PATCH /api/v1/cases/{id}` (status moves, reason, responsible
-//! person, closure request) and `POST /api/v1/cases/{id}/reviews`. Each request becomes one
-//! mutation made by the server for the caller and goes through the same push as a phone's, so
-//! the case machine, its roles and requirements, the merge rules and the audit are the same
-//! whichever way a change comes.
+//! Opening and changing cases from the web: `POST /api/v1/cases` (an absence reported, R1),
+//! `PATCH /api/v1/cases/{id}` (status moves, reason, responsible person, closure request) and
+//! `POST /api/v1/cases/{id}/reviews`. A change becomes one mutation made by the server for the
+//! caller and goes through the same push as a phone's, so the case machine, its roles and
+//! requirements, the merge rules and the audit are the same whichever way a change comes.
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use chrono::NaiveDate;
+use sea_orm::TransactionTrait as _;
 use serde::Deserialize;
-use sync_protocol::cases::CaseSummary;
+use sync_protocol::cases::{CaseStatus, CaseSummary, FoundBy};
 use sync_protocol::evidence::{ReviewTarget, Verdict};
+use sync_protocol::org::Role;
 use sync_protocol::sync::{
     CaseField, Change, Mutation, MutationOutcome, NewReview, PROTOCOL_VERSION, PushRequest,
     RejectCode,
 };
-use sync_protocol::{CaseId, ErrorCode, MutationId, Problem, ReviewId};
+use sync_protocol::{CaseId, ErrorCode, MutationId, Problem, ReviewId, StudentId};
 use tracing::instrument;
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::db;
+use crate::db::changes::ChangeSet;
 use crate::error::{ApiError, Json, Path};
 use crate::state::AppState;
+use crate::{audit, db, seed};
 
 /// Body of `PATCH /api/v1/cases/{id}`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -168,9 +172,101 @@ async fn review_case(
     ))
 }
 
-/// The routes that change cases.
+/// Body of `POST /api/v1/cases`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCase {
+    /// The student.
+    pub student_id: StudentId,
+    /// How the absence was found (default: the daily roll call).
+    #[serde(default)]
+    pub found_by: Option<FoundBy>,
+    /// The first day of the unexcused absence (default: today, China's date).
+    #[serde(default)]
+    pub first_absent_on: Option<NaiveDate>,
+}
+
+/// Who reports an absence: the class teacher at the morning roll call, or the school's lead.
+const OPENERS: &[Role] = &[Role::Teacher, Role::SchoolLead];
+
+/// Reports an unexcused absence (R1): opens the student's ledger row in `absent`, with the caller
+/// as the responsible person, and what is due from day 1 (R2–R5). A student has one open row at a
+/// time: another report while it is open is a 409 naming it (a relapse reopens the same row).
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases",
+    request_body = OpenCase,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "the new case", body = CaseSummary),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such student in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`case_already_open`", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+async fn open_case(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<OpenCase>,
+) -> Result<(StatusCode, Json<CaseSummary>), ApiError> {
+    if !OPENERS.contains(&user.role) {
+        return Err(ApiError::forbidden(
+            "an absence is reported by the class teacher or the school's lead",
+        ));
+    }
+    let today = crate::calendar::china_date(chrono::Utc::now());
+    let first = body.first_absent_on.unwrap_or(today);
+    if first > today {
+        return Err(ApiError::invalid_parameter(format!(
+            "the first day of absence {first} is after today ({today})"
+        )));
+    }
+    let txn = state.db.write.begin().await?;
+    let (student, _) = db::students::find(&txn, user.scope(), body.student_id.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found("student"))?;
+    if let Some(open) = db::cases::open_of_student(&txn, student.id).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::CaseAlreadyOpen,
+            format!("the student's case {} is open: record on it", open.id),
+        ));
+    }
+    let mut changes = ChangeSet::default();
+    let row = seed::case(
+        &txn,
+        &mut changes,
+        &student,
+        seed::NewCase {
+            status: CaseStatus::Absent,
+            found_by: body.found_by.unwrap_or(FoundBy::DailyAttendance),
+            reason: None,
+            responsible_user_id: Some(user.id),
+            opened_on: first,
+            relapse_count: 0,
+        },
+    )
+    .await?;
+    audit::record(
+        &txn,
+        &user,
+        None,
+        audit::Action::OpenCase,
+        Some(row.id),
+        serde_json::json!({ "student_id": student.id, "first_absent_on": first }),
+    )
+    .await?;
+    changes.append(&txn).await?;
+    txn.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(super::view(&state, &state.db.read, row).await?),
+    ))
+}
+
+/// The routes that open and change cases.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(open_case))
         .routes(utoipa_axum::routes!(change_case))
         .routes(utoipa_axum::routes!(review_case))
 }

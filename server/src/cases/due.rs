@@ -6,9 +6,9 @@
 //!   opens. Days of absence are school days, counted as working days from the first one.
 //! - school persuasion (R8, R9): three attempts within 10 working days of the case opening, then
 //!   the report if the child is still out.
-//! - joint persuasion (R11, R12): the notice within 2 days of the report; the family's deadline
-//!   5 working days after the notice; three joint attempts with the departments the reason calls
-//!   for (no deadline in the rules).
+//! - joint persuasion (R10, R11, R12): the bureau's letter to the township; the notice within 2
+//!   days of the report; the family's deadline 5 working days after the notice; three joint
+//!   attempts with the departments the reason calls for (no deadline in the rules).
 //! - return (R14): a placement plan, then a follow-up visit at least every
 //!   [`FOLLOW_UP_EVERY_DAYS`] days (the seeds say "regularly"; a month is this project's choice).
 //!
@@ -136,9 +136,21 @@ fn school(h: &CaseHistory, calendar: &WorkCalendar) -> Result<Vec<DueItem>, Cale
     Ok(items)
 }
 
-/// R11, R12: the notice, the family's deadline, and the joint attempts.
+/// R10, R11, R12: the bureau's letter, the notice, the family's deadline, the joint attempts.
 fn joint(h: &CaseHistory, calendar: &WorkCalendar) -> Result<Vec<DueItem>, CalendarError> {
     let mut items = Vec::new();
+    if h.status == CaseStatus::Reported
+        && h.first_document(DocumentType::JointPersuasionRequest)
+            .is_none()
+    {
+        items.push(item(
+            "R10",
+            DueWhat::JointPersuasionRequest,
+            Role::Supervisor,
+            None,
+            "向乡镇（街道）下发《请求劝返辍学生函》，启动联合劝返".into(),
+        ));
+    }
     let Some(notice) = h.first_document(DocumentType::ReturnNotice) else {
         let reported = h
             .entered(CaseStatus::Reported)
@@ -371,7 +383,10 @@ mod tests {
             to: CaseStatus::Reported,
             on: date(2025, 9, 27),
         });
-        assert_eq!(rules(&due(&h)), vec![("R11", Some(date(2025, 9, 29)))]);
+        assert_eq!(
+            rules(&due(&h)),
+            vec![("R11", Some(date(2025, 9, 29))), ("R10", None)]
+        );
         h.documents.push(DocumentFact {
             doc_type: DocumentType::ReturnNotice,
             on: date(2025, 9, 29),
@@ -384,6 +399,23 @@ mod tests {
             Some(date(2025, 10, 13)),
             "the National Day week does not count; the adjusted Saturday 10-11 does"
         );
+    }
+
+    #[test]
+    fn r10_the_bureau_owes_the_township_its_letter_once_the_report_arrives() {
+        let mut h = case(CaseStatus::Reported, date(2026, 3, 2));
+        let r10 = |h: &CaseHistory| due(h).into_iter().find(|i| i.rule == "R10");
+        let owed = r10(&h).expect("the letter is due");
+        assert_eq!(
+            (owed.what, owed.who),
+            (DueWhat::JointPersuasionRequest, Role::Supervisor)
+        );
+        h.documents.push(DocumentFact {
+            doc_type: DocumentType::JointPersuasionRequest,
+            on: date(2026, 3, 3),
+            approved: false,
+        });
+        assert_eq!(r10(&h), None);
     }
 
     #[test]

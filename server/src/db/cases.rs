@@ -102,6 +102,18 @@ pub async fn find(
         .await
 }
 
+/// The open case (any status but `closed`) of `student`, if there is one.
+pub async fn open_of_student(
+    db: &impl ConnectionTrait,
+    student: Uuid,
+) -> Result<Option<case::Model>, DbErr> {
+    case::Entity::find()
+        .filter(case::Column::StudentId.eq(student))
+        .filter(case::Column::Status.ne(sync_protocol::cases::CaseStatus::Closed.as_str()))
+        .one(db)
+        .await
+}
+
 /// The open cases in `scope` (every status but `closed`), by id, `limit` at a time after
 /// `after`: what the due list walks.
 pub async fn open_page(

@@ -7,7 +7,7 @@ use reqwest::Method;
 use sea_orm::{
     ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
 };
-use server::db::entity::{audit_entry, case_move, document};
+use server::db::entity::{audit_entry, case_move, document, student};
 use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, ClosureReason};
 use sync_protocol::evidence::DocumentType;
@@ -323,5 +323,62 @@ async fn r14_a_return_is_followed_up_under_a_placement_plan_and_a_relapse_counts
         (Some("suspected"), Some(case.relapse_count as i64 + 1)),
         "the relapse reopens the same row and counts"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn r01_the_teacher_reports_an_absence_and_the_first_days_fall_due() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let school = server.home.users[0].1.org_unit_id;
+    let with_case: Vec<uuid::Uuid> = server.home.cases.iter().map(|c| c.student_id).collect();
+    let pupil = student::Entity::find()
+        .filter(student::Column::SchoolId.eq(school))
+        .all(&server.state.db.read)
+        .await?
+        .into_iter()
+        .find(|s| !with_case.contains(&s.id))
+        .ok_or_else(|| anyhow::anyhow!("a student of the school with no case"))?;
+    let teacher = server.token("teacher").await?;
+    let body = serde_json::json!({ "student_id": pupil.id });
+    let r = server.post("/api/v1/cases", &teacher, &body).await?;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body.text());
+    let opened = r.body.json();
+    assert_eq!(opened["status"], "absent");
+    assert_eq!(opened["found_by"], "daily_attendance");
+    let rules: Vec<&str> = opened["due"]
+        .as_array()
+        .map(|d| d.iter().filter_map(|i| i["rule"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(rules, ["R2", "R3", "R4", "R5"], "{opened}");
+
+    // One open row per student; another school's teacher does not see the student.
+    let again = server.post("/api/v1/cases", &teacher, &body).await?;
+    assert_eq!(again.status, reqwest::StatusCode::CONFLICT);
+    assert_eq!(again.body.json()["code"], "case_already_open");
+    let outsider = server
+        .post("/api/v1/cases", &server.token("b-teacher").await?, &body)
+        .await?;
+    assert_eq!(outsider.status, reqwest::StatusCode::NOT_FOUND);
+    let village = server
+        .post(
+            "/api/v1/cases",
+            &server.token("village_member").await?,
+            &body,
+        )
+        .await?;
+    assert_eq!(village.status, reqwest::StatusCode::FORBIDDEN);
+    let future = serde_json::json!({ "student_id": pupil.id, "first_absent_on": "2999-01-01" });
+    assert!(
+        server
+            .post("/api/v1/cases", &teacher, &future)
+            .await?
+            .is_client_problem()
+    );
+
+    // The teacher's phone holds it at the next sync.
+    let mut phone = server.phone("teacher").await?;
+    phone.sync(&mut NoProgress).await?;
+    let id: uuid::Uuid = opened["id"].as_str().unwrap_or_default().parse()?;
+    assert!(phone.cases()?.iter().any(|c| c.id.0 == id));
     Ok(())
 }

@@ -1,6 +1,6 @@
-//! Tamper evidence through the real server: the hash chain of a case's events, and `verify`
-//! naming the first broken link when a row is edited behind the application's back or an
-//! evidence file is replaced in storage.
+//! Tamper evidence through the real server (R21: records and evidence kept as they were made):
+//! the hash chain of a case's events, and `verify` naming the first broken link when a row is
+//! edited behind the application's back or an evidence file is replaced in storage.
 
 use mobile_shared::{AttemptDraft, NoProgress};
 use sea_orm::sea_query::Expr;
@@ -15,7 +15,7 @@ use tests::TestServer;
 use tests::files::jpeg;
 
 #[tokio::test]
-async fn verify_finds_an_edited_row_and_a_replaced_photo() -> anyhow::Result<()> {
+async fn r21_verify_finds_an_edited_row_and_a_replaced_photo() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let case = server.school_case_at(CaseStatus::Suspected).await?;
     let id = CaseId::from(case.id);
