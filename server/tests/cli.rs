@@ -39,11 +39,16 @@ fn start(data_dir: &std::path::Path, args: &[&str]) -> (Child, String) {
     (child, url)
 }
 
-fn login(url: &str, username: &str, password: &str) -> reqwest::StatusCode {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// A runtime for the few async calls these tests make.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("runtime");
+        .expect("runtime")
+}
+
+fn login(url: &str, username: &str, password: &str) -> reqwest::StatusCode {
+    let runtime = runtime();
     runtime.block_on(async {
         let body = serde_json::json!({
             "username": username,
@@ -210,10 +215,7 @@ fn verify_passes_on_the_demo_and_names_a_row_edited_in_the_database() {
     assert!(clean.status.success(), "{stdout}");
     assert!(stdout.contains("0 with problems"), "{stdout}");
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = runtime();
     let edited = runtime.block_on(async {
         let url = format!("sqlite://{}", dir.path().join("ledger.sqlite").display());
         let db = sea_orm::Database::connect(url)

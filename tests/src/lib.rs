@@ -45,6 +45,18 @@ pub fn sample_attempt(
     }
 }
 
+/// The case `id` as `phone` holds it.
+pub fn held_case(
+    phone: &mobile_shared::Phone,
+    id: sync_protocol::CaseId,
+) -> anyhow::Result<sync_protocol::cases::CaseSummary> {
+    phone
+        .cases()?
+        .into_iter()
+        .find(|c| c.id == id)
+        .with_context(|| format!("the phone does not hold case {id}"))
+}
+
 /// The password of every fixture user.
 pub const PASSWORD: &str = "test-pass-1234";
 
@@ -332,6 +344,38 @@ impl TestServer {
             .id;
         let today = server::calendar::china_date(chrono::Utc::now());
         self.reset_case(id, status.as_str(), today).await
+    }
+
+    /// `PATCH /api/v1/cases/{id}` with `fields`, on the case's current version (read first).
+    pub async fn patch_case(
+        &self,
+        token: &str,
+        id: sync_protocol::CaseId,
+        fields: &[sync_protocol::sync::CaseField],
+    ) -> anyhow::Result<Raw> {
+        let path = format!("/api/v1/cases/{id}");
+        let version = self.get(&path, token).await?.body.json()["version"]
+            .as_i64()
+            .unwrap_or(0);
+        let body = serde_json::json!({ "base_version": version, "fields": fields });
+        self.request(
+            reqwest::Method::PATCH,
+            &path,
+            Some(token),
+            Some(("application/json", body.to_string().into_bytes())),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/cases/{id}/reviews` with `review` (target, target id, verdict, reason).
+    pub async fn review_case(
+        &self,
+        token: &str,
+        id: sync_protocol::CaseId,
+        review: &serde_json::Value,
+    ) -> anyhow::Result<Raw> {
+        self.post(&format!("/api/v1/cases/{id}/reviews"), token, review)
+            .await
     }
 
     /// An attempt recorded in the home teacher's school (the fixtures record some).

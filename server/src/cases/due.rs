@@ -266,16 +266,7 @@ mod tests {
     }
 
     fn case(status: CaseStatus, opened_on: NaiveDate) -> CaseHistory {
-        CaseHistory {
-            status,
-            opened_on,
-            reason: None,
-            closure_reason: None,
-            responsible: true,
-            moves: Vec::new(),
-            attempts: Vec::new(),
-            documents: Vec::new(),
-        }
+        CaseHistory::new(status, opened_on)
     }
 
     fn attempt(kind: AttemptKind, on: NaiveDate) -> AttemptFact {

@@ -78,6 +78,22 @@ pub struct CaseHistory {
 }
 
 impl CaseHistory {
+    /// A case at `status`, opened on `opened_on`, with a responsible person and nothing else
+    /// yet: where the rules' tests start.
+    #[cfg(test)]
+    pub fn new(status: CaseStatus, opened_on: NaiveDate) -> Self {
+        Self {
+            status,
+            opened_on,
+            reason: None,
+            closure_reason: None,
+            responsible: true,
+            moves: Vec::new(),
+            attempts: Vec::new(),
+            documents: Vec::new(),
+        }
+    }
+
     /// The last day the case entered `status`, if it ever did by a move.
     pub fn entered(&self, status: CaseStatus) -> Option<NaiveDate> {
         self.moves

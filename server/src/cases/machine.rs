@@ -344,16 +344,7 @@ mod tests {
     }
 
     fn case(status: CaseStatus) -> CaseHistory {
-        CaseHistory {
-            status,
-            opened_on: day(2),
-            reason: None,
-            closure_reason: None,
-            responsible: true,
-            moves: Vec::new(),
-            attempts: Vec::new(),
-            documents: Vec::new(),
-        }
+        CaseHistory::new(status, day(2))
     }
 
     fn attempt(kind: AttemptKind, d: u32, outcome: AttemptOutcome) -> AttemptFact {

@@ -186,6 +186,20 @@ pub async fn unit_and_user_names(
     })
 }
 
+/// The students of `cases`, by id.
+pub async fn students_of(
+    db: &impl ConnectionTrait,
+    cases: &[case::Model],
+) -> Result<HashMap<Uuid, student::Model>, DbErr> {
+    Ok(student::Entity::find()
+        .filter(student::Column::Id.is_in(cases.iter().map(|c| c.student_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect())
+}
+
 fn corrupt(e: anyhow::Error) -> DbErr {
     DbErr::Custom(e.to_string())
 }
@@ -198,13 +212,7 @@ pub async fn rows(
     cases: &[case::Model],
     first: u32,
 ) -> Result<Vec<Vec<Cell>>, DbErr> {
-    let students: HashMap<Uuid, student::Model> = student::Entity::find()
-        .filter(student::Column::Id.is_in(cases.iter().map(|c| c.student_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
+    let students = students_of(db, cases).await?;
     let units = names::<org_unit::Entity>(
         db,
         cases

@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::Serialize;
 use sync_protocol::cases::CaseStatus;
 use sync_protocol::evidence::DocumentType;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::ledger::{LedgerFilter, case_page, closed_on};
+use super::ledger::{LedgerFilter, case_page, closed_on, students_of};
 use crate::auth::Scope;
 use crate::auth::scope::under;
 use crate::cases::history::{self, CaseHistory};
@@ -125,13 +125,7 @@ pub async fn statistics(
         let full = cases.len() as u64 == super::ledger::PAGE;
         after = cases.last().map(|c| c.id);
         let mut histories = history::load(db, &cases).await?;
-        let pupils: std::collections::HashMap<Uuid, student::Model> = student::Entity::find()
-            .filter(student::Column::Id.is_in(cases.iter().map(|c| c.student_id)))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect();
+        let pupils = students_of(db, &cases).await?;
         for c in &cases {
             let Some(h) = histories.remove(&c.id) else {
                 continue;

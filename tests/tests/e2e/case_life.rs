@@ -5,7 +5,6 @@
 //! verifies intact, and the export shows the closed row.
 
 use mobile_shared::{AttemptDraft, DocumentDraft, NoProgress, Phone};
-use reqwest::Method;
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, Department, DueWhat, Participant,
     ReasonCategory,
@@ -15,32 +14,10 @@ use sync_protocol::media::MediaKind;
 use sync_protocol::sync::CaseField;
 use sync_protocol::{CaseId, DocumentId};
 use tests::files::{jpeg, wav};
-use tests::{Raw, TestServer};
+use tests::{Raw, TestServer, held_case};
 
-/// `PATCH /api/v1/cases/{id}` on the case's current version.
-async fn patch(
-    server: &TestServer,
-    token: &str,
-    id: CaseId,
-    fields: &[CaseField],
-) -> anyhow::Result<Raw> {
-    let path = format!("/api/v1/cases/{id}");
-    let version = server.get(&path, token).await?.body.json()["version"]
-        .as_i64()
-        .unwrap_or(0);
-    let body = serde_json::json!({ "base_version": version, "fields": fields });
-    server
-        .request(
-            Method::PATCH,
-            &path,
-            Some(token),
-            Some(("application/json", body.to_string().into_bytes())),
-        )
-        .await
-}
-
-/// A supervisor's review.
-async fn review(
+/// A supervisor's approval of `target` `target_id`.
+async fn approve(
     server: &TestServer,
     token: &str,
     id: CaseId,
@@ -49,18 +26,7 @@ async fn review(
 ) -> anyhow::Result<Raw> {
     let body =
         serde_json::json!({ "target": target, "target_id": target_id, "verdict": "approved" });
-    server
-        .post(&format!("/api/v1/cases/{id}/reviews"), token, &body)
-        .await
-}
-
-/// The case `id` as `phone` holds it.
-fn held(phone: &Phone, id: CaseId) -> anyhow::Result<sync_protocol::cases::CaseSummary> {
-    phone
-        .cases()?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| anyhow::anyhow!("the phone does not hold case {id}"))
+    server.review_case(token, id, &body).await
 }
 
 /// Records a document on `phone` and syncs it; returns its id.
@@ -89,7 +55,10 @@ async fn a_case_lives_from_absence_to_closure_through_phones_and_the_web() -> an
         .await?;
     teacher.sync(&mut NoProgress).await?;
     assert_eq!(
-        held(&teacher, id)?.due.first().map(|d| d.rule.as_str()),
+        held_case(&teacher, id)?
+            .due
+            .first()
+            .map(|d| d.rule.as_str()),
         Some("R2"),
         "an absence first asks for a call to the family"
     );
@@ -133,13 +102,9 @@ async fn a_case_lives_from_absence_to_closure_through_phones_and_the_web() -> an
 
     // The school's lead files the report from the web.
     let lead = server.token("school_lead").await?;
-    let r = patch(
-        &server,
-        &lead,
-        id,
-        &[CaseField::Status(CaseStatus::Reported)],
-    )
-    .await?;
+    let r = server
+        .patch_case(&lead, id, &[CaseField::Status(CaseStatus::Reported)])
+        .await?;
     assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
 
     // The township serves the notice and persuades with the departments the reason calls for.
@@ -148,7 +113,7 @@ async fn a_case_lives_from_absence_to_closure_through_phones_and_the_web() -> an
         .await?;
     officer.sync(&mut NoProgress).await?;
     assert_eq!(
-        held(&officer, id)?.due.first().map(|d| d.what.clone()),
+        held_case(&officer, id)?.due.first().map(|d| d.what.clone()),
         Some(DueWhat::ReturnNotice)
     );
     officer.record_document(DocumentDraft::new(
@@ -188,7 +153,7 @@ async fn a_case_lives_from_absence_to_closure_through_phones_and_the_web() -> an
         officer.rejections()?
     );
     assert!(
-        held(&officer, id)?.due.iter().all(|d| d.rule != "R12"),
+        held_case(&officer, id)?.due.iter().all(|d| d.rule != "R12"),
         "three joint attempts with human resources and police: R12 is met"
     );
 
@@ -196,7 +161,7 @@ async fn a_case_lives_from_absence_to_closure_through_phones_and_the_web() -> an
     let township = server.token("township_officer").await?;
     let ask = [CaseField::ClosureReason(ClosureReason::DeferredForIllness)];
     assert_eq!(
-        patch(&server, &township, id, &ask).await?.status,
+        server.patch_case(&township, id, &ask).await?.status,
         reqwest::StatusCode::OK
     );
     let application = document(
@@ -215,10 +180,10 @@ async fn a_case_lives_from_absence_to_closure_through_phones_and_the_web() -> an
     .await?;
     let supervisor = server.token("supervisor").await?;
     for doc in [application, certificate] {
-        let r = review(&server, &supervisor, id, "document", doc.0).await?;
+        let r = approve(&server, &supervisor, id, "document", doc.0).await?;
         assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body.text());
     }
-    let refused = review(&server, &supervisor, id, "closure", case.id).await?;
+    let refused = approve(&server, &supervisor, id, "closure", case.id).await?;
     assert_eq!(refused.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     let detail = refused.body.json()["detail"]
         .as_str()
@@ -236,12 +201,12 @@ async fn a_case_lives_from_absence_to_closure_through_phones_and_the_web() -> an
     )
     .await?;
     assert_eq!(
-        review(&server, &supervisor, id, "document", approval.0)
+        approve(&server, &supervisor, id, "document", approval.0)
             .await?
             .status,
         reqwest::StatusCode::CREATED
     );
-    let closed = review(&server, &supervisor, id, "closure", case.id).await?;
+    let closed = approve(&server, &supervisor, id, "closure", case.id).await?;
     assert_eq!(
         closed.status,
         reqwest::StatusCode::CREATED,
@@ -252,7 +217,7 @@ async fn a_case_lives_from_absence_to_closure_through_phones_and_the_web() -> an
 
     // Every phone learns it; the ledger verifies; the export shows the closed row.
     teacher.sync(&mut NoProgress).await?;
-    assert_eq!(held(&teacher, id)?.status, CaseStatus::Closed);
+    assert_eq!(held_case(&teacher, id)?.status, CaseStatus::Closed);
     let verified = server
         .get(&format!("/api/v1/cases/{id}/verify"), &supervisor)
         .await?

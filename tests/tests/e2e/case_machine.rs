@@ -3,7 +3,6 @@
 //! move is kept in the case's history and the audit log, and closing waits for reviewed evidence.
 
 use mobile_shared::{AttemptDraft, DocumentDraft, NoProgress, Phone};
-use reqwest::Method;
 use sea_orm::{
     ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
 };
@@ -12,46 +11,13 @@ use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, ClosureReason};
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::sync::CaseField;
-use tests::{Raw, TestServer};
+use tests::{Raw, TestServer, held_case};
 
 /// A phone of `user`, synced.
 async fn phone_with(server: &TestServer, user: &str) -> anyhow::Result<Phone> {
     let mut phone = server.phone(user).await?;
     phone.sync(&mut NoProgress).await?;
     Ok(phone)
-}
-
-/// `PATCH /api/v1/cases/{id}` with `fields`, on the case's current version.
-async fn patch(
-    server: &TestServer,
-    token: &str,
-    id: CaseId,
-    fields: &[CaseField],
-) -> anyhow::Result<Raw> {
-    let path = format!("/api/v1/cases/{id}");
-    let version = server.get(&path, token).await?.body.json()["version"]
-        .as_i64()
-        .unwrap_or(0);
-    let body = serde_json::json!({ "base_version": version, "fields": fields });
-    server
-        .request(
-            Method::PATCH,
-            &path,
-            Some(token),
-            Some(("application/json", body.to_string().into_bytes())),
-        )
-        .await
-}
-
-/// `POST /api/v1/cases/{id}/reviews`.
-async fn review(
-    server: &TestServer,
-    token: &str,
-    id: CaseId,
-    body: serde_json::Value,
-) -> anyhow::Result<Raw> {
-    let path = format!("/api/v1/cases/{id}/reviews");
-    server.post(&path, token, &body).await
 }
 
 fn detail(r: &Raw) -> String {
@@ -76,13 +42,9 @@ async fn r05_r09_r11_moves_from_phones_and_the_web_meet_the_same_rules() -> anyh
     assert_eq!((report.applied, report.rejected), (1, 0));
 
     // R9: the report waits for three school attempts of this episode.
-    let r = patch(
-        &server,
-        &lead,
-        id,
-        &[CaseField::Status(CaseStatus::Reported)],
-    )
-    .await?;
+    let r = server
+        .patch_case(&lead, id, &[CaseField::Status(CaseStatus::Reported)])
+        .await?;
     assert_eq!(r.status, 422, "{}", r.body.text());
     assert_eq!(r.body.json()["code"], "requirements_unmet");
     assert!(
@@ -111,24 +73,20 @@ async fn r05_r09_r11_moves_from_phones_and_the_web_meet_the_same_rules() -> anyh
         teacher.record_attempt(AttemptDraft::new(id, kind, AttemptOutcome::Refused))?;
     }
     teacher.sync(&mut NoProgress).await?;
-    let r = patch(
-        &server,
-        &lead,
-        id,
-        &[CaseField::Status(CaseStatus::Reported)],
-    )
-    .await?;
+    let r = server
+        .patch_case(&lead, id, &[CaseField::Status(CaseStatus::Reported)])
+        .await?;
     assert_eq!(r.status, 200, "{}", r.body.text());
     assert_eq!(r.body.json()["status"], "reported");
 
     // R11: joint persuasion starts once the notice is served, which the township records.
-    let r = patch(
-        &server,
-        &township,
-        id,
-        &[CaseField::Status(CaseStatus::JointPersuasion)],
-    )
-    .await?;
+    let r = server
+        .patch_case(
+            &township,
+            id,
+            &[CaseField::Status(CaseStatus::JointPersuasion)],
+        )
+        .await?;
     assert_eq!(r.status, 422);
     assert!(detail(&r).contains("`return_notice`"), "{}", detail(&r));
     let mut officer = phone_with(&server, "township_officer").await?;
@@ -142,13 +100,9 @@ async fn r05_r09_r11_moves_from_phones_and_the_web_meet_the_same_rules() -> anyh
     assert_eq!((report.applied, report.rejected), (2, 0));
 
     // An illegal move is a 409 with its own code.
-    let r = patch(
-        &server,
-        &lead,
-        id,
-        &[CaseField::Status(CaseStatus::Suspected)],
-    )
-    .await?;
+    let r = server
+        .patch_case(&lead, id, &[CaseField::Status(CaseStatus::Suspected)])
+        .await?;
     assert_eq!(
         (r.status, r.body.json()["code"].clone()),
         (reqwest::StatusCode::CONFLICT, "illegal_transition".into())
@@ -197,23 +151,28 @@ async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Resul
     });
 
     // Without a closure request there is nothing to approve.
-    let r = review(&server, &supervisor, id, approve_closure.clone()).await?;
+    let r = server
+        .review_case(&supervisor, id, &approve_closure)
+        .await?;
     assert_eq!(r.status, 422, "{}", r.body.text());
     assert!(detail(&r).contains("closure reason"), "{}", detail(&r));
 
     // A teacher neither asks for closing nor reviews.
     let ask = [CaseField::ClosureReason(ClosureReason::MissingOrDead)];
-    assert_eq!(patch(&server, &teacher, id, &ask).await?.status, 403);
+    assert_eq!(server.patch_case(&teacher, id, &ask).await?.status, 403);
     assert_eq!(
-        review(&server, &teacher, id, approve_closure.clone())
+        server
+            .review_case(&teacher, id, &approve_closure)
             .await?
             .status,
         403
     );
-    let r = patch(&server, &township, id, &ask).await?;
+    let r = server.patch_case(&township, id, &ask).await?;
     assert_eq!(r.body.json()["closure_reason"], "missing_or_dead");
 
-    let r = review(&server, &supervisor, id, approve_closure.clone()).await?;
+    let r = server
+        .review_case(&supervisor, id, &approve_closure)
+        .await?;
     assert_eq!(r.status, 422);
     assert!(
         detail(&r).contains("one of the documents `police_confirmation`"),
@@ -228,7 +187,9 @@ async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Resul
         "失联人员情况说明",
     ))?;
     officer.sync(&mut NoProgress).await?;
-    let r = review(&server, &supervisor, id, approve_closure.clone()).await?;
+    let r = server
+        .review_case(&supervisor, id, &approve_closure)
+        .await?;
     assert_eq!(r.status, 422);
     assert!(
         detail(&r).contains("approving review of the `police_confirmation`"),
@@ -246,7 +207,7 @@ async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Resul
     let unexplained = serde_json::json!({
         "target": "document", "target_id": certificate.id, "verdict": "rejected",
     });
-    let r = review(&server, &supervisor, id, unexplained).await?;
+    let r = server.review_case(&supervisor, id, &unexplained).await?;
     assert_eq!(
         (r.status, r.body.json()["code"].clone()),
         (reqwest::StatusCode::BAD_REQUEST, "invalid_body".into())
@@ -255,12 +216,15 @@ async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Resul
         "target": "document", "target_id": certificate.id, "verdict": "approved",
     });
     assert_eq!(
-        review(&server, &supervisor, id, approve_document)
+        server
+            .review_case(&supervisor, id, &approve_document)
             .await?
             .status,
         201
     );
-    let r = review(&server, &supervisor, id, approve_closure).await?;
+    let r = server
+        .review_case(&supervisor, id, &approve_closure)
+        .await?;
     assert_eq!(r.status, 201, "{}", r.body.text());
     assert_eq!(r.body.json()["status"], "closed");
 
@@ -272,12 +236,7 @@ async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Resul
         .await?;
     assert_eq!(reviews, 2);
     officer.sync(&mut NoProgress).await?;
-    let held = officer
-        .cases()?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| anyhow::anyhow!("the officer holds the case"))?;
-    assert_eq!(held.status, CaseStatus::Closed);
+    assert_eq!(held_case(&officer, id)?.status, CaseStatus::Closed);
     Ok(())
 }
 

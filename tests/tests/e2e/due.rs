@@ -3,13 +3,12 @@
 //! deadline in a year without a holiday schedule named rather than guessed, and the items a phone
 //! holds following the attempts it syncs.
 
-use anyhow::Context as _;
 use chrono::{Datelike as _, Duration, NaiveDate, Utc};
 use mobile_shared::{AttemptDraft, NoProgress};
 use server::calendar::{YearSchedule, china_date};
 use sync_protocol::CaseId;
-use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, DueItem, DueWhat};
-use tests::TestServer;
+use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, DueWhat};
+use tests::{TestServer, held_case};
 use uuid::Uuid;
 
 /// The ids of the cases listed, and the rules of each one's items with whether they are overdue.
@@ -140,15 +139,7 @@ async fn r08_the_phone_holds_each_cases_due_items_and_they_follow_its_attempts()
     let id = CaseId::from(case.id);
     let mut phone = server.phone("teacher").await?;
     phone.sync(&mut NoProgress).await?;
-    let held = |phone: &mobile_shared::Phone| -> anyhow::Result<Vec<DueItem>> {
-        Ok(phone
-            .cases()?
-            .into_iter()
-            .find(|c| c.id == id)
-            .context("the teacher holds the case")?
-            .due)
-    };
-    let due = held(&phone)?;
+    let due = held_case(&phone, id)?.due;
     assert_eq!(
         due.first().map(|i| (i.rule.as_str(), i.what.clone())),
         Some(("R8", DueWhat::SchoolAttempts { done: 0, needed: 3 })),
@@ -163,7 +154,7 @@ async fn r08_the_phone_holds_each_cases_due_items_and_they_follow_its_attempts()
         AttemptOutcome::Refused,
     ))?;
     phone.sync(&mut NoProgress).await?;
-    let due = held(&phone)?;
+    let due = held_case(&phone, id)?.due;
     assert_eq!(
         due.first().map(|i| i.what.clone()),
         Some(DueWhat::SchoolAttempts { done: 1, needed: 3 }),

@@ -484,8 +484,8 @@ async fn the_cursor_never_skips_a_change_committed_late() -> anyhow::Result<()> 
 }
 
 #[tokio::test]
-async fn a_transferred_students_records_leave_the_old_scope_at_the_next_pull() -> anyhow::Result<()>
-{
+async fn r07_a_transferred_students_records_leave_the_old_scope_at_the_next_pull()
+-> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let teacher = server.token("teacher").await?;
     let case = teachers_case(&server);
