@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use axum::http::StatusCode;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait as _,
 };
 use sync_protocol::ErrorCode;
 use sync_protocol::cases::{Attempt, GeoPoint};
@@ -67,13 +68,49 @@ pub async fn pull(
         .await?;
     let more = rows.len() == usize::try_from(limit).unwrap_or(usize::MAX);
     let cursor = rows.last().map_or(after, |r| r.seq).to_string();
-    let records = records_for(state, db, user.scope(), &rows).await?;
+    let records = records_for(state, db, user.scope(), &rows, more).await?;
     Ok(PullResponse {
         records,
         cursor,
         more,
         server_hlc: state.server_stamp(),
     })
+}
+
+/// Of `cases`, those with an attempt, document, review or media object changed after `seq`.
+async fn touched_after(
+    db: &impl ConnectionTrait,
+    cases: &HashMap<Uuid, case::Model>,
+    seq: i64,
+) -> Result<HashSet<Uuid>, DbErr> {
+    let later = |kind: EntityKind| {
+        change_log::Entity::find()
+            .select_only()
+            .column(change_log::Column::EntityId)
+            .filter(change_log::Column::Seq.gt(seq))
+            .filter(change_log::Column::EntityKind.eq(kind.as_str()))
+            .into_query()
+    };
+    let ids = || cases.keys().copied();
+    macro_rules! case_ids {
+        ($entity:ident, $kind:expr) => {
+            $entity::Entity::find()
+                .select_only()
+                .column($entity::Column::CaseId)
+                .distinct()
+                .filter($entity::Column::CaseId.is_in(ids()))
+                .filter($entity::Column::Id.in_subquery(later($kind)))
+                .into_tuple::<Uuid>()
+                .all(db)
+                .await?
+        };
+    }
+    let mut out = HashSet::new();
+    out.extend(case_ids!(attempt, EntityKind::Attempt));
+    out.extend(case_ids!(document, EntityKind::Document));
+    out.extend(case_ids!(review, EntityKind::Review));
+    out.extend(case_ids!(media_object, EntityKind::Media));
+    Ok(out)
 }
 
 /// The current state of the records named by `rows`, in row order. A record no longer in the
@@ -83,6 +120,7 @@ async fn records_for(
     db: &impl ConnectionTrait,
     scope: Scope,
     rows: &[change_log::Model],
+    more: bool,
 ) -> Result<Vec<PulledRecord>, DbErr> {
     let mut ids: HashMap<EntityKind, Vec<Uuid>> = HashMap::new();
     for row in rows.iter().filter(|r| r.op == "upsert") {
@@ -134,8 +172,17 @@ async fn records_for(
 
     let mut out: HashMap<(EntityKind, Uuid), PulledRecord> = HashMap::new();
     // Every visible case the page touches is sent, so that its due items follow its attempts
-    // and documents; those not in the page's rows come after them.
-    let mut touched: Vec<case::Model> = cases.values().cloned().collect();
+    // and documents (those not in the page's rows come after them), unless a later page touches
+    // it again and will send it then.
+    let later = match (more, rows.last()) {
+        (true, Some(last)) => touched_after(db, &cases, last.seq).await?,
+        _ => HashSet::new(),
+    };
+    let mut touched: Vec<case::Model> = cases
+        .values()
+        .filter(|c| pulled_cases.contains(&c.id) || !later.contains(&c.id))
+        .cloned()
+        .collect();
     touched.sort_by_key(|c| c.id);
     let resent: Vec<Uuid> = touched
         .iter()
