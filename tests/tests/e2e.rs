@@ -14,6 +14,8 @@ mod calendar;
 mod case_life;
 #[path = "e2e/case_machine.rs"]
 mod case_machine;
+#[path = "e2e/closures.rs"]
+mod closures;
 #[path = "e2e/convergence.rs"]
 mod convergence;
 #[path = "e2e/due.rs"]

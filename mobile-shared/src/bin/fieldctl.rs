@@ -274,9 +274,20 @@ async fn main() -> anyhow::Result<()> {
         Command::Sync => run_sync(&mut phone, true).await?,
         Command::Cases => {
             let cases = phone.cases()?;
+            let today = chrono::Local::now().date_naive();
             for case in &cases {
+                // The next step the rules ask for, as the server computed it at the last pull.
+                let next = case.due.first().map_or(String::new(), |d| {
+                    let late = if d.due_on.is_some_and(|day| day < today) {
+                        "overdue "
+                    } else {
+                        ""
+                    };
+                    let by = d.due_on.map_or(String::new(), |day| format!(" by {day}"));
+                    format!("  [{late}{}{by}: {}]", d.rule, d.hint)
+                });
                 say!(
-                    "{}  {:<18} {}  {}",
+                    "{}  {:<18} {}  {}{next}",
                     case.id,
                     case.status.as_str(),
                     case.opened_on,
@@ -308,6 +319,15 @@ async fn main() -> anyhow::Result<()> {
                 case.relapse_count,
                 case.opened_on
             );
+            for d in &case.due {
+                say!(
+                    "  due {}  {}  {}  {}",
+                    d.rule,
+                    d.due_on.map_or("-".to_owned(), |day| day.to_string()),
+                    d.who.as_str(),
+                    d.hint
+                );
+            }
             for a in &detail.attempts {
                 say!(
                     "  {}  {}  {:<16} {:<16} {}",
