@@ -25,6 +25,8 @@ pub enum Action {
     ExportLedger,
     /// A case was opened for a student.
     OpenCase,
+    /// The roll was compared with the household register (counts in the detail).
+    CompareRoll,
 }
 
 impl Action {
@@ -37,6 +39,7 @@ impl Action {
             Self::MoveCase => "case.move",
             Self::ExportLedger => "ledger.export",
             Self::OpenCase => "case.open",
+            Self::CompareRoll => "roll.compare",
         }
     }
 
@@ -46,6 +49,7 @@ impl Action {
             Self::LoadCalendar => "calendar",
             Self::Review | Self::MoveCase | Self::OpenCase => "case",
             Self::ExportLedger => "ledger",
+            Self::CompareRoll => "roll",
         }
     }
 }

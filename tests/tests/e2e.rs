@@ -34,6 +34,8 @@ mod phone_media;
 mod phones;
 #[path = "e2e/reports.rs"]
 mod reports;
+#[path = "e2e/roll.rs"]
+mod roll;
 #[path = "e2e/storage.rs"]
 mod storage;
 #[path = "e2e/sync_server.rs"]

@@ -20,6 +20,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_student))
         .routes(routes!(transfer_student))
+        .routes(routes!(super::roll::compare_roll))
+        .routes(routes!(super::roll::list_unenrolled))
 }
 
 /// One student in the caller's scope, with personal data. Writes an audit entry.

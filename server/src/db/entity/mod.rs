@@ -20,6 +20,7 @@ pub mod org_unit;
 pub mod refresh_token;
 pub mod review;
 pub mod student;
+pub mod unenrolled_child;
 pub mod upload;
 pub mod user;
 pub mod work_calendar;

@@ -10,6 +10,7 @@ mod m20261125_000005_work_calendars;
 mod m20261125_000006_case_moves;
 mod m20261125_000007_participant_departments;
 mod m20261125_000008_ledger_chain;
+mod m20261125_000009_unenrolled_children;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_case_moves::Migration),
             Box::new(m20261125_000007_participant_departments::Migration),
             Box::new(m20261125_000008_ledger_chain::Migration),
+            Box::new(m20261125_000009_unenrolled_children::Migration),
         ]
     }
 }

@@ -1,0 +1,272 @@
+//! The start-of-year comparison of the school roll with the household register (R6): every child
+//! aged 6 to 16 on the register and on no school's roll is listed as unenrolled, routed to the
+//! township of residence, which persuades the family to enrol the child. The list is the
+//! township's worklist of suspected cases that have no school yet (a ledger row needs a school;
+//! it opens once a school takes the child).
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use chrono::{Datelike as _, NaiveDate, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait as _,
+};
+use serde::{Deserialize, Serialize};
+use sync_protocol::org::{OrgUnitKind, Role};
+use sync_protocol::{OrgUnitId, Problem};
+use tracing::instrument;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::audit;
+use crate::auth::{AuthUser, Scope};
+use crate::db::entity::{org_unit, student, unenrolled_child};
+use crate::error::{ApiError, Json};
+use crate::state::AppState;
+
+/// The ages of compulsory education the comparison looks at (R6).
+pub const SCHOOL_AGES: std::ops::RangeInclusive<i32> = 6..=16;
+/// Most children in one comparison request.
+pub const MAX_CHILDREN: usize = 20_000;
+
+/// One child of the household register.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredChild {
+    /// Name.
+    pub name: String,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// National ID number (身份证号).
+    pub id_number: String,
+    /// The village (or community) of residence.
+    pub village_id: OrgUnitId,
+}
+
+/// Body of `POST /api/v1/roll-comparisons`: the household register's children of the district.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollComparison {
+    /// The day ages are counted on (the school year's start).
+    pub as_of: NaiveDate,
+    /// The children on the register (at most 20,000 per request).
+    pub children: Vec<RegisteredChild>,
+}
+
+/// A child on the register and on no roll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct UnenrolledChild {
+    /// The finding.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// Village of residence.
+    pub village_id: Uuid,
+    /// Township of residence, which persuades the family.
+    pub township_id: Uuid,
+    /// The comparison's day.
+    pub as_of: NaiveDate,
+}
+
+/// What a comparison found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ComparisonReport {
+    /// Children compared.
+    pub children: u64,
+    /// Of those, younger than 6 or older than 16 on `as_of`.
+    pub out_of_age: u64,
+    /// On a school's roll.
+    pub on_roll: u64,
+    /// Listed as unenrolled by an earlier comparison already.
+    pub already_listed: u64,
+    /// Newly listed, each routed to the township of residence.
+    pub unenrolled: Vec<UnenrolledChild>,
+}
+
+fn view(row: unenrolled_child::Model) -> UnenrolledChild {
+    UnenrolledChild {
+        id: row.id,
+        name: row.name,
+        birth_date: row.birth_date,
+        village_id: row.village_id,
+        township_id: row.township_id,
+        as_of: row.as_of,
+    }
+}
+
+/// Age in whole years on `day`.
+fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
+    let had_birthday = (day.month(), day.day()) >= (birth.month(), birth.day());
+    day.year() - birth.year() - i32::from(!had_birthday)
+}
+
+/// Compares the household register's children with every school roll of the caller's district
+/// (R6). Supervisors only. Children aged 6–16 on no roll are listed as unenrolled, routed to the
+/// township of residence; their ID numbers are sealed like a student's.
+#[utoipa::path(post, path = "/api/v1/roll-comparisons", tag = "students",
+    request_body = RollComparison,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ComparisonReport),
+        (status = 400, description = "a child's village is not a village of the district, or too many children", body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+pub async fn compare_roll(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<RollComparison>,
+) -> Result<Json<ComparisonReport>, ApiError> {
+    let Scope::District(district) = user.scope() else {
+        return Err(ApiError::forbidden("the bureau compares the roll"));
+    };
+    if user.role != Role::Supervisor {
+        return Err(ApiError::forbidden(
+            "the bureau's supervisors compare the roll",
+        ));
+    }
+    if body.children.len() > MAX_CHILDREN {
+        return Err(ApiError::invalid_parameter(format!(
+            "at most {MAX_CHILDREN} children per comparison, not {}",
+            body.children.len()
+        )));
+    }
+    let villages: HashMap<Uuid, org_unit::Model> = org_unit::Entity::find()
+        .filter(org_unit::Column::DistrictId.eq(district))
+        .filter(org_unit::Column::Kind.eq(OrgUnitKind::Village.as_str()))
+        .all(&state.db.read)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect();
+    if let Some((n, child)) = (0..)
+        .zip(&body.children)
+        .find(|(_, c)| !villages.contains_key(&c.village_id.0))
+    {
+        return Err(ApiError::invalid_parameter(format!(
+            "child {n} ({}) lives in `{}`, which is not a village of this district",
+            child.name, child.village_id
+        )));
+    }
+    let mut report = ComparisonReport {
+        children: body.children.len() as u64,
+        out_of_age: 0,
+        on_roll: 0,
+        already_listed: 0,
+        unenrolled: Vec::new(),
+    };
+    let txn = state.db.write.begin().await?;
+    let now = Utc::now();
+    for child in &body.children {
+        if !SCHOOL_AGES.contains(&age_on(child.birth_date, body.as_of)) {
+            report.out_of_age += 1;
+            continue;
+        }
+        let lookup = state.sealer.id_number_lookup(&child.id_number);
+        let on_roll = student::Entity::find()
+            .filter(student::Column::IdNumberLookup.eq(&lookup))
+            .one(&txn)
+            .await?
+            .is_some();
+        if on_roll {
+            report.on_roll += 1;
+            continue;
+        }
+        let listed = unenrolled_child::Entity::find()
+            .filter(unenrolled_child::Column::IdNumberLookup.eq(&lookup))
+            .one(&txn)
+            .await?
+            .is_some();
+        if listed {
+            report.already_listed += 1;
+            continue;
+        }
+        let village = &villages[&child.village_id.0];
+        let id = Uuid::now_v7();
+        let township_id = village
+            .township_id
+            .ok_or_else(|| anyhow::anyhow!("village {} has no township", village.id))?;
+        let row = unenrolled_child::ActiveModel {
+            id: Set(id),
+            district_id: Set(district),
+            township_id: Set(township_id),
+            village_id: Set(village.id),
+            name: Set(child.name.clone()),
+            birth_date: Set(child.birth_date),
+            id_number_enc: Set(state.sealer.seal(
+                child.id_number.trim(),
+                &super::seal_context("unenrolled_children", "id_number", id),
+            )),
+            id_number_lookup: Set(lookup),
+            as_of: Set(body.as_of),
+            found_at: Set(now),
+            found_by: Set(user.id),
+        };
+        let row = unenrolled_child::Entity::insert(row)
+            .exec_with_returning(&txn)
+            .await?;
+        report.unenrolled.push(view(row));
+    }
+    audit::record(
+        &txn,
+        &user,
+        None,
+        audit::Action::CompareRoll,
+        None,
+        serde_json::json!({
+            "as_of": body.as_of, "children": report.children, "on_roll": report.on_roll,
+            "out_of_age": report.out_of_age, "unenrolled": report.unenrolled.len(),
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(report))
+}
+
+/// The unenrolled children of the caller's township (township officers), village (village
+/// committee members) or district (supervisors), oldest finding first (R6).
+#[utoipa::path(get, path = "/api/v1/unenrolled-children", tag = "students",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<UnenrolledChild>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err, fields(user.id))]
+pub async fn list_unenrolled(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<UnenrolledChild>>, ApiError> {
+    let column = match user.scope() {
+        Scope::Township(id) => unenrolled_child::Column::TownshipId.eq(id),
+        Scope::Village(id) => unenrolled_child::Column::VillageId.eq(id),
+        Scope::District(id) => unenrolled_child::Column::DistrictId.eq(id),
+        Scope::School(_) => {
+            return Err(ApiError::forbidden(
+                "unenrolled children are the township's to persuade, not a school's",
+            ));
+        }
+    };
+    let rows = unenrolled_child::Entity::find()
+        .filter(column)
+        .order_by_asc(unenrolled_child::Column::Id)
+        .all(&state.db.read)
+        .await?;
+    Ok(Json(rows.into_iter().map(view).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r06_ages_count_whole_years_on_the_day() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+        let as_of = day(2026, 9, 1);
+        assert_eq!(age_on(day(2020, 9, 1), as_of), 6, "six on the day");
+        assert_eq!(age_on(day(2020, 9, 2), as_of), 5, "six the day after");
+        assert_eq!(age_on(day(2009, 9, 2), as_of), 16);
+        assert_eq!(age_on(day(2009, 9, 1), as_of), 17);
+    }
+}

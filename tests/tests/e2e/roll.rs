@@ -1,0 +1,141 @@
+//! The start-of-year comparison of the roll with the household register (R6), through the real
+//! server: children of school age on no roll are listed for the township they live in, sealed;
+//! the others are told apart; nobody else sees the list.
+
+use sea_orm::EntityTrait as _;
+use server::db::entity::{student, unenrolled_child};
+use tests::TestServer;
+
+#[tokio::test]
+async fn r06_children_on_no_roll_are_routed_to_the_township_they_live_in() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let pupil = student::Entity::find()
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a student"))?;
+    let pupil_id_number = server
+        .state
+        .sealer
+        .open(
+            &pupil.id_number_enc,
+            &server::students::seal_context("students", "id_number", pupil.id),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mine = &server.home.townships[0];
+    let theirs = &server.home.townships[1];
+    let child = |name: &str, born: &str, id_number: &str, village: uuid::Uuid| {
+        serde_json::json!({
+            "name": name, "birth_date": born, "id_number": id_number, "village_id": village,
+        })
+    };
+    let body = serde_json::json!({
+        "as_of": "2026-09-01",
+        "children": [
+            child(&pupil.name, &pupil.birth_date.to_string(), &pupil_id_number, mine.villages[0].id),
+            child("王小虎", "2016-03-02", "520102201603020011", mine.villages[0].id),
+            child("李小花", "2014-07-15", "520102201407150022", theirs.villages[0].id),
+            child("张大山", "2006-01-01", "520102200601010033", mine.villages[0].id),
+            child("赵小宝", "2021-01-01", "520102202101010044", mine.villages[0].id),
+        ],
+    });
+    let supervisor = server.token("supervisor").await?;
+    let r = server
+        .post("/api/v1/roll-comparisons", &supervisor, &body)
+        .await?;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
+    let report = r.body.json();
+    assert_eq!(
+        (
+            report["children"].as_u64(),
+            report["on_roll"].as_u64(),
+            report["out_of_age"].as_u64(),
+            report["already_listed"].as_u64(),
+        ),
+        (Some(5), Some(1), Some(2), Some(0)),
+        "{report}"
+    );
+    let listed: Vec<(String, String)> = report["unenrolled"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+            (text("name"), text("township_id"))
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("王小虎".to_owned(), mine.unit.id.to_string()),
+            ("李小花".to_owned(), theirs.unit.id.to_string()),
+        ]
+    );
+    // The ID numbers are sealed at rest and never sent back.
+    assert!(!r.body.text().contains("520102201603020011"));
+    for row in unenrolled_child::Entity::find()
+        .all(&server.state.db.read)
+        .await?
+    {
+        assert!(!row.id_number_enc.contains("5201022"));
+    }
+
+    // A second comparison lists nobody twice.
+    let again = server
+        .post("/api/v1/roll-comparisons", &supervisor, &body)
+        .await?
+        .body
+        .json();
+    assert_eq!(again["already_listed"], 2);
+    assert_eq!(again["unenrolled"].as_array().map(Vec::len), Some(0));
+
+    // Each township sees its own; schools and other districts see none.
+    let officer = server.token("township_officer").await?;
+    let theirs_list = server
+        .get("/api/v1/unenrolled-children", &officer)
+        .await?
+        .body
+        .json();
+    let names: Vec<&str> = theirs_list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["王小虎"]);
+    let outsider = server
+        .get(
+            "/api/v1/unenrolled-children",
+            &server.token("b-supervisor").await?,
+        )
+        .await?
+        .body
+        .json();
+    assert_eq!(outsider.as_array().map(Vec::len), Some(0));
+    let teacher = server.token("teacher").await?;
+    assert_eq!(
+        server
+            .get("/api/v1/unenrolled-children", &teacher)
+            .await?
+            .status,
+        reqwest::StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        server
+            .post("/api/v1/roll-comparisons", &officer, &body)
+            .await?
+            .status,
+        reqwest::StatusCode::FORBIDDEN
+    );
+
+    // A village of another district is refused, naming the child.
+    let foreign = serde_json::json!({
+        "as_of": "2026-09-01",
+        "children": [child("钱小二", "2015-05-05", "520102201505050055", server.other.townships[0].villages[0].id)],
+    });
+    let r = server
+        .post("/api/v1/roll-comparisons", &supervisor, &foreign)
+        .await?;
+    assert!(r.is_client_problem());
+    assert!(r.body.text().contains("钱小二"), "{}", r.body.text());
+    Ok(())
+}
