@@ -151,6 +151,8 @@ wire_enum!(
         Religion => "religion",
         /// Lost contact → police.
         LostContact => "lost_contact",
+        /// The family moved to another county after the dropout (R13).
+        MovedAcrossCounty => "moved_across_county",
         /// Aversion to school (厌学).
         AversionToSchool => "aversion_to_school",
         /// Family poverty.
@@ -270,6 +272,9 @@ pub enum DueWhat {
     DropoutReport,
     /// The bureau's request for joint persuasion to the township (R10, 请求劝返辍学生函).
     JointPersuasionRequest,
+    /// The written notice to the household-register place when the family moved to another
+    /// county (R13).
+    CrossCountyNotice,
     /// Serve the return-by-deadline notice (R11, 限期返校通知书).
     ReturnNotice,
     /// The last day the notice gives the family to bring the child back (R11).

@@ -15,6 +15,9 @@ wire_enum!(
         JointPersuasionRequest => "joint_persuasion_request",
         /// 限期返校通知书: the return-by-deadline notice served on the guardian (R11).
         ReturnNotice => "return_notice",
+        /// 跨县流动书面通知: the notice to the household-register place of a family that moved to
+        /// another county (R13).
+        CrossCountyNotice => "cross_county_notice",
         /// 安置方案: the placement plan of a returned student (R14).
         PlacementPlan => "placement_plan",
         /// 司法判决裁定: a court ruling on the guardian's duty (R15, R20).

@@ -15,7 +15,8 @@ pub fn for_reason(reason: ReasonCategory) -> &'static [Department] {
         ReasonCategory::EarlyMarriage => &[CivilAffairs],
         ReasonCategory::Religion => &[ReligiousAffairs],
         ReasonCategory::LostContact => &[Police],
-        ReasonCategory::AversionToSchool
+        ReasonCategory::MovedAcrossCounty
+        | ReasonCategory::AversionToSchool
         | ReasonCategory::Poverty
         | ReasonCategory::Illness
         | ReasonCategory::Other => &[],

@@ -9,6 +9,7 @@
 //! - joint persuasion (R10, R11, R12): the bureau's letter to the township; the notice within 2
 //!   days of the report; the family's deadline 5 working days after the notice; three joint
 //!   attempts with the departments the reason calls for (no deadline in the rules).
+//! - a family gone to another county (R13): the written notice to the household-register place.
 //! - return (R14): a placement plan, then a follow-up visit at least every
 //!   [`FOLLOW_UP_EVERY_DAYS`] days (the seeds say "regularly"; a month is this project's choice).
 //!
@@ -16,7 +17,7 @@
 //! item is overdue is `today > due_on`, judged by whoever shows it.
 
 use chrono::{Duration, NaiveDate};
-use sync_protocol::cases::{AttemptKind, CaseStatus, DueItem, DueWhat};
+use sync_protocol::cases::{AttemptKind, CaseStatus, DueItem, DueWhat, ReasonCategory};
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::Role;
 
@@ -57,8 +58,33 @@ pub fn due_items(
         CaseStatus::Returned | CaseStatus::FollowUp => follow_up(history),
         CaseStatus::Closed => Vec::new(),
     };
+    items.extend(cross_county_notice(history));
     items.sort_by_key(|i| (i.due_on.is_none(), i.due_on));
     Ok(items)
+}
+
+/// R13: a family that moved to another county after the dropout: the place the child studied
+/// notifies the household-register place in writing, which persuades with the new place.
+fn cross_county_notice(h: &CaseHistory) -> Option<DueItem> {
+    let persuading = matches!(
+        h.status,
+        CaseStatus::Suspected
+            | CaseStatus::SchoolPersuasion
+            | CaseStatus::Reported
+            | CaseStatus::JointPersuasion
+    );
+    (persuading
+        && h.reason == Some(ReasonCategory::MovedAcrossCounty)
+        && h.first_document(DocumentType::CrossCountyNotice).is_none())
+    .then(|| {
+        item(
+            "R13",
+            DueWhat::CrossCountyNotice,
+            Role::Supervisor,
+            None,
+            "家庭跨县流动：书面通知户籍所在地，由其会同新流入地劝返".into(),
+        )
+    })
 }
 
 /// R2–R5: the first days of an unexcused absence.
@@ -407,6 +433,31 @@ mod tests {
             approved: false,
         });
         assert_eq!(r10(&h), None);
+    }
+
+    #[test]
+    fn r13_a_family_gone_to_another_county_is_notified_to_the_household_register_place() {
+        let mut h = case(CaseStatus::SchoolPersuasion, date(2026, 3, 2));
+        h.reason = Some(ReasonCategory::MovedAcrossCounty);
+        let r13 = |h: &CaseHistory| due(h).into_iter().find(|i| i.rule == "R13");
+        let owed = r13(&h).expect("the notice is due");
+        assert_eq!(
+            (owed.what, owed.who),
+            (DueWhat::CrossCountyNotice, Role::Supervisor)
+        );
+        h.documents.push(DocumentFact {
+            doc_type: DocumentType::CrossCountyNotice,
+            on: date(2026, 3, 4),
+            approved: false,
+        });
+        assert_eq!(r13(&h), None, "sent");
+        h.documents.clear();
+        h.reason = Some(ReasonCategory::WorkingAway);
+        assert_eq!(
+            r13(&h),
+            None,
+            "a family working away is persuaded where the child studied"
+        );
     }
 
     #[test]

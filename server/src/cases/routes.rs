@@ -31,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct DueQuery {
     /// Only cases with something overdue.
     overdue: Option<bool>,
+    /// Only cases under this org unit (a township, village or school of the caller's scope).
+    org_unit_id: Option<OrgUnitId>,
 }
 
 /// A due item and whether its day has passed.
@@ -71,8 +73,8 @@ pub struct DueList {
 /// Cases read per query while walking the due list.
 const DUE_PAGE: u64 = 500;
 
-/// What is due on the open cases in the caller's scope, and what is overdue (`?overdue=true`),
-/// by the rules' deadlines in working days (R2–R5, R8, R9, R11, R12, R14).
+/// What is due on the open cases in the caller's scope (or under one of its org units), and what
+/// is overdue (`?overdue=true`), by the rules' deadlines in working days (R2–R5, R8–R14).
 #[utoipa::path(get, path = "/api/v1/cases/due", tag = "cases", params(DueQuery),
     security(("bearer" = [])),
     responses(
@@ -93,7 +95,9 @@ async fn list_due(
     };
     let mut after = None;
     loop {
-        let rows = db::cases::open_page(&state.db.read, user.scope(), after, DUE_PAGE).await?;
+        let unit = query.org_unit_id.map(|u| u.0);
+        let rows =
+            db::cases::open_page(&state.db.read, user.scope(), unit, after, DUE_PAGE).await?;
         let full = rows.len() as u64 == DUE_PAGE;
         after = rows.last().map(|c| c.id);
         for (case, _) in super::views(&state, &state.db.read, rows).await? {

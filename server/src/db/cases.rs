@@ -114,17 +114,21 @@ pub async fn open_of_student(
         .await
 }
 
-/// The open cases in `scope` (every status but `closed`), by id, `limit` at a time after
-/// `after`: what the due list walks.
+/// The open cases in `scope` (every status but `closed`), under `unit` if given, by id, `limit`
+/// at a time after `after`: what the due list walks.
 pub async fn open_page(
     db: &impl ConnectionTrait,
     scope: Scope,
+    unit: Option<Uuid>,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<case::Model>, DbErr> {
     let mut query = case::Entity::find()
         .filter(scope.condition::<case::Entity>())
         .filter(case::Column::Status.ne(sync_protocol::cases::CaseStatus::Closed.as_str()));
+    if let Some(unit) = unit {
+        query = query.filter(crate::auth::scope::under::<case::Entity>(unit));
+    }
     if let Some(after) = after {
         query = query.filter(case::Column::Id.gt(after));
     }

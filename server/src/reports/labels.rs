@@ -29,6 +29,7 @@ pub fn reason(r: ReasonCategory) -> &'static str {
         ReasonCategory::EarlyMarriage => "早婚早育",
         ReasonCategory::Religion => "信教",
         ReasonCategory::LostContact => "失联",
+        ReasonCategory::MovedAcrossCounty => "跨县流动",
         ReasonCategory::AversionToSchool => "厌学",
         ReasonCategory::Poverty => "家庭贫困",
         ReasonCategory::Illness => "疾病",

@@ -4,10 +4,12 @@
 //! holds following the attempts it syncs.
 
 use chrono::{Datelike as _, Duration, NaiveDate, Utc};
-use mobile_shared::{AttemptDraft, NoProgress};
+use mobile_shared::{AttemptDraft, DocumentDraft, NoProgress};
 use server::calendar::{YearSchedule, china_date};
 use sync_protocol::CaseId;
-use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, DueWhat};
+use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, DueWhat, ReasonCategory};
+use sync_protocol::evidence::DocumentType;
+use sync_protocol::sync::CaseField;
 use tests::{TestServer, held_case};
 use uuid::Uuid;
 
@@ -114,6 +116,30 @@ async fn r08_r09_due_and_overdue_school_work_is_listed_for_the_schools_scope() -
     assert!(overdue.iter().any(|(c, _)| *c == late.to_string()));
     assert!(!overdue.iter().any(|(c, _)| *c == fresh.to_string()));
 
+    // The bureau asks for one school's list.
+    let school = server.home.users[0].1.org_unit_id;
+    let supervisor = server.token("supervisor").await?;
+    let of_school = server
+        .get(
+            &format!("/api/v1/cases/due?org_unit_id={school}"),
+            &supervisor,
+        )
+        .await?
+        .body
+        .json();
+    let schools: Vec<&str> = of_school["cases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["school_id"].as_str())
+        .collect();
+    assert!(!schools.is_empty() && schools.iter().all(|s| *s == school.to_string()));
+    assert!(
+        listed(&of_school)
+            .iter()
+            .any(|(c, _)| *c == late.to_string())
+    );
+
     // Another district's teacher sees none of it.
     let outsider = server.token("b-teacher").await?;
     let theirs = listed(
@@ -171,5 +197,44 @@ async fn r08_the_phone_holds_each_cases_due_items_and_they_follow_its_attempts()
         .body
         .json();
     assert_eq!(detail["due"][0]["what"]["done"], 1, "{detail}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn r13_a_family_gone_to_another_county_is_notified_in_writing() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::SchoolPersuasion).await?;
+    let id = CaseId::from(case.id);
+    let teacher = server.token("teacher").await?;
+    let moved = [CaseField::Reason(ReasonCategory::MovedAcrossCounty)];
+    let r = server.patch_case(&teacher, id, &moved).await?;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
+    let r13 = |case: &serde_json::Value| {
+        case["due"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["rule"] == "R13")
+            .cloned()
+    };
+    let owed = r13(&r.body.json()).ok_or_else(|| anyhow::anyhow!("R13 is due"))?;
+    assert_eq!(owed["who"], "supervisor");
+    assert_eq!(owed["what"]["kind"], "cross_county_notice");
+
+    let mut bureau = server.phone("supervisor").await?;
+    bureau.sync(&mut NoProgress).await?;
+    bureau.record_document(DocumentDraft::new(
+        id,
+        DocumentType::CrossCountyNotice,
+        "关于跨县流动辍学学生的函",
+    ))?;
+    let report = bureau.sync(&mut NoProgress).await?;
+    assert_eq!(report.rejected, 0);
+    let now = server
+        .get(&format!("/api/v1/cases/{id}"), &teacher)
+        .await?
+        .body
+        .json();
+    assert_eq!(r13(&now), None, "{now}");
     Ok(())
 }
