@@ -43,7 +43,8 @@ async fn document(
 }
 
 #[tokio::test]
-async fn a_case_lives_from_absence_to_closure_through_phones_and_the_web() -> anyhow::Result<()> {
+async fn r10_r19_a_case_lives_from_absence_to_closure_through_phones_and_the_web()
+-> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let case = server.school_case_at(CaseStatus::Absent).await?;
     let id = CaseId::from(case.id);
@@ -106,6 +107,12 @@ async fn a_case_lives_from_absence_to_closure_through_phones_and_the_web() -> an
         .patch_case(&lead, id, &[CaseField::Status(CaseStatus::Reported)])
         .await?;
     assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
+    let r10 = r.body.json()["due"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|d| d["rule"] == "R10" && d["who"] == "supervisor");
+    assert!(r10, "the bureau owes the township its letter (R10)");
 
     // The township serves the notice and persuades with the departments the reason calls for.
     let mut officer = server

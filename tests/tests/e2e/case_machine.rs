@@ -286,7 +286,7 @@ async fn r14_a_return_is_followed_up_under_a_placement_plan_and_a_relapse_counts
 }
 
 #[tokio::test]
-async fn r01_the_teacher_reports_an_absence_and_the_first_days_fall_due() -> anyhow::Result<()> {
+async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let school = server.home.users[0].1.org_unit_id;
     let with_case: Vec<uuid::Uuid> = server.home.cases.iter().map(|c| c.student_id).collect();
