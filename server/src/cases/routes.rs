@@ -33,6 +33,10 @@ pub struct DueQuery {
     overdue: Option<bool>,
     /// Only cases under this org unit (a township, village or school of the caller's scope).
     org_unit_id: Option<OrgUnitId>,
+    /// The `next_after` of the previous page.
+    after: Option<CaseId>,
+    /// Cases per page, 1–500 (default 100).
+    limit: Option<u64>,
 }
 
 /// A due item and whether its day has passed.
@@ -65,20 +69,24 @@ pub struct DueCase {
 pub struct DueList {
     /// Open cases with something due, by case id.
     pub cases: Vec<DueCase>,
-    /// Years without a holiday schedule that some deadlines fall in: those deadlines are not
-    /// counted until the year is loaded (`PUT /api/v1/calendars/{year}`).
+    /// Years without a holiday schedule that some deadlines of this page fall in: those
+    /// deadlines are not counted until the year is loaded (`PUT /api/v1/calendars/{year}`).
     pub calendar_missing: Vec<i32>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<CaseId>,
 }
 
 /// Cases read per query while walking the due list.
 const DUE_PAGE: u64 = 500;
 
 /// What is due on the open cases in the caller's scope (or under one of its org units), and what
-/// is overdue (`?overdue=true`), by the rules' deadlines in working days (R2–R5, R8–R14).
+/// is overdue (`?overdue=true`), by the rules' deadlines in working days (R2–R5, R8–R14), a page
+/// of cases at a time by case id.
 #[utoipa::path(get, path = "/api/v1/cases/due", tag = "cases", params(DueQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = DueList),
+        (status = 400, description = "bad limit", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, err, fields(user.id))]
@@ -87,14 +95,21 @@ async fn list_due(
     user: AuthUser,
     Query(query): Query<DueQuery>,
 ) -> Result<Json<DueList>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::invalid_parameter(format!(
+            "limit must be 1..={MAX_PAGE}, not {limit}"
+        )));
+    }
     let today = crate::calendar::china_date(chrono::Utc::now());
     let overdue_only = query.overdue.unwrap_or(false);
     let mut list = DueList {
         cases: Vec::new(),
         calendar_missing: Vec::new(),
+        next_after: None,
     };
-    let mut after = None;
-    loop {
+    let mut after = query.after.map(|id| id.0);
+    'walk: loop {
         let unit = query.org_unit_id.map(|u| u.0);
         let rows =
             db::cases::open_page(&state.db.read, user.scope(), unit, after, DUE_PAGE).await?;
@@ -122,6 +137,10 @@ async fn list_due(
                 status: case.status,
                 items,
             });
+            if list.cases.len() as u64 == limit {
+                list.next_after = Some(case.id);
+                break 'walk;
+            }
         }
         if !full {
             break;

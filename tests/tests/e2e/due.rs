@@ -140,6 +140,35 @@ async fn r08_r09_due_and_overdue_school_work_is_listed_for_the_schools_scope() -
             .any(|(c, _)| *c == late.to_string())
     );
 
+    // Pages follow each other without overlap.
+    let first = server
+        .get("/api/v1/cases/due?limit=2", &supervisor)
+        .await?
+        .body
+        .json();
+    let after = first["next_after"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("a next page: {first}"))?;
+    let second = server
+        .get(
+            &format!("/api/v1/cases/due?limit=2&after={after}"),
+            &supervisor,
+        )
+        .await?
+        .body
+        .json();
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        listed(page).into_iter().map(|(c, _)| c).collect()
+    };
+    assert_eq!(ids(&first).len(), 2);
+    assert!(ids(&second).iter().all(|c| c.as_str() > after));
+    assert!(
+        server
+            .get("/api/v1/cases/due?limit=0", &supervisor)
+            .await?
+            .is_client_problem()
+    );
+
     // Another district's teacher sees none of it.
     let outsider = server.token("b-teacher").await?;
     let theirs = listed(
