@@ -19,7 +19,7 @@ pub use api::{Client, ClientError};
 pub use drafts::{AttemptDraft, DocumentDraft};
 pub use media::{MediaFailure, MediaState, QueuedMedia};
 pub use outbox::{Pending, Rejected};
-pub use phone::{Phone, PhoneError};
+pub use phone::{NextStep, Phone, PhoneError};
 pub use store::StoreError;
 pub use sync::{
     NoProgress, RetryPolicy, SyncError, SyncEvent, SyncOptions, SyncProgress, SyncReport,

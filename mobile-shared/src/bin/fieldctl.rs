@@ -55,6 +55,8 @@ enum Command {
     Sync,
     /// List the cases held on this phone.
     Cases,
+    /// What the rules ask of this account's role next, earliest first.
+    Next,
     /// Work on one case.
     Case {
         #[command(subcommand)]
@@ -299,6 +301,26 @@ async fn main() -> anyhow::Result<()> {
                 cases.len(),
                 phone.pending_count()?
             );
+        }
+        Command::Next => {
+            let account = phone
+                .account()?
+                .context("nobody has signed in on this phone")?;
+            let steps = phone.next_steps(account.role, chrono::Local::now().date_naive())?;
+            for step in &steps {
+                say!(
+                    "{}  {:<4} {:<10} {}{}  {}",
+                    step.case_id,
+                    step.item.rule,
+                    step.item
+                        .due_on
+                        .map_or("-".to_owned(), |day| day.to_string()),
+                    if step.overdue { "overdue " } else { "" },
+                    step.student_name,
+                    step.item.hint
+                );
+            }
+            say!("{} steps for {}", steps.len(), account.role.as_str());
         }
         Command::Case {
             command: CaseCommand::Show { case_id },

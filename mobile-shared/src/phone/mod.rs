@@ -7,10 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use rusqlite::Connection;
 use sync_protocol::auth::{Me, TokenPair};
-use sync_protocol::cases::{CaseDetail, CaseSummary, Participant};
+use sync_protocol::cases::{CaseDetail, CaseSummary, DueItem, Participant};
 use sync_protocol::evidence::{Document, Review};
+use sync_protocol::org::Role;
 use sync_protocol::sync::{
     AttemptField, CaseField, Change, Conflict, DocumentField, Mutation, NewAttempt, NewDocument,
     RejectCode,
@@ -109,6 +111,19 @@ impl std::fmt::Debug for Phone {
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
+}
+
+/// One thing due on a case held here (see [`Phone::next_steps`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextStep {
+    /// The case.
+    pub case_id: CaseId,
+    /// The student's name.
+    pub student_name: String,
+    /// What is due, by whom, by when, with its hint in Chinese.
+    pub item: DueItem,
+    /// Whether its day has passed.
+    pub overdue: bool,
 }
 
 impl Phone {
@@ -406,6 +421,28 @@ impl Phone {
     /// Every case held here, with local edits applied.
     pub fn cases(&self) -> Result<Vec<CaseSummary>, PhoneError> {
         Ok(self.store.read(records::cases)?)
+    }
+
+    /// What the rules ask of `role` next on the cases held here, as the server computed it at the
+    /// last pull: each item with its case, whether it is overdue on `today` (the phone's date),
+    /// earliest deadline first, items without a deadline last. The list a worker sees offline.
+    pub fn next_steps(&self, role: Role, today: NaiveDate) -> Result<Vec<NextStep>, PhoneError> {
+        let mut steps: Vec<NextStep> = self
+            .cases()?
+            .into_iter()
+            .flat_map(|case| {
+                let due: Vec<DueItem> =
+                    case.due.iter().filter(|d| d.who == role).cloned().collect();
+                due.into_iter().map(move |item| NextStep {
+                    overdue: item.due_on.is_some_and(|day| day < today),
+                    case_id: case.id,
+                    student_name: case.student_name.clone(),
+                    item,
+                })
+            })
+            .collect();
+        steps.sort_by_key(|s| (s.item.due_on.is_none(), s.item.due_on));
+        Ok(steps)
     }
 
     /// One case held here with its attempts (local ones included), oldest first.

@@ -9,6 +9,7 @@ use server::calendar::{YearSchedule, china_date};
 use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, DueWhat, ReasonCategory};
 use sync_protocol::evidence::DocumentType;
+use sync_protocol::org::Role;
 use sync_protocol::sync::CaseField;
 use tests::{TestServer, held_case};
 use uuid::Uuid;
@@ -201,6 +202,22 @@ async fn r08_the_phone_holds_each_cases_due_items_and_they_follow_its_attempts()
         "{due:?}"
     );
     assert!(due[0].hint.contains("已劝返0次"), "{}", due[0].hint);
+    // The teacher's list of next steps holds the attempts, not the lead's report.
+    let today = server::calendar::china_date(chrono::Utc::now());
+    let steps = phone.next_steps(Role::Teacher, today)?;
+    let mine: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.case_id == id)
+        .map(|s| s.item.rule.as_str())
+        .collect();
+    assert_eq!(mine, ["R8"]);
+    assert!(steps.iter().all(|s| s.item.who == Role::Teacher));
+    assert!(
+        phone
+            .next_steps(Role::SchoolLead, today)?
+            .iter()
+            .any(|s| s.case_id == id && s.item.rule == "R9")
+    );
 
     // An attempt recorded and synced: the next pull brings the case again, one attempt further.
     phone.record_attempt(AttemptDraft::new(
