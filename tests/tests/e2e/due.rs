@@ -284,3 +284,28 @@ async fn r13_a_family_gone_to_another_county_is_notified_in_writing() -> anyhow:
     assert_eq!(r13(&now), None, "{now}");
     Ok(())
 }
+
+#[tokio::test]
+async fn r08_ten_working_days_across_the_spring_festival_end_on_its_adjusted_saturday()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let id = server
+        .school_cases()
+        .next()
+        .map(|c| c.id)
+        .ok_or_else(|| anyhow::anyhow!("a case"))?;
+    let opened = NaiveDate::from_ymd_opt(2026, 2, 9).ok_or_else(|| anyhow::anyhow!("date"))?;
+    server.reset_case(id, "suspected", opened).await?;
+    let case = server
+        .get(
+            &format!("/api/v1/cases/{id}"),
+            &server.token("teacher").await?,
+        )
+        .await?
+        .body
+        .json();
+    // 2026-02-15..23 is the Spring Festival holiday; Saturday 02-28 is an adjusted working day.
+    assert_eq!(case["due"][0]["rule"], "R8", "{case}");
+    assert_eq!(case["due"][0]["due_on"], "2026-02-28", "{case}");
+    Ok(())
+}
