@@ -25,6 +25,12 @@ pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
     )
 }
 
+/// Age in whole years on `day` of someone born on `birth`.
+pub fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
+    let had_birthday = (day.month(), day.day()) >= (birth.month(), birth.day());
+    day.year() - birth.year() - i32::from(!had_birthday)
+}
+
 /// The schedules shipped with the project.
 const SHIPPED: [&str; 2] = [
     include_str!("../../calendars/cn-2025.json"),

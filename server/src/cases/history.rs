@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, Department, ReasonCategory,
 };
@@ -16,7 +18,7 @@ use uuid::Uuid;
 use super::parse_stored;
 use crate::calendar::china_date;
 use crate::db::entity::{
-    attempt, attempt_participant, case, case_move, document, media_object, review,
+    attempt, attempt_participant, case, case_move, document, media_object, review, student,
 };
 
 /// One move along the case machine.
@@ -69,6 +71,10 @@ pub struct CaseHistory {
     pub closure_reason: Option<ClosureReason>,
     /// Whether a responsible person (专人) is named.
     pub responsible: bool,
+    /// How often the student dropped out again after returning (反复辍学).
+    pub relapse_count: i32,
+    /// The student's birth date.
+    pub birth_date: Option<NaiveDate>,
     /// Moves, oldest first.
     pub moves: Vec<Moved>,
     /// Attempts, oldest first.
@@ -88,6 +94,8 @@ impl CaseHistory {
             reason: None,
             closure_reason: None,
             responsible: true,
+            relapse_count: 0,
+            birth_date: None,
             moves: Vec::new(),
             attempts: Vec::new(),
             documents: Vec::new(),
@@ -223,6 +231,8 @@ pub async fn load(
                     .transpose()
                     .map_err(corrupt)?,
                 responsible: row.responsible_user_id.is_some(),
+                relapse_count: row.relapse_count,
+                birth_date: None,
                 moves: Vec::new(),
                 attempts: Vec::new(),
                 documents: Vec::new(),
@@ -232,6 +242,21 @@ pub async fn load(
     for chunk in cases.chunks(500) {
         let ids: Vec<Uuid> = chunk.iter().map(|c| c.id).collect();
         load_chunk(db, &ids, &mut out).await?;
+        let births: HashMap<Uuid, NaiveDate> = student::Entity::find()
+            .select_only()
+            .column(student::Column::Id)
+            .column(student::Column::BirthDate)
+            .filter(student::Column::Id.is_in(chunk.iter().map(|c| c.student_id)))
+            .into_tuple::<(Uuid, NaiveDate)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        for c in chunk {
+            if let Some(h) = out.get_mut(&c.id) {
+                h.birth_date = births.get(&c.student_id).copied();
+            }
+        }
     }
     Ok(out)
 }

@@ -4,16 +4,22 @@
 //! the server can judge, as plain functions over a [`CaseHistory`]. Every move, whether it comes
 //! by sync from a phone or from the web, is checked here.
 
-use sync_protocol::cases::{CaseStatus, ClosureReason, IllegalMove};
+use chrono::{Duration, NaiveDate};
+use sync_protocol::cases::{CaseStatus, ClosureReason, IllegalMove, ReasonCategory};
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::Role;
 
 use super::history::CaseHistory;
+use crate::calendar::age_on;
 
 /// School persuasion attempts before the report (R8, R9).
 pub const SCHOOL_ATTEMPTS: u32 = 3;
 /// Joint persuasion attempts the township makes (R12, and R15 before a refusal may close).
 pub const JOINT_ATTEMPTS: u32 = 3;
+/// The age from which R20's special measures apply (beyond primary-school age).
+pub const SPECIAL_MEASURES_AGE: i32 = 12;
+/// Days out of school that make a long dropout (R20: a year or more).
+pub const LONG_DROPOUT_DAYS: i64 = 365;
 
 /// Something a move needs that the case does not have yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -54,6 +60,14 @@ pub enum Missing {
     FollowUpVisit,
     /// A recording of every attempt of this episode (R20).
     Recordings,
+    /// The child must be this old for the measure (R20).
+    AgeAtLeast {
+        /// Years.
+        years: i32,
+    },
+    /// Out of school a year or more, dropped out again after returning, or averse to school
+    /// (R20).
+    LongOrRepeatedDropout,
     /// The closure request's reason, fitting where the case stands (R15–R20, R14).
     ClosureReason,
 }
@@ -83,6 +97,11 @@ impl std::fmt::Display for Missing {
             }
             Self::FollowUpVisit => write!(f, "a follow-up visit after the return"),
             Self::Recordings => write!(f, "a recording of every attempt"),
+            Self::AgeAtLeast { years } => write!(f, "a child aged {years} or over"),
+            Self::LongOrRepeatedDropout => write!(
+                f,
+                "a dropout of a year or more, a repeated dropout, or an aversion to school"
+            ),
             Self::ClosureReason => write!(f, "a closure reason that fits the case's status"),
         }
     }
@@ -155,14 +174,19 @@ pub fn movers(to: CaseStatus) -> &'static [Role] {
 pub const CLOSURE_REQUESTERS: &[Role] =
     &[Role::SchoolLead, Role::TownshipOfficer, Role::Supervisor];
 
-/// Checks that `role` may move the case of `history` to `to` now.
-pub fn check_move(role: Role, history: &CaseHistory, to: CaseStatus) -> Result<(), Refusal> {
+/// Checks that `role` may move the case of `history` to `to` on `today`.
+pub fn check_move(
+    role: Role,
+    history: &CaseHistory,
+    to: CaseStatus,
+    today: NaiveDate,
+) -> Result<(), Refusal> {
     history.status.check_move(to).map_err(Refusal::Illegal)?;
     let roles = movers(to);
     if !roles.contains(&role) {
         return Err(Refusal::Forbidden { to, roles });
     }
-    let missing = requirements(history, to);
+    let missing = requirements(history, to, today);
     if missing.is_empty() {
         Ok(())
     } else {
@@ -170,8 +194,8 @@ pub fn check_move(role: Role, history: &CaseHistory, to: CaseStatus) -> Result<(
     }
 }
 
-/// What moving the case of `history` to `to` needs that it does not have.
-pub fn requirements(history: &CaseHistory, to: CaseStatus) -> Vec<Missing> {
+/// What moving the case of `history` to `to` on `today` needs that it does not have.
+pub fn requirements(history: &CaseHistory, to: CaseStatus, today: NaiveDate) -> Vec<Missing> {
     let mut missing = Vec::new();
     match to {
         CaseStatus::Suspected if !history.responsible => missing.push(Missing::ResponsiblePerson),
@@ -190,7 +214,7 @@ pub fn requirements(history: &CaseHistory, to: CaseStatus) -> Vec<Missing> {
         CaseStatus::FollowUp => {
             need_document(history, DocumentType::PlacementPlan, false, &mut missing)
         }
-        CaseStatus::Closed => closure_requirements(history, &mut missing),
+        CaseStatus::Closed => closure_requirements(history, today, &mut missing),
         _ => {}
     }
     missing
@@ -224,6 +248,9 @@ pub enum Evidence {
     Recordings,
     /// A follow-up visit after the return.
     FollowUpVisit,
+    /// A child the special measures are for: aged 12 or over, and out a year or more, dropped
+    /// out again, or averse to school.
+    SpecialMeasuresEligibility,
 }
 
 /// Police confirmation, death or cremation certificate, or deregistration (R18).
@@ -268,6 +295,7 @@ pub fn evidence(reason: ClosureReason) -> &'static [Evidence] {
             Document(D::SuspensionApproval),
         ],
         ClosureReason::VocationalSchool => &[
+            SpecialMeasuresEligibility,
             JointAttempts(JOINT_ATTEMPTS),
             Recordings,
             Document(D::GuardianConsent),
@@ -275,9 +303,11 @@ pub fn evidence(reason: ClosureReason) -> &'static [Evidence] {
             Document(D::EducationPlan),
             Document(D::AcceptanceLetter),
         ],
-        ClosureReason::CompulsoryReturn => {
-            &[Document(D::CourtRuling), Document(D::LawEnforcementRecord)]
-        }
+        ClosureReason::CompulsoryReturn => &[
+            SpecialMeasuresEligibility,
+            Document(D::CourtRuling),
+            Document(D::LawEnforcementRecord),
+        ],
         ClosureReason::ReturnedAndSettled => &[Document(D::PlacementPlan), FollowUpVisit],
     }
 }
@@ -288,7 +318,7 @@ fn fits(reason: ClosureReason, status: CaseStatus) -> bool {
     (reason == ClosureReason::ReturnedAndSettled) == (status == CaseStatus::FollowUp)
 }
 
-fn closure_requirements(history: &CaseHistory, missing: &mut Vec<Missing>) {
+fn closure_requirements(history: &CaseHistory, today: NaiveDate, missing: &mut Vec<Missing>) {
     let Some(reason) = history.closure_reason.filter(|r| fits(*r, history.status)) else {
         missing.push(Missing::ClosureReason);
         return;
@@ -327,17 +357,35 @@ fn closure_requirements(history: &CaseHistory, missing: &mut Vec<Missing>) {
                 }
             }
             Evidence::Recordings => {}
+            Evidence::SpecialMeasuresEligibility => {
+                let age = history.birth_date.map(|born| age_on(born, today));
+                if age.is_none_or(|age| age < SPECIAL_MEASURES_AGE) {
+                    missing.push(Missing::AgeAtLeast {
+                        years: SPECIAL_MEASURES_AGE,
+                    });
+                }
+                let long = today - history.episode_start() >= Duration::days(LONG_DROPOUT_DAYS);
+                let repeated = history.relapse_count > 0;
+                let averse = history.reason == Some(ReasonCategory::AversionToSchool);
+                if !(long || repeated || averse) {
+                    missing.push(Missing::LongOrRepeatedDropout);
+                }
+            }
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::NaiveDate;
     use sync_protocol::cases::{AttemptKind, AttemptOutcome};
 
     use super::*;
     use crate::cases::history::{AttemptFact, DocumentFact, Moved};
+
+    const TODAY: NaiveDate = match NaiveDate::from_ymd_opt(2026, 3, 31) {
+        Some(day) => day,
+        None => NaiveDate::MIN,
+    };
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, d).expect("a March day")
@@ -366,7 +414,7 @@ mod tests {
     }
 
     fn missing(history: &CaseHistory, to: CaseStatus, role: Role) -> Vec<Missing> {
-        match check_move(role, history, to) {
+        match check_move(role, history, to, TODAY) {
             Ok(()) => Vec::new(),
             Err(Refusal::Unmet { missing, .. }) => missing,
             Err(other) => panic!("refused otherwise: {other}"),
@@ -382,9 +430,12 @@ mod tests {
             vec![Missing::ResponsiblePerson]
         );
         h.responsible = true;
-        assert_eq!(check_move(Role::Teacher, &h, CaseStatus::Suspected), Ok(()));
+        assert_eq!(
+            check_move(Role::Teacher, &h, CaseStatus::Suspected, TODAY),
+            Ok(())
+        );
         assert!(matches!(
-            check_move(Role::VillageMember, &h, CaseStatus::Suspected),
+            check_move(Role::VillageMember, &h, CaseStatus::Suspected, TODAY),
             Err(Refusal::Forbidden { .. })
         ));
     }
@@ -409,7 +460,7 @@ mod tests {
         );
         assert!(
             matches!(
-                check_move(Role::Teacher, &h, CaseStatus::Reported),
+                check_move(Role::Teacher, &h, CaseStatus::Reported, TODAY),
                 Err(Refusal::Forbidden { .. })
             ),
             "the lead signs the report, not the teacher"
@@ -420,7 +471,7 @@ mod tests {
             AttemptOutcome::Refused,
         ));
         assert_eq!(
-            check_move(Role::SchoolLead, &h, CaseStatus::Reported),
+            check_move(Role::SchoolLead, &h, CaseStatus::Reported, TODAY),
             Ok(())
         );
 
@@ -431,7 +482,7 @@ mod tests {
             AttemptOutcome::NotReached,
         )];
         assert_eq!(
-            check_move(Role::SchoolLead, &lost, CaseStatus::Reported),
+            check_move(Role::SchoolLead, &lost, CaseStatus::Reported, TODAY),
             Ok(()),
             "a family that cannot be found is reported at once"
         );
@@ -449,11 +500,16 @@ mod tests {
         h.documents
             .push(document(DocumentType::ReturnNotice, false));
         assert_eq!(
-            check_move(Role::TownshipOfficer, &h, CaseStatus::JointPersuasion),
+            check_move(
+                Role::TownshipOfficer,
+                &h,
+                CaseStatus::JointPersuasion,
+                TODAY
+            ),
             Ok(())
         );
         assert!(matches!(
-            check_move(Role::SchoolLead, &h, CaseStatus::JointPersuasion),
+            check_move(Role::SchoolLead, &h, CaseStatus::JointPersuasion, TODAY),
             Err(Refusal::Forbidden { .. })
         ));
     }
@@ -469,7 +525,10 @@ mod tests {
         );
         h.documents
             .push(document(DocumentType::PlacementPlan, false));
-        assert_eq!(check_move(Role::Teacher, &h, CaseStatus::FollowUp), Ok(()));
+        assert_eq!(
+            check_move(Role::Teacher, &h, CaseStatus::FollowUp, TODAY),
+            Ok(())
+        );
 
         h.status = CaseStatus::FollowUp;
         h.moves.push(Moved {
@@ -519,7 +578,7 @@ mod tests {
             ]
         );
         assert!(matches!(
-            check_move(Role::SchoolLead, &h, CaseStatus::Closed),
+            check_move(Role::SchoolLead, &h, CaseStatus::Closed, TODAY),
             Err(Refusal::Forbidden { .. })
         ));
     }
@@ -543,7 +602,10 @@ mod tests {
                 vec![Missing::Document { doc_type }]
             );
             h.documents.push(document(doc_type, true));
-            assert_eq!(check_move(Role::Supervisor, &h, CaseStatus::Closed), Ok(()));
+            assert_eq!(
+                check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+                Ok(())
+            );
         }
     }
 
@@ -557,7 +619,10 @@ mod tests {
         ));
         h.documents
             .push(document(DocumentType::CremationCertificate, true));
-        assert_eq!(check_move(Role::Supervisor, &h, CaseStatus::Closed), Ok(()));
+        assert_eq!(
+            check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+            Ok(())
+        );
         h.closure_reason = Some(ClosureReason::ReturnedAndSettled);
         assert_eq!(
             missing(&h, CaseStatus::Closed, Role::Supervisor),
@@ -570,6 +635,8 @@ mod tests {
     fn r20_a_vocational_placement_needs_consents_plans_and_every_attempt_recorded() {
         let mut h = case(CaseStatus::JointPersuasion);
         h.closure_reason = Some(ClosureReason::VocationalSchool);
+        h.birth_date = NaiveDate::from_ymd_opt(2012, 5, 1);
+        h.relapse_count = 1;
         h.attempts = (10..13)
             .map(|d| attempt(AttemptKind::JointPersuasion, d, AttemptOutcome::Refused))
             .collect();
@@ -587,14 +654,50 @@ mod tests {
             vec![Missing::Recordings]
         );
         h.attempts[1].recorded = true;
-        assert_eq!(check_move(Role::Supervisor, &h, CaseStatus::Closed), Ok(()));
+        assert_eq!(
+            check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn r20_special_measures_are_for_children_of_twelve_out_long_or_again() {
+        let mut h = case(CaseStatus::JointPersuasion);
+        h.closure_reason = Some(ClosureReason::CompulsoryReturn);
+        h.documents = vec![
+            document(DocumentType::CourtRuling, true),
+            document(DocumentType::LawEnforcementRecord, true),
+        ];
+        h.birth_date = NaiveDate::from_ymd_opt(2014, 4, 1);
+        assert_eq!(
+            missing(&h, CaseStatus::Closed, Role::Supervisor),
+            vec![
+                Missing::AgeAtLeast { years: 12 },
+                Missing::LongOrRepeatedDropout
+            ],
+            "eleven on 2026-03-31, out since 2026-03-02, never back before"
+        );
+        h.birth_date = NaiveDate::from_ymd_opt(2014, 3, 31);
+        h.reason = Some(ReasonCategory::AversionToSchool);
+        assert_eq!(
+            check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+            Ok(()),
+            "twelve today, and averse to school"
+        );
+        h.reason = None;
+        h.opened_on = day(1) - Duration::days(LONG_DROPOUT_DAYS);
+        assert_eq!(
+            check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+            Ok(()),
+            "out a year"
+        );
     }
 
     #[test]
     fn illegal_moves_are_refused_before_roles() {
         let h = case(CaseStatus::Suspected);
         assert!(matches!(
-            check_move(Role::Supervisor, &h, CaseStatus::Closed),
+            check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
             Err(Refusal::Illegal(_))
         ));
     }

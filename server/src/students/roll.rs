@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use chrono::{Datelike as _, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait as _,
 };
@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::audit;
 use crate::auth::{AuthUser, Scope};
+use crate::calendar::age_on;
 use crate::db::entity::{org_unit, student, unenrolled_child};
 use crate::error::{ApiError, Json};
 use crate::state::AppState;
@@ -94,12 +95,6 @@ fn view(row: unenrolled_child::Model) -> UnenrolledChild {
         township_id: row.township_id,
         as_of: row.as_of,
     }
-}
-
-/// Age in whole years on `day`.
-fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
-    let had_birthday = (day.month(), day.day()) >= (birth.month(), birth.day());
-    day.year() - birth.year() - i32::from(!had_birthday)
 }
 
 /// Compares the household register's children with every school roll of the caller's district

@@ -337,19 +337,23 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         history.reason = state.reason;
         history.closure_reason = state.closure_reason;
         history.responsible = state.responsible_user_id.is_some();
-        Ok(
-            machine::check_move(self.user.role, &history, state.status).map_err(|refusal| {
-                let code = match refusal {
-                    machine::Refusal::Illegal(_) => RejectCode::IllegalTransition,
-                    machine::Refusal::Forbidden { .. } => RejectCode::Forbidden,
-                    machine::Refusal::Unmet { .. } => RejectCode::RequirementsUnmet,
-                };
-                Rejection {
-                    code,
-                    reason: refusal.to_string(),
-                }
-            }),
+        Ok(machine::check_move(
+            self.user.role,
+            &history,
+            state.status,
+            crate::calendar::china_date(self.now),
         )
+        .map_err(|refusal| {
+            let code = match refusal {
+                machine::Refusal::Illegal(_) => RejectCode::IllegalTransition,
+                machine::Refusal::Forbidden { .. } => RejectCode::Forbidden,
+                machine::Refusal::Unmet { .. } => RejectCode::RequirementsUnmet,
+            };
+            Rejection {
+                code,
+                reason: refusal.to_string(),
+            }
+        }))
     }
 
     async fn create_attempt(

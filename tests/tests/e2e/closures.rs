@@ -3,6 +3,9 @@
 //! is refused, naming what is missing, until the last paper is attached and approved.
 
 use mobile_shared::{AttemptDraft, DocumentDraft, NoProgress};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+use server::db::entity::{case, student};
 use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, ClosureReason};
 use sync_protocol::evidence::DocumentType;
@@ -16,6 +19,8 @@ struct Evidence {
     reason: ClosureReason,
     joint_attempts: usize,
     recorded: bool,
+    /// A special measure of R20: the child is made fourteen and a repeated dropout first.
+    special_measure: bool,
     /// The papers, the last of them attached only after the refusal that names it.
     documents: Vec<DocumentType>,
 }
@@ -26,6 +31,19 @@ async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let case = server.school_case_at(CaseStatus::JointPersuasion).await?;
     let id = CaseId::from(case.id);
+    if evidence.special_measure {
+        let born = chrono::Utc::now().date_naive() - chrono::Duration::days(14 * 366);
+        student::Entity::update_many()
+            .col_expr(student::Column::BirthDate, Expr::value(born))
+            .filter(student::Column::Id.eq(case.student_id))
+            .exec(&server.state.db.write)
+            .await?;
+        case::Entity::update_many()
+            .col_expr(case::Column::RelapseCount, Expr::value(1))
+            .filter(case::Column::Id.eq(case.id))
+            .exec(&server.state.db.write)
+            .await?;
+    }
     let township = server.token("township_officer").await?;
     let supervisor = server.token("supervisor").await?;
     let work = tempfile::tempdir()?;
@@ -121,6 +139,7 @@ async fn r15_a_refusal_closes_after_three_joint_attempts_the_ruling_the_statemen
         reason: ClosureReason::RefusalAfterRuling,
         joint_attempts: 3,
         recorded: false,
+        special_measure: false,
         documents: vec![
             DocumentType::CourtRuling,
             DocumentType::WrittenStatement,
@@ -148,6 +167,7 @@ async fn r16_r17_a_physical_condition_and_a_poor_household_close_on_their_decidi
             reason,
             joint_attempts: 0,
             recorded: false,
+            special_measure: false,
             documents: vec![DocumentType::Other, paper],
         })
         .await?;
@@ -162,6 +182,7 @@ async fn r20_a_vocational_placement_closes_with_consents_plan_letter_and_recorde
         reason: ClosureReason::VocationalSchool,
         joint_attempts: 3,
         recorded: true,
+        special_measure: true,
         documents: vec![
             DocumentType::GuardianConsent,
             DocumentType::ChildConsent,
