@@ -103,6 +103,20 @@ impl Config {
                 }),
             }
         };
+        // An upload is at most 10,000 parts of one segment on S3.
+        let size_limit = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            let limit = number(name, default)?;
+            if limit > crate::storage::MAX_UPLOAD_BYTES {
+                return Err(ConfigError {
+                    name,
+                    reason: format!(
+                        "{limit} bytes is over the largest upload, {} bytes",
+                        crate::storage::MAX_UPLOAD_BYTES
+                    ),
+                });
+            }
+            Ok(limit)
+        };
         let bind = parsed("BIND", "127.0.0.1:8080")?;
         let bind = bind.parse().map_err(|e| ConfigError {
             name: "BIND",
@@ -123,10 +137,10 @@ impl Config {
             keys: crate::keys::KeyMaterial::from_lookup(&get)?,
             storage,
             media_limits: MediaLimits {
-                photo: number("MAX_PHOTO_BYTES", MediaKind::Photo.default_max_size())?,
-                audio: number("MAX_AUDIO_BYTES", MediaKind::Audio.default_max_size())?,
-                video: number("MAX_VIDEO_BYTES", MediaKind::Video.default_max_size())?,
-                document: number("MAX_DOCUMENT_BYTES", MediaKind::Document.default_max_size())?,
+                photo: size_limit("MAX_PHOTO_BYTES", MediaKind::Photo.default_max_size())?,
+                audio: size_limit("MAX_AUDIO_BYTES", MediaKind::Audio.default_max_size())?,
+                video: size_limit("MAX_VIDEO_BYTES", MediaKind::Video.default_max_size())?,
+                document: size_limit("MAX_DOCUMENT_BYTES", MediaKind::Document.default_max_size())?,
             },
         })
     }

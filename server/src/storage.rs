@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, WriteMultipart};
 use sha2::{Digest, Sha256};
@@ -159,11 +160,22 @@ pub fn part_size(total: u64) -> u64 {
 }
 
 /// The object store, behind the operations the server needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
+    /// The same store's multipart API, when it is S3 (uploads in progress are kept as parts).
+    multipart: Option<Arc<dyn MultipartStore>>,
     /// The root folder when the store is local (see the uploads section below).
     local_root: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("store", &self.store)
+            .field("local_root", &self.local_root)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Storage {
@@ -173,34 +185,46 @@ impl Storage {
             StorageConfig::Local { root } => Some(root.clone()),
             StorageConfig::S3 { .. } => None,
         };
-        let store: Arc<dyn ObjectStore> = match config {
-            StorageConfig::Local { root } => {
-                std::fs::create_dir_all(root)
-                    .map_err(|e| StorageError::Open(format!("creating {}: {e}", root.display())))?;
-                // An acknowledged segment or original must survive a power cut: fsync each write.
-                Arc::new(LocalFileSystem::new_with_prefix(root)?.with_fsync(true))
-            }
-            StorageConfig::S3 {
-                endpoint,
-                bucket,
-                region,
-                access_key_id,
-                secret_access_key,
-                allow_http,
-                virtual_hosted,
-            } => Arc::new(
-                AmazonS3Builder::new()
-                    .with_endpoint(endpoint)
-                    .with_bucket_name(bucket)
-                    .with_region(region)
-                    .with_access_key_id(access_key_id)
-                    .with_secret_access_key(&secret_access_key.0)
-                    .with_allow_http(*allow_http)
-                    .with_virtual_hosted_style_request(*virtual_hosted)
-                    .build()?,
-            ),
-        };
-        Ok(Self { store, local_root })
+        let (store, multipart): (Arc<dyn ObjectStore>, Option<Arc<dyn MultipartStore>>) =
+            match config {
+                StorageConfig::Local { root } => {
+                    std::fs::create_dir_all(root).map_err(|e| {
+                        StorageError::Open(format!("creating {}: {e}", root.display()))
+                    })?;
+                    // An acknowledged segment or original must survive a power cut: fsync each write.
+                    (
+                        Arc::new(LocalFileSystem::new_with_prefix(root)?.with_fsync(true)),
+                        None,
+                    )
+                }
+                StorageConfig::S3 {
+                    endpoint,
+                    bucket,
+                    region,
+                    access_key_id,
+                    secret_access_key,
+                    allow_http,
+                    virtual_hosted,
+                } => {
+                    let s3 = Arc::new(
+                        AmazonS3Builder::new()
+                            .with_endpoint(endpoint)
+                            .with_bucket_name(bucket)
+                            .with_region(region)
+                            .with_access_key_id(access_key_id)
+                            .with_secret_access_key(&secret_access_key.0)
+                            .with_allow_http(*allow_http)
+                            .with_virtual_hosted_style_request(*virtual_hosted)
+                            .build()?,
+                    );
+                    (s3.clone(), Some(s3))
+                }
+            };
+        Ok(Self {
+            store,
+            multipart,
+            local_root,
+        })
     }
 
     /// The key of the original with SHA-256 `sha256` (lowercase hex).
@@ -364,14 +388,72 @@ impl Storage {
     }
 }
 
-/// Uploads in progress. On S3 each PATCH body is kept as objects under `uploads/<id>/<start
-/// offset>`, so a cut connection keeps what arrived and any server instance can resume it; a
-/// finished upload is streamed into place by a multipart write hashed on the way. In a local folder
-/// the bytes go into one file, `uploads/<id>/data`, synced before the offset moves, and a finished
-/// upload is renamed into place: each byte is written once.
+/// Bytes an upload in progress is kept in at a time: a PATCH body is written in pieces of this
+/// size, and on S3 each piece that fills an aligned stretch is a part of the upload's multipart.
+pub const SEGMENT: usize = 8 * 1024 * 1024;
+const SEGMENT_BYTES: u64 = SEGMENT as u64;
+/// The largest upload: S3 takes at most 10,000 parts (80 GiB of 8 MiB parts).
+pub const MAX_UPLOAD_BYTES: u64 = SEGMENT_BYTES * MAX_PARTS;
+/// Bytes of the start of an upload kept readable when its first part is written (to sniff).
+const HEAD_COPY: usize = 1024 * 1024;
+
+/// What is kept under `uploads/<id>/` on S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kept {
+    /// Bytes from this offset, as a plain object (a piece that is not a whole aligned part).
+    Segment { start: u64, size: u64 },
+    /// The id of part `n` of the multipart (bytes `n × SEGMENT` on), as a marker object.
+    Part { n: u64 },
+    /// The multipart upload's id.
+    Multipart,
+    /// A copy of the first bytes, for sniffing while they are only in a part.
+    Head,
+    /// The completed object, before it is checked and copied into place.
+    Object,
+}
+
+impl Kept {
+    fn parse(name: &str, size: u64) -> Option<Self> {
+        match name {
+            "multipart" => Some(Self::Multipart),
+            "head" => Some(Self::Head),
+            "object" => Some(Self::Object),
+            _ => match name.strip_prefix("part-") {
+                Some(n) => n.parse().ok().map(|n| Self::Part { n }),
+                None => name.parse().ok().map(|start| Self::Segment { start, size }),
+            },
+        }
+    }
+
+    /// The offset its bytes start at, for what holds bytes.
+    fn start(&self) -> Option<u64> {
+        match self {
+            Self::Segment { start, .. } => Some(*start),
+            Self::Part { n } => Some(n * SEGMENT_BYTES),
+            Self::Multipart | Self::Head | Self::Object => None,
+        }
+    }
+}
+
+/// Uploads in progress. On S3 the upload is one multipart upload at `uploads/<id>/object`: a
+/// piece that fills an aligned stretch of [`SEGMENT`] bytes goes up as its part at once (its
+/// part id kept in a small marker object), any other piece as an object of its own until
+/// completion makes the missing parts from them. Completion checks the size and SHA-256 (known
+/// from the bytes as they passed, or read back) and copies the object into place inside the
+/// store. Any server instance can resume an upload: everything is in the store. In a local
+/// folder the bytes go into one file, `uploads/<id>/data`, synced before the offset moves, and a
+/// finished upload is renamed into place: each byte is written once.
 impl Storage {
     fn segment_key(upload: uuid::Uuid, start: u64) -> Path {
         Path::from(format!("uploads/{upload}/{start:020}"))
+    }
+
+    fn kept_key(upload: uuid::Uuid, name: &str) -> Path {
+        Path::from(format!("uploads/{upload}/{name}"))
+    }
+
+    fn part_key(upload: uuid::Uuid, n: u64) -> Path {
+        Self::kept_key(upload, &format!("part-{n:05}"))
     }
 
     fn local_file_key(upload: uuid::Uuid) -> Path {
@@ -392,37 +474,92 @@ impl Storage {
         start: u64,
         bytes: Bytes,
     ) -> Result<(), StorageError> {
-        match self.local_upload_dir(upload) {
-            Some(dir) => {
-                blocking(move || local_upload::write_at(&dir, start, &bytes)).await?;
-            }
-            None => {
-                self.store
-                    .put(&Self::segment_key(upload, start), bytes.into())
-                    .await?;
-            }
+        if let Some(dir) = self.local_upload_dir(upload) {
+            return blocking(move || local_upload::write_at(&dir, start, &bytes)).await;
+        }
+        let n = start / SEGMENT_BYTES;
+        if start.is_multiple_of(SEGMENT_BYTES) && bytes.len() == SEGMENT {
+            self.put_part(upload, n, bytes).await?;
+        } else {
+            self.store
+                .put(&Self::segment_key(upload, start), bytes.into())
+                .await?;
         }
         Ok(())
     }
 
-    /// The segment keys of `upload` that start at or after `from`, in order (S3).
-    async fn segments(&self, upload: uuid::Uuid, from: u64) -> Result<Vec<Path>, StorageError> {
+    /// The S3 multipart API (only S3 stores keep uploads this way).
+    fn multipart(&self) -> Result<&Arc<dyn MultipartStore>, StorageError> {
+        self.multipart
+            .as_ref()
+            .ok_or_else(|| StorageError::Open("multipart parts on a local store".into()))
+    }
+
+    /// The id of `upload`'s multipart, made on first use.
+    async fn multipart_id(&self, upload: uuid::Uuid) -> Result<String, StorageError> {
+        let marker = Self::kept_key(upload, "multipart");
+        match self.store.get(&marker).await {
+            Ok(got) => Ok(String::from_utf8_lossy(&got.bytes().await?).into_owned()),
+            Err(object_store::Error::NotFound { .. }) => {
+                let id = self
+                    .multipart()?
+                    .create_multipart(&Self::kept_key(upload, "object"))
+                    .await?;
+                self.store
+                    .put(&marker, Bytes::from(id.clone()).into())
+                    .await?;
+                Ok(id)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sends `bytes` as part `n` of `upload` and keeps its id.
+    async fn put_part(
+        &self,
+        upload: uuid::Uuid,
+        n: u64,
+        bytes: Bytes,
+    ) -> Result<PartId, StorageError> {
+        let id = self.multipart_id(upload).await?;
+        if n == 0 {
+            let head = bytes.slice(..bytes.len().min(HEAD_COPY));
+            self.store
+                .put(&Self::kept_key(upload, "head"), head.into())
+                .await?;
+        }
+        let idx = usize::try_from(n).map_err(|e| StorageError::Open(e.to_string()))?;
+        let part = self
+            .multipart()?
+            .put_part(&Self::kept_key(upload, "object"), &id, idx, bytes.into())
+            .await?;
+        self.store
+            .put(
+                &Self::part_key(upload, n),
+                Bytes::from(part.content_id.clone()).into(),
+            )
+            .await?;
+        Ok(part)
+    }
+
+    /// What is kept of `upload` on S3, with each object's key.
+    async fn kept(&self, upload: uuid::Uuid) -> Result<Vec<(Kept, Path)>, StorageError> {
         let mut listing = self
             .store
             .list(Some(&Path::from(format!("uploads/{upload}"))));
-        let mut keys = Vec::new();
+        let mut kept = Vec::new();
         while let Some(meta) = listing.next().await {
-            let key = meta?.location;
-            let start: u64 = key
+            let meta = meta?;
+            if let Some(what) = meta
+                .location
                 .filename()
-                .and_then(|f| f.parse().ok())
-                .unwrap_or(u64::MAX);
-            if start >= from {
-                keys.push((start, key));
+                .and_then(|name| Kept::parse(name, meta.size))
+            {
+                kept.push((what, meta.location));
             }
         }
-        keys.sort();
-        Ok(keys.into_iter().map(|(_, key)| key).collect())
+        kept.sort_by_key(|(what, _)| what.start());
+        Ok(kept)
     }
 
     /// Up to `n` first bytes of `upload`, to sniff its type.
@@ -430,8 +567,13 @@ impl Storage {
         let first = if self.local_root.is_some() {
             Self::local_file_key(upload)
         } else {
-            match self.segments(upload, 0).await?.into_iter().next() {
-                Some(first) => first,
+            let kept = self.kept(upload).await?;
+            let head = kept.iter().find(|(what, _)| *what == Kept::Head);
+            let first = kept
+                .iter()
+                .find(|(what, _)| matches!(what, Kept::Segment { start: 0, .. }));
+            match head.or(first) {
+                Some((_, key)) => key.clone(),
                 None => return Ok(Bytes::new()),
             }
         };
@@ -443,12 +585,33 @@ impl Storage {
         Ok(self.store.get_range(&first, 0..n.min(size)).await?)
     }
 
-    /// Deletes the bytes of `upload` from offset `from` on.
+    /// Deletes the bytes of `upload` from offset `from` on; from 0, everything of it (an S3
+    /// multipart is aborted). A part already sent stays in the multipart until it is sent again
+    /// or the upload ends: only its marker goes, so it no longer counts.
     pub async fn delete_segments(&self, upload: uuid::Uuid, from: u64) -> Result<(), StorageError> {
         if let Some(dir) = self.local_upload_dir(upload) {
             return blocking(move || local_upload::truncate(&dir, from)).await;
         }
-        for key in self.segments(upload, from).await? {
+        for (what, key) in self.kept(upload).await? {
+            let goes = match what.start() {
+                Some(start) => start >= from,
+                None => from == 0,
+            };
+            if !goes {
+                continue;
+            }
+            if what == Kept::Multipart {
+                let id = self.store.get(&key).await?.bytes().await?;
+                let id = String::from_utf8_lossy(&id).into_owned();
+                match self
+                    .multipart()?
+                    .abort_multipart(&Self::kept_key(upload, "object"), &id)
+                    .await
+                {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
             self.store.delete(&key).await?;
         }
         Ok(())
@@ -467,7 +630,7 @@ impl Storage {
         let stored = if self.local_root.is_some() {
             self.rename_upload(upload, sha256, size, hashed).await
         } else {
-            self.copy_segments(upload, sha256, size, hashed).await
+            self.complete_parts(upload, sha256, size, hashed).await
         };
         self.delete_segments(upload, 0).await?;
         stored
@@ -493,45 +656,93 @@ impl Storage {
         Ok(Stored::New)
     }
 
-    /// Streams the segments into place. With the hash of the bytes known to match, they go
-    /// straight to the original's key (a multipart object appears only when complete); otherwise
-    /// through a staging key, checked on the way.
-    async fn copy_segments(
+    /// Completes the S3 multipart of `upload` (making the parts that came as smaller pieces from
+    /// them), checks it, and copies it into place inside the store.
+    async fn complete_parts(
         &self,
         upload: uuid::Uuid,
         sha256: &str,
         size: u64,
         hashed: Option<&str>,
     ) -> Result<Stored, StorageError> {
-        let original = match hashed {
-            Some(hashed) if hashed == sha256 => {
-                if self.contains(sha256).await? {
-                    return Ok(Stored::Duplicate);
-                }
-                Some(Self::original_key(sha256))
-            }
-            _ => None,
-        };
-        let mut writer = self.verified_writer(size, original).await?;
-        for key in self.segments(upload, 0).await? {
-            let mut pieces = match self.store.get(&key).await {
-                Ok(got) => got.into_stream(),
-                Err(e) => {
-                    writer.abort().await;
-                    return Err(e.into());
-                }
-            };
-            while let Some(piece) = pieces.next().await {
-                match piece {
-                    Ok(piece) => writer.write(piece).await?,
-                    Err(e) => {
-                        writer.abort().await;
-                        return Err(e.into());
-                    }
-                }
+        if let Some(hashed) = hashed {
+            // The bytes were seen: a mismatch needs no completion, a known file no copy.
+            StorageError::check(sha256, size, hashed, size)?;
+            if self.contains(sha256).await? {
+                return Ok(Stored::Duplicate);
             }
         }
-        writer.finish(sha256, size).await
+        let kept = self.kept(upload).await?;
+        let mut parts = Vec::new();
+        for n in 0..size.div_ceil(SEGMENT_BYTES).max(1) {
+            let stretch = n * SEGMENT_BYTES..((n + 1) * SEGMENT_BYTES).min(size);
+            let marker = kept
+                .iter()
+                .find(|(what, _)| *what == Kept::Part { n })
+                .map(|(_, key)| key);
+            let part = match marker {
+                Some(key) => PartId {
+                    content_id: String::from_utf8_lossy(&self.store.get(key).await?.bytes().await?)
+                        .into_owned(),
+                },
+                None => {
+                    let bytes = self.gather(&kept, stretch).await?;
+                    self.put_part(upload, n, bytes).await?
+                }
+            };
+            parts.push(part);
+        }
+        let object = Self::kept_key(upload, "object");
+        let id = self.multipart_id(upload).await?;
+        self.multipart()?
+            .complete_multipart(&object, &id, parts)
+            .await?;
+        // Completed: there is nothing left to abort.
+        self.store
+            .delete(&Self::kept_key(upload, "multipart"))
+            .await?;
+        let (actual_sha256, actual_size) = match hashed {
+            Some(hashed) => (hashed.to_owned(), self.store.head(&object).await?.size),
+            None => self.hash_object(&object).await?,
+        };
+        StorageError::check(sha256, size, &actual_sha256, actual_size)?;
+        if self.contains(sha256).await? {
+            return Ok(Stored::Duplicate);
+        }
+        self.store
+            .copy(&object, &Self::original_key(sha256))
+            .await?;
+        Ok(Stored::New)
+    }
+
+    /// The bytes of `stretch` from the segments kept (each read only where it overlaps).
+    async fn gather(
+        &self,
+        kept: &[(Kept, Path)],
+        stretch: Range<u64>,
+    ) -> Result<Bytes, StorageError> {
+        let mut bytes =
+            Vec::with_capacity(usize::try_from(stretch.end - stretch.start).unwrap_or(0));
+        for (what, key) in kept {
+            let Kept::Segment { start, size } = *what else {
+                continue;
+            };
+            let (from, to) = (start.max(stretch.start), (start + size).min(stretch.end));
+            if from < to {
+                let piece = self.store.get_range(key, from - start..to - start).await?;
+                bytes.extend_from_slice(&piece);
+            }
+        }
+        let want = stretch.end - stretch.start;
+        if bytes.len() as u64 != want {
+            return Err(StorageError::Open(format!(
+                "an upload's bytes {}..{} are not all kept ({} of {want})",
+                stretch.start,
+                stretch.end,
+                bytes.len()
+            )));
+        }
+        Ok(Bytes::from(bytes))
     }
 }
 

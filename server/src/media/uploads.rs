@@ -31,10 +31,8 @@ use crate::db::entity::{attempt, case, document, media_object, upload};
 use crate::digest::hex;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{StorageError, Stored};
+use crate::storage::{SEGMENT, StorageError, Stored};
 
-/// Bytes kept in memory before they are written out as one segment.
-pub const SEGMENT: usize = 8 * 1024 * 1024;
 /// How long an unfinished upload is kept.
 pub const EXPIRY: Duration = Duration::hours(24);
 

@@ -660,7 +660,9 @@ async fn terminated_and_expired_uploads_leave_nothing() -> anyhow::Result<()> {
 async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> anyhow::Result<()> {
     let tus = client_for(&server, "teacher").await?;
     let attempt = server.school_attempt().await?;
-    let data = typed("pdf", 200_000, 4);
+    // Larger than one segment, so that on S3 the first PATCH makes a part of a multipart upload,
+    // which ending the upload must abort.
+    let data = typed("pdf", server::storage::SEGMENT + 200_000, 4);
     let sha = sha256_hex(&data);
     for expire in [false, true] {
         let at = location(
@@ -671,7 +673,7 @@ async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> 
             .patch(
                 &at,
                 0,
-                Bytes::copy_from_slice(&data[..120_000]).into(),
+                Bytes::copy_from_slice(&data[..server::storage::SEGMENT]).into(),
                 None,
             )
             .await?;
@@ -706,6 +708,53 @@ async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> 
         );
         assert!(!server.state.storage.contains(&sha).await?);
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_upload_of_several_segments_is_stored_whole_from_parts_and_pieces() -> anyhow::Result<()>
+{
+    on_both(an_upload_of_several_segments_is_stored_whole_from_parts_and_pieces_on).await
+}
+
+/// Two whole segments in one PATCH (on S3, two parts sent at once), then the rest in two smaller
+/// PATCHes (pieces made into the last part at completion), with the running hash lost on the way
+/// (another instance took over): the stored file is the file.
+async fn an_upload_of_several_segments_is_stored_whole_from_parts_and_pieces_on(
+    server: TestServer,
+) -> anyhow::Result<()> {
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let segment = server::storage::SEGMENT;
+    let data = typed("pdf", 2 * segment + 300_005, 7);
+    let sha = sha256_hex(&data);
+    let at = location(
+        &tus.create(data.len(), &metadata("document", &sha, attempt))
+            .await?,
+    );
+    let id: Uuid = at.rsplit('/').next().unwrap_or_default().parse()?;
+    let mut offset = 0;
+    for end in [2 * segment, 2 * segment + 100_000, data.len()] {
+        if offset > 0 {
+            server.state.upload_hashes.forget(id);
+        }
+        let body = Bytes::copy_from_slice(&data[offset..end]);
+        let r = tus.patch(&at, offset as u64, body.into(), None).await?;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{}", r.text().await?);
+        offset = end;
+    }
+    assert!(server.state.storage.contains(&sha).await?);
+    assert_eq!(
+        server.state.storage.rehash(&sha).await?,
+        (sha.clone(), data.len() as u64)
+    );
+    assert!(
+        upload::Entity::find_by_id(id)
+            .one(&server.state.db.read)
+            .await?
+            .is_none_or(|u| u.offset == data.len() as i64),
+        "finished"
+    );
     Ok(())
 }
 
