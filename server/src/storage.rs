@@ -488,6 +488,21 @@ impl Storage {
         Ok(())
     }
 
+    /// Whether pieces of an upload may be stored concurrently (S3 parts; a local upload is one
+    /// file, extended in order).
+    pub fn takes_parts_at_once(&self) -> bool {
+        self.multipart.is_some()
+    }
+
+    /// Makes sure `upload` has its S3 multipart before pieces go up concurrently (so that two
+    /// of them never start one each); nothing on a local store.
+    pub async fn prepare_upload(&self, upload: uuid::Uuid) -> Result<(), StorageError> {
+        if self.multipart.is_some() {
+            self.multipart_id(upload).await?;
+        }
+        Ok(())
+    }
+
     /// The S3 multipart API (only S3 stores keep uploads this way).
     fn multipart(&self) -> Result<&Arc<dyn MultipartStore>, StorageError> {
         self.multipart
@@ -673,19 +688,35 @@ impl Storage {
             }
         }
         let kept = self.kept(upload).await?;
+        // The ids of the parts sent, read a few at a time.
+        let markers: Vec<(u64, Path)> = kept
+            .iter()
+            .filter_map(|(what, key)| match what {
+                Kept::Part { n } => Some((*n, key.clone())),
+                _ => None,
+            })
+            .collect();
+        let mut sent: std::collections::HashMap<u64, PartId> = futures::stream::iter(markers)
+            .map(|(n, key)| async move {
+                let id = self.store.get(&key).await?.bytes().await?;
+                Ok::<_, StorageError>((
+                    n,
+                    PartId {
+                        content_id: String::from_utf8_lossy(&id).into_owned(),
+                    },
+                ))
+            })
+            .buffer_unordered(8)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
         let mut parts = Vec::new();
         for n in 0..size.div_ceil(SEGMENT_BYTES).max(1) {
-            let stretch = n * SEGMENT_BYTES..((n + 1) * SEGMENT_BYTES).min(size);
-            let marker = kept
-                .iter()
-                .find(|(what, _)| *what == Kept::Part { n })
-                .map(|(_, key)| key);
-            let part = match marker {
-                Some(key) => PartId {
-                    content_id: String::from_utf8_lossy(&self.store.get(key).await?.bytes().await?)
-                        .into_owned(),
-                },
+            let part = match sent.remove(&n) {
+                Some(part) => part,
                 None => {
+                    let stretch = n * SEGMENT_BYTES..((n + 1) * SEGMENT_BYTES).min(size);
                     let bytes = self.gather(&kept, stretch).await?;
                     self.put_part(upload, n, bytes).await?
                 }

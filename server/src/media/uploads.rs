@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt as _;
 use sea_orm::sea_query::Expr;
@@ -427,6 +427,87 @@ pub async fn receive(
     received
 }
 
+/// Pieces of a PATCH body on their way to the store. On S3 a few go up at once (parts of one
+/// multipart upload); in a local folder one at a time (they extend one file). The offset moves
+/// (when it moves piece by piece) only past pieces stored, in order.
+struct Writes<'a> {
+    state: &'a AppState,
+    upload: Uuid,
+    in_flight: std::collections::VecDeque<(u64, tokio::task::JoinHandle<Result<(), StorageError>>)>,
+    limit: usize,
+    move_offset: bool,
+    prepared: bool,
+}
+
+impl<'a> Writes<'a> {
+    fn new(state: &'a AppState, upload: Uuid, move_offset: bool) -> Self {
+        Self {
+            state,
+            upload,
+            in_flight: Default::default(),
+            limit: if state.storage.takes_parts_at_once() {
+                3
+            } else {
+                0
+            },
+            move_offset,
+            prepared: false,
+        }
+    }
+
+    /// Sends `bytes` (from `start`), waiting while too many are on their way.
+    async fn put(&mut self, start: u64, bytes: Bytes) -> Result<(), ApiError> {
+        if !self.prepared && self.limit > 0 {
+            self.state
+                .storage
+                .prepare_upload(self.upload)
+                .await
+                .map_err(storage_error)?;
+            self.prepared = true;
+        }
+        let (storage, upload, end) = (
+            self.state.storage.clone(),
+            self.upload,
+            start + bytes.len() as u64,
+        );
+        let sending = tokio::spawn(async move { storage.put_segment(upload, start, bytes).await });
+        self.in_flight.push_back((end, sending));
+        while self.in_flight.len() > self.limit {
+            self.settle_one().await?;
+        }
+        Ok(())
+    }
+
+    async fn settle_one(&mut self) -> Result<(), ApiError> {
+        let Some((end, sending)) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let stored = sending
+            .await
+            .map_err(|e| anyhow::anyhow!("storing a piece of upload {}: {e}", self.upload))?;
+        if let Err(e) = stored {
+            // Nothing after a failed piece counts: stop the rest before anyone deletes them.
+            for (_, later) in self.in_flight.drain(..) {
+                later.abort();
+                let _ = later.await;
+            }
+            return Err(storage_error(e));
+        }
+        if self.move_offset {
+            set_offset(self.state, self.upload, end, false).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for every piece on its way.
+    async fn settle(&mut self) -> Result<(), ApiError> {
+        while !self.in_flight.is_empty() {
+            self.settle_one().await?;
+        }
+        Ok(())
+    }
+}
+
 async fn receive_leased(
     state: &AppState,
     row: upload::Model,
@@ -438,15 +519,17 @@ async fn receive_leased(
     let all_or_nothing = checksum.is_some();
     let mut hashed = state.upload_hashes.take(row.id, offset);
     let mut stream = body.into_data_stream();
-    let mut buffer: Vec<u8> =
-        Vec::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)));
+    let mut buffer =
+        BytesMut::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)));
     let (mut written, mut received, mut cut) = (offset, offset, false);
+    let mut writes = Writes::new(state, row.id, !all_or_nothing);
     while let Some(piece) = stream.next().await {
         let Ok(piece) = piece else {
             cut = true;
             break;
         };
         if received + piece.len() as u64 > length {
+            writes.settle().await?;
             // Without a checksum the segments already written stand; with one, none of this body does.
             let from = if all_or_nothing { offset } else { written };
             state
@@ -464,20 +547,19 @@ async fn receive_leased(
         }
         received += piece.len() as u64;
         buffer.extend_from_slice(&piece);
-        if buffer.len() >= SEGMENT {
-            let segment = Bytes::from(std::mem::take(&mut buffer));
-            let len = segment.len() as u64;
-            state
-                .storage
-                .put_segment(row.id, written, segment)
-                .await
-                .map_err(storage_error)?;
-            written += len;
-            if !all_or_nothing {
-                set_offset(state, row.id, written, false).await?;
+        // Pieces end on the store's segment boundaries, so that on S3 each whole one is a part.
+        loop {
+            let to_boundary = SEGMENT - usize::try_from(written % SEGMENT as u64).unwrap_or(0);
+            if buffer.len() < to_boundary {
+                break;
             }
+            writes
+                .put(written, buffer.split_to(to_boundary).freeze())
+                .await?;
+            written += to_boundary as u64;
         }
     }
+    writes.settle().await?;
     if all_or_nothing && (cut || !checksum.take().is_some_and(Checksum::matches)) {
         state
             .storage
@@ -502,7 +584,7 @@ async fn receive_leased(
         // The whole file came in this request and is still in memory: it is checked before
         // anything is written, and stored once.
         let finished = Finished::InMemory {
-            bytes: Bytes::from(buffer),
+            bytes: buffer.freeze(),
             sha256: hex(&hasher.finalize()),
         };
         return complete(state, row, finished).await;
@@ -510,7 +592,7 @@ async fn receive_leased(
     if !buffer.is_empty() {
         state
             .storage
-            .put_segment(row.id, written, Bytes::from(buffer))
+            .put_segment(row.id, written, buffer.freeze())
             .await
             .map_err(storage_error)?;
     }
