@@ -39,6 +39,18 @@ fn start(data_dir: &std::path::Path, args: &[&str]) -> (Child, String) {
     (child, url)
 }
 
+/// A data directory with the demo district loaded by `server demo`.
+fn demo_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let loaded = server(dir.path()).arg("demo").output().expect("demo");
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    dir
+}
+
 /// A runtime for the few async calls these tests make.
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -120,15 +132,7 @@ fn demo_serves_and_every_demo_account_signs_in() {
 
 #[test]
 fn admin_commands_add_users_and_reset_passwords() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    assert!(
-        server(dir.path())
-            .arg("demo")
-            .output()
-            .expect("demo")
-            .status
-            .success()
-    );
+    let dir = demo_dir();
     let add = run_with_stdin(
         dir.path(),
         &[
@@ -201,15 +205,7 @@ fn verify_passes_on_the_demo_and_names_a_row_edited_in_the_database() {
     use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
     use server::db::entity::attempt;
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    assert!(
-        server(dir.path())
-            .arg("demo")
-            .output()
-            .expect("demo")
-            .status
-            .success()
-    );
+    let dir = demo_dir();
     let clean = server(dir.path()).arg("verify").output().expect("verify");
     let stdout = String::from_utf8_lossy(&clean.stdout).into_owned();
     assert!(clean.status.success(), "{stdout}");

@@ -45,6 +45,12 @@ pub fn sample_attempt(
     }
 }
 
+/// A supervisor's approving review of `target` (`attempt`, `document`, `closure`) `target_id`,
+/// as `POST /api/v1/cases/{id}/reviews` takes it.
+pub fn approval(target: &str, target_id: uuid::Uuid) -> serde_json::Value {
+    serde_json::json!({ "target": target, "target_id": target_id, "verdict": "approved" })
+}
+
 /// The case `id` as `phone` holds it.
 pub fn held_case(
     phone: &mobile_shared::Phone,
@@ -344,6 +350,20 @@ impl TestServer {
             .id;
         let today = server::calendar::china_date(chrono::Utc::now());
         self.reset_case(id, status.as_str(), today).await
+    }
+
+    /// The national ID number of `student`, opened from its sealed form.
+    pub fn id_number_of(
+        &self,
+        student: &server::db::entity::student::Model,
+    ) -> anyhow::Result<String> {
+        self.state
+            .sealer
+            .open(
+                &student.id_number_enc,
+                &server::students::seal_context("students", "id_number", student.id),
+            )
+            .map_err(|e| anyhow::anyhow!("opening the ID number of {}: {e}", student.id))
     }
 
     /// `PATCH /api/v1/cases/{id}` with `fields`, on the case's current version (read first).

@@ -14,20 +14,7 @@ use sync_protocol::media::MediaKind;
 use sync_protocol::sync::CaseField;
 use sync_protocol::{CaseId, DocumentId};
 use tests::files::{jpeg, wav};
-use tests::{Raw, TestServer, held_case};
-
-/// A supervisor's approval of `target` `target_id`.
-async fn approve(
-    server: &TestServer,
-    token: &str,
-    id: CaseId,
-    target: &str,
-    target_id: uuid::Uuid,
-) -> anyhow::Result<Raw> {
-    let body =
-        serde_json::json!({ "target": target, "target_id": target_id, "verdict": "approved" });
-    server.review_case(token, id, &body).await
-}
+use tests::{TestServer, approval, held_case};
 
 /// Records a document on `phone` and syncs it; returns its id.
 async fn document(
@@ -187,10 +174,14 @@ async fn r10_r19_a_case_lives_from_absence_to_closure_through_phones_and_the_web
     .await?;
     let supervisor = server.token("supervisor").await?;
     for doc in [application, certificate] {
-        let r = approve(&server, &supervisor, id, "document", doc.0).await?;
+        let r = server
+            .review_case(&supervisor, id, &approval("document", doc.0))
+            .await?;
         assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body.text());
     }
-    let refused = approve(&server, &supervisor, id, "closure", case.id).await?;
+    let refused = server
+        .review_case(&supervisor, id, &approval("closure", case.id))
+        .await?;
     assert_eq!(refused.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     let detail = refused.body.json()["detail"]
         .as_str()
@@ -200,7 +191,7 @@ async fn r10_r19_a_case_lives_from_absence_to_closure_through_phones_and_the_web
     assert!(!detail.contains("`hospital_certificate`"), "{detail}");
 
     // The approval arrives, is reviewed, and the row closes.
-    let approval = document(
+    let suspension = document(
         &mut officer,
         id,
         DocumentType::SuspensionApproval,
@@ -208,12 +199,15 @@ async fn r10_r19_a_case_lives_from_absence_to_closure_through_phones_and_the_web
     )
     .await?;
     assert_eq!(
-        approve(&server, &supervisor, id, "document", approval.0)
+        server
+            .review_case(&supervisor, id, &approval("document", suspension.0))
             .await?
             .status,
         reqwest::StatusCode::CREATED
     );
-    let closed = approve(&server, &supervisor, id, "closure", case.id).await?;
+    let closed = server
+        .review_case(&supervisor, id, &approval("closure", case.id))
+        .await?;
     assert_eq!(
         closed.status,
         reqwest::StatusCode::CREATED,

@@ -11,7 +11,7 @@ use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, ClosureReason};
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::sync::CaseField;
-use tests::{Raw, TestServer, held_case};
+use tests::{Raw, TestServer, approval, held_case};
 
 /// A phone of `user`, synced.
 async fn phone_with(server: &TestServer, user: &str) -> anyhow::Result<Phone> {
@@ -146,9 +146,7 @@ async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Resul
     let supervisor = server.token("supervisor").await?;
     let township = server.token("township_officer").await?;
     let teacher = server.token("teacher").await?;
-    let approve_closure = serde_json::json!({
-        "target": "closure", "target_id": case.id, "verdict": "approved",
-    });
+    let approve_closure = approval("closure", case.id);
 
     // Without a closure request there is nothing to approve.
     let r = server
@@ -212,9 +210,7 @@ async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Resul
         (r.status, r.body.json()["code"].clone()),
         (reqwest::StatusCode::BAD_REQUEST, "invalid_body".into())
     );
-    let approve_document = serde_json::json!({
-        "target": "document", "target_id": certificate.id, "verdict": "approved",
-    });
+    let approve_document = approval("document", certificate.id);
     assert_eq!(
         server
             .review_case(&supervisor, id, &approve_document)

@@ -11,8 +11,8 @@ use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, ClosureReaso
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::media::MediaKind;
 use sync_protocol::sync::CaseField;
-use tests::TestServer;
 use tests::files::wav;
+use tests::{TestServer, approval};
 
 /// What one closure reason needs, as this test supplies it.
 struct Evidence {
@@ -81,10 +81,9 @@ async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
         report.rejected == 0 && report.upload_failed == 0,
         "{report:?}"
     );
-    let approve = |target: &str, target_id: uuid::Uuid| serde_json::json!({ "target": target, "target_id": target_id, "verdict": "approved" });
     for paper in &papers {
         let r = server
-            .review_case(&supervisor, id, &approve("document", paper.0))
+            .review_case(&supervisor, id, &approval("document", paper.0))
             .await?;
         anyhow::ensure!(
             r.status == reqwest::StatusCode::CREATED,
@@ -94,7 +93,7 @@ async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
     }
 
     let refused = server
-        .review_case(&supervisor, id, &approve("closure", case.id))
+        .review_case(&supervisor, id, &approval("closure", case.id))
         .await?;
     assert_eq!(
         refused.status,
@@ -117,10 +116,10 @@ async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
     let paper = officer.record_document(DocumentDraft::new(id, *last, "材料"))?;
     officer.sync(&mut NoProgress).await?;
     server
-        .review_case(&supervisor, id, &approve("document", paper.0))
+        .review_case(&supervisor, id, &approval("document", paper.0))
         .await?;
     let closed = server
-        .review_case(&supervisor, id, &approve("closure", case.id))
+        .review_case(&supervisor, id, &approval("closure", case.id))
         .await?;
     assert_eq!(
         closed.status,

@@ -222,14 +222,7 @@ async fn r09_the_dropout_report_form_prints_the_case_and_its_attempts_and_is_aud
         .one(&server.state.db.read)
         .await?
         .ok_or_else(|| anyhow::anyhow!("student"))?;
-    let id_number = server
-        .state
-        .sealer
-        .open(
-            &pupil.id_number_enc,
-            &server::students::seal_context("students", "id_number", pupil.id),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let id_number = server.id_number_of(&pupil)?;
     for expected in [
         "义务教育阶段学生辍学情况报告单",
         pupil.name.as_str(),

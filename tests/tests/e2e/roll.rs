@@ -13,14 +13,7 @@ async fn r06_children_on_no_roll_are_routed_to_the_township_they_live_in() -> an
         .one(&server.state.db.read)
         .await?
         .ok_or_else(|| anyhow::anyhow!("a student"))?;
-    let pupil_id_number = server
-        .state
-        .sealer
-        .open(
-            &pupil.id_number_enc,
-            &server::students::seal_context("students", "id_number", pupil.id),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pupil_id_number = server.id_number_of(&pupil)?;
     let mine = &server.home.townships[0];
     let theirs = &server.home.townships[1];
     let child = |name: &str, born: &str, id_number: &str, village: uuid::Uuid| {
