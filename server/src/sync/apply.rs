@@ -28,7 +28,7 @@ use crate::cases::{history, machine};
 use crate::db::attempts::{parse_stamps, stamps_text};
 use crate::db::changes::{ChangeSet, RecordScope};
 use crate::db::entity::{
-    attempt, attempt_participant, case, case_move, conflict, document, review,
+    attempt, attempt_participant, case, case_move, conflict, document, review, user,
 };
 use crate::db::{attempts, documents};
 
@@ -240,6 +240,16 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
                 "only a school lead, a township officer or the bureau asks for a row to be closed",
             ));
         }
+        for field in fields {
+            if let CaseField::ResponsibleUserId(person) = field
+                && !self.staff_of(&row, person.0).await?
+            {
+                return Ok(reject(
+                    RejectCode::Invalid,
+                    "the responsible person must be staff of the case's school, village, township or district",
+                ));
+            }
+        }
         let corrupt = |e: String| DbErr::Custom(format!("corrupt case {id}: {e}"));
         let mut state = CaseFields {
             status: row.status.parse().map_err(corrupt)?,
@@ -321,6 +331,20 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             version,
         )
         .await
+    }
+
+    /// Whether the account `person` belongs to the case's school, village, township or district.
+    async fn staff_of(&self, case: &case::Model, person: Uuid) -> Result<bool, DbErr> {
+        let units = [
+            case.school_id,
+            case.village_id,
+            case.township_id,
+            case.district_id,
+        ];
+        Ok(user::Entity::find_by_id(person)
+            .one(self.txn)
+            .await?
+            .is_some_and(|p| units.contains(&p.org_unit_id)))
     }
 
     /// Checks the caller may move the case `row` to the merged `state`'s status now: role and

@@ -7,10 +7,11 @@ use sea_orm::{
     ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
 };
 use server::db::entity::{audit_entry, case_move, document, student};
-use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, ClosureReason};
 use sync_protocol::evidence::DocumentType;
+use sync_protocol::org::Role;
 use sync_protocol::sync::CaseField;
+use sync_protocol::{CaseId, UserId};
 use tests::{Raw, TestServer, approval, held_case};
 
 /// A phone of `user`, synced.
@@ -335,5 +336,43 @@ async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> a
     phone.sync(&mut NoProgress).await?;
     let id: uuid::Uuid = opened["id"].as_str().unwrap_or_default().parse()?;
     assert!(phone.cases()?.iter().any(|c| c.id.0 == id));
+    Ok(())
+}
+
+#[tokio::test]
+async fn r05_the_responsible_person_is_staff_of_the_cases_own_units() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::Suspected).await?;
+    let id = CaseId::from(case.id);
+    let teacher = server.token("teacher").await?;
+    let staff = |demo: &server::demo::Demo, role: Role| {
+        demo.users
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, u)| UserId::from(u.id))
+            .ok_or_else(|| anyhow::anyhow!("a {role:?}"))
+    };
+    let outsider = [CaseField::ResponsibleUserId(staff(
+        &server.other,
+        Role::Teacher,
+    )?)];
+    let r = server.patch_case(&teacher, id, &outsider).await?;
+    assert_eq!(
+        r.status,
+        reqwest::StatusCode::BAD_REQUEST,
+        "{}",
+        r.body.text()
+    );
+    assert!(detail(&r).contains("staff of the case's"), "{}", detail(&r));
+    for role in [Role::SchoolLead, Role::TownshipOfficer] {
+        let r = server
+            .patch_case(
+                &teacher,
+                id,
+                &[CaseField::ResponsibleUserId(staff(&server.home, role)?)],
+            )
+            .await?;
+        assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
+    }
     Ok(())
 }

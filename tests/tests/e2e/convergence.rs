@@ -17,6 +17,7 @@ use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, FoundBy, Participant, ReasonCategory,
 };
 use sync_protocol::hlc::HlcStamp;
+use sync_protocol::org::Role;
 use sync_protocol::sync::{
     AttemptField, CaseField, Change, Mutation, NewAttempt, PROTOCOL_VERSION, PushRequest,
 };
@@ -41,12 +42,14 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Mutation streams, one per device, against `case_id`. Attempt slots map to ids per target.
+/// Mutation streams, one per device, against `case_id`. Attempt slots map to ids per target;
+/// responsible persons are picked from `staff` (accounts of the case's units).
 fn materialise(
     streams: &[Vec<Op>],
     devices: &[DeviceId],
     case_id: CaseId,
     base_millis: i64,
+    staff: &[UserId],
 ) -> (Vec<Vec<Mutation>>, Vec<AttemptId>) {
     let mut slots = Vec::new();
     let mut out = Vec::new();
@@ -68,9 +71,9 @@ fn materialise(
                 },
                 Op::Responsible(v) => Change::UpdateCase {
                     case_id,
-                    fields: vec![CaseField::ResponsibleUserId(UserId(uuid::Uuid::from_u128(
-                        u128::from(v % 3) + 1,
-                    )))],
+                    fields: vec![CaseField::ResponsibleUserId(
+                        staff[usize::from(*v) % staff.len()],
+                    )],
                 },
                 Op::NewAttempt(v) => {
                     let id = AttemptId::new();
@@ -186,6 +189,14 @@ fn any_interleaving_and_resend_converges_on_the_server_and_the_phone() -> anyhow
     let runtime = tokio::runtime::Runtime::new()?;
     let server = runtime.block_on(TestServer::start())?;
     let token = runtime.block_on(server.token("teacher"))?;
+    // Accounts of the home school and its district: each may be a case's responsible person.
+    let staff: Vec<UserId> = server
+        .home
+        .users
+        .iter()
+        .filter(|(role, _)| matches!(role, Role::Teacher | Role::SchoolLead | Role::Supervisor))
+        .map(|(_, u)| UserId::from(u.id))
+        .collect();
     let phone = tokio::sync::Mutex::new(runtime.block_on(server.phone("teacher"))?);
     let student_id = server
         .school_cases()
@@ -211,8 +222,8 @@ fn any_interleaving_and_resend_converges_on_the_server_and_the_phone() -> anyhow
             let devices: Vec<DeviceId> = streams.iter().map(|_| DeviceId::new()).collect();
             let base = Utc::now().timestamp_millis() - 600_000;
             let (x, y) = (fresh_case(&server, student_id).await?, fresh_case(&server, student_id).await?);
-            let (xs, x_slots) = materialise(&streams, &devices, x.id.into(), base);
-            let (ys, y_slots) = materialise(&streams, &devices, y.id.into(), base);
+            let (xs, x_slots) = materialise(&streams, &devices, x.id.into(), base, &staff);
+            let (ys, y_slots) = materialise(&streams, &devices, y.id.into(), base, &staff);
             // X: each device's stream in turn, one push each.
             for stream in &xs {
                 let r = server.post("/api/v1/sync/push", &token, &PushRequest { protocol_version: PROTOCOL_VERSION, mutations: stream.clone() }).await?;
