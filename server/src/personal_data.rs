@@ -120,7 +120,7 @@ impl Sealer {
             .chars()
             .filter(|c| !c.is_whitespace())
             .collect();
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.lookup)
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.lookup)
             .expect("HMAC takes keys of any length");
         mac.update(normalised.as_bytes());
         crate::digest::hex(&mac.finalize().into_bytes())

@@ -39,8 +39,6 @@ pub struct Inner {
     pub background: tokio::sync::Semaphore,
     /// The working-day calendar: the shipped holiday schedules and those loaded since.
     pub calendar: std::sync::RwLock<crate::calendar::WorkCalendar>,
-    /// The running SHA-256 of uploads this process is receiving.
-    pub upload_hashes: crate::media::running_hash::RunningHashes,
 }
 
 impl Deref for AppState {
@@ -106,7 +104,6 @@ impl AppState {
             ),
             background: tokio::sync::Semaphore::new(1),
             calendar: std::sync::RwLock::new(calendar),
-            upload_hashes: Default::default(),
         })))
     }
 

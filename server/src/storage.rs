@@ -13,7 +13,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt as _, WriteMultipart};
+use object_store::{ObjectStore, ObjectStoreExt as _};
 use sha2::{Digest, Sha256};
 
 use crate::config::{ConfigError, Secret};
@@ -106,9 +106,6 @@ pub enum StorageError {
         /// Hash received.
         actual_sha256: String,
     },
-    /// The byte stream feeding the upload failed.
-    #[error("reading the upload: {0}")]
-    Source(#[source] std::io::Error),
     /// The file of an upload in progress in a local store failed.
     #[error("the upload's file: {0}")]
     UploadFile(#[source] std::io::Error),
@@ -147,16 +144,6 @@ pub enum Stored {
     New,
     /// An object with this hash was already stored; the new bytes were dropped.
     Duplicate,
-}
-
-/// S3's smallest part (except the last), and its largest part count.
-const MIN_PART: u64 = 5 * 1024 * 1024;
-const MAX_PARTS: u64 = 10_000;
-
-/// The part size for an object of `total` bytes: at least 5 MiB, and large enough that the
-/// object never needs more than 10,000 parts.
-pub fn part_size(total: u64) -> u64 {
-    MIN_PART.max(total.div_ceil(MAX_PARTS))
 }
 
 /// The object store, behind the operations the server needs.
@@ -242,28 +229,6 @@ impl Storage {
         }
     }
 
-    /// Streams `body` in as the original with `sha256` of `size` bytes: written under a staging
-    /// key in parts, hashed on the way, and moved to its final key only if size and hash match.
-    /// On a mismatch the staged bytes are deleted.
-    pub async fn put_verified(
-        &self,
-        sha256: &str,
-        size: u64,
-        mut body: impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin,
-    ) -> Result<Stored, StorageError> {
-        let mut writer = self.verified_writer(size, None).await?;
-        while let Some(piece) = body.next().await {
-            match piece {
-                Ok(piece) => writer.write(piece).await?,
-                Err(e) => {
-                    writer.abort().await;
-                    return Err(StorageError::Source(e));
-                }
-            }
-        }
-        writer.finish(sha256, size).await
-    }
-
     /// Stores `bytes`, whose SHA-256 the caller computed as `actual_sha256`, as the original with
     /// `sha256` of `size` bytes if both match; nothing is written otherwise.
     pub async fn put_checked(
@@ -281,28 +246,6 @@ impl Storage {
             .put(&Self::original_key(sha256), bytes.into())
             .await?;
         Ok(Stored::New)
-    }
-
-    /// A multipart write of `size` bytes into a new staging key, or straight to `original` (a
-    /// key in `originals/`) when the bytes are known to match already.
-    async fn verified_writer(
-        &self,
-        size: u64,
-        original: Option<Path>,
-    ) -> Result<VerifiedWriter, StorageError> {
-        let staged = original.is_none();
-        let key =
-            original.unwrap_or_else(|| Path::from(format!("staging/{}", uuid::Uuid::new_v4())));
-        let upload = self.store.put_multipart(&key).await?;
-        let chunk = usize::try_from(part_size(size)).unwrap_or(usize::MAX);
-        Ok(VerifiedWriter {
-            storage: self.clone(),
-            key,
-            staged,
-            writer: WriteMultipart::new_with_chunk_size(upload, chunk),
-            hasher: Sha256::new(),
-            received: 0,
-        })
     }
 
     /// Bytes `range` of the original with `sha256`.
@@ -376,26 +319,30 @@ impl Storage {
         }
         Ok((hex(&hasher.finalize()), size))
     }
-
-    /// Keys still under `staging/` (uploads in progress or abandoned).
-    pub async fn staging_keys(&self) -> Result<Vec<String>, StorageError> {
-        let mut listing = self.store.list(Some(&Path::from("staging")));
-        let mut keys = Vec::new();
-        while let Some(meta) = listing.next().await {
-            keys.push(meta?.location.to_string());
-        }
-        Ok(keys)
-    }
 }
 
 /// Bytes an upload in progress is kept in at a time: a PATCH body is written in pieces of this
 /// size, and on S3 each piece that fills an aligned stretch is a part of the upload's multipart.
 pub const SEGMENT: usize = 8 * 1024 * 1024;
 const SEGMENT_BYTES: u64 = SEGMENT as u64;
-/// The largest upload: S3 takes at most 10,000 parts (80 GiB of 8 MiB parts).
+/// S3 takes at most 10,000 parts.
+const MAX_PARTS: u64 = 10_000;
+/// The largest upload: 10,000 parts of 8 MiB (80 GiB).
 pub const MAX_UPLOAD_BYTES: u64 = SEGMENT_BYTES * MAX_PARTS;
+// Every S3 part but the last is at least 5 MiB.
+const _: () = assert!(SEGMENT_BYTES >= 5 * 1024 * 1024);
 /// Bytes of the start of an upload kept readable when its first part is written (to sniff).
 const HEAD_COPY: usize = 1024 * 1024;
+
+/// An upload in progress, as the store keeps it.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The upload's id.
+    pub id: uuid::Uuid,
+    /// The SHA-256 its file declared (lowercase hex): on S3 its multipart is made at the key of
+    /// that original.
+    pub sha256: String,
+}
 
 /// What is kept under `uploads/<id>/` on S3.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -408,8 +355,6 @@ enum Kept {
     Multipart,
     /// A copy of the first bytes, for sniffing while they are only in a part.
     Head,
-    /// The completed object, before it is checked and copied into place.
-    Object,
 }
 
 impl Kept {
@@ -417,7 +362,6 @@ impl Kept {
         match name {
             "multipart" => Some(Self::Multipart),
             "head" => Some(Self::Head),
-            "object" => Some(Self::Object),
             _ => match name.strip_prefix("part-") {
                 Some(n) => n.parse().ok().map(|n| Self::Part { n }),
                 None => name.parse().ok().map(|start| Self::Segment { start, size }),
@@ -430,19 +374,21 @@ impl Kept {
         match self {
             Self::Segment { start, .. } => Some(*start),
             Self::Part { n } => Some(n * SEGMENT_BYTES),
-            Self::Multipart | Self::Head | Self::Object => None,
+            Self::Multipart | Self::Head => None,
         }
     }
 }
 
-/// Uploads in progress. On S3 the upload is one multipart upload at `uploads/<id>/object`: a
-/// piece that fills an aligned stretch of [`SEGMENT`] bytes goes up as its part at once (its
-/// part id kept in a small marker object), any other piece as an object of its own until
-/// completion makes the missing parts from them. Completion checks the size and SHA-256 (known
-/// from the bytes as they passed, or read back) and copies the object into place inside the
-/// store. Any server instance can resume an upload: everything is in the store. In a local
-/// folder the bytes go into one file, `uploads/<id>/data`, synced before the offset moves, and a
-/// finished upload is renamed into place: each byte is written once.
+/// Uploads in progress. On S3 an upload is one multipart upload made at the key of the original
+/// it declares: a piece that fills an aligned stretch of [`SEGMENT`] bytes goes up as its part at
+/// once (its part id kept in a small marker object under `uploads/<id>/`), any other piece as an
+/// object of its own until completion makes the missing parts from them. The multipart is
+/// completed only once the SHA-256 of the bytes its parts were made of (carried along with the
+/// offset as they arrived) matched the declaration, so the original's key only ever receives
+/// the declared bytes, and no byte is copied. Any server instance can resume an upload:
+/// everything is in the store. In a local folder the bytes go into one file,
+/// `uploads/<id>/data`, synced before the offset moves, and a finished upload is renamed into
+/// place: each byte is written once.
 impl Storage {
     fn segment_key(upload: uuid::Uuid, start: u64) -> Path {
         Path::from(format!("uploads/{upload}/{start:020}"))
@@ -470,11 +416,11 @@ impl Storage {
     /// Stores the bytes of `upload` that start at `start`, replacing any kept from there on.
     pub async fn put_segment(
         &self,
-        upload: uuid::Uuid,
+        upload: &Incoming,
         start: u64,
         bytes: Bytes,
     ) -> Result<(), StorageError> {
-        if let Some(dir) = self.local_upload_dir(upload) {
+        if let Some(dir) = self.local_upload_dir(upload.id) {
             return blocking(move || local_upload::write_at(&dir, start, &bytes)).await;
         }
         let n = start / SEGMENT_BYTES;
@@ -482,7 +428,7 @@ impl Storage {
             self.put_part(upload, n, bytes).await?;
         } else {
             self.store
-                .put(&Self::segment_key(upload, start), bytes.into())
+                .put(&Self::segment_key(upload.id, start), bytes.into())
                 .await?;
         }
         Ok(())
@@ -496,7 +442,7 @@ impl Storage {
 
     /// Makes sure `upload` has its S3 multipart before pieces go up concurrently (so that two
     /// of them never start one each); nothing on a local store.
-    pub async fn prepare_upload(&self, upload: uuid::Uuid) -> Result<(), StorageError> {
+    pub async fn prepare_upload(&self, upload: &Incoming) -> Result<(), StorageError> {
         if self.multipart.is_some() {
             self.multipart_id(upload).await?;
         }
@@ -511,14 +457,14 @@ impl Storage {
     }
 
     /// The id of `upload`'s multipart, made on first use.
-    async fn multipart_id(&self, upload: uuid::Uuid) -> Result<String, StorageError> {
-        let marker = Self::kept_key(upload, "multipart");
+    async fn multipart_id(&self, upload: &Incoming) -> Result<String, StorageError> {
+        let marker = Self::kept_key(upload.id, "multipart");
         match self.store.get(&marker).await {
             Ok(got) => Ok(String::from_utf8_lossy(&got.bytes().await?).into_owned()),
             Err(object_store::Error::NotFound { .. }) => {
                 let id = self
                     .multipart()?
-                    .create_multipart(&Self::kept_key(upload, "object"))
+                    .create_multipart(&Self::original_key(&upload.sha256))
                     .await?;
                 self.store
                     .put(&marker, Bytes::from(id.clone()).into())
@@ -532,7 +478,7 @@ impl Storage {
     /// Sends `bytes` as part `n` of `upload` and keeps its id.
     async fn put_part(
         &self,
-        upload: uuid::Uuid,
+        upload: &Incoming,
         n: u64,
         bytes: Bytes,
     ) -> Result<PartId, StorageError> {
@@ -540,17 +486,17 @@ impl Storage {
         if n == 0 {
             let head = bytes.slice(..bytes.len().min(HEAD_COPY));
             self.store
-                .put(&Self::kept_key(upload, "head"), head.into())
+                .put(&Self::kept_key(upload.id, "head"), head.into())
                 .await?;
         }
         let idx = usize::try_from(n).map_err(|e| StorageError::Open(e.to_string()))?;
         let part = self
             .multipart()?
-            .put_part(&Self::kept_key(upload, "object"), &id, idx, bytes.into())
+            .put_part(&Self::original_key(&upload.sha256), &id, idx, bytes.into())
             .await?;
         self.store
             .put(
-                &Self::part_key(upload, n),
+                &Self::part_key(upload.id, n),
                 Bytes::from(part.content_id.clone()).into(),
             )
             .await?;
@@ -577,6 +523,16 @@ impl Storage {
         Ok(kept)
     }
 
+    /// The keys of everything uploads in progress (or abandoned) keep, under `uploads/`.
+    pub async fn uploads_kept(&self) -> Result<Vec<String>, StorageError> {
+        let mut listing = self.store.list(Some(&Path::from("uploads")));
+        let mut keys = Vec::new();
+        while let Some(meta) = listing.next().await {
+            keys.push(meta?.location.to_string());
+        }
+        Ok(keys)
+    }
+
     /// Up to `n` first bytes of `upload`, to sniff its type.
     pub async fn upload_head(&self, upload: uuid::Uuid, n: u64) -> Result<Bytes, StorageError> {
         let first = if self.local_root.is_some() {
@@ -601,13 +557,14 @@ impl Storage {
     }
 
     /// Deletes the bytes of `upload` from offset `from` on; from 0, everything of it (an S3
-    /// multipart is aborted). A part already sent stays in the multipart until it is sent again
-    /// or the upload ends: only its marker goes, so it no longer counts.
-    pub async fn delete_segments(&self, upload: uuid::Uuid, from: u64) -> Result<(), StorageError> {
-        if let Some(dir) = self.local_upload_dir(upload) {
+    /// multipart is aborted; an original already at its key is not touched). A part already
+    /// sent stays in the multipart until it is sent again or the upload ends: only its marker
+    /// goes, so it no longer counts.
+    pub async fn delete_segments(&self, upload: &Incoming, from: u64) -> Result<(), StorageError> {
+        if let Some(dir) = self.local_upload_dir(upload.id) {
             return blocking(move || local_upload::truncate(&dir, from)).await;
         }
-        for (what, key) in self.kept(upload).await? {
+        for (what, key) in self.kept(upload.id).await? {
             let goes = match what.start() {
                 Some(start) => start >= from,
                 None => from == 0,
@@ -620,7 +577,7 @@ impl Storage {
                 let id = String::from_utf8_lossy(&id).into_owned();
                 match self
                     .multipart()?
-                    .abort_multipart(&Self::kept_key(upload, "object"), &id)
+                    .abort_multipart(&Self::original_key(&upload.sha256), &id)
                     .await
                 {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -632,62 +589,57 @@ impl Storage {
         Ok(())
     }
 
-    /// Moves a finished upload into place if its size and SHA-256 match the declaration, then
-    /// deletes what is left of it whatever the outcome. `hashed` is the SHA-256 of its bytes when
-    /// the caller saw them all go by; otherwise they are read back to hash them.
+    /// Puts a finished upload of `size` bytes in place if its SHA-256, `hashed` (carried along
+    /// as its bytes arrived), is the declared one, then deletes what is left of it whatever the
+    /// outcome.
     pub async fn finish_upload(
         &self,
-        upload: uuid::Uuid,
-        sha256: &str,
+        upload: &Incoming,
         size: u64,
-        hashed: Option<&str>,
+        hashed: &str,
     ) -> Result<Stored, StorageError> {
-        let stored = if self.local_root.is_some() {
-            self.rename_upload(upload, sha256, size, hashed).await
-        } else {
-            self.complete_parts(upload, sha256, size, hashed).await
-        };
+        let stored = self.place_upload(upload, size, hashed).await;
         self.delete_segments(upload, 0).await?;
         stored
     }
 
-    async fn rename_upload(
+    async fn place_upload(
         &self,
-        upload: uuid::Uuid,
-        sha256: &str,
+        upload: &Incoming,
         size: u64,
-        hashed: Option<&str>,
+        hashed: &str,
     ) -> Result<Stored, StorageError> {
-        let key = Self::local_file_key(upload);
-        let (actual_sha256, actual_size) = match hashed {
-            Some(hashed) => (hashed.to_owned(), self.store.head(&key).await?.size),
-            None => self.hash_object(&key).await?,
+        let kept_size = match self.local_root {
+            Some(_) => {
+                self.store
+                    .head(&Self::local_file_key(upload.id))
+                    .await?
+                    .size
+            }
+            // Whole parts are whole segments, and completion checks the length of the others.
+            None => size,
         };
-        StorageError::check(sha256, size, &actual_sha256, actual_size)?;
-        if self.contains(sha256).await? {
+        StorageError::check(&upload.sha256, size, hashed, kept_size)?;
+        if self.contains(&upload.sha256).await? {
             return Ok(Stored::Duplicate);
         }
-        self.store.rename(&key, &Self::original_key(sha256)).await?;
+        if self.local_root.is_some() {
+            self.store
+                .rename(
+                    &Self::local_file_key(upload.id),
+                    &Self::original_key(&upload.sha256),
+                )
+                .await?;
+        } else {
+            self.complete_parts(upload, size).await?;
+        }
         Ok(Stored::New)
     }
 
-    /// Completes the S3 multipart of `upload` (making the parts that came as smaller pieces from
-    /// them), checks it, and copies it into place inside the store.
-    async fn complete_parts(
-        &self,
-        upload: uuid::Uuid,
-        sha256: &str,
-        size: u64,
-        hashed: Option<&str>,
-    ) -> Result<Stored, StorageError> {
-        if let Some(hashed) = hashed {
-            // The bytes were seen: a mismatch needs no completion, a known file no copy.
-            StorageError::check(sha256, size, hashed, size)?;
-            if self.contains(sha256).await? {
-                return Ok(Stored::Duplicate);
-            }
-        }
-        let kept = self.kept(upload).await?;
+    /// Completes the S3 multipart of `upload`, `size` bytes, at its original's key, making the
+    /// parts that came as smaller pieces from them.
+    async fn complete_parts(&self, upload: &Incoming, size: u64) -> Result<(), StorageError> {
+        let kept = self.kept(upload.id).await?;
         // The ids of the parts sent, read a few at a time.
         let markers: Vec<(u64, Path)> = kept
             .iter()
@@ -723,27 +675,15 @@ impl Storage {
             };
             parts.push(part);
         }
-        let object = Self::kept_key(upload, "object");
         let id = self.multipart_id(upload).await?;
         self.multipart()?
-            .complete_multipart(&object, &id, parts)
+            .complete_multipart(&Self::original_key(&upload.sha256), &id, parts)
             .await?;
         // Completed: there is nothing left to abort.
         self.store
-            .delete(&Self::kept_key(upload, "multipart"))
+            .delete(&Self::kept_key(upload.id, "multipart"))
             .await?;
-        let (actual_sha256, actual_size) = match hashed {
-            Some(hashed) => (hashed.to_owned(), self.store.head(&object).await?.size),
-            None => self.hash_object(&object).await?,
-        };
-        StorageError::check(sha256, size, &actual_sha256, actual_size)?;
-        if self.contains(sha256).await? {
-            return Ok(Stored::Duplicate);
-        }
-        self.store
-            .copy(&object, &Self::original_key(sha256))
-            .await?;
-        Ok(Stored::New)
+        Ok(())
     }
 
     /// The bytes of `stretch` from the segments kept (each read only where it overlaps).
@@ -774,61 +714,6 @@ impl Storage {
             )));
         }
         Ok(Bytes::from(bytes))
-    }
-}
-
-/// A write that hashes what passes and is kept only if it matches: into a staging key, renamed
-/// into place at the end, or (`staged` false) straight into place, deleted again on a mismatch.
-struct VerifiedWriter {
-    storage: Storage,
-    key: Path,
-    staged: bool,
-    writer: WriteMultipart,
-    hasher: Sha256,
-    received: u64,
-}
-
-impl VerifiedWriter {
-    async fn write(&mut self, piece: Bytes) -> Result<(), StorageError> {
-        self.hasher.update(&piece);
-        self.received += piece.len() as u64;
-        self.writer.wait_for_capacity(4).await?;
-        self.writer.put(piece);
-        Ok(())
-    }
-
-    async fn abort(self) {
-        let _ = self.writer.abort().await;
-    }
-
-    /// Completes the write; keeps it under the original's key only if size and hash match.
-    async fn finish(self, sha256: &str, size: u64) -> Result<Stored, StorageError> {
-        let Self {
-            storage,
-            key,
-            staged,
-            writer,
-            hasher,
-            received,
-        } = self;
-        writer.finish().await?;
-        let actual = hex(&hasher.finalize());
-        if let Err(mismatch) = StorageError::check(sha256, size, &actual, received) {
-            storage.store.delete(&key).await?;
-            return Err(mismatch);
-        }
-        if !staged {
-            return Ok(Stored::New);
-        }
-        if storage.contains(sha256).await? {
-            storage.store.delete(&key).await?;
-            return Ok(Stored::Duplicate);
-        }
-        storage
-            .store
-            .rename(&key, &Storage::original_key(sha256))
-            .await?;
-        Ok(Stored::New)
     }
 }
 
@@ -898,19 +783,6 @@ mod local_upload {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parts_are_at_least_five_mib_and_never_more_than_ten_thousand() {
-        assert_eq!(part_size(1), MIN_PART);
-        assert_eq!(
-            part_size(1 << 30),
-            MIN_PART,
-            "1 GiB fits in 205 parts of 5 MiB"
-        );
-        for total in [50 * (1u64 << 30), 1 << 40, (1 << 40) + 1] {
-            assert!(total.div_ceil(part_size(total)) <= MAX_PARTS, "{total}");
-        }
-    }
 
     #[test]
     fn s3_needs_its_variables_and_local_is_the_default() {

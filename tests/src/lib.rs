@@ -134,25 +134,39 @@ impl TestServerBuilder {
         };
         let home = demo::load(&state, &spec("A", "", 1)).await?;
         let other = demo::load(&state, &spec("B", "b-", 2)).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
-        let (tx, rx) = oneshot::channel::<()>();
-        let serve_state = state.clone();
-        tokio::spawn(async move {
-            let _ = server::serve(listener, serve_state, async {
-                let _ = rx.await;
-            })
-            .await;
-        });
+        let (url, shutdown) = serve_on_loopback(state.clone()).await?;
         Ok(TestServer {
             url,
             state,
             home,
             other,
-            shutdown: Some(tx),
+            shutdown: Some(shutdown),
             _dir: dir,
         })
     }
+}
+
+/// Serves `state` on an ephemeral loopback port until the returned sender is used or dropped;
+/// returns the base URL.
+async fn serve_on_loopback(state: AppState) -> anyhow::Result<(String, oneshot::Sender<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = server::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Ok((url, tx))
+}
+
+/// Another server instance over a [`TestServer`]'s database, keys and media store, as behind a
+/// load balancer (or the same server after a restart). Dropping it stops it.
+pub struct Instance {
+    /// Base URL.
+    pub url: String,
+    _shutdown: oneshot::Sender<()>,
 }
 
 /// Creates an empty database on the PostgreSQL server of `admin_url` and returns its URL.
@@ -229,6 +243,16 @@ impl TestServer {
     /// A server with the defaults.
     pub async fn start() -> anyhow::Result<Self> {
         Self::builder().start().await
+    }
+
+    /// Starts another instance over this server's database, keys and media store.
+    pub async fn another_instance(&self) -> anyhow::Result<Instance> {
+        let state = AppState::build(self.state.config.clone()).await?;
+        let (url, shutdown) = serve_on_loopback(state).await?;
+        Ok(Instance {
+            url,
+            _shutdown: shutdown,
+        })
     }
 
     /// The username of the fixture user with `role` in the home district.

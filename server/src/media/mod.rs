@@ -5,5 +5,5 @@ pub mod derive;
 pub mod download;
 pub mod probe;
 pub mod routes;
-pub mod running_hash;
+pub mod upload_hash;
 pub mod uploads;

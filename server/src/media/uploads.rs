@@ -24,14 +24,14 @@ use sync_protocol::ErrorCode;
 use sync_protocol::media::MediaKind;
 use uuid::Uuid;
 
-use super::probe;
+use super::{probe, upload_hash};
 use crate::auth::AuthUser;
 use crate::config::MediaLimits;
 use crate::db::entity::{attempt, case, document, media_object, upload};
 use crate::digest::hex;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{SEGMENT, StorageError, Stored};
+use crate::storage::{Incoming, SEGMENT, StorageError, Stored};
 
 /// How long an unfinished upload is kept.
 pub const EXPIRY: Duration = Duration::hours(24);
@@ -214,6 +214,7 @@ pub async fn create(
         captured_at: Set(declaration.origin.captured_at),
         lat: Set(declaration.origin.location.map(|l| l.0)),
         lon: Set(declaration.origin.location.map(|l| l.1)),
+        hash_state: Set(None),
     }
     .insert(&state.db.write)
     .await?;
@@ -244,6 +245,14 @@ pub async fn create(
 
 fn storage_error(e: StorageError) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(e))
+}
+
+/// The upload `row` as the store keeps it.
+fn incoming(row: &upload::Model) -> Incoming {
+    Incoming {
+        id: row.id,
+        sha256: row.sha256.clone(),
+    }
 }
 
 /// The upload `id` of `user` that has not expired.
@@ -320,11 +329,13 @@ impl Checksum {
 /// How long a PATCH holds an upload without writing a segment before another may take over.
 const LEASE: Duration = Duration::seconds(60);
 
-/// Moves the offset; `release` ends the PATCH's lease, otherwise it is renewed.
+/// Moves the offset, with `hash_state`, the hash of the bytes up to it (see [`upload_hash`]);
+/// `release` ends the PATCH's lease, otherwise it is renewed.
 async fn set_offset(
     state: &AppState,
     id: Uuid,
     offset: u64,
+    hash_state: Vec<u8>,
     release: bool,
 ) -> Result<(), ApiError> {
     let lease = (!release).then(|| Utc::now() + LEASE);
@@ -333,6 +344,7 @@ async fn set_offset(
             upload::Column::Offset,
             Expr::value(i64::try_from(offset).unwrap_or(i64::MAX)),
         )
+        .col_expr(upload::Column::HashState, Expr::value(Some(hash_state)))
         .col_expr(upload::Column::BusyUntil, Expr::value(lease))
         .filter(upload::Column::Id.eq(id))
         .exec(&state.db.write)
@@ -429,18 +441,26 @@ pub async fn receive(
 
 /// Pieces of a PATCH body on their way to the store. On S3 a few go up at once (parts of one
 /// multipart upload); in a local folder one at a time (they extend one file). The offset moves
-/// (when it moves piece by piece) only past pieces stored, in order.
+/// (when it moves piece by piece) only past pieces stored, in order, each time with the hash
+/// state of the bytes up to it.
 struct Writes<'a> {
     state: &'a AppState,
-    upload: Uuid,
-    in_flight: std::collections::VecDeque<(u64, tokio::task::JoinHandle<Result<(), StorageError>>)>,
+    upload: Incoming,
+    in_flight: std::collections::VecDeque<InFlight>,
     limit: usize,
     move_offset: bool,
     prepared: bool,
 }
 
+/// A piece on its way to the store: where it ends, the hash state there, and the write.
+struct InFlight {
+    end: u64,
+    hash_state: Vec<u8>,
+    sending: tokio::task::JoinHandle<Result<(), StorageError>>,
+}
+
 impl<'a> Writes<'a> {
-    fn new(state: &'a AppState, upload: Uuid, move_offset: bool) -> Self {
+    fn new(state: &'a AppState, upload: Incoming, move_offset: bool) -> Self {
         Self {
             state,
             upload,
@@ -455,23 +475,28 @@ impl<'a> Writes<'a> {
         }
     }
 
-    /// Sends `bytes` (from `start`), waiting while too many are on their way.
-    async fn put(&mut self, start: u64, bytes: Bytes) -> Result<(), ApiError> {
+    /// Sends `bytes` (from `start`; `hash_state` is the hash up to their end), waiting while
+    /// too many are on their way.
+    async fn put(&mut self, start: u64, bytes: Bytes, hash_state: Vec<u8>) -> Result<(), ApiError> {
         if !self.prepared && self.limit > 0 {
             self.state
                 .storage
-                .prepare_upload(self.upload)
+                .prepare_upload(&self.upload)
                 .await
                 .map_err(storage_error)?;
             self.prepared = true;
         }
         let (storage, upload, end) = (
             self.state.storage.clone(),
-            self.upload,
+            self.upload.clone(),
             start + bytes.len() as u64,
         );
-        let sending = tokio::spawn(async move { storage.put_segment(upload, start, bytes).await });
-        self.in_flight.push_back((end, sending));
+        let sending = tokio::spawn(async move { storage.put_segment(&upload, start, bytes).await });
+        self.in_flight.push_back(InFlight {
+            end,
+            hash_state,
+            sending,
+        });
         while self.in_flight.len() > self.limit {
             self.settle_one().await?;
         }
@@ -479,22 +504,30 @@ impl<'a> Writes<'a> {
     }
 
     async fn settle_one(&mut self) -> Result<(), ApiError> {
-        let Some((end, sending)) = self.in_flight.pop_front() else {
+        let Some(piece) = self.in_flight.pop_front() else {
             return Ok(());
         };
-        let stored = sending
+        let stored = piece
+            .sending
             .await
-            .map_err(|e| anyhow::anyhow!("storing a piece of upload {}: {e}", self.upload))?;
+            .map_err(|e| anyhow::anyhow!("storing a piece of upload {}: {e}", self.upload.id))?;
         if let Err(e) = stored {
             // Nothing after a failed piece counts: stop the rest before anyone deletes them.
-            for (_, later) in self.in_flight.drain(..) {
-                later.abort();
-                let _ = later.await;
+            for later in self.in_flight.drain(..) {
+                later.sending.abort();
+                let _ = later.sending.await;
             }
             return Err(storage_error(e));
         }
         if self.move_offset {
-            set_offset(self.state, self.upload, end, false).await?;
+            set_offset(
+                self.state,
+                self.upload.id,
+                piece.end,
+                piece.hash_state,
+                false,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -517,12 +550,15 @@ async fn receive_leased(
 ) -> Result<upload::Model, ApiError> {
     let length = u64::try_from(row.length).unwrap_or(0);
     let all_or_nothing = checksum.is_some();
-    let mut hashed = state.upload_hashes.take(row.id, offset);
+    let upload = incoming(&row);
+    // The hash of every byte received, continued from the state saved with the offset.
+    let mut hash = upload_hash::resume(row.hash_state.as_deref(), offset)
+        .map_err(|e| anyhow::anyhow!("upload {}: {e}", row.id))?;
     let mut stream = body.into_data_stream();
     let mut buffer =
         BytesMut::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)));
     let (mut written, mut received, mut cut) = (offset, offset, false);
-    let mut writes = Writes::new(state, row.id, !all_or_nothing);
+    let mut writes = Writes::new(state, upload.clone(), !all_or_nothing);
     while let Some(piece) = stream.next().await {
         let Ok(piece) = piece else {
             cut = true;
@@ -534,7 +570,7 @@ async fn receive_leased(
             let from = if all_or_nothing { offset } else { written };
             state
                 .storage
-                .delete_segments(row.id, from)
+                .delete_segments(&upload, from)
                 .await
                 .map_err(storage_error)?;
             return Err(bad(format!("the body goes past Upload-Length {length}")));
@@ -542,28 +578,29 @@ async fn receive_leased(
         if let Some(c) = checksum.as_mut() {
             c.update(&piece);
         }
-        if let Some(h) = hashed.as_mut() {
-            h.update(&piece);
-        }
         received += piece.len() as u64;
-        buffer.extend_from_slice(&piece);
-        // Pieces end on the store's segment boundaries, so that on S3 each whole one is a part.
-        loop {
-            let to_boundary = SEGMENT - usize::try_from(written % SEGMENT as u64).unwrap_or(0);
-            if buffer.len() < to_boundary {
-                break;
+        // Hashed as it arrives; stored in pieces that end on the store's segment boundaries (on
+        // S3 each whole one is a part), each with the hash state at its end.
+        let mut rest = piece;
+        while !rest.is_empty() {
+            let end = written + buffer.len() as u64;
+            let room = SEGMENT - usize::try_from(end % SEGMENT as u64).unwrap_or(0);
+            let bytes = rest.split_to(rest.len().min(room));
+            hash.update(&bytes);
+            buffer.extend_from_slice(&bytes);
+            if bytes.len() == room {
+                let piece = buffer.split().freeze();
+                let len = piece.len() as u64;
+                writes.put(written, piece, upload_hash::save(&hash)).await?;
+                written += len;
             }
-            writes
-                .put(written, buffer.split_to(to_boundary).freeze())
-                .await?;
-            written += to_boundary as u64;
         }
     }
     writes.settle().await?;
     if all_or_nothing && (cut || !checksum.take().is_some_and(Checksum::matches)) {
         state
             .storage
-            .delete_segments(row.id, offset)
+            .delete_segments(&upload, offset)
             .await
             .map_err(storage_error)?;
         return Err(ApiError::new(
@@ -577,38 +614,33 @@ async fn receive_leased(
         ));
     }
     // Completion moves the offset with the link; until then a retry may send the end again.
-    if received == length
-        && written == 0
-        && let Some(hasher) = hashed.take()
-    {
+    if received == length && written == 0 {
         // The whole file came in this request and is still in memory: it is checked before
         // anything is written, and stored once.
         let finished = Finished::InMemory {
             bytes: buffer.freeze(),
-            sha256: hex(&hasher.finalize()),
+            sha256: hex(&hash.finalize()),
         };
         return complete(state, row, finished).await;
     }
     if !buffer.is_empty() {
         state
             .storage
-            .put_segment(row.id, written, buffer.freeze())
+            .put_segment(&upload, written, buffer.freeze())
             .await
             .map_err(storage_error)?;
     }
     if received == length {
-        let hashed = hashed.map(|h| hex(&h.finalize()));
-        return complete(state, row, Finished::Kept { hashed }).await;
+        let sha256 = hex(&hash.finalize());
+        return complete(state, row, Finished::Kept { sha256 }).await;
     }
-    set_offset(state, row.id, received, true).await?;
-    let row = upload::Model {
+    let hash_state = upload_hash::save(&hash);
+    set_offset(state, row.id, received, hash_state.clone(), true).await?;
+    Ok(upload::Model {
         offset: i64::try_from(received).unwrap_or(i64::MAX),
+        hash_state: Some(hash_state),
         ..row
-    };
-    if let Some(hasher) = hashed {
-        state.upload_hashes.keep(row.id, received, hasher);
-    }
-    Ok(row)
+    })
 }
 
 /// The type sniffed from `head` if a file of `kind` may have it (the declared name and the
@@ -682,11 +714,10 @@ enum Finished {
         /// Its SHA-256, lowercase hex.
         sha256: String,
     },
-    /// Kept in the upload's storage; `hashed` is their SHA-256 if this process saw them all
-    /// arrive.
+    /// Kept in the upload's storage.
     Kept {
-        /// The SHA-256 of the bytes kept, if known.
-        hashed: Option<String>,
+        /// Their SHA-256, lowercase hex.
+        sha256: String,
     },
 }
 
@@ -725,10 +756,10 @@ async fn complete(
                 .put_checked(&row.sha256, length, bytes, &sha256)
                 .await
         }
-        Finished::Kept { hashed } => {
+        Finished::Kept { sha256 } => {
             state
                 .storage
-                .finish_upload(row.id, &row.sha256, length, hashed.as_deref())
+                .finish_upload(&incoming(&row), length, &sha256)
                 .await
         }
     };
@@ -862,10 +893,9 @@ async fn insert_media(
 
 /// Ends an upload and deletes what it had received.
 pub async fn terminate(state: &AppState, row: upload::Model) -> Result<(), ApiError> {
-    state.upload_hashes.forget(row.id);
     state
         .storage
-        .delete_segments(row.id, 0)
+        .delete_segments(&incoming(&row), 0)
         .await
         .map_err(storage_error)?;
     upload::Entity::delete_by_id(row.id)

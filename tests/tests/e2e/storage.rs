@@ -1,37 +1,26 @@
 //! The object-storage door, on the local directory and on a real S3 server that checks
-//! signatures: verified streaming writes in parts, deduplication by hash, refusal of a wrong
-//! declaration with nothing left behind, range reads, and a read-back whose SHA-256 matches.
+//! signatures: checked writes, deduplication by hash, refusal of a wrong declaration with
+//! nothing written, range reads, and a read-back whose SHA-256 matches. (Uploads in progress,
+//! kept as parts, are exercised through the API in `uploads.rs`.)
 
-use bytes::Bytes;
 use server::digest::sha256_hex;
 use server::storage::{Storage, StorageConfig, StorageError, Stored};
 use tests::files::blob;
 use tests::s3::S3Server;
 
-/// The bytes as a stream of 64 KiB pieces, as a network body arrives.
-fn stream(data: &[u8]) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
-    let pieces: Vec<Result<Bytes, std::io::Error>> = data
-        .chunks(64 * 1024)
-        .map(|c| Ok(Bytes::copy_from_slice(c)))
-        .collect();
-    futures::stream::iter(pieces)
-}
-
 async fn exercise(storage: &Storage) -> anyhow::Result<()> {
-    // 12 MiB: three parts of at least 5 MiB.
-    let data = blob(12 * 1024 * 1024 + 17, 1);
+    let data = bytes::Bytes::from(blob(6 * 1024 * 1024 + 17, 1));
     let sha = sha256_hex(&data);
+    let size = data.len() as u64;
     assert!(!storage.contains(&sha).await?);
     assert_eq!(
-        storage
-            .put_verified(&sha, data.len() as u64, stream(&data))
-            .await?,
+        storage.put_checked(&sha, size, data.clone(), &sha).await?,
         Stored::New
     );
     assert!(storage.contains(&sha).await?);
     assert_eq!(
         storage.rehash(&sha).await?,
-        (sha.clone(), data.len() as u64),
+        (sha.clone(), size),
         "read back whole, same SHA-256"
     );
     let range = storage.read_range(&sha, 5_000_000..5_000_100).await?;
@@ -39,32 +28,26 @@ async fn exercise(storage: &Storage) -> anyhow::Result<()> {
 
     // The same bytes again are stored once.
     assert_eq!(
-        storage
-            .put_verified(&sha, data.len() as u64, stream(&data))
-            .await?,
+        storage.put_checked(&sha, size, data.clone(), &sha).await?,
         Stored::Duplicate
     );
 
-    // A wrong declared hash, or a wrong size, is refused and leaves nothing behind.
-    let other = blob(300_000, 2);
+    // A wrong declared hash, or a wrong size, is refused and nothing is written.
+    let other = bytes::Bytes::from(blob(300_000, 2));
+    let right = sha256_hex(&other);
     let wrong = sha256_hex(b"something else");
     let err = storage
-        .put_verified(&wrong, other.len() as u64, stream(&other))
+        .put_checked(&wrong, other.len() as u64, other.clone(), &right)
         .await
         .expect_err("hash mismatch");
     assert!(matches!(err, StorageError::Mismatch { .. }), "{err}");
     assert!(!storage.contains(&wrong).await?);
-    let right = sha256_hex(&other);
     let err = storage
-        .put_verified(&right, other.len() as u64 + 1, stream(&other))
+        .put_checked(&right, other.len() as u64 + 1, other, &right)
         .await
         .expect_err("size mismatch");
     assert!(err.to_string().contains("300000 bytes"), "{err}");
     assert!(!storage.contains(&right).await?);
-    assert!(
-        storage.staging_keys().await?.is_empty(),
-        "no staged parts are left"
-    );
     Ok(())
 }
 

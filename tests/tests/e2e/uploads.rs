@@ -74,16 +74,25 @@ fn metadata(kind: &str, sha: &str, attempt: Uuid) -> String {
     )
 }
 
-struct Tus<'a> {
-    server: &'a TestServer,
+struct Tus {
+    base: String,
     token: String,
     http: reqwest::Client,
 }
 
-impl Tus<'_> {
+impl Tus {
+    /// The same client, talking to the server at `base` (another instance).
+    fn at(&self, base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            token: self.token.clone(),
+            http: self.http.clone(),
+        }
+    }
+
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.http
-            .request(method, format!("{}{path}", self.server.url))
+            .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .header("Tus-Resumable", "1.0.0")
     }
@@ -139,9 +148,9 @@ impl Tus<'_> {
     }
 }
 
-async fn client_for<'a>(server: &'a TestServer, user: &str) -> anyhow::Result<Tus<'a>> {
+async fn client_for(server: &TestServer, user: &str) -> anyhow::Result<Tus> {
     Ok(Tus {
-        server,
+        base: server.url.clone(),
         token: server.token(user).await?,
         http: reqwest::Client::new(),
     })
@@ -183,13 +192,8 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
         .await?;
     assert_eq!(created.status(), StatusCode::CREATED);
     let at = location(&created);
-    let upload: Uuid = at.rsplit('/').next().unwrap_or_default().parse()?;
     let mut offset = 0usize;
     for chunk in data.chunks(4 * 1024 * 1024) {
-        if offset > 0 {
-            // As if another instance took the rest: the bytes are read back to be hashed.
-            server.state.upload_hashes.forget(upload);
-        }
         let checksum = format!(
             "sha256 {}",
             B64.encode(<sha2::Sha256 as sha2::Digest>::digest(chunk))
@@ -444,7 +448,7 @@ async fn bad_chunks_bad_files_and_foreign_records_are_refused_on(
     );
     assert_eq!(tus.offset(&at).await?, None);
     assert!(!server.state.storage.contains(&lie).await?);
-    assert!(server.state.storage.staging_keys().await?.is_empty());
+    assert!(server.state.storage.uploads_kept().await?.is_empty());
 
     // A JPEG declared as an audio recording: its bytes say what it is.
     let photo = typed("jpeg", 50_000, 9);
@@ -495,11 +499,7 @@ async fn bad_chunks_bad_files_and_foreign_records_are_refused_on(
 }
 
 /// Uploads `data` whole with its creation (creation-with-upload), with `metadata`.
-async fn upload_whole(
-    tus: &Tus<'_>,
-    data: &[u8],
-    metadata: &str,
-) -> anyhow::Result<reqwest::Response> {
+async fn upload_whole(tus: &Tus, data: &[u8], metadata: &str) -> anyhow::Result<reqwest::Response> {
     Ok(tus
         .request(Method::POST, "/api/v1/uploads")
         .header("Upload-Length", data.len())
@@ -707,6 +707,7 @@ async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> 
                 .is_none()
         );
         assert!(!server.state.storage.contains(&sha).await?);
+        assert!(server.state.storage.uploads_kept().await?.is_empty());
     }
     Ok(())
 }
@@ -718,26 +719,37 @@ async fn an_upload_of_several_segments_is_stored_whole_from_parts_and_pieces() -
 }
 
 /// Two whole segments in one PATCH (on S3, two parts sent at once), then the rest in two smaller
-/// PATCHes (pieces made into the last part at completion), with the running hash lost on the way
-/// (another instance took over): the stored file is the file.
+/// PATCHes (pieces made into the last part at completion), each to another server instance over
+/// the same database and store (which carries the hash on from the offset's saved state): the
+/// stored file is the file.
 async fn an_upload_of_several_segments_is_stored_whole_from_parts_and_pieces_on(
     server: TestServer,
 ) -> anyhow::Result<()> {
-    let tus = client_for(&server, "teacher").await?;
+    let first = client_for(&server, "teacher").await?;
+    let instances = [
+        server.another_instance().await?,
+        server.another_instance().await?,
+    ];
     let attempt = server.school_attempt().await?;
     let segment = server::storage::SEGMENT;
     let data = typed("pdf", 2 * segment + 300_005, 7);
     let sha = sha256_hex(&data);
     let at = location(
-        &tus.create(data.len(), &metadata("document", &sha, attempt))
+        &first
+            .create(data.len(), &metadata("document", &sha, attempt))
             .await?,
     );
     let id: Uuid = at.rsplit('/').next().unwrap_or_default().parse()?;
     let mut offset = 0;
-    for end in [2 * segment, 2 * segment + 100_000, data.len()] {
-        if offset > 0 {
-            server.state.upload_hashes.forget(id);
-        }
+    let clients = [
+        first.at(&instances[0].url),
+        first.at(&instances[1].url),
+        first,
+    ];
+    for (end, tus) in [2 * segment, 2 * segment + 100_000, data.len()]
+        .into_iter()
+        .zip(&clients)
+    {
         let body = Bytes::copy_from_slice(&data[offset..end]);
         let r = tus.patch(&at, offset as u64, body.into(), None).await?;
         assert_eq!(r.status(), StatusCode::NO_CONTENT, "{}", r.text().await?);
@@ -754,6 +766,10 @@ async fn an_upload_of_several_segments_is_stored_whole_from_parts_and_pieces_on(
             .await?
             .is_none_or(|u| u.offset == data.len() as i64),
         "finished"
+    );
+    assert!(
+        server.state.storage.uploads_kept().await?.is_empty(),
+        "nothing of the upload is left behind"
     );
     Ok(())
 }

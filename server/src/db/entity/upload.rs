@@ -1,4 +1,4 @@
-//! Resumable (tus) uploads in progress; their bytes are segment objects under `uploads/<id>/`.
+//! Resumable (tus) uploads in progress (their bytes are kept by [`crate::storage`]).
 
 use sea_orm::entity::prelude::*;
 
@@ -29,6 +29,8 @@ pub struct Model {
     pub lat: Option<f64>,
     /// Where the phone says it was made: longitude.
     pub lon: Option<f64>,
+    /// The SHA-256 state after the first `offset` bytes (see [`crate::media::resumable_hash`]).
+    pub hash_state: Option<Vec<u8>>,
 }
 
 /// No relations are declared: queries join explicitly.

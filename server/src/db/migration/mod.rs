@@ -11,6 +11,7 @@ mod m20261125_000006_case_moves;
 mod m20261125_000007_participant_departments;
 mod m20261125_000008_ledger_chain;
 mod m20261125_000009_unenrolled_children;
+mod m20261125_000010_upload_hash_state;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_participant_departments::Migration),
             Box::new(m20261125_000008_ledger_chain::Migration),
             Box::new(m20261125_000009_unenrolled_children::Migration),
+            Box::new(m20261125_000010_upload_hash_state::Migration),
         ]
     }
 }

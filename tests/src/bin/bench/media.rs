@@ -199,8 +199,13 @@ fn mark_round(path: &FsPath, round: usize) -> anyhow::Result<String> {
     file.sync_all()?;
     file.rewind()?;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(server::digest::hex(&hasher.finalize()))
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buffer)? {
+            0 => return Ok(server::digest::hex(&hasher.finalize())),
+            n => hasher.update(&buffer[..n]),
+        }
+    }
 }
 
 /// Writes a `mib` MiB MP4-typed file of noise at `path`.
@@ -293,8 +298,7 @@ async fn raw_big(store: &Arc<dyn ObjectStore>, big: &FsPath) -> anyhow::Result<f
     settle()?;
     let started = Instant::now();
     let upload = store.put_multipart(&key).await?;
-    let part = usize::try_from(server::storage::part_size(len))?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, part);
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, server::storage::SEGMENT);
     for_each_chunk(big, |chunk| {
         writer.write(&chunk);
         async { Ok(()) }
