@@ -1,6 +1,8 @@
 //! What is derived from an original: its thumbnail, made after the upload finishes (or when first
-//! asked for, if that comes sooner). Decoding is heavy, so it runs in `spawn_blocking` behind the
-//! state's semaphore, under `image::Limits`. A photo that cannot be decoded is still evidence: it
+//! asked for, if that comes sooner). Decoding is heavy and runs off the async threads, under
+//! `image::Limits`: when asked for, in `spawn_blocking` behind the state's semaphore; in the
+//! background, one at a time on a thread of the lowest priority, so that requests (uploads,
+//! syncs) keep the cores while it waits. A photo that cannot be decoded is still evidence: it
 //! simply has no thumbnail.
 
 use std::io::Cursor;
@@ -29,15 +31,12 @@ fn thumbnail_of(original: &[u8]) -> Result<Vec<u8>, image::ImageError> {
     Ok(out.into_inner())
 }
 
-/// The thumbnail of the image original `sha256`: the stored one, else made now and stored.
-/// `None` if the image does not decode.
-pub async fn thumbnail(state: &AppState, sha256: &str) -> anyhow::Result<Option<Bytes>> {
-    if let Some(jpeg) = state.storage.thumbnail(sha256).await? {
-        return Ok(Some(jpeg));
-    }
-    let original = state.storage.read_all(sha256).await?;
-    let _permit = state.heavy.acquire().await?;
-    let made = tokio::task::spawn_blocking(move || thumbnail_of(&original)).await?;
+/// Stores the thumbnail `made` of the original `sha256`; `None` if the image did not decode.
+async fn keep(
+    state: &AppState,
+    sha256: &str,
+    made: Result<Vec<u8>, image::ImageError>,
+) -> anyhow::Result<Option<Bytes>> {
     match made {
         Ok(jpeg) => {
             let jpeg = Bytes::from(jpeg);
@@ -51,16 +50,73 @@ pub async fn thumbnail(state: &AppState, sha256: &str) -> anyhow::Result<Option<
     }
 }
 
+/// The thumbnail of the image original `sha256`: the stored one, else made now and stored.
+/// `None` if the image does not decode.
+pub async fn thumbnail(state: &AppState, sha256: &str) -> anyhow::Result<Option<Bytes>> {
+    if let Some(jpeg) = state.storage.thumbnail(sha256).await? {
+        return Ok(Some(jpeg));
+    }
+    let original = state.storage.read_all(sha256).await?;
+    let _permit = state.heavy.acquire().await?;
+    let made = tokio::task::spawn_blocking(move || thumbnail_of(&original)).await?;
+    keep(state, sha256, made).await
+}
+
 /// Makes the thumbnail of the image original `sha256` in the background, so that an upload's
-/// answer does not wait for decoding; a request that comes first makes it itself.
-pub fn thumbnail_later(state: &AppState, sha256: &str) {
+/// answer does not wait for decoding; a request that comes first makes it itself. `original` is
+/// the file when it is still in memory; it is used if the background is free now (else the
+/// file is read from the store when its turn comes).
+pub fn thumbnail_later(state: &AppState, sha256: &str, original: Option<Bytes>) {
     let (state, sha256) = (state.clone(), sha256.to_owned());
     tokio::spawn(async move {
-        let Ok(_turn) = state.background.acquire().await else {
-            return;
-        };
-        if let Err(e) = thumbnail(&state, &sha256).await {
+        if let Err(e) = make_in_background(&state, &sha256, original).await {
             tracing::warn!(sha256, error = %e, "making a thumbnail failed; it is made when asked for");
         }
     });
+}
+
+async fn make_in_background(
+    state: &AppState,
+    sha256: &str,
+    original: Option<Bytes>,
+) -> anyhow::Result<()> {
+    // A file waiting its turn is not held in memory: it is read again when the turn comes.
+    let (_turn, original) = match state.background.try_acquire() {
+        Ok(turn) => (turn, original),
+        Err(_) => (state.background.acquire().await?, None),
+    };
+    if state.storage.thumbnail(sha256).await?.is_some() {
+        return Ok(());
+    }
+    let original = match original {
+        Some(bytes) => bytes,
+        None => state.storage.read_all(sha256).await?,
+    };
+    let (done, made) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("thumbnail".into())
+        .spawn(move || {
+            lowest_priority();
+            let _ = done.send(thumbnail_of(&original));
+        })?;
+    keep(state, sha256, made.await?).await?;
+    Ok(())
+}
+
+/// Gives the calling thread the lowest scheduling priority (nice 19): it runs when the cores
+/// are not wanted by anything else. Nothing happens where that cannot be set.
+#[allow(unsafe_code)]
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid and setpriority take and return plain integers; on Linux a thread id
+        // names just the calling thread, whose own priority may always be lowered.
+        let lowered = unsafe {
+            let thread = libc::id_t::try_from(libc::gettid()).unwrap_or(0);
+            libc::setpriority(libc::PRIO_PROCESS, thread, 19)
+        };
+        if lowered != 0 {
+            tracing::debug!("could not lower the thumbnail thread's priority");
+        }
+    }
 }

@@ -749,6 +749,10 @@ async fn complete(
             return Err(refused);
         }
     };
+    let in_memory = match &finished {
+        Finished::InMemory { bytes, .. } => Some(bytes.clone()),
+        Finished::Kept { .. } => None,
+    };
     let stored = match finished {
         Finished::InMemory { bytes, sha256 } => {
             state
@@ -767,7 +771,7 @@ async fn complete(
         Ok(Stored::New | Stored::Duplicate) => {
             let linked = link(state, row, content_type, &head).await?;
             if content_type.starts_with("image/") {
-                super::derive::thumbnail_later(state, &linked.sha256);
+                super::derive::thumbnail_later(state, &linked.sha256, in_memory);
             }
             Ok(linked)
         }
