@@ -17,7 +17,7 @@ use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
 use crate::db::entity::{case, change_log};
-use crate::ledger::LedgerKind;
+use crate::ledger::{KnownContent, LedgerKind};
 
 /// The org units a record belongs to, which decide who pulls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,7 @@ struct Entry {
 pub struct ChangeSet {
     entries: Vec<Entry>,
     ledger: Vec<(LedgerKind, Uuid)>,
+    known: KnownContent,
 }
 
 /// Rows per multi-row statement (keeps bind parameters under every engine's limit).
@@ -95,6 +96,10 @@ impl ChangeSet {
         };
         if let Some(event) = event {
             self.ledger.push((event, id));
+            if !created {
+                // Changed after it was written: its content is read when the events are made.
+                self.known.remove(&(event, id));
+            }
         }
         self.entries.push(Entry {
             kind,
@@ -103,6 +108,12 @@ impl ChangeSet {
             scope,
             created,
         });
+    }
+
+    /// Keeps the content SHA-256 of the record `id` of `case_id` this transaction just wrote
+    /// (after [`ChangeSet::upsert`]), so the ledger need not read it back.
+    pub fn known_content(&mut self, kind: LedgerKind, id: Uuid, case_id: Uuid, sha256: String) {
+        self.known.insert((kind, id), (case_id, sha256));
     }
 
     /// Records the status move `id` (a row of `case_moves`) as a ledger event.
@@ -129,7 +140,7 @@ impl ChangeSet {
     /// Appends the changes to the log, then the ledger events to their chains. Call it last in
     /// the transaction, right before commit.
     pub async fn append(self, txn: &impl ConnectionTrait) -> Result<(), DbErr> {
-        let ledger = self.ledger;
+        let (ledger, known) = (self.ledger, self.known);
         // Keep the last entry of each (record, op, scope).
         let mut seen = HashSet::new();
         let mut entries: Vec<Entry> = self
@@ -174,7 +185,7 @@ impl ChangeSet {
             change_log::Entity::insert_many(rows).exec(txn).await?;
         }
         // The counter row is locked until commit: no other writer extends a chain meanwhile.
-        crate::ledger::append(txn, &ledger, chrono::Utc::now()).await
+        crate::ledger::append(txn, &ledger, known, chrono::Utc::now()).await
     }
 }
 

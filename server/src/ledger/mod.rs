@@ -83,6 +83,32 @@ fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
 
+/// The SHA-256 of an attempt's canonical content: its fields and its participants (in order of
+/// position), as stored.
+pub fn attempt_content(a: &attempt::Model, people: &[attempt_participant::Model]) -> String {
+    let people: Vec<serde_json::Value> = people
+        .iter()
+        .map(|p| json!([p.position, p.user_id, p.name, p.unit, p.department]))
+        .collect();
+    let content = json!([
+        a.id,
+        a.case_id,
+        a.kind,
+        micros(a.occurred_at),
+        a.lat,
+        a.lon,
+        a.accuracy_m,
+        a.met_whom,
+        a.guardian_statement,
+        a.outcome,
+        a.next_step,
+        a.notes,
+        a.author_id,
+        people,
+    ]);
+    sha256_hex(content.to_string().as_bytes())
+}
+
 /// Records of `kind` with ids `ids`, each as (case id, SHA-256 of its canonical content). A
 /// record that is gone is absent.
 pub async fn contents(
@@ -104,37 +130,13 @@ pub async fn contents(
                     .order_by_asc(attempt_participant::Column::Position)
                     .all(db)
                     .await?;
-                let mut by_attempt: HashMap<Uuid, Vec<serde_json::Value>> = HashMap::new();
+                let mut by_attempt: HashMap<Uuid, Vec<attempt_participant::Model>> = HashMap::new();
                 for p in people {
-                    by_attempt.entry(p.attempt_id).or_default().push(json!([
-                        p.position,
-                        p.user_id,
-                        p.name,
-                        p.unit,
-                        p.department
-                    ]));
+                    by_attempt.entry(p.attempt_id).or_default().push(p);
                 }
                 for a in rows {
-                    let content = json!([
-                        a.id,
-                        a.case_id,
-                        a.kind,
-                        micros(a.occurred_at),
-                        a.lat,
-                        a.lon,
-                        a.accuracy_m,
-                        a.met_whom,
-                        a.guardian_statement,
-                        a.outcome,
-                        a.next_step,
-                        a.notes,
-                        a.author_id,
-                        by_attempt.remove(&a.id).unwrap_or_default(),
-                    ]);
-                    out.insert(
-                        a.id,
-                        (a.case_id, sha256_hex(content.to_string().as_bytes())),
-                    );
+                    let people = by_attempt.remove(&a.id).unwrap_or_default();
+                    out.insert(a.id, (a.case_id, attempt_content(&a, &people)));
                 }
             }
             LedgerKind::Document => {
@@ -229,12 +231,17 @@ pub async fn contents(
     Ok(out)
 }
 
+/// What a transaction knows of the content of records it wrote, by (kind, id): (case id,
+/// content SHA-256), so that the ledger need not read them back.
+pub type KnownContent = HashMap<(LedgerKind, Uuid), (Uuid, String)>;
+
 /// Appends one event per record named in `records` (each at most once, in order) to its case's
-/// chain. Call it inside the writing transaction, after the records are written and the change
-/// numbers are taken.
+/// chain; the content of each is taken from `known`, or else read. Call it inside the writing
+/// transaction, after the records are written and the change numbers are taken.
 pub async fn append(
     txn: &impl ConnectionTrait,
     records: &[(LedgerKind, Uuid)],
+    known: KnownContent,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     if records.is_empty() {
@@ -242,9 +249,11 @@ pub async fn append(
     }
     let mut by_kind: HashMap<LedgerKind, Vec<Uuid>> = HashMap::new();
     for (kind, id) in records {
-        by_kind.entry(*kind).or_default().push(*id);
+        if !known.contains_key(&(*kind, *id)) {
+            by_kind.entry(*kind).or_default().push(*id);
+        }
     }
-    let mut content: HashMap<(LedgerKind, Uuid), (Uuid, String)> = HashMap::new();
+    let mut content = known;
     for (kind, ids) in by_kind {
         for (id, found) in contents(txn, kind, &ids).await? {
             content.insert((kind, id), found);

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QuerySelect,
+    QueryFilter, QuerySelect, TryIntoModel as _,
 };
 use sync_protocol::cases::CaseStatus;
 use sync_protocol::evidence::{ReviewTarget, Verdict};
@@ -31,6 +31,7 @@ use crate::db::entity::{
     attempt, attempt_participant, case, case_move, conflict, document, review, user,
 };
 use crate::db::{attempts, documents};
+use crate::ledger::{self, LedgerKind};
 
 /// What an applied mutation left.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -418,6 +419,13 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         let scalars = attempt_scalars(new);
         let stamps = initial_stamps(&field_names::<AttemptFields>(&scalars), hlc);
         let (row, participants) = attempts::rows(new, self.user.id, &stamps, self.now);
+        let content = ledger::attempt_content(
+            &row.clone().try_into_model()?,
+            &participants
+                .iter()
+                .map(|p| p.clone().try_into_model())
+                .collect::<Result<Vec<_>, _>>()?,
+        );
         self.pending.ids.insert(new.id.0);
         self.pending.attempts.push(row);
         self.pending.participants.extend(participants);
@@ -427,6 +435,8 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             RecordScope::from(&case),
             true,
         );
+        self.changes
+            .known_content(LedgerKind::Attempt, new.id.0, case.id, content);
         Ok(Ok(Applied {
             version: 1,
             conflicts: Vec::new(),
