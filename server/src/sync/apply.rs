@@ -130,7 +130,7 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
 
     /// Looks up, a few queries for the whole batch, which attempts its creations name exist
     /// already and the cases they belong to (in the caller's scope).
-    pub async fn prefetch(&mut self, mutations: &[Mutation]) -> Result<(), DbErr> {
+    pub async fn prefetch(&mut self, mutations: &[&Mutation]) -> Result<(), DbErr> {
         let case_ids: HashSet<Uuid> = mutations
             .iter()
             .filter_map(|m| match &m.change {

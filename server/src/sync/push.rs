@@ -69,7 +69,13 @@ pub async fn push(
         .collect();
 
     let mut batch = Batch::new(&txn, user, now);
-    batch.prefetch(&request.mutations).await?;
+    // What a replayed mutation touches is not looked up: its stored result is the answer.
+    let fresh: Vec<&Mutation> = request
+        .mutations
+        .iter()
+        .filter(|m| !known.contains_key(&m.id.0))
+        .collect();
+    batch.prefetch(&fresh).await?;
     let mut results = Vec::with_capacity(request.mutations.len());
     let mut records = Vec::new();
     let mut clamped_count = 0usize;

@@ -3,11 +3,14 @@
 //! 1. Raw batched INSERT: attempt rows into a scratch table with the same columns, key and index
 //!    as `attempts`, 500 rows per transaction: once with 500 rows per statement (the engine's
 //!    limit for this write), once with one row per statement (the usual batched insert).
-//! 2. Push: the same number of `CreateAttempt` mutations through `POST /api/v1/sync/push`, 500
+//! 2. Raw INSERT of what a push writes: per mutation the attempt, its participant, the
+//!    idempotency record, the change-log entry and the ledger event, in the real tables, 500
+//!    mutations per transaction, one multi-row statement per table.
+//! 3. Push: the same number of `CreateAttempt` mutations through `POST /api/v1/sync/push`, 500
 //!    per request, each applied exactly once (idempotency record, change log, participants,
 //!    ledger event); then the same requests again, answered from the idempotency records
 //!    without a write (the protocol's own cost).
-//! 3. First sync: a teacher pulls 2,000 cases and 20,000 attempts from an empty cursor.
+//! 4. First sync: a teacher pulls 2,000 cases and 20,000 attempts from an empty cursor.
 //!
 //! Runs on the embedded default (SQLite); with `TEST_DATABASE_URL` set, on PostgreSQL.
 
@@ -152,6 +155,119 @@ async fn raw_insert_rate(
     Ok(rows as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Mutations per second of writing, with plain multi-row INSERTs (`BATCH` mutations per
+/// transaction, one statement per table), the five rows a push writes for each new attempt:
+/// the attempt, its participant, the idempotency record, the change-log entry and the ledger
+/// event. They go into the real tables, with all their indexes, built by the server's own row
+/// builder where it has one, and are deleted after.
+async fn raw_push_rows_rate(
+    server: &TestServer,
+    mutations: usize,
+    cases: &[CaseId],
+) -> anyhow::Result<f64> {
+    use sea_orm::ActiveValue::Set;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    use server::db::entity::{
+        applied_mutation, attempt, attempt_participant, case, change_log, ledger_event,
+    };
+    let db = &server.state.db.write;
+    let scope = case::Entity::find_by_id(cases[0].0)
+        .one(db)
+        .await?
+        .context("a seeded case")?;
+    let author = server.home.users[0].1.id;
+    // Far above the numbers the server takes, so that nothing collides.
+    let base = 1_000_000_000_000i64;
+    let hash = "0".repeat(64);
+    let mut attempt_ids = Vec::with_capacity(mutations);
+    let mut mutation_ids = Vec::with_capacity(mutations);
+    let started = Instant::now();
+    for batch in (0..mutations).collect::<Vec<_>>().chunks(BATCH) {
+        let (mut attempts, mut people, mut records, mut log, mut events) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for n in batch {
+            let case_id = cases[n % cases.len()];
+            let new = tests::sample_attempt(case_id, format!("visit {n}"));
+            let (row, participants) =
+                server::db::attempts::rows(&new, author, &Default::default(), Utc::now());
+            attempts.push(row);
+            people.extend(participants);
+            attempt_ids.push(new.id.0);
+            let mutation = MutationId::new().0;
+            mutation_ids.push(mutation);
+            records.push(applied_mutation::ActiveModel {
+                mutation_id: Set(mutation),
+                body_hash: Set(hash.clone()),
+                user_id: Set(author),
+                device_id: Set(author),
+                result: Set(
+                    r#"{"status":"applied","version":1,"conflicts":[],"clock_clamped":false}"#
+                        .into(),
+                ),
+                created_at: Set(Utc::now()),
+            });
+            let seq = base + i64::try_from(*n)?;
+            log.push(change_log::ActiveModel {
+                seq: Set(seq),
+                entity_kind: Set("attempt".into()),
+                entity_id: Set(new.id.0),
+                op: Set("upsert".into()),
+                school_id: Set(scope.school_id),
+                village_id: Set(scope.village_id),
+                township_id: Set(scope.township_id),
+                district_id: Set(scope.district_id),
+            });
+            events.push(ledger_event::ActiveModel {
+                case_id: Set(case_id.0),
+                seq: Set(seq),
+                entity_kind: Set("attempt".into()),
+                entity_id: Set(new.id.0),
+                content_sha256: Set(hash.clone()),
+                prev_hash: Set(hash.clone()),
+                hash: Set(hash.clone()),
+                recorded_at: Set(Utc::now()),
+            });
+        }
+        let txn = db.begin().await?;
+        attempt::Entity::insert_many(attempts).exec(&txn).await?;
+        attempt_participant::Entity::insert_many(people)
+            .exec(&txn)
+            .await?;
+        applied_mutation::Entity::insert_many(records)
+            .exec(&txn)
+            .await?;
+        change_log::Entity::insert_many(log).exec(&txn).await?;
+        ledger_event::Entity::insert_many(events).exec(&txn).await?;
+        txn.commit().await?;
+    }
+    let rate = mutations as f64 / started.elapsed().as_secs_f64();
+    for ids in attempt_ids.chunks(BATCH) {
+        attempt_participant::Entity::delete_many()
+            .filter(attempt_participant::Column::AttemptId.is_in(ids.iter().copied()))
+            .exec(db)
+            .await?;
+        attempt::Entity::delete_many()
+            .filter(attempt::Column::Id.is_in(ids.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    for ids in mutation_ids.chunks(BATCH) {
+        applied_mutation::Entity::delete_many()
+            .filter(applied_mutation::Column::MutationId.is_in(ids.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    change_log::Entity::delete_many()
+        .filter(change_log::Column::Seq.gte(base))
+        .exec(db)
+        .await?;
+    ledger_event::Entity::delete_many()
+        .filter(ledger_event::Column::Seq.gte(base))
+        .exec(db)
+        .await?;
+    Ok(rate)
+}
+
 /// Mutations per second pushed as `CreateAttempt`, `BATCH` per request: the first time, and
 /// when the same requests are sent again (each mutation answered from its idempotency record,
 /// nothing written: what the protocol costs without the writes).
@@ -253,6 +369,8 @@ pub async fn run(attempts: usize) -> anyhow::Result<()> {
     create_scratch_table(&server).await?;
     let raw = raw_insert_rate(&server, attempts, &case_ids, BATCH).await?;
     let raw_per_row = raw_insert_rate(&server, attempts, &case_ids, 1).await?;
+    eprintln!("raw INSERTs of the rows {attempts} pushes write…");
+    let raw_push_rows = raw_push_rows_rate(&server, attempts, &case_ids).await?;
     eprintln!("push of {attempts} mutations…");
     let (push, replay) = push_rate(&server, attempts, &case_ids).await?;
     eprintln!("first sync…");
@@ -266,6 +384,11 @@ pub async fn run(attempts: usize) -> anyhow::Result<()> {
     println!(
         "push ÷ raw 1-row INSERT        {:>10.2}",
         push / raw_per_row
+    );
+    println!("raw INSERT of a push's 5 rows  {raw_push_rows:>10.0} mutations/s");
+    println!(
+        "push ÷ that                    {:>10.2}",
+        push / raw_push_rows
     );
     println!("same pushes again (no writes)  {replay:>10.0} mutations/s");
     println!("  ÷ raw multi-row INSERT       {:>10.2}", replay / raw);
