@@ -1,7 +1,7 @@
 //! What is derived from an original: its thumbnail, made after the upload finishes (or when first
 //! asked for, if that comes sooner). Decoding is heavy and runs off the async threads, under
 //! `image::Limits`: when asked for, in `spawn_blocking` behind the state's semaphore; in the
-//! background, one at a time on a thread of the lowest priority, so that requests (uploads,
+//! background, one at a time on a thread of the idle scheduling class, so that requests (uploads,
 //! syncs) keep the cores while it waits. A photo that cannot be decoded is still evidence: it
 //! simply has no thumbnail.
 
@@ -103,17 +103,19 @@ async fn make_in_background(
     Ok(())
 }
 
-/// Gives the calling thread the lowest scheduling priority (nice 19): it runs when the cores
-/// are not wanted by anything else. Nothing happens where that cannot be set.
+/// Gives the calling thread the idle scheduling class (`SCHED_IDLE`): it runs only when the cores
+/// are not wanted by anything else, and gives way at once to any request's thread that wakes
+/// (at nice 19 it would still finish its time slice first). Nothing happens where that cannot
+/// be set.
 #[allow(unsafe_code)]
 fn lowest_priority() {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: gettid and setpriority take and return plain integers; on Linux a thread id
-        // names just the calling thread, whose own priority may always be lowered.
+        // SAFETY: sched_setscheduler reads the parameter only during the call; pid 0 names
+        // just the calling thread, which may always move itself to the idle class.
         let lowered = unsafe {
-            let thread = libc::id_t::try_from(libc::gettid()).unwrap_or(0);
-            libc::setpriority(libc::PRIO_PROCESS, thread, 19)
+            let param = libc::sched_param { sched_priority: 0 };
+            libc::sched_setscheduler(0, libc::SCHED_IDLE, &param)
         };
         if lowered != 0 {
             tracing::debug!("could not lower the thumbnail thread's priority");

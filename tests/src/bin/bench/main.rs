@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --release -p tests --bin bench                      # every part
 //! cargo run --release -p tests --bin bench -- sync [--attempts N]
-//! cargo run --release -p tests --bin bench -- media [--s3] [--big-mib N] [--rounds N]
+//! cargo run --release -p tests --bin bench -- media [--s3] [--big-mib N] [--rounds N] [--at-once N]
 //! cargo run --release -p tests --bin bench -- export [--cases N]
 //! ```
 //! `sync` runs on SQLite, or on PostgreSQL when `TEST_DATABASE_URL` is set; `media` on the local
@@ -17,8 +17,7 @@ mod media;
 mod process;
 mod sync;
 
-const USAGE: &str =
-    "usage: bench [sync|media|export] [--attempts N] [--s3] [--big-mib N] [--rounds N] [--cases N]";
+const USAGE: &str = "usage: bench [sync|media|export] [--attempts N] [--s3] [--big-mib N] [--rounds N] [--at-once N] [--cases N]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -37,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
             "--s3" => media.s3 = true,
             "--big-mib" => media.big_mib = args.next().context(USAGE)?.parse()?,
             "--rounds" => media.rounds = args.next().context(USAGE)?.parse()?,
+            "--at-once" => media.at_once = args.next().context(USAGE)?.parse()?,
             other => anyhow::bail!("unknown argument `{other}`; {USAGE}"),
         }
     }

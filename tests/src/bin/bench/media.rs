@@ -3,13 +3,14 @@
 //!
 //! The server runs as a child process (this binary with `serve-child`), so the memory measured
 //! (`VmHWM` of `/proc/<pid>/status`) is the server's alone. Uploads go over loopback HTTP: the
-//! 100 photos one creation-with-upload request each, the large file in 32 MiB PATCH requests,
-//! as a tus client would send them. The raw writes go through `object_store` straight to the
-//! same place: a folder on the same file system with fsync (as the server's local store does),
-//! or the same S3 server, multipart with the same part size as the server uses. Each round
-//! measures raw and tus back to back (the machine's disk speed drifts), with the page cache
-//! written back before each timed phase and the server idle before the large file; the ratios'
-//! median over the rounds is the figure.
+//! 100 photos one creation-with-upload request each (one at a time, or `--at-once N` as from N
+//! phones), the large file in 32 MiB PATCH requests, as a tus client would send them. The raw
+//! writes go through `object_store` straight to the same place, as many at once: a folder on the
+//! same file system with fsync (as the server's local store does), or the same S3 server,
+//! multipart with the same part size as the server uses. Each round measures raw and tus back to
+//! back (the machine's disk speed drifts), the photos in alternating batches of 20, with the page
+//! cache written back before each timed phase and the server idle (its thumbnails made) before
+//! each raw phase; the ratios' median over the rounds is the figure.
 
 use std::io::{Read as _, Write as _};
 use std::path::Path as FsPath;
@@ -20,6 +21,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use futures::{StreamExt as _, TryStreamExt as _};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -34,8 +36,10 @@ use crate::process::ServerProcess;
 pub const SERVE_CHILD: &str = "serve-child";
 
 const MIB: f64 = 1024.0 * 1024.0;
-/// Photos uploaded one by one.
+/// Photos uploaded in a round.
 const PHOTOS: usize = 100;
+/// Photos written raw, then uploaded, in turn.
+const PHOTO_BATCH: usize = 20;
 /// Bytes per PATCH of the large file (a tus client's chunk size).
 const CHUNK: usize = 32 * 1024 * 1024;
 
@@ -48,6 +52,8 @@ pub struct Options {
     pub big_mib: u64,
     /// How many times each measure is taken.
     pub rounds: usize,
+    /// How many photos are on their way at once (as from that many phones), raw and tus alike.
+    pub at_once: usize,
 }
 
 impl Default for Options {
@@ -56,6 +62,7 @@ impl Default for Options {
             s3: false,
             big_mib: 1024,
             rounds: 3,
+            at_once: 1,
         }
     }
 }
@@ -274,21 +281,38 @@ fn raw_store(s3: Option<&S3Server>, dir: &FsPath) -> anyhow::Result<Arc<dyn Obje
     })
 }
 
-/// MiB/s of writing `photos` raw into `store`, one object each.
-async fn raw_photos(store: &Arc<dyn ObjectStore>, photos: &[Vec<u8>]) -> anyhow::Result<f64> {
+/// Runs `sends`, `at_once` at a time.
+async fn each_at_once<Fut>(sends: impl Iterator<Item = Fut>, at_once: usize) -> anyhow::Result<()>
+where
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    futures::stream::iter(sends)
+        .buffer_unordered(at_once.max(1))
+        .try_collect()
+        .await
+}
+
+/// Seconds of writing `photos` raw into `store`, one object each, `at_once` at a time.
+async fn raw_photos(
+    store: &Arc<dyn ObjectStore>,
+    photos: &[Vec<u8>],
+    at_once: usize,
+) -> anyhow::Result<f64> {
     let keys: Vec<Path> = (0..photos.len())
         .map(|n| Path::from(format!("bench-raw/photo-{n}.jpg")))
         .collect();
     settle()?;
     let started = Instant::now();
-    for (key, photo) in keys.iter().zip(photos) {
+    let puts = keys.iter().zip(photos).map(|(key, photo)| async move {
         store.put(key, photo.clone().into()).await?;
-    }
-    let rate = total_mib(photos) / started.elapsed().as_secs_f64();
+        Ok(())
+    });
+    each_at_once(puts, at_once).await?;
+    let seconds = started.elapsed().as_secs_f64();
     for key in &keys {
         store.delete(key).await?;
     }
-    Ok(rate)
+    Ok(seconds)
 }
 
 /// MiB/s of writing the file at `big` raw into `store`, multipart with the server's part size.
@@ -314,23 +338,48 @@ fn total_mib(files: &[Vec<u8>]) -> f64 {
     files.iter().map(Vec::len).sum::<usize>() as f64 / MIB
 }
 
-/// MiB/s of uploading `photos` to the server, each whole with its creation, as a phone sends
-/// them (hashed when queued, before sending).
-async fn tus_photos(uploader: &Uploader<'_>, photos: &[Vec<u8>]) -> anyhow::Result<f64> {
+/// Seconds of uploading `photos` to the server, each whole with its creation, as a phone sends
+/// them (hashed when queued, before sending), `at_once` at a time.
+async fn tus_photos(
+    uploader: &Uploader<'_>,
+    photos: &[Vec<u8>],
+    at_once: usize,
+) -> anyhow::Result<f64> {
     let hashes: Vec<String> = photos
         .iter()
         .map(|p| server::digest::sha256_hex(p))
         .collect();
     settle()?;
     let started = Instant::now();
-    for (photo, sha) in photos.iter().zip(&hashes) {
+    let uploads = photos.iter().zip(&hashes).map(|(photo, sha)| async move {
         let len = photo.len() as u64;
         let (_, offset) = uploader
             .create("photo", sha, len, Some(photo.clone()))
             .await?;
         anyhow::ensure!(offset == len, "a photo sent whole is finished");
+        Ok(())
+    });
+    each_at_once(uploads, at_once).await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// MiB/s of writing `photos` raw and of uploading them, in alternating batches (the disk's speed
+/// drifts within a round), each batch starting with the server idle (the thumbnails of the
+/// batch before made).
+async fn photo_rates(
+    store: &Arc<dyn ObjectStore>,
+    uploader: &Uploader<'_>,
+    photos: &[Vec<u8>],
+    at_once: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let (mut raw, mut tus) = (0.0, 0.0);
+    for batch in photos.chunks(PHOTO_BATCH) {
+        uploader.server.wait_idle().await?;
+        raw += raw_photos(store, batch, at_once).await?;
+        tus += tus_photos(uploader, batch, at_once).await?;
     }
-    Ok(total_mib(photos) / started.elapsed().as_secs_f64())
+    uploader.server.wait_idle().await?;
+    Ok((total_mib(photos) / raw, total_mib(photos) / tus))
 }
 
 /// MiB/s of uploading the file at `big` (SHA-256 `sha`) in `CHUNK` PATCHes, and the server's
@@ -418,7 +467,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     } else {
         "local folder (fsync)"
     };
-    println!("media store: {store_name}; MiB/s, raw write vs tus upload, in the same run");
+    println!(
+        "media store: {store_name}; photos {} at once; MiB/s, raw write vs tus upload, in the same run",
+        options.at_once
+    );
     println!(
         "round   {PHOTOS} photos of {:.1} MiB: raw     tus  ratio   one {} MiB file: raw     tus  ratio   server RSS: before  peak",
         base.len() as f64 / MIB,
@@ -428,10 +480,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     for round in 0..options.rounds {
         eprintln!("media: round {}…", round + 1);
         let photos = photos(&base, round);
-        let raw_p = raw_photos(&store, &photos).await?;
-        let tus_p = tus_photos(&uploader, &photos).await?;
-        // The photos' thumbnails are made in the background: let them finish first.
-        server.wait_idle().await?;
+        let (raw_p, tus_p) = photo_rates(&store, &uploader, &photos, options.at_once).await?;
         let sha = mark_round(&big, round)?;
         let raw_b = raw_big(&store, &big).await?;
         let (tus_b, peak, before) = tus_big(&uploader, &big, &sha).await?;

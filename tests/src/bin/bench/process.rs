@@ -6,9 +6,11 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::Context as _;
 
-/// The server process; killed when dropped.
+/// The server process; killed when dropped, and then its files removed.
 pub struct ServerProcess {
     child: Child,
+    /// The child's temporary folder (`TMPDIR`): a killed process never removes its own.
+    _files: tempfile::TempDir,
     /// Where it serves.
     pub url: String,
     /// The rest of its `ready <url> …` line.
@@ -18,9 +20,11 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts this binary with `mode` and `env`, and waits for its `ready <url> …` line.
     pub fn start(mode: &str, env: &[(&str, String)]) -> anyhow::Result<Self> {
+        let files = tempfile::tempdir().context("a folder for the server's files")?;
         let mut command = Command::new(std::env::current_exe()?);
         command
             .arg(mode)
+            .env("TMPDIR", files.path())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped());
         for (name, value) in env {
@@ -40,6 +44,7 @@ impl ServerProcess {
         );
         Ok(Self {
             child,
+            _files: files,
             url,
             words: words.collect(),
         })
