@@ -31,7 +31,7 @@ use crate::db::entity::{attempt, case, document, media_object, upload};
 use crate::digest::hex;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{Incoming, SEGMENT, StorageError, Stored};
+use crate::storage::{Appender, Incoming, SEGMENT, StorageError, Stored};
 
 /// How long an unfinished upload is kept.
 pub const EXPIRY: Duration = Duration::hours(24);
@@ -439,13 +439,15 @@ pub async fn receive(
     received
 }
 
-/// Pieces of a PATCH body on their way to the store. On S3 a few go up at once (parts of one
-/// multipart upload); in a local folder one at a time (they extend one file). The offset moves
-/// (when it moves piece by piece) only past pieces stored, in order, each time with the hash
-/// state of the bytes up to it.
+/// A PATCH body on its way to the store. In a local folder its bytes go into the upload's file
+/// as they arrive (an [`Appender`]), and each piece is synced; on S3 each piece goes up whole,
+/// a few at once (parts of one multipart upload). The offset moves (when it moves piece by
+/// piece) only past pieces stored, in order, each time with the hash state of the bytes up to it.
 struct Writes<'a> {
     state: &'a AppState,
     upload: Incoming,
+    /// Locally, where every byte goes as it arrives.
+    appender: Option<Appender>,
     in_flight: std::collections::VecDeque<InFlight>,
     limit: usize,
     move_offset: bool,
@@ -460,9 +462,11 @@ struct InFlight {
 }
 
 impl<'a> Writes<'a> {
-    fn new(state: &'a AppState, upload: Incoming, move_offset: bool) -> Self {
+    /// The writes of a body whose first byte goes at `start`.
+    fn new(state: &'a AppState, upload: Incoming, start: u64, move_offset: bool) -> Self {
         Self {
             state,
+            appender: state.storage.appender(&upload, start),
             upload,
             in_flight: Default::default(),
             limit: if state.storage.takes_parts_at_once() {
@@ -475,9 +479,31 @@ impl<'a> Writes<'a> {
         }
     }
 
-    /// Sends `bytes` (from `start`; `hash_state` is the hash up to their end), waiting while
-    /// too many are on their way.
+    /// Takes `bytes` as they arrive: locally they are written at once.
+    async fn arrived(&mut self, bytes: &Bytes) -> Result<(), ApiError> {
+        if let Some(appender) = self.appender.as_mut() {
+            appender.write(bytes.clone()).await.map_err(storage_error)?;
+        }
+        Ok(())
+    }
+
+    /// Stores the piece `bytes` (from `start`; `hash_state` is the hash up to their end), waiting
+    /// while too many are on their way; locally, syncs what arrived.
     async fn put(&mut self, start: u64, bytes: Bytes, hash_state: Vec<u8>) -> Result<(), ApiError> {
+        if let Some(appender) = self.appender.as_mut() {
+            appender.sync().await.map_err(storage_error)?;
+            if self.move_offset {
+                set_offset(
+                    self.state,
+                    self.upload.id,
+                    start + bytes.len() as u64,
+                    hash_state,
+                    false,
+                )
+                .await?;
+            }
+            return Ok(());
+        }
         if !self.prepared && self.limit > 0 {
             self.state
                 .storage
@@ -532,10 +558,26 @@ impl<'a> Writes<'a> {
         Ok(())
     }
 
-    /// Waits for every piece on its way.
+    /// Waits for every piece on its way; locally, syncs every byte that arrived.
     async fn settle(&mut self) -> Result<(), ApiError> {
+        if let Some(appender) = self.appender.as_mut() {
+            appender.sync().await.map_err(storage_error)?;
+        }
         while !self.in_flight.is_empty() {
             self.settle_one().await?;
+        }
+        Ok(())
+    }
+
+    /// Stores the last bytes of the body, `bytes` from `start`, which fill no whole piece, once
+    /// everything before is settled (locally they are in the file and synced already).
+    async fn put_last(&mut self, start: u64, bytes: Bytes) -> Result<(), ApiError> {
+        if self.appender.is_none() && !bytes.is_empty() {
+            self.state
+                .storage
+                .put_segment(&self.upload, start, bytes)
+                .await
+                .map_err(storage_error)?;
         }
         Ok(())
     }
@@ -558,7 +600,7 @@ async fn receive_leased(
     let mut buffer =
         BytesMut::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)));
     let (mut written, mut received, mut cut) = (offset, offset, false);
-    let mut writes = Writes::new(state, upload.clone(), !all_or_nothing);
+    let mut writes = Writes::new(state, upload.clone(), offset, !all_or_nothing);
     while let Some(piece) = stream.next().await {
         let Ok(piece) = piece else {
             cut = true;
@@ -578,6 +620,7 @@ async fn receive_leased(
         if let Some(c) = checksum.as_mut() {
             c.update(&piece);
         }
+        writes.arrived(&piece).await?;
         received += piece.len() as u64;
         // Hashed as it arrives; stored in pieces that end on the store's segment boundaries (on
         // S3 each whole one is a part), each with the hash state at its end.
@@ -615,21 +658,15 @@ async fn receive_leased(
     }
     // Completion moves the offset with the link; until then a retry may send the end again.
     if received == length && written == 0 {
-        // The whole file came in this request and is still in memory: it is checked before
-        // anything is written, and stored once.
+        // The whole file came in this request and is still in memory: on S3 it is checked
+        // before anything is sent, and stored with one PUT.
         let finished = Finished::InMemory {
             bytes: buffer.freeze(),
             sha256: hex(&hash.finalize()),
         };
         return complete(state, row, finished).await;
     }
-    if !buffer.is_empty() {
-        state
-            .storage
-            .put_segment(&upload, written, buffer.freeze())
-            .await
-            .map_err(storage_error)?;
-    }
+    writes.put_last(written, buffer.freeze()).await?;
     if received == length {
         let sha256 = hex(&hash.finalize());
         return complete(state, row, Finished::Kept { sha256 }).await;
@@ -707,7 +744,8 @@ pub fn check_dimensions(content_type: &str, head: &[u8]) -> Result<(), ApiError>
 
 /// Where the bytes of a finished upload are.
 enum Finished {
-    /// All of them arrived in the last request and are in memory, with their SHA-256.
+    /// All of them arrived in the last request and are in memory, with their SHA-256 (locally
+    /// they are in the upload's file too).
     InMemory {
         /// The file.
         bytes: Bytes,
@@ -757,7 +795,7 @@ async fn complete(
         Finished::InMemory { bytes, sha256 } => {
             state
                 .storage
-                .put_checked(&row.sha256, length, bytes, &sha256)
+                .finish_whole(&incoming(&row), length, bytes, &sha256)
                 .await
         }
         Finished::Kept { sha256 } => {
