@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, QuerySelect as _};
 use sync_protocol::org::Role;
 use uuid::Uuid;
 
@@ -53,22 +53,34 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens
             .verify(token.trim())
             .map_err(|e| ApiError::unauthenticated(format!("access token refused: {e}")))?;
-        if !sessions::session_is_live(&state.db.read, claims.sid).await? {
+        // The account and whether the session is live, in one query.
+        let (id, role, org_unit_id, disabled, live) = user::Entity::find_by_id(claims.sub)
+            .select_only()
+            .columns([
+                user::Column::Id,
+                user::Column::Role,
+                user::Column::OrgUnitId,
+                user::Column::Disabled,
+            ])
+            .column_as(sessions::session_is_live(claims.sid), "session_live")
+            .into_tuple::<(Uuid, String, Uuid, bool, bool)>()
+            .one(&state.db.read)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("account is disabled or gone"))?;
+        if !live {
             return Err(ApiError::unauthenticated(
                 "session has ended; sign in again",
             ));
         }
-        let user = user::Entity::find_by_id(claims.sub)
-            .one(&state.db.read)
-            .await?
-            .filter(|u| !u.disabled)
-            .ok_or_else(|| ApiError::unauthenticated("account is disabled or gone"))?;
-        let role = user.role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        tracing::Span::current().record("user.id", tracing::field::display(user.id));
+        if disabled {
+            return Err(ApiError::unauthenticated("account is disabled or gone"));
+        }
+        let role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        tracing::Span::current().record("user.id", tracing::field::display(id));
         Ok(Self {
-            id: user.id,
+            id,
             role,
-            org_unit_id: user.org_unit_id,
+            org_unit_id,
             device_id: claims.dev,
         })
     }

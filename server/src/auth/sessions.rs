@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
@@ -206,15 +206,15 @@ async fn revoke_family(
         .map(|_| ())
 }
 
-/// Whether the session `family` is still live (not logged out, not revoked for reuse).
-pub async fn session_is_live(
-    db: &impl ConnectionTrait,
-    family: Uuid,
-) -> Result<bool, sea_orm::DbErr> {
-    let live = refresh_token::Entity::find()
-        .filter(refresh_token::Column::FamilyId.eq(family))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .one(db)
-        .await?;
-    Ok(live.is_some())
+/// Whether the session `family` is still live (not logged out, not revoked for reuse), as an
+/// expression to select along with the caller's account.
+pub fn session_is_live(family: Uuid) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(refresh_token::Entity)
+            .and_where(refresh_token::Column::FamilyId.eq(family))
+            .and_where(refresh_token::Column::RevokedAt.is_null())
+            .to_owned(),
+    )
 }

@@ -41,6 +41,9 @@ impl Db {
             options
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
+                // A connection is pinged before use only once it has been idle a while (a server,
+                // proxy or firewall may have dropped it), not on every checkout.
+                .test_before_acquire_if_idle_for(Duration::from_secs(30))
                 .sqlx_logging(false);
             let pool = Database::connect(options).await?;
             migration::Migrator::up(&pool, None).await?;
@@ -64,13 +67,16 @@ impl Db {
 }
 
 /// SQLite in WAL mode with `synchronous=FULL` (an acknowledged write survives a power cut),
-/// foreign keys on, and a busy timeout instead of "database is locked".
+/// foreign keys on, and a busy timeout instead of "database is locked". A connection to a file
+/// cannot go stale, so it is not pinged before each use (the ping was a round trip to the
+/// connection's thread per query).
 fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt as _;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
@@ -168,23 +168,25 @@ pub async fn target_case(
     user: &AuthUser,
     declaration: &Declaration,
 ) -> Result<case::Model, ApiError> {
-    let db = &state.db.read;
-    let case_id = match declaration.target_kind {
-        "attempt" => attempt::Entity::find_by_id(declaration.target_id)
-            .one(db)
-            .await?
-            .map(|a| a.case_id),
-        _ => document::Entity::find_by_id(declaration.target_id)
-            .one(db)
-            .await?
-            .map(|d| d.case_id),
+    // The record's case, in one query.
+    let owner = match declaration.target_kind {
+        "attempt" => Query::select()
+            .column(attempt::Column::CaseId)
+            .from(attempt::Entity)
+            .and_where(attempt::Column::Id.eq(declaration.target_id))
+            .to_owned(),
+        _ => Query::select()
+            .column(document::Column::CaseId)
+            .from(document::Entity)
+            .and_where(document::Column::Id.eq(declaration.target_id))
+            .to_owned(),
     };
-    let missing = || ApiError::not_found(declaration.target_kind);
-    case::Entity::find_by_id(case_id.ok_or_else(missing)?)
+    case::Entity::find()
+        .filter(case::Column::Id.in_subquery(owner))
         .filter(user.scope().condition::<case::Entity>())
-        .one(db)
+        .one(&state.db.read)
         .await?
-        .ok_or_else(missing)
+        .ok_or_else(|| ApiError::not_found(declaration.target_kind))
 }
 
 /// Creates an upload row, leased to the creating request if its body follows
@@ -839,23 +841,19 @@ async fn link(
     content_type: &str,
     head: &[u8],
 ) -> Result<upload::Model, ApiError> {
-    // Probing reads a recording whole: not for a file the record already has.
-    let (exif, duration_ms) = if already_linked(&state.db.write, &row).await? {
-        (probe::Origin::default(), None)
+    let exif = if content_type.starts_with("image/") {
+        probe::exif(head)
     } else {
-        let exif = if content_type.starts_with("image/") {
-            probe::exif(head)
-        } else {
-            probe::Origin::default()
-        };
-        let duration_ms = if content_type.starts_with("audio/") {
+        probe::Origin::default()
+    };
+    // Probing reads a recording whole: not for a file the record already has.
+    let duration_ms =
+        if content_type.starts_with("audio/") && !already_linked(&state.db.write, &row).await? {
             let length = u64::try_from(row.length).unwrap_or(0);
             probe::stored_duration_ms(state, &row.sha256, length).await
         } else {
             None
         };
-        (exif, duration_ms)
-    };
     let location = exif.location.or(row.lat.zip(row.lon));
     let txn = state.db.write.begin().await?;
     // Asked again inside the transaction: two uploads of the same file may finish together.
