@@ -854,12 +854,20 @@ mod local_upload {
     /// The file of the upload folder `dir`, made if missing, to write at `start`: anything after
     /// `start` (bytes written but never acknowledged) is dropped first.
     pub fn open_at(dir: &Path, start: u64) -> std::io::Result<File> {
+        let created = !data(dir).exists();
         std::fs::create_dir_all(dir)?;
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(data(dir))?;
+        if created {
+            // The file's name must outlive a power cut as its synced bytes do: sync the folders
+            // that list it (the upload's, and `uploads/` that lists that).
+            for folder in [Some(dir), dir.parent()].into_iter().flatten() {
+                File::open(folder)?.sync_all()?;
+            }
+        }
         let len = file.metadata()?.len();
         if len < start {
             return Err(std::io::Error::other(format!(
