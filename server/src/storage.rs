@@ -843,16 +843,43 @@ async fn blocking(
 
 /// The file of an upload in progress in a local store.
 mod local_upload {
-    use std::fs::{File, OpenOptions};
+    use std::fs::{File, OpenOptions, TryLockError};
     use std::io::{Seek as _, SeekFrom};
     use std::path::Path;
+    use std::time::{Duration, Instant};
 
     fn data(dir: &Path) -> std::path::PathBuf {
         dir.join("data")
     }
 
+    /// How long a writer waits for the one before it to close the file (the request before
+    /// answers just before its writer thread closes it).
+    const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+    /// Locks `file` for this writer, waiting up to [`LOCK_WAIT`] for the one before.
+    fn lock(file: &File) -> std::io::Result<()> {
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(()),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::WouldBlock,
+                        "another request is writing this upload",
+                    ));
+                }
+                Err(TryLockError::Error(e)) => return Err(e),
+            }
+        }
+    }
+
     /// The file of the upload folder `dir`, made if missing, to write at `start`: anything after
-    /// `start` (bytes written but never acknowledged) is dropped first.
+    /// `start` (bytes written but never acknowledged) is dropped first. The file stays locked
+    /// while it is open, so one request at a time writes it (another, even one whose lease on
+    /// the upload outlived a stalled first, gets [`std::io::ErrorKind::WouldBlock`]).
     pub fn open_at(dir: &Path, start: u64) -> std::io::Result<File> {
         let created = !data(dir).exists();
         std::fs::create_dir_all(dir)?;
@@ -861,6 +888,7 @@ mod local_upload {
             .truncate(false)
             .write(true)
             .open(data(dir))?;
+        lock(&file)?;
         if created {
             // The file's name must outlive a power cut as its synced bytes do: sync the folders
             // that list it (the upload's, and `uploads/` that lists that).

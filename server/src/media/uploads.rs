@@ -246,7 +246,19 @@ pub async fn create(
 }
 
 fn storage_error(e: StorageError) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!(e))
+    match e {
+        StorageError::UploadFile(e) if e.kind() == std::io::ErrorKind::WouldBlock => busy(),
+        e => ApiError::Internal(anyhow::anyhow!(e)),
+    }
+}
+
+/// 423: another request is still writing the upload.
+fn busy() -> ApiError {
+    ApiError::new(
+        StatusCode::LOCKED,
+        ErrorCode::UploadBusy,
+        "another request is still writing this upload; ask again with HEAD shortly",
+    )
 }
 
 /// The upload `row` as the store keeps it.
@@ -393,11 +405,7 @@ async fn take_lease(state: &AppState, row: &upload::Model, offset: u64) -> Resul
             format!("the upload stands at {}, not {offset}", current.offset),
         ));
     }
-    Err(ApiError::new(
-        StatusCode::LOCKED,
-        ErrorCode::UploadBusy,
-        "another request is still writing this upload; ask again with HEAD shortly",
-    ))
+    Err(busy())
 }
 
 /// Receives a PATCH body at the upload's offset. Without a checksum, every segment is kept as

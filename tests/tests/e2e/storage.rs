@@ -1,10 +1,12 @@
 //! The object-storage door, on the local directory and on a real S3 server that checks
 //! signatures: checked writes, deduplication by hash, refusal of a wrong declaration with
-//! nothing written, range reads, and a read-back whose SHA-256 matches. (Uploads in progress,
-//! kept as parts, are exercised through the API in `uploads.rs`.)
+//! nothing written, range reads, and a read-back whose SHA-256 matches; one writer at a time for
+//! a local upload's file. (Uploads in progress, kept as parts, are exercised through the API in
+//! `uploads.rs`.)
 
+use anyhow::Context as _;
 use server::digest::sha256_hex;
-use server::storage::{Storage, StorageConfig, StorageError, Stored};
+use server::storage::{Incoming, Storage, StorageConfig, StorageError, Stored};
 use tests::files::blob;
 use tests::s3::S3Server;
 
@@ -68,5 +70,57 @@ async fn an_s3_server_stores_verified_deduplicated_originals() -> anyhow::Result
     // The server really checks signatures: a wrong secret is refused.
     let forged = Storage::open(&s3.config_with_secret("not-the-secret"))?;
     assert!(forged.contains(&sha256_hex(b"x")).await.is_err());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_local_uploads_file_takes_one_writer_at_a_time() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let storage = Storage::open(&StorageConfig::Local {
+        root: dir.path().join("media"),
+    })?;
+    let data = bytes::Bytes::from(blob(3 * 1024 * 1024, 3));
+    let (sha, size) = (sha256_hex(&data), data.len() as u64);
+    let upload = Incoming {
+        id: uuid::Uuid::now_v7(),
+        sha256: sha.clone(),
+    };
+    let mut first = storage
+        .appender(&upload, 0)
+        .context("a local store appends")?;
+    first.write(data.slice(..1_000_000)).await?;
+    first.sync().await?;
+
+    // A second request writing the same upload (one whose lease outlived a stalled first) is
+    // refused while the first still has the file, and changes nothing in it.
+    let mut second = storage
+        .appender(&upload, 0)
+        .context("a local store appends")?;
+    let refused = match second.write(data.slice(..10)).await {
+        Err(e) => e,
+        Ok(()) => second.sync().await.expect_err("a second writer is refused"),
+    };
+    assert!(
+        matches!(&refused, StorageError::UploadFile(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "{refused}"
+    );
+
+    first.write(data.slice(1_000_000..)).await?;
+    first.sync().await?;
+    assert_eq!(
+        storage
+            .finish_whole(&upload, size, data.clone(), &sha)
+            .await?,
+        Stored::New
+    );
+    assert_eq!(
+        storage.rehash(&sha).await?,
+        (sha, size),
+        "stored whole, as sent"
+    );
+    assert!(
+        storage.uploads_kept().await?.is_empty(),
+        "nothing left of the upload"
+    );
     Ok(())
 }
