@@ -52,6 +52,10 @@ pub struct Config {
     /// Largest upload of each kind (`MAX_PHOTO_BYTES`, `MAX_AUDIO_BYTES`, `MAX_VIDEO_BYTES`,
     /// `MAX_DOCUMENT_BYTES`; defaults from [`MediaKind::default_max_size`]).
     pub media_limits: MediaLimits,
+    /// How long an upload's body may send nothing before it counts as cut (`UPLOAD_IDLE_SECS`,
+    /// 30 s; under the 60 s an upload is held for a request): what arrived is kept, the upload
+    /// is let go, and the phone resumes with a new request.
+    pub upload_idle: Duration,
 }
 
 /// The largest file the server takes, per media kind.
@@ -142,6 +146,17 @@ impl Config {
                 video: size_limit("MAX_VIDEO_BYTES", MediaKind::Video.default_max_size())?,
                 document: size_limit("MAX_DOCUMENT_BYTES", MediaKind::Document.default_max_size())?,
             },
+            upload_idle: match number("UPLOAD_IDLE_SECS", 30)? {
+                secs @ 1..=59 => Duration::from_secs(secs),
+                other => {
+                    return Err(ConfigError {
+                        name: "UPLOAD_IDLE_SECS",
+                        reason: format!(
+                            "{other} s: must be 1 to 59, under the 60 s an upload is held for a request"
+                        ),
+                    });
+                }
+            },
         })
     }
 
@@ -153,6 +168,29 @@ impl Config {
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("ledger.sqlite").display()
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_upload_body_is_cut_before_its_hold_on_the_upload_lapses() {
+        let with = |value: &'static str| {
+            Config::from_lookup(move |name| (name == "UPLOAD_IDLE_SECS").then(|| value.to_owned()))
+        };
+        let default = Config::from_lookup(|_| None).expect("the defaults");
+        assert_eq!(default.upload_idle, Duration::from_secs(30));
+        assert_eq!(with("5").expect("5 s").upload_idle, Duration::from_secs(5));
+        for bad in ["0", "60", "soon"] {
+            let refused = with(bad).expect_err(bad);
+            assert_eq!(
+                refused.name, "UPLOAD_IDLE_SECS",
+                "{bad}: {}",
+                refused.reason
+            );
         }
     }
 }

@@ -340,8 +340,25 @@ impl Checksum {
     }
 }
 
-/// How long a PATCH holds an upload without writing a segment before another may take over.
+/// How long a request holds an upload after it took it or last renewed it; another may take
+/// over after that. A request renews it while its body's bytes keep coming, and a body silent
+/// for `UPLOAD_IDLE_SECS` (under this) ends as cut, letting the upload go.
 const LEASE: Duration = Duration::seconds(60);
+/// How often a request receiving bytes renews its hold on the upload.
+const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Renews the hold of the request receiving upload `id`.
+async fn renew_lease(state: &AppState, id: Uuid) -> Result<(), ApiError> {
+    upload::Entity::update_many()
+        .col_expr(
+            upload::Column::BusyUntil,
+            Expr::value(Some(Utc::now() + LEASE)),
+        )
+        .filter(upload::Column::Id.eq(id))
+        .exec(&state.db.write)
+        .await?;
+    Ok(())
+}
 
 /// Moves the offset, with `hash_state`, the hash of the bytes up to it (see [`upload_hash`]);
 /// `release` ends the PATCH's lease, otherwise it is renewed.
@@ -611,11 +628,22 @@ async fn receive_leased(
         BytesMut::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)));
     let (mut written, mut received, mut cut) = (offset, offset, false);
     let mut writes = Writes::new(state, upload.clone(), offset, !all_or_nothing);
-    while let Some(piece) = stream.next().await {
-        let Ok(piece) = piece else {
-            cut = true;
-            break;
+    let mut renewed = tokio::time::Instant::now();
+    loop {
+        let piece = match tokio::time::timeout(state.config.upload_idle, stream.next()).await {
+            Ok(Some(Ok(piece))) => piece,
+            Ok(None) => break,
+            // Cut, or silent for the idle time (a connection that died without closing): what
+            // arrived is kept as from a cut body.
+            Ok(Some(Err(_))) | Err(_) => {
+                cut = true;
+                break;
+            }
         };
+        if renewed.elapsed() >= LEASE_RENEWAL {
+            renew_lease(state, row.id).await?;
+            renewed = tokio::time::Instant::now();
+        }
         if received + piece.len() as u64 > length {
             writes.settle().await?;
             // Without a checksum the segments already written stand; with one, none of this body does.

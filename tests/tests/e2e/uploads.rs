@@ -301,6 +301,72 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
     Ok(())
 }
 
+/// A phone that loses its signal mid-body leaves a connection that never closes: after
+/// `UPLOAD_IDLE_SECS` of silence the server keeps what arrived and lets the upload go, so the
+/// phone's next request resumes it at once (before, it waited out the hold, and locally the
+/// silent request kept the upload's file).
+#[tokio::test]
+async fn a_silent_body_counts_as_cut_and_the_upload_resumes() -> anyhow::Result<()> {
+    let idle = || TestServer::builder().with_env("UPLOAD_IDLE_SECS", "1");
+    a_silent_body_counts_as_cut_and_the_upload_resumes_on(idle().start().await?).await?;
+    let s3 = tests::s3::S3Server::start().await?;
+    a_silent_body_counts_as_cut_and_the_upload_resumes_on(idle().with_s3(&s3).start().await?).await
+}
+
+async fn a_silent_body_counts_as_cut_and_the_upload_resumes_on(
+    server: TestServer,
+) -> anyhow::Result<()> {
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let data = typed("m4a", 600 * 1024, 5);
+    let sha = sha256_hex(&data);
+    let at = location(
+        &tus.create(data.len(), &metadata("audio", &sha, attempt))
+            .await?,
+    );
+    let sent = 200 * 1024;
+    let first: Vec<Result<Bytes, std::io::Error>> = data[..sent]
+        .chunks(16 * 1024)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    // The bytes go out, then nothing more, and the connection stays open.
+    let silent = reqwest::Body::wrap_stream(futures::StreamExt::chain(
+        futures::stream::iter(first),
+        futures::stream::pending(),
+    ));
+    let stalled = tokio::spawn({
+        let (tus, at) = (tus.at(&server.url), at.clone());
+        async move { tus.patch(&at, 0, silent, None).await.map(|r| r.status()) }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        tus.settled_offset(&at).await?,
+        sent as u64,
+        "what arrived before the silence is kept"
+    );
+    let rest = tus
+        .patch(
+            &at,
+            sent as u64,
+            Bytes::copy_from_slice(&data[sent..]).into(),
+            None,
+        )
+        .await?;
+    assert_eq!(
+        rest.status(),
+        StatusCode::NO_CONTENT,
+        "the phone's next request resumes at once: {}",
+        rest.text().await?
+    );
+    assert_eq!(
+        server.state.storage.rehash(&sha).await?,
+        (sha, data.len() as u64),
+        "stored whole, byte for byte"
+    );
+    stalled.abort();
+    Ok(())
+}
+
 #[tokio::test]
 async fn an_upload_cut_twenty_times_resumes_and_sends_little_twice() -> anyhow::Result<()> {
     on_both(an_upload_cut_twenty_times_resumes_and_sends_little_twice_on).await
