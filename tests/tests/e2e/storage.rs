@@ -53,12 +53,17 @@ async fn exercise(storage: &Storage) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A store in a `media` folder under `dir`, as the embedded default keeps it.
+fn local_store(dir: &tempfile::TempDir) -> anyhow::Result<Storage> {
+    Ok(Storage::open(&StorageConfig::Local {
+        root: dir.path().join("media"),
+    })?)
+}
+
 #[tokio::test]
 async fn the_local_directory_stores_verified_deduplicated_originals() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let storage = Storage::open(&StorageConfig::Local {
-        root: dir.path().join("media"),
-    })?;
+    let storage = local_store(&dir)?;
     exercise(&storage).await
 }
 
@@ -76,9 +81,7 @@ async fn an_s3_server_stores_verified_deduplicated_originals() -> anyhow::Result
 #[tokio::test]
 async fn a_local_uploads_file_takes_one_writer_at_a_time() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let storage = Storage::open(&StorageConfig::Local {
-        root: dir.path().join("media"),
-    })?;
+    let storage = local_store(&dir)?;
     let data = bytes::Bytes::from(blob(3 * 1024 * 1024, 3));
     let (sha, size) = (sha256_hex(&data), data.len() as u64);
     let upload = Incoming {

@@ -146,6 +146,27 @@ impl Tus {
         }
         request.body(body).send().await
     }
+
+    /// Sends `data` from `from` to its end in one PATCH, which must be taken.
+    async fn send_rest(&self, location: &str, data: &[u8], from: usize) -> anyhow::Result<()> {
+        let rest = Bytes::copy_from_slice(&data[from..]);
+        let r = self.patch(location, from as u64, rest.into(), None).await?;
+        anyhow::ensure!(
+            r.status() == StatusCode::NO_CONTENT,
+            "the PATCH at {from}: {} {}",
+            r.status(),
+            r.text().await?
+        );
+        Ok(())
+    }
+}
+
+/// `bytes` as a phone's link delivers them, 16 KiB at a time.
+fn pieces(bytes: &[u8]) -> Vec<Result<Bytes, std::io::Error>> {
+    bytes
+        .chunks(16 * 1024)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect()
 }
 
 async fn client_for(server: &TestServer, user: &str) -> anyhow::Result<Tus> {
@@ -325,13 +346,9 @@ async fn a_silent_body_counts_as_cut_and_the_upload_resumes_on(
             .await?,
     );
     let sent = 200 * 1024;
-    let first: Vec<Result<Bytes, std::io::Error>> = data[..sent]
-        .chunks(16 * 1024)
-        .map(|c| Ok(Bytes::copy_from_slice(c)))
-        .collect();
     // The bytes go out, then nothing more, and the connection stays open.
     let silent = reqwest::Body::wrap_stream(futures::StreamExt::chain(
-        futures::stream::iter(first),
+        futures::stream::iter(pieces(&data[..sent])),
         futures::stream::pending(),
     ));
     let stalled = tokio::spawn({
@@ -344,20 +361,8 @@ async fn a_silent_body_counts_as_cut_and_the_upload_resumes_on(
         sent as u64,
         "what arrived before the silence is kept"
     );
-    let rest = tus
-        .patch(
-            &at,
-            sent as u64,
-            Bytes::copy_from_slice(&data[sent..]).into(),
-            None,
-        )
-        .await?;
-    assert_eq!(
-        rest.status(),
-        StatusCode::NO_CONTENT,
-        "the phone's next request resumes at once: {}",
-        rest.text().await?
-    );
+    // The phone's next request resumes at once.
+    tus.send_rest(&at, &data, sent).await?;
     assert_eq!(
         server.state.storage.rehash(&sha).await?,
         (sha, data.len() as u64),
@@ -391,17 +396,13 @@ async fn an_upload_cut_twenty_times_resumes_and_sends_little_twice_on(
         let until = (cut * step + (cut * 7919) % 1000)
             .min(data.len() - 1)
             .max(from + 1);
-        let pieces: Vec<Result<Bytes, std::io::Error>> = data[from..until]
-            .chunks(16 * 1024)
-            .map(|c| Ok(Bytes::copy_from_slice(c)))
-            .collect();
         // The link drops a moment after the last bytes went out.
         let lost = futures::stream::once(async {
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             Err(std::io::Error::other("signal lost"))
         });
         let body = reqwest::Body::wrap_stream(futures::StreamExt::chain(
-            futures::stream::iter(pieces),
+            futures::stream::iter(pieces(&data[from..until])),
             lost,
         ));
         sent += until - from;
@@ -410,20 +411,7 @@ async fn an_upload_cut_twenty_times_resumes_and_sends_little_twice_on(
     let from = usize::try_from(tus.settled_offset(&at).await?)?;
     assert!(from > 0, "what arrived before the cuts was kept");
     sent += data.len() - from;
-    let done = tus
-        .patch(
-            &at,
-            from as u64,
-            Bytes::copy_from_slice(&data[from..]).into(),
-            None,
-        )
-        .await?;
-    assert_eq!(
-        done.status(),
-        StatusCode::NO_CONTENT,
-        "{}",
-        done.text().await?
-    );
+    tus.send_rest(&at, &data, from).await?;
     assert!(
         sent as f64 <= 1.05 * data.len() as f64,
         "sent {sent} bytes for {}",
