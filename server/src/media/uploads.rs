@@ -347,13 +347,10 @@ const LEASE: Duration = Duration::seconds(60);
 /// How often a request receiving bytes renews its hold on the upload.
 const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// Renews the hold of the request receiving upload `id`.
-async fn renew_lease(state: &AppState, id: Uuid) -> Result<(), ApiError> {
+/// Holds upload `id` for the request receiving it until `until`; `None` lets it go.
+async fn hold(state: &AppState, id: Uuid, until: Option<DateTime<Utc>>) -> Result<(), ApiError> {
     upload::Entity::update_many()
-        .col_expr(
-            upload::Column::BusyUntil,
-            Expr::value(Some(Utc::now() + LEASE)),
-        )
+        .col_expr(upload::Column::BusyUntil, Expr::value(until))
         .filter(upload::Column::Id.eq(id))
         .exec(&state.db.write)
         .await?;
@@ -454,14 +451,7 @@ pub async fn receive(
     let received = receive_leased(state, row, offset, checksum, body).await;
     if received.is_err() {
         // The offset already says what was kept; let the next PATCH in.
-        upload::Entity::update_many()
-            .col_expr(
-                upload::Column::BusyUntil,
-                Expr::value(None::<chrono::DateTime<Utc>>),
-            )
-            .filter(upload::Column::Id.eq(id))
-            .exec(&state.db.write)
-            .await?;
+        hold(state, id, None).await?;
     }
     received
 }
@@ -641,7 +631,7 @@ async fn receive_leased(
             }
         };
         if renewed.elapsed() >= LEASE_RENEWAL {
-            renew_lease(state, row.id).await?;
+            hold(state, row.id, Some(Utc::now() + LEASE)).await?;
             renewed = tokio::time::Instant::now();
         }
         if received + piece.len() as u64 > length {
