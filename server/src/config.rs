@@ -53,7 +53,7 @@ pub struct Config {
     /// `MAX_DOCUMENT_BYTES`; defaults from [`MediaKind::default_max_size`]).
     pub media_limits: MediaLimits,
     /// How long an upload's body may send nothing before it counts as cut (`UPLOAD_IDLE_SECS`,
-    /// 30 s; under the 60 s an upload is held for a request): what arrived is kept, the upload
+    /// 30 s, at most [`crate::media::uploads::MAX_IDLE_SECS`]): what arrived is kept, the upload
     /// is let go, and the phone resumes with a new request.
     pub upload_idle: Duration,
 }
@@ -147,12 +147,13 @@ impl Config {
                 document: size_limit("MAX_DOCUMENT_BYTES", MediaKind::Document.default_max_size())?,
             },
             upload_idle: match number("UPLOAD_IDLE_SECS", 30)? {
-                secs @ 1..=59 => Duration::from_secs(secs),
+                secs @ 1..=crate::media::uploads::MAX_IDLE_SECS => Duration::from_secs(secs),
                 other => {
                     return Err(ConfigError {
                         name: "UPLOAD_IDLE_SECS",
                         reason: format!(
-                            "{other} s: must be 1 to 59, under the 60 s an upload is held for a request"
+                            "{other} s: must be 1 to {}, so that a silent request ends before its hold on the upload can lapse",
+                            crate::media::uploads::MAX_IDLE_SECS
                         ),
                     });
                 }
@@ -184,7 +185,7 @@ mod tests {
         let default = Config::from_lookup(|_| None).expect("the defaults");
         assert_eq!(default.upload_idle, Duration::from_secs(30));
         assert_eq!(with("5").expect("5 s").upload_idle, Duration::from_secs(5));
-        for bad in ["0", "60", "soon"] {
+        for bad in ["0", "41", "soon"] {
             let refused = with(bad).expect_err(bad);
             assert_eq!(
                 refused.name, "UPLOAD_IDLE_SECS",

@@ -340,12 +340,17 @@ impl Checksum {
     }
 }
 
-/// How long a request holds an upload after it took it or last renewed it; another may take
+/// Seconds a request holds an upload after it took it or last renewed it; another may take
 /// over after that. A request renews it while its body's bytes keep coming, and a body silent
-/// for `UPLOAD_IDLE_SECS` (under this) ends as cut, letting the upload go.
-const LEASE: Duration = Duration::seconds(60);
-/// How often a request receiving bytes renews its hold on the upload.
-const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(20);
+/// for `UPLOAD_IDLE_SECS` ends as cut, letting the upload go.
+const LEASE_SECS: u64 = 60;
+const LEASE: Duration = Duration::seconds(LEASE_SECS as i64);
+/// Seconds between renewals of the hold by a request receiving bytes.
+const LEASE_RENEWAL_SECS: u64 = 20;
+const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(LEASE_RENEWAL_SECS);
+/// The longest `UPLOAD_IDLE_SECS`: a silent request ends before its hold can lapse (its last
+/// renewal may be this much older than its last byte).
+pub const MAX_IDLE_SECS: u64 = LEASE_SECS - LEASE_RENEWAL_SECS;
 
 /// Holds upload `id` for the request receiving it until `until`; `None` lets it go.
 async fn hold(state: &AppState, id: Uuid, until: Option<DateTime<Utc>>) -> Result<(), ApiError> {
