@@ -514,17 +514,7 @@ impl<'a> Writes<'a> {
     async fn put(&mut self, start: u64, bytes: Bytes, hash_state: Vec<u8>) -> Result<(), ApiError> {
         if let Some(appender) = self.appender.as_mut() {
             appender.sync().await.map_err(storage_error)?;
-            if self.move_offset {
-                set_offset(
-                    self.state,
-                    self.upload.id,
-                    start + bytes.len() as u64,
-                    hash_state,
-                    false,
-                )
-                .await?;
-            }
-            return Ok(());
+            return self.stored(start + bytes.len() as u64, hash_state).await;
         }
         if !self.prepared && self.limit > 0 {
             self.state
@@ -567,15 +557,14 @@ impl<'a> Writes<'a> {
             }
             return Err(storage_error(e));
         }
+        self.stored(piece.end, piece.hash_state).await
+    }
+
+    /// Every byte up to `end` is stored: the offset moves there (when it moves piece by piece),
+    /// with `hash_state`, the hash up to it.
+    async fn stored(&self, end: u64, hash_state: Vec<u8>) -> Result<(), ApiError> {
         if self.move_offset {
-            set_offset(
-                self.state,
-                self.upload.id,
-                piece.end,
-                piece.hash_state,
-                false,
-            )
-            .await?;
+            set_offset(self.state, self.upload.id, end, hash_state, false).await?;
         }
         Ok(())
     }
