@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release -p tests --bin bench                      # every part
-//! cargo run --release -p tests --bin bench -- sync [--attempts N]
+//! cargo run --release -p tests --bin bench -- sync [--attempts N] [--rounds N]
 //! cargo run --release -p tests --bin bench -- media [--s3] [--big-mib N] [--rounds N] [--at-once N]
 //! cargo run --release -p tests --bin bench -- export [--cases N]
 //! ```
@@ -26,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
     let mut attempts = 20_000usize;
     let mut media = media::Options::default();
     let mut cases = 100_000usize;
+    let mut rounds = media.rounds;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "sync" | "media" | "export" => parts.push(arg),
@@ -35,17 +36,18 @@ async fn main() -> anyhow::Result<()> {
             "--attempts" => attempts = args.next().context(USAGE)?.parse()?,
             "--s3" => media.s3 = true,
             "--big-mib" => media.big_mib = args.next().context(USAGE)?.parse()?,
-            "--rounds" => media.rounds = args.next().context(USAGE)?.parse()?,
+            "--rounds" => rounds = args.next().context(USAGE)?.parse()?,
             "--at-once" => media.at_once = args.next().context(USAGE)?.parse()?,
             other => anyhow::bail!("unknown argument `{other}`; {USAGE}"),
         }
     }
+    media.rounds = rounds;
     if parts.is_empty() {
         parts = vec!["sync".into(), "media".into(), "export".into()];
     }
     for part in parts {
         match part.as_str() {
-            "sync" => sync::run(attempts).await?,
+            "sync" => sync::run(attempts, rounds).await?,
             "export" => export::run(cases).await?,
             _ => media::run(&media).await?,
         }

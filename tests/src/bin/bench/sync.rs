@@ -4,13 +4,18 @@
 //!    as `attempts`, 500 rows per transaction: once with 500 rows per statement (the engine's
 //!    limit for this write), once with one row per statement (the usual batched insert).
 //! 2. Raw INSERT of what a push writes: per mutation the attempt, its participant, the
-//!    idempotency record, the change-log entry and the ledger event, in the real tables, 500
-//!    mutations per transaction, one multi-row statement per table.
+//!    idempotency record, the change-log entry and the ledger event, and per case touched the
+//!    chain head (an upsert), in the real tables, 500 mutations per transaction, one multi-row
+//!    statement per table, plus the change numbers taken from their counter.
 //! 3. Push: the same number of `CreateAttempt` mutations through `POST /api/v1/sync/push`, 500
 //!    per request, each applied exactly once (idempotency record, change log, participants,
 //!    ledger event); then the same requests again, answered from the idempotency records
 //!    without a write (the protocol's own cost).
 //! 4. First sync: a teacher pulls 2,000 cases and 20,000 attempts from an empty cursor.
+//!
+//! Steps 1–3 run in rounds (`--rounds`, default 3), each on the database the rounds before
+//! left, and each ratio is the median of the rounds' ratios; step 4 runs once, after the first
+//! round, when the school holds exactly the 20,000 attempts that round pushed.
 //!
 //! Runs on the embedded default (SQLite); with `TEST_DATABASE_URL` set, on PostgreSQL.
 
@@ -155,20 +160,22 @@ async fn raw_insert_rate(
     Ok(rows as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Mutations per second of writing, with plain multi-row INSERTs (`BATCH` mutations per
-/// transaction, one statement per table), the five rows a push writes for each new attempt:
-/// the attempt, its participant, the idempotency record, the change-log entry and the ledger
-/// event. They go into the real tables, with all their indexes, built by the server's own row
-/// builder where it has one, and are deleted after.
+/// Mutations per second of writing, with plain multi-row statements (`BATCH` mutations per
+/// transaction, one statement per table), the rows a push writes for each new attempt: the
+/// attempt, its participant, the idempotency record, the change-log entry (its numbers taken
+/// from their counter) and the ledger event, and the chain head of each case it touches (an
+/// upsert). They go into the real tables, with all their indexes, built by the server's own
+/// row builder where it has one; the new rows are deleted and the heads restored after.
 async fn raw_push_rows_rate(
     server: &TestServer,
     mutations: usize,
     cases: &[CaseId],
 ) -> anyhow::Result<f64> {
     use sea_orm::ActiveValue::Set;
+    use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
     use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
     use server::db::entity::{
-        applied_mutation, attempt, attempt_participant, case, change_log, ledger_event,
+        applied_mutation, attempt, attempt_participant, case, change_log, ledger_event, ledger_head,
     };
     let db = &server.state.db.write;
     let scope = case::Entity::find_by_id(cases[0].0)
@@ -181,10 +188,12 @@ async fn raw_push_rows_rate(
     let hash = "0".repeat(64);
     let mut attempt_ids = Vec::with_capacity(mutations);
     let mut mutation_ids = Vec::with_capacity(mutations);
+    let heads_before = ledger_head::Entity::find().all(db).await?;
     let started = Instant::now();
     for batch in (0..mutations).collect::<Vec<_>>().chunks(BATCH) {
         let (mut attempts, mut people, mut records, mut log, mut events) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut heads = std::collections::HashMap::new();
         for n in batch {
             let case_id = cases[n % cases.len()];
             let new = tests::sample_attempt(case_id, format!("visit {n}"));
@@ -227,8 +236,28 @@ async fn raw_push_rows_rate(
                 hash: Set(hash.clone()),
                 recorded_at: Set(Utc::now()),
             });
+            heads.insert(
+                case_id.0,
+                ledger_head::ActiveModel {
+                    case_id: Set(case_id.0),
+                    seq: Set(seq),
+                    hash: Set(hash.clone()),
+                },
+            );
         }
         let txn = db.begin().await?;
+        let numbers = Query::update()
+            .table(Alias::new("sync_counter"))
+            .value(
+                Alias::new("value"),
+                Expr::col(Alias::new("value")).add(i64::try_from(batch.len())?),
+            )
+            .and_where(Expr::col(Alias::new("id")).eq(1))
+            .returning(Query::returning().column(Alias::new("value")))
+            .to_owned();
+        txn.query_one(&numbers)
+            .await?
+            .context("the change counter")?;
         attempt::Entity::insert_many(attempts).exec(&txn).await?;
         attempt_participant::Entity::insert_many(people)
             .exec(&txn)
@@ -238,6 +267,14 @@ async fn raw_push_rows_rate(
             .await?;
         change_log::Entity::insert_many(log).exec(&txn).await?;
         ledger_event::Entity::insert_many(events).exec(&txn).await?;
+        ledger_head::Entity::insert_many(heads.into_values())
+            .on_conflict(
+                OnConflict::column(ledger_head::Column::CaseId)
+                    .update_columns([ledger_head::Column::Seq, ledger_head::Column::Hash])
+                    .to_owned(),
+            )
+            .exec(&txn)
+            .await?;
         txn.commit().await?;
     }
     let rate = mutations as f64 / started.elapsed().as_secs_f64();
@@ -265,6 +302,14 @@ async fn raw_push_rows_rate(
         .filter(ledger_event::Column::Seq.gte(base))
         .exec(db)
         .await?;
+    ledger_head::Entity::delete_many().exec(db).await?;
+    for chunk in heads_before.chunks(BATCH) {
+        let rows = chunk
+            .iter()
+            .cloned()
+            .map(sea_orm::IntoActiveModel::into_active_model);
+        ledger_head::Entity::insert_many(rows).exec(db).await?;
+    }
     Ok(rate)
 }
 
@@ -357,41 +402,113 @@ async fn first_sync(server: &TestServer) -> anyhow::Result<(f64, usize)> {
     }
 }
 
-/// Runs the sync benchmark with `attempts` mutations and prints its figures.
-pub async fn run(attempts: usize) -> anyhow::Result<()> {
+/// One round's rates, its phases measured back to back so that drift (the database growing,
+/// the machine's other load) hits them alike.
+struct Round {
+    raw: f64,
+    raw_per_row: f64,
+    raw_push_rows: f64,
+    push: f64,
+    replay: f64,
+}
+
+/// The median and the range of `ratio` over the rounds, as `0.55 (0.51–0.58)`.
+fn spread(rounds: &[Round], ratio: impl Fn(&Round) -> f64) -> String {
+    let mut values: Vec<f64> = rounds.iter().map(ratio).collect();
+    values.sort_by(f64::total_cmp);
+    let median = values[values.len() / 2];
+    format!(
+        "{median:>10.2}  ({:.2}–{:.2})",
+        values[0],
+        values[values.len() - 1]
+    )
+}
+
+/// Runs the sync benchmark, `rounds` rounds of `attempts` mutations, and prints its figures:
+/// each ratio is the median over the rounds of the ratio within a round, with its range.
+pub async fn run(attempts: usize, rounds: usize) -> anyhow::Result<()> {
     let cases = 2_000;
     let server = TestServer::builder().with_students(30).start().await?;
     let engine = format!("{:?}", server.state.db.backend());
     eprintln!("engine: {engine}; seeding {cases} cases…");
     let case_ids = seed_cases(&server, cases).await?;
-
-    eprintln!("raw INSERTs of {attempts} rows, twice…");
     create_scratch_table(&server).await?;
-    let raw = raw_insert_rate(&server, attempts, &case_ids, BATCH).await?;
-    let raw_per_row = raw_insert_rate(&server, attempts, &case_ids, 1).await?;
-    eprintln!("raw INSERTs of the rows {attempts} pushes write…");
-    let raw_push_rows = raw_push_rows_rate(&server, attempts, &case_ids).await?;
-    eprintln!("push of {attempts} mutations…");
-    let (push, replay) = push_rate(&server, attempts, &case_ids).await?;
-    eprintln!("first sync…");
-    let (pull_secs, pulled) = first_sync(&server).await?;
 
+    let mut measured = Vec::with_capacity(rounds);
+    let mut first = None;
+    for round in 1..=rounds.max(1) {
+        eprintln!("round {round}/{rounds}: raw INSERTs of {attempts} rows, twice…");
+        let raw = raw_insert_rate(&server, attempts, &case_ids, BATCH).await?;
+        let raw_per_row = raw_insert_rate(&server, attempts, &case_ids, 1).await?;
+        server
+            .state
+            .db
+            .write
+            .execute_unprepared("DELETE FROM bench_raw")
+            .await?;
+        eprintln!("round {round}/{rounds}: raw writes of the rows {attempts} pushes write…");
+        let raw_push_rows = raw_push_rows_rate(&server, attempts, &case_ids).await?;
+        eprintln!("round {round}/{rounds}: push of {attempts} mutations, twice…");
+        let (push, replay) = push_rate(&server, attempts, &case_ids).await?;
+        eprintln!(
+            "round {round}/{rounds}: raw {raw:.0}, 1-row {raw_per_row:.0}, push's rows \
+             {raw_push_rows:.0}, push {push:.0}, replay {replay:.0}; push ÷ its rows {:.2}",
+            push / raw_push_rows
+        );
+        measured.push(Round {
+            raw,
+            raw_per_row,
+            raw_push_rows,
+            push,
+            replay,
+        });
+        if round == 1 {
+            eprintln!("first sync…");
+            first = Some(first_sync(&server).await?);
+        }
+    }
+    let (pull_secs, pulled) = first.context("the first round ran")?;
+
+    let last = &measured[measured.len() - 1];
     println!("engine                         {engine}");
-    println!("raw INSERT, {BATCH} rows/statement  {raw:>10.0} rows/s");
-    println!("raw INSERT, 1 row/statement    {raw_per_row:>10.0} rows/s");
-    println!("push (CreateAttempt, {BATCH}/req)  {push:>10.0} mutations/s");
-    println!("push ÷ raw multi-row INSERT    {:>10.2}", push / raw);
+    println!("rounds                         {}", measured.len());
+    println!("(last round's rates; ratios: median over the rounds, range in brackets)");
     println!(
-        "push ÷ raw 1-row INSERT        {:>10.2}",
-        push / raw_per_row
+        "raw INSERT, {BATCH} rows/statement  {:>10.0} rows/s",
+        last.raw
     );
-    println!("raw INSERT of a push's 5 rows  {raw_push_rows:>10.0} mutations/s");
     println!(
-        "push ÷ that                    {:>10.2}",
-        push / raw_push_rows
+        "raw INSERT, 1 row/statement    {:>10.0} rows/s",
+        last.raw_per_row
     );
-    println!("same pushes again (no writes)  {replay:>10.0} mutations/s");
-    println!("  ÷ raw multi-row INSERT       {:>10.2}", replay / raw);
+    println!(
+        "raw writes of a push's rows    {:>10.0} mutations/s",
+        last.raw_push_rows
+    );
+    println!(
+        "push (CreateAttempt, {BATCH}/req)  {:>10.0} mutations/s",
+        last.push
+    );
+    println!(
+        "same pushes again (no writes)  {:>10.0} mutations/s",
+        last.replay
+    );
+    println!(
+        "push ÷ raw multi-row INSERT    {}",
+        spread(&measured, |r| r.push / r.raw)
+    );
+    println!(
+        "push ÷ raw 1-row INSERT        {}",
+        spread(&measured, |r| r.push / r.raw_per_row)
+    );
+    println!(
+        "push ÷ raw writes of its rows  {}",
+        spread(&measured, |r| r.push / r.raw_push_rows)
+    );
+    println!(
+        "replay ÷ raw multi-row INSERT  {}",
+        spread(&measured, |r| r.replay / r.raw)
+    );
     println!(
         "first sync (teacher)           {pull_secs:>10.2} s for {pulled} records ({:.0} records/s)",
         pulled as f64 / pull_secs
