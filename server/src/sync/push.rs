@@ -2,6 +2,7 @@
 //! commit comes before the answer.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::Utc;
@@ -58,8 +59,20 @@ pub async fn push(
         ));
     }
     let now = Utc::now();
+    let mutations = Arc::new(request.mutations);
+    // The body hashes are worked out on another thread while the database looks up what it
+    // knows of the batch.
+    let hashing = tokio::task::spawn_blocking({
+        let mutations = Arc::clone(&mutations);
+        move || {
+            mutations
+                .iter()
+                .map(body_hash)
+                .collect::<Result<Vec<_>, _>>()
+        }
+    });
     let txn = state.db.write.begin().await?;
-    let ids: Vec<Uuid> = request.mutations.iter().map(|m| m.id.0).collect();
+    let ids: Vec<Uuid> = mutations.iter().map(|m| m.id.0).collect();
     let mut known: HashMap<Uuid, applied_mutation::Model> = applied_mutation::Entity::find()
         .filter(applied_mutation::Column::MutationId.is_in(ids))
         .all(&txn)
@@ -70,17 +83,18 @@ pub async fn push(
 
     let mut batch = Batch::new(&txn, user, now);
     // What a replayed mutation touches is not looked up: its stored result is the answer.
-    let fresh: Vec<&Mutation> = request
-        .mutations
+    let fresh: Vec<&Mutation> = mutations
         .iter()
         .filter(|m| !known.contains_key(&m.id.0))
         .collect();
     batch.prefetch(&fresh).await?;
-    let mut results = Vec::with_capacity(request.mutations.len());
+    let hashes = hashing
+        .await
+        .map_err(|e| anyhow::anyhow!("hashing the mutations: {e}"))??;
+    let mut results = Vec::with_capacity(mutations.len());
     let mut records = Vec::new();
     let mut clamped_count = 0usize;
-    for m in &request.mutations {
-        let hash = body_hash(m)?;
+    for (m, hash) in mutations.iter().zip(hashes) {
         if let Some(first) = known.get(&m.id.0) {
             if first.body_hash != hash {
                 return Err(reused(m.id.0));
