@@ -416,10 +416,21 @@ impl Storage {
 
     /// Where the bytes of `upload` from `start` on go as they arrive when the store is local
     /// (replacing any kept from there on); `None` on S3, where they go up in pieces with
-    /// [`Storage::put_segment`].
-    pub fn appender(&self, upload: &Incoming, start: u64) -> Option<Appender> {
+    /// [`Storage::put_segment`]. A new upload file's name is made durable at once if
+    /// `name_now`, otherwise only by [`Storage::keep_upload_name`] (an upload nobody may
+    /// resume yet needs no name that outlives a power cut).
+    pub fn appender(&self, upload: &Incoming, start: u64, name_now: bool) -> Option<Appender> {
         self.local_upload_dir(upload.id)
-            .map(|dir| Appender::start(dir, start))
+            .map(|dir| Appender::start(dir, start, name_now))
+    }
+
+    /// Makes the name of `upload`'s file outlive a power cut, when the store is local and the
+    /// appender was told not to.
+    pub async fn keep_upload_name(&self, upload: &Incoming) -> Result<(), StorageError> {
+        match self.local_upload_dir(upload.id) {
+            Some(dir) => blocking(move || local_upload::sync_name(&dir)).await,
+            None => Ok(()),
+        }
     }
 
     /// Stores the bytes of `upload` that start at `start` on S3, replacing any kept from there
@@ -545,6 +556,33 @@ impl Storage {
         Ok(keys)
     }
 
+    /// The uploads whose kept bytes were all last written before `before`, by id.
+    pub async fn uploads_idle_since(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<uuid::Uuid>, StorageError> {
+        let mut listing = self.store.list(Some(&Path::from("uploads")));
+        let mut newest = std::collections::HashMap::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            let Some(id) = meta
+                .location
+                .parts()
+                .nth(1)
+                .and_then(|part| part.as_ref().parse::<uuid::Uuid>().ok())
+            else {
+                continue;
+            };
+            let last = newest.entry(id).or_insert(meta.last_modified);
+            *last = (*last).max(meta.last_modified);
+        }
+        Ok(newest
+            .into_iter()
+            .filter(|(_, last)| *last < before)
+            .map(|(id, _)| id)
+            .collect())
+    }
+
     /// Up to `n` first bytes of `upload`, to sniff its type.
     pub async fn upload_head(&self, upload: uuid::Uuid, n: u64) -> Result<Bytes, StorageError> {
         let first = if self.local_root.is_some() {
@@ -627,41 +665,33 @@ impl Storage {
         size: u64,
         hashed: &str,
     ) -> Result<Stored, StorageError> {
+        if let (Some(root), Some(dir)) = (&self.local_root, self.local_upload_dir(upload.id)) {
+            let original = root.join(Self::original_key(&upload.sha256).as_ref());
+            let (declared, hashed) = (upload.sha256.clone(), hashed.to_owned());
+            return blocking(move || {
+                local_upload::place(&dir, &original, size, &declared, &hashed)
+            })
+            .await?;
+        }
         let stored = self.place_upload(upload, size, hashed).await;
         self.delete_segments(upload, 0).await?;
         stored
     }
 
+    /// Completes the S3 multipart of a finished upload at its original's key if the hash is the
+    /// declared one (whole parts are whole segments, and completion checks the length of the
+    /// others).
     async fn place_upload(
         &self,
         upload: &Incoming,
         size: u64,
         hashed: &str,
     ) -> Result<Stored, StorageError> {
-        let kept_size = match self.local_root {
-            Some(_) => {
-                self.store
-                    .head(&Self::local_file_key(upload.id))
-                    .await?
-                    .size
-            }
-            // Whole parts are whole segments, and completion checks the length of the others.
-            None => size,
-        };
-        StorageError::check(&upload.sha256, size, hashed, kept_size)?;
+        StorageError::check(&upload.sha256, size, hashed, size)?;
         if self.contains(&upload.sha256).await? {
             return Ok(Stored::Duplicate);
         }
-        if self.local_root.is_some() {
-            self.store
-                .rename(
-                    &Self::local_file_key(upload.id),
-                    &Self::original_key(&upload.sha256),
-                )
-                .await?;
-        } else {
-            self.complete_parts(upload, size).await?;
-        }
+        self.complete_parts(upload, size).await?;
         Ok(Stored::New)
     }
 
@@ -766,12 +796,13 @@ enum Append {
 }
 
 impl Appender {
-    /// Starts the thread writing into the file of the upload folder `dir` from `start` on.
-    fn start(dir: PathBuf, start: u64) -> Self {
+    /// Starts the thread writing into the file of the upload folder `dir` from `start` on (a new
+    /// file's name made durable at once if `name_now`).
+    fn start(dir: PathBuf, start: u64, name_now: bool) -> Self {
         // A few pieces of a body in flight: the receiver waits while the disk is behind.
         let (sender, mut asked) = tokio::sync::mpsc::channel(16);
         let worker = tokio::task::spawn_blocking(move || {
-            let mut file = local_upload::open_at(&dir, start)?;
+            let mut file = local_upload::open_at(&dir, start, name_now)?;
             let mut unsynced = 0;
             while let Some(what) = asked.blocking_recv() {
                 match what {
@@ -832,9 +863,9 @@ impl Appender {
 }
 
 /// Runs blocking file work off the async threads.
-async fn blocking(
-    work: impl FnOnce() -> std::io::Result<()> + Send + 'static,
-) -> Result<(), StorageError> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, StorageError> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| StorageError::UploadFile(std::io::Error::other(e)))?
@@ -876,11 +907,12 @@ mod local_upload {
         }
     }
 
-    /// The file of the upload folder `dir`, made if missing, to write at `start`: anything after
-    /// `start` (bytes written but never acknowledged) is dropped first. The file stays locked
-    /// while it is open, so one request at a time writes it (another, even one whose lease on
-    /// the upload outlived a stalled first, gets [`std::io::ErrorKind::WouldBlock`]).
-    pub fn open_at(dir: &Path, start: u64) -> std::io::Result<File> {
+    /// The file of the upload folder `dir`, made if missing (its name made durable if
+    /// `name_now`), to write at `start`: anything after `start` (bytes written but never
+    /// acknowledged) is dropped first. The file stays locked while it is open, so one request at
+    /// a time writes it (another, even one whose lease on the upload outlived a stalled first,
+    /// gets [`std::io::ErrorKind::WouldBlock`]).
+    pub fn open_at(dir: &Path, start: u64, name_now: bool) -> std::io::Result<File> {
         let created = !data(dir).exists();
         std::fs::create_dir_all(dir)?;
         let mut file = OpenOptions::new()
@@ -889,12 +921,8 @@ mod local_upload {
             .write(true)
             .open(data(dir))?;
         lock(&file)?;
-        if created {
-            // The file's name must outlive a power cut as its synced bytes do: sync the folders
-            // that list it (the upload's, and `uploads/` that lists that).
-            for folder in [Some(dir), dir.parent()].into_iter().flatten() {
-                File::open(folder)?.sync_all()?;
-            }
+        if created && name_now {
+            sync_name(dir)?;
         }
         let len = file.metadata()?.len();
         if len < start {
@@ -908,6 +936,61 @@ mod local_upload {
         }
         file.seek(SeekFrom::Start(start))?;
         Ok(file)
+    }
+
+    /// Puts the finished upload in folder `dir` at `original` if its `size` and SHA-256,
+    /// `hashed` (carried along as its bytes arrived), are the `declared` ones, then removes the
+    /// folder whatever the outcome. Its bytes are synced already; the rename is made durable
+    /// with the folder that lists the original (the upload's folder goes, so it is not synced).
+    pub fn place(
+        dir: &Path,
+        original: &Path,
+        size: u64,
+        declared: &str,
+        hashed: &str,
+    ) -> std::io::Result<Result<super::Stored, super::StorageError>> {
+        let kept = std::fs::metadata(data(dir))?.len();
+        let placed = match super::StorageError::check(declared, size, hashed, kept) {
+            Err(mismatch) => Err(mismatch),
+            Ok(()) if original.exists() => Ok(super::Stored::Duplicate),
+            Ok(()) => {
+                let folder = original
+                    .parent()
+                    .ok_or_else(|| std::io::Error::other("an original's key has a folder"))?;
+                make_folder(folder)?;
+                std::fs::rename(data(dir), original)?;
+                File::open(folder)?.sync_all()?;
+                Ok(super::Stored::New)
+            }
+        };
+        truncate(dir, 0)?;
+        Ok(placed)
+    }
+
+    /// Makes `folder` and any missing folder above it, each listed durably in its parent.
+    fn make_folder(folder: &Path) -> std::io::Result<()> {
+        if folder.is_dir() {
+            return Ok(());
+        }
+        let parent = folder
+            .parent()
+            .ok_or_else(|| std::io::Error::other("the store's root is missing"))?;
+        make_folder(parent)?;
+        match std::fs::create_dir(folder) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        File::open(parent)?.sync_all()
+    }
+
+    /// Makes the name of the file in the upload folder `dir` outlive a power cut as its synced
+    /// bytes do: syncs the folders that list it (the upload's, and `uploads/` that lists that).
+    pub fn sync_name(dir: &Path) -> std::io::Result<()> {
+        for folder in [Some(dir), dir.parent()].into_iter().flatten() {
+            File::open(folder)?.sync_all()?;
+        }
+        Ok(())
     }
 
     /// Drops the bytes from `from` on; from 0, the whole upload folder.

@@ -115,11 +115,11 @@ async fn create_upload(
     let with_body = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v == "application/offset+octet-stream");
-    let mut row = uploads::create(&state, &user, &declaration, &case, with_body).await?;
+    let (mut row, lease) = uploads::create(&state, &user, &declaration, &case, with_body).await?;
     if with_body && row.offset < row.length {
         let mut patch_headers = headers.clone();
         patch_headers.insert("upload-offset", HeaderValue::from(0));
-        row = receive_detached(state, row, patch_headers, body, uploads::Lease::Held).await?;
+        row = receive_detached(state, row, patch_headers, body, lease).await?;
     }
     let mut response = tus_response(StatusCode::CREATED, Some(&row));
     let location = HeaderValue::from_str(&format!("/api/v1/uploads/{}", row.id))

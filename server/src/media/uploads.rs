@@ -13,7 +13,8 @@ use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt as _;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
 use sync_protocol::sync::EntityKind;
 
@@ -189,37 +190,40 @@ pub async fn target_case(
         .ok_or_else(|| ApiError::not_found(declaration.target_kind))
 }
 
-/// Creates an upload row, leased to the creating request if its body follows
-/// (creation-with-upload); if the object is stored already, the upload is finished at once.
+/// Creates an upload; returns it and how a body that follows (creation-with-upload) holds it.
+///
+/// Until the answer nobody else knows the upload's id (a client whose creation was cut starts
+/// a new one), so a body that fits in one segment is received before anything is written: its
+/// row is written when the request ends, with the link or with the offset reached
+/// ([`Lease::Unsaved`]). Otherwise the row is written now, leased to the request if a body
+/// follows. If the object is stored already, the upload is finished at once.
 pub async fn create(
     state: &AppState,
     user: &AuthUser,
     declaration: &Declaration,
     case: &case::Model,
     with_body: bool,
-) -> Result<upload::Model, ApiError> {
+) -> Result<(upload::Model, Lease), ApiError> {
     let now = Utc::now();
-    let row = upload::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        kind: Set(declaration.kind.as_str().to_owned()),
-        sha256: Set(declaration.sha256.clone()),
-        length: Set(i64::try_from(declaration.length).unwrap_or(i64::MAX)),
-        offset: Set(0),
-        file_name: Set(declaration.file_name.clone()),
-        target_kind: Set(declaration.target_kind.to_owned()),
-        target_id: Set(declaration.target_id),
-        case_id: Set(case.id),
-        created_at: Set(now),
-        expires_at: Set(now + EXPIRY),
-        busy_until: Set(with_body.then(|| now + LEASE)),
-        captured_at: Set(declaration.origin.captured_at),
-        lat: Set(declaration.origin.location.map(|l| l.0)),
-        lon: Set(declaration.origin.location.map(|l| l.1)),
-        hash_state: Set(None),
-    }
-    .insert(&state.db.write)
-    .await?;
+    let mut row = upload::Model {
+        id: Uuid::now_v7(),
+        user_id: user.id,
+        kind: declaration.kind.as_str().to_owned(),
+        sha256: declaration.sha256.clone(),
+        length: i64::try_from(declaration.length).unwrap_or(i64::MAX),
+        offset: 0,
+        file_name: declaration.file_name.clone(),
+        target_kind: declaration.target_kind.to_owned(),
+        target_id: declaration.target_id,
+        case_id: case.id,
+        created_at: now,
+        expires_at: now + EXPIRY,
+        busy_until: None,
+        captured_at: declaration.origin.captured_at,
+        lat: declaration.origin.location.map(|l| l.0),
+        lon: declaration.origin.location.map(|l| l.1),
+        hash_state: None,
+    };
     if state
         .storage
         .contains(&row.sha256)
@@ -231,18 +235,28 @@ pub async fn create(
             .read_range(&row.sha256, 0..HEADER_BYTES.min(declaration.length))
             .await
             .map_err(storage_error)?;
-        let content_type = match allowed_type(&row.kind, &head) {
-            Ok(t) => t,
-            Err(refused) => {
-                upload::Entity::delete_by_id(row.id)
-                    .exec(&state.db.write)
-                    .await?;
-                return Err(refused);
-            }
-        };
-        return link(state, row, content_type, &head).await;
+        let content_type = allowed_type(&row.kind, &head)?;
+        let linked = link(state, row, content_type, &head, Lease::Unsaved).await?;
+        return Ok((linked, Lease::Unsaved));
     }
-    Ok(row)
+    if with_body && declaration.length < SEGMENT as u64 {
+        return Ok((row, Lease::Unsaved));
+    }
+    row.busy_until = with_body.then(|| now + LEASE);
+    save_new(&state.db.write, &row).await?;
+    Ok((row, Lease::Held))
+}
+
+/// Writes the row of an upload not saved before.
+async fn save_new(
+    db: &impl sea_orm::ConnectionTrait,
+    row: &upload::Model,
+) -> Result<(), sea_orm::DbErr> {
+    upload::ActiveModel::from(row.clone())
+        .reset_all()
+        .insert(db)
+        .await?;
+    Ok(())
 }
 
 fn storage_error(e: StorageError) -> ApiError {
@@ -385,13 +399,17 @@ async fn set_offset(
     Ok(())
 }
 
-/// Whether a request receiving a body must take the upload's lease or holds it already.
+/// Whether a request receiving a body must take the upload's lease, holds it already, or
+/// holds an upload nobody else knows yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lease {
     /// A PATCH: take it (409 or 423 if the upload stands elsewhere or is held).
     Take,
     /// The creating request, whose new row was made leased.
     Held,
+    /// The creating request, whose row is not written yet: it is written when the request
+    /// ends (nothing is, if the upload is refused or cut while all-or-nothing).
+    Unsaved,
 }
 
 /// Takes the upload for one PATCH at `offset`: refused with 409 if the upload stands elsewhere,
@@ -452,11 +470,20 @@ pub async fn receive(
     if lease == Lease::Take {
         take_lease(state, &row, offset).await?;
     }
-    let id = row.id;
-    let received = receive_leased(state, row, offset, checksum, body).await;
+    let upload = incoming(&row);
+    let received = receive_leased(state, row, offset, checksum, body, lease).await;
     if received.is_err() {
-        // The offset already says what was kept; let the next PATCH in.
-        hold(state, id, None).await?;
+        if lease == Lease::Unsaved {
+            // No row will name what arrived.
+            state
+                .storage
+                .delete_segments(&upload, 0)
+                .await
+                .map_err(storage_error)?;
+        } else {
+            // The offset already says what was kept; let the next PATCH in.
+            hold(state, upload.id, None).await?;
+        }
     }
     received
 }
@@ -484,11 +511,18 @@ struct InFlight {
 }
 
 impl<'a> Writes<'a> {
-    /// The writes of a body whose first byte goes at `start`.
-    fn new(state: &'a AppState, upload: Incoming, start: u64, move_offset: bool) -> Self {
+    /// The writes of a body whose first byte goes at `start` (see [`crate::storage::Storage::appender`] for
+    /// `name_now`).
+    fn new(
+        state: &'a AppState,
+        upload: Incoming,
+        start: u64,
+        move_offset: bool,
+        name_now: bool,
+    ) -> Self {
         Self {
             state,
-            appender: state.storage.appender(&upload, start),
+            appender: state.storage.appender(&upload, start, name_now),
             upload,
             in_flight: Default::default(),
             limit: if state.storage.takes_parts_at_once() {
@@ -600,6 +634,7 @@ async fn receive_leased(
     offset: u64,
     mut checksum: Option<Checksum>,
     body: Body,
+    lease: Lease,
 ) -> Result<upload::Model, ApiError> {
     let length = u64::try_from(row.length).unwrap_or(0);
     let all_or_nothing = checksum.is_some();
@@ -611,7 +646,13 @@ async fn receive_leased(
     let mut buffer =
         BytesMut::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)));
     let (mut written, mut received, mut cut) = (offset, offset, false);
-    let mut writes = Writes::new(state, upload.clone(), offset, !all_or_nothing);
+    let mut writes = Writes::new(
+        state,
+        upload.clone(),
+        offset,
+        !all_or_nothing,
+        lease != Lease::Unsaved,
+    );
     let mut renewed = tokio::time::Instant::now();
     loop {
         let piece = match tokio::time::timeout(state.config.upload_idle, stream.next()).await {
@@ -624,7 +665,8 @@ async fn receive_leased(
                 break;
             }
         };
-        if renewed.elapsed() >= LEASE_RENEWAL {
+        // An upload nobody else knows has no row to hold yet.
+        if lease != Lease::Unsaved && renewed.elapsed() >= LEASE_RENEWAL {
             hold(state, row.id, Some(Utc::now() + LEASE)).await?;
             renewed = tokio::time::Instant::now();
         }
@@ -686,20 +728,31 @@ async fn receive_leased(
             bytes: buffer.freeze(),
             sha256: hex(&hash.finalize()),
         };
-        return complete(state, row, finished).await;
+        return complete(state, row, finished, lease).await;
     }
     writes.put_last(written, buffer.freeze()).await?;
     if received == length {
         let sha256 = hex(&hash.finalize());
-        return complete(state, row, Finished::Kept { sha256 }).await;
+        return complete(state, row, Finished::Kept { sha256 }, lease).await;
     }
     let hash_state = upload_hash::save(&hash);
-    set_offset(state, row.id, received, hash_state.clone(), true).await?;
-    Ok(upload::Model {
+    let row = upload::Model {
         offset: i64::try_from(received).unwrap_or(i64::MAX),
-        hash_state: Some(hash_state),
+        hash_state: Some(hash_state.clone()),
+        busy_until: None,
         ..row
-    })
+    };
+    if lease == Lease::Unsaved {
+        state
+            .storage
+            .keep_upload_name(&upload)
+            .await
+            .map_err(storage_error)?;
+        save_new(&state.db.write, &row).await?;
+    } else {
+        set_offset(state, row.id, received, hash_state, true).await?;
+    }
+    Ok(row)
 }
 
 /// The type sniffed from `head` if a file of `kind` may have it (the declared name and the
@@ -787,6 +840,7 @@ async fn complete(
     state: &AppState,
     row: upload::Model,
     finished: Finished,
+    lease: Lease,
 ) -> Result<upload::Model, ApiError> {
     let length = u64::try_from(row.length).unwrap_or(0);
     // One read serves both: the type from the first bytes, an image's size from its header.
@@ -829,7 +883,7 @@ async fn complete(
     };
     match stored {
         Ok(Stored::New | Stored::Duplicate) => {
-            let linked = link(state, row, content_type, &head).await?;
+            let linked = link(state, row, content_type, &head, lease).await?;
             if content_type.starts_with("image/") {
                 super::derive::thumbnail_later(state, &linked.sha256, in_memory);
             }
@@ -853,13 +907,15 @@ async fn complete(
 }
 
 /// Records the stored object as evidence of its attempt or document, with what its bytes say
-/// (`head` is its first bytes), and marks the upload done. The same file sent again for the same
-/// record (a phone that did not hear the answer sends it again) links nothing new.
+/// (`head` is its first bytes), and marks the upload done (writing its row if `lease` says it
+/// is not written yet). The same file sent again for the same record (a phone that did not
+/// hear the answer sends it again) links nothing new.
 async fn link(
     state: &AppState,
     row: upload::Model,
     content_type: &str,
     head: &[u8],
+    lease: Lease,
 ) -> Result<upload::Model, ApiError> {
     let exif = if content_type.starts_with("image/") {
         probe::exif(head)
@@ -880,20 +936,26 @@ async fn link(
     if !already_linked(&txn, &row).await? {
         insert_media(&txn, &row, content_type, &exif, location, duration_ms).await?;
     }
-    upload::Entity::update_many()
-        .col_expr(upload::Column::Offset, Expr::value(row.length))
-        .col_expr(
-            upload::Column::BusyUntil,
-            Expr::value(None::<DateTime<Utc>>),
-        )
-        .filter(upload::Column::Id.eq(row.id))
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(upload::Model {
+    let done = upload::Model {
         offset: row.length,
+        busy_until: None,
         ..row
-    })
+    };
+    if lease == Lease::Unsaved {
+        save_new(&txn, &done).await?;
+    } else {
+        upload::Entity::update_many()
+            .col_expr(upload::Column::Offset, Expr::value(done.offset))
+            .col_expr(
+                upload::Column::BusyUntil,
+                Expr::value(None::<DateTime<Utc>>),
+            )
+            .filter(upload::Column::Id.eq(done.id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(done)
 }
 
 /// Whether the file of `row` is already evidence of the same record.
@@ -964,15 +1026,46 @@ pub async fn terminate(state: &AppState, row: upload::Model) -> Result<(), ApiEr
     Ok(())
 }
 
-/// Deletes every upload past its expiry and its segments; returns how many.
+/// Deletes every upload past its expiry and its segments, and the bytes of uploads that never
+/// got a row (a server stopped while receiving a creation's body: see [`Lease::Unsaved`]) left
+/// untouched for as long; returns how many uploads went.
 pub async fn expire(state: &AppState) -> Result<usize, ApiError> {
+    let now = Utc::now();
     let expired = upload::Entity::find()
-        .filter(upload::Column::ExpiresAt.lte(Utc::now()))
+        .filter(upload::Column::ExpiresAt.lte(now))
         .all(&state.db.write)
         .await?;
-    let count = expired.len();
+    let mut count = expired.len();
     for row in expired {
         terminate(state, row).await?;
+    }
+    let idle = state
+        .storage
+        .uploads_idle_since(now - EXPIRY)
+        .await
+        .map_err(storage_error)?;
+    let known: std::collections::HashSet<Uuid> = upload::Entity::find()
+        .select_only()
+        .column(upload::Column::Id)
+        .filter(upload::Column::Id.is_in(idle.iter().copied()))
+        .into_tuple()
+        .all(&state.db.write)
+        .await?
+        .into_iter()
+        .collect();
+    for id in idle.into_iter().filter(|id| !known.contains(id)) {
+        // Such an upload fitted in one segment, so it has no S3 multipart to abort (whose key
+        // would need the hash).
+        let orphan = Incoming {
+            id,
+            sha256: String::new(),
+        };
+        state
+            .storage
+            .delete_segments(&orphan, 0)
+            .await
+            .map_err(storage_error)?;
+        count += 1;
     }
     Ok(count)
 }

@@ -89,7 +89,7 @@ async fn a_local_uploads_file_takes_one_writer_at_a_time() -> anyhow::Result<()>
         sha256: sha.clone(),
     };
     let mut first = storage
-        .appender(&upload, 0)
+        .appender(&upload, 0, true)
         .context("a local store appends")?;
     first.write(data.slice(..1_000_000)).await?;
     first.sync().await?;
@@ -97,7 +97,7 @@ async fn a_local_uploads_file_takes_one_writer_at_a_time() -> anyhow::Result<()>
     // A second request writing the same upload (one whose lease outlived a stalled first) is
     // refused while the first still has the file, and changes nothing in it.
     let mut second = storage
-        .appender(&upload, 0)
+        .appender(&upload, 0, true)
         .context("a local store appends")?;
     let refused = match second.write(data.slice(..10)).await {
         Err(e) => e,

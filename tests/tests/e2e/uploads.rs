@@ -767,6 +767,136 @@ async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> 
 }
 
 #[tokio::test]
+async fn a_creation_keeps_its_body_only_where_a_client_can_resume_it() -> anyhow::Result<()> {
+    let idle = || TestServer::builder().with_env("UPLOAD_IDLE_SECS", "1");
+    a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(idle().start().await?).await?;
+    let s3 = tests::s3::S3Server::start().await?;
+    a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(
+        idle().with_s3(&s3).start().await?,
+    )
+    .await
+}
+
+async fn a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(
+    server: TestServer,
+) -> anyhow::Result<()> {
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let data = typed("m4a", 600 * 1024, 6);
+    let sha = sha256_hex(&data);
+    let creation = |body: reqwest::Body| {
+        tus.request(Method::POST, "/api/v1/uploads")
+            .header("Upload-Length", data.len())
+            .header("Upload-Metadata", metadata("audio", &sha, attempt))
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(body)
+    };
+    let uploads_of_the_file = || {
+        upload::Entity::find()
+            .filter(upload::Column::Sha256.eq(&sha))
+            .all(&server.state.db.read)
+    };
+
+    // A creation whose body fails its checksum is refused, and nothing of it stays.
+    let wrong = format!("sha1 {}", B64.encode([0u8; 20]));
+    let r = creation(data.clone().into())
+        .header("Upload-Checksum", wrong)
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 460);
+    assert!(uploads_of_the_file().await?.is_empty(), "no upload row");
+    assert!(
+        server.state.storage.uploads_kept().await?.is_empty(),
+        "no bytes kept"
+    );
+
+    // A creation whose body goes silent midway keeps what arrived, under an upload that takes
+    // the rest.
+    let sent = 200 * 1024;
+    let silent = reqwest::Body::wrap_stream(futures::StreamExt::chain(
+        futures::stream::iter(pieces(&data[..sent])),
+        futures::stream::pending(),
+    ));
+    let stalled = tokio::spawn(creation(silent).send());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let row = loop {
+        if let Some(row) = uploads_of_the_file().await?.pop() {
+            break row;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the cut creation was not kept"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(row.offset, sent as i64, "what arrived before the silence");
+    tus.send_rest(&format!("/api/v1/uploads/{}", row.id), &data, sent)
+        .await?;
+    assert_eq!(
+        server.state.storage.rehash(&sha).await?,
+        (sha.clone(), data.len() as u64),
+        "stored whole, byte for byte"
+    );
+    stalled.abort();
+    Ok(())
+}
+
+#[tokio::test]
+async fn bytes_no_upload_names_are_removed_once_the_expiry_has_passed() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let server::storage::StorageConfig::Local { root } = &server.state.config.storage else {
+        anyhow::bail!("the default store is local");
+    };
+    // What a server stopped while receiving a creation's body leaves: a file no row names.
+    let orphan = |id: Uuid, age: chrono::Duration| -> anyhow::Result<()> {
+        let dir = root.join("uploads").join(id.to_string());
+        std::fs::create_dir_all(&dir)?;
+        let file = std::fs::File::create(dir.join("data"))?;
+        let when = std::time::SystemTime::now() - age.to_std()?;
+        file.set_times(std::fs::FileTimes::new().set_modified(when))?;
+        Ok(())
+    };
+    let (old, recent) = (Uuid::now_v7(), Uuid::now_v7());
+    orphan(
+        old,
+        server::media::uploads::EXPIRY + chrono::Duration::hours(1),
+    )?;
+    orphan(recent, chrono::Duration::hours(1))?;
+    // An upload in progress, untouched as long, is not the sweep's to remove.
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let data = typed("m4a", 300 * 1024, 7);
+    let at = location(
+        &tus.create(data.len(), &metadata("audio", &sha256_hex(&data), attempt))
+            .await?,
+    );
+    let r = tus
+        .patch(&at, 0, Bytes::copy_from_slice(&data[..1000]).into(), None)
+        .await?;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let kept: Uuid = at.rsplit('/').next().unwrap_or_default().parse()?;
+    let file = root.join("uploads").join(kept.to_string()).join("data");
+    let when = std::time::SystemTime::now() - (server::media::uploads::EXPIRY * 2).to_std()?;
+    std::fs::File::options()
+        .write(true)
+        .open(&file)?
+        .set_times(std::fs::FileTimes::new().set_modified(when))?;
+
+    // The server's own sweep may run first; either way, after it only the old orphan is gone.
+    server::media::uploads::expire(&server.state).await?;
+    let mut left: Vec<String> = server.state.storage.uploads_kept().await?;
+    left.sort();
+    let mut expected = vec![
+        format!("uploads/{kept}/data"),
+        format!("uploads/{recent}/data"),
+    ];
+    expected.sort();
+    assert_eq!(left, expected, "only the old file no upload names went");
+    assert_eq!(tus.offset(&at).await?, Some(1000), "the upload goes on");
+    Ok(())
+}
+
+#[tokio::test]
 async fn an_upload_of_several_segments_is_stored_whole_from_parts_and_pieces() -> anyhow::Result<()>
 {
     on_both(an_upload_of_several_segments_is_stored_whole_from_parts_and_pieces_on).await
