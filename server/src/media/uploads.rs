@@ -193,7 +193,8 @@ pub async fn target_case(
 /// Creates an upload; returns it and how a body that follows (creation-with-upload) holds it.
 ///
 /// Until the answer nobody else knows the upload's id (a client whose creation was cut starts
-/// a new one), so a body that fits in one segment is received before anything is written: its
+/// a new one), so the body of a file smaller than a segment is received before anything is
+/// written (no piece of it can be stored, and so acknowledged, before its end): its
 /// row is written when the request ends, with the link or with the offset reached
 /// ([`Lease::Unsaved`]). Otherwise the row is written now, leased to the request if a body
 /// follows. If the object is stored already, the upload is finished at once.
