@@ -54,3 +54,15 @@ async fn main() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The median of `values` (the mean of the middle two when their number is even).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 0 => (sorted[middle - 1] + sorted[middle]) / 2.0,
+        _ => sorted[middle],
+    }
+}

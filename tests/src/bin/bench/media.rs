@@ -415,12 +415,6 @@ async fn tus_big(
     Ok((rate, peak, before))
 }
 
-/// The median of `values`.
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 /// Runs the media benchmark and prints its figures: per round, and the median ratio.
 pub async fn run(options: &Options) -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;
@@ -496,8 +490,8 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     }
     println!(
         "median ratio: photos {:.2}, large file {:.2}; highest server peak RSS during the large upload {:.0} MiB",
-        median(photo_ratios),
-        median(big_ratios),
+        crate::median(&photo_ratios),
+        crate::median(&big_ratios),
         peaks.iter().copied().fold(0.0, f64::max)
     );
     Ok(())

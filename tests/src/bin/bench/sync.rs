@@ -412,11 +412,14 @@ struct Round {
     replay: f64,
 }
 
+/// A ratio of two of a round's rates.
+type Ratio = fn(&Round) -> f64;
+
 /// The median and the range of `ratio` over the rounds, as `0.55 (0.51–0.58)`.
-fn spread(rounds: &[Round], ratio: impl Fn(&Round) -> f64) -> String {
+fn spread(rounds: &[Round], ratio: Ratio) -> String {
     let mut values: Vec<f64> = rounds.iter().map(ratio).collect();
     values.sort_by(f64::total_cmp);
-    let median = values[values.len() / 2];
+    let median = crate::median(&values);
     format!(
         "{median:>10.2}  ({:.2}–{:.2})",
         values[0],
@@ -473,42 +476,47 @@ pub async fn run(attempts: usize, rounds: usize) -> anyhow::Result<()> {
     println!("engine                         {engine}");
     println!("rounds                         {}", measured.len());
     println!("(last round's rates; ratios: median over the rounds, range in brackets)");
-    println!(
-        "raw INSERT, {BATCH} rows/statement  {:>10.0} rows/s",
-        last.raw
-    );
-    println!(
-        "raw INSERT, 1 row/statement    {:>10.0} rows/s",
-        last.raw_per_row
-    );
-    println!(
-        "raw writes of a push's rows    {:>10.0} mutations/s",
-        last.raw_push_rows
-    );
-    println!(
-        "push (CreateAttempt, {BATCH}/req)  {:>10.0} mutations/s",
-        last.push
-    );
-    println!(
-        "same pushes again (no writes)  {:>10.0} mutations/s",
-        last.replay
-    );
-    println!(
-        "push ÷ raw multi-row INSERT    {}",
-        spread(&measured, |r| r.push / r.raw)
-    );
-    println!(
-        "push ÷ raw 1-row INSERT        {}",
-        spread(&measured, |r| r.push / r.raw_per_row)
-    );
-    println!(
-        "push ÷ raw writes of its rows  {}",
-        spread(&measured, |r| r.push / r.raw_push_rows)
-    );
-    println!(
-        "replay ÷ raw multi-row INSERT  {}",
-        spread(&measured, |r| r.replay / r.raw)
-    );
+    let rates = [
+        (
+            format!("raw INSERT, {BATCH} rows/statement"),
+            last.raw,
+            "rows/s",
+        ),
+        (
+            "raw INSERT, 1 row/statement".into(),
+            last.raw_per_row,
+            "rows/s",
+        ),
+        (
+            "raw writes of a push's rows".into(),
+            last.raw_push_rows,
+            "mutations/s",
+        ),
+        (
+            format!("push (CreateAttempt, {BATCH}/req)"),
+            last.push,
+            "mutations/s",
+        ),
+        (
+            "same pushes again (no writes)".into(),
+            last.replay,
+            "mutations/s",
+        ),
+    ];
+    for (label, rate, unit) in rates {
+        println!("{label:<31}{rate:>10.0} {unit}");
+    }
+    let ratios: [(&str, Ratio); 4] = [
+        ("push ÷ raw multi-row INSERT", |r| r.push / r.raw),
+        ("push ÷ raw 1-row INSERT", |r| r.push / r.raw_per_row),
+        ("push ÷ raw writes of its rows", |r| {
+            r.push / r.raw_push_rows
+        }),
+        ("replay ÷ raw multi-row INSERT", |r| r.replay / r.raw),
+    ];
+    for (label, ratio) in ratios {
+        println!("{label:<31}{}", spread(&measured, ratio));
+    }
     println!(
         "first sync (teacher)           {pull_secs:>10.2} s for {pulled} records ({:.0} records/s)",
         pulled as f64 / pull_secs
