@@ -512,8 +512,8 @@ struct InFlight {
 }
 
 impl<'a> Writes<'a> {
-    /// The writes of a body whose first byte goes at `start` (see [`crate::storage::Storage::appender`] for
-    /// `name_now`).
+    /// The writes of a body whose first byte goes at `start` (`name_now`: see
+    /// [`crate::storage::Storage::appender`]).
     fn new(
         state: &'a AppState,
         upload: Incoming,
