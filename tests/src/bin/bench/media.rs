@@ -21,6 +21,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
@@ -111,7 +112,7 @@ impl Uploader<'_> {
         kind: &str,
         sha256: &str,
         len: u64,
-        body: Option<Vec<u8>>,
+        body: Option<Bytes>,
     ) -> anyhow::Result<(String, u64)> {
         let metadata = format!(
             "kind {},sha256 {},filename {},attempt_id {}",
@@ -183,12 +184,12 @@ fn photo() -> anyhow::Result<Vec<u8>> {
 
 /// `PHOTOS` distinct photos for `round`: `base` with a different trailer after its end marker
 /// (the server stores a file sent twice only once).
-fn photos(base: &[u8], round: usize) -> Vec<Vec<u8>> {
+fn photos(base: &[u8], round: usize) -> Vec<Bytes> {
     (0..PHOTOS)
         .map(|n| {
             let mut photo = base.to_vec();
             photo.extend(format!("round {round} photo {n:08}").as_bytes());
-            photo
+            Bytes::from(photo)
         })
         .collect()
 }
@@ -295,7 +296,7 @@ where
 /// Seconds of writing `photos` raw into `store`, one object each, `at_once` at a time.
 async fn raw_photos(
     store: &Arc<dyn ObjectStore>,
-    photos: &[Vec<u8>],
+    photos: &[Bytes],
     at_once: usize,
 ) -> anyhow::Result<f64> {
     let keys: Vec<Path> = (0..photos.len())
@@ -334,15 +335,15 @@ async fn raw_big(store: &Arc<dyn ObjectStore>, big: &FsPath) -> anyhow::Result<f
     Ok(rate)
 }
 
-fn total_mib(files: &[Vec<u8>]) -> f64 {
-    files.iter().map(Vec::len).sum::<usize>() as f64 / MIB
+fn total_mib(files: &[Bytes]) -> f64 {
+    files.iter().map(Bytes::len).sum::<usize>() as f64 / MIB
 }
 
 /// Seconds of uploading `photos` to the server, each whole with its creation, as a phone sends
 /// them (hashed when queued, before sending), `at_once` at a time.
 async fn tus_photos(
     uploader: &Uploader<'_>,
-    photos: &[Vec<u8>],
+    photos: &[Bytes],
     at_once: usize,
 ) -> anyhow::Result<f64> {
     let hashes: Vec<String> = photos
@@ -369,7 +370,7 @@ async fn tus_photos(
 async fn photo_rates(
     store: &Arc<dyn ObjectStore>,
     uploader: &Uploader<'_>,
-    photos: &[Vec<u8>],
+    photos: &[Bytes],
     at_once: usize,
 ) -> anyhow::Result<(f64, f64)> {
     let (mut raw, mut tus) = (0.0, 0.0);
