@@ -949,22 +949,24 @@ mod local_upload {
         declared: &str,
         hashed: &str,
     ) -> std::io::Result<Result<super::Stored, super::StorageError>> {
-        let kept = std::fs::metadata(data(dir))?.len();
-        let placed = match super::StorageError::check(declared, size, hashed, kept) {
-            Err(mismatch) => Err(mismatch),
-            Ok(()) if original.exists() => Ok(super::Stored::Duplicate),
-            Ok(()) => {
-                let folder = original
-                    .parent()
-                    .ok_or_else(|| std::io::Error::other("an original's key has a folder"))?;
-                make_folder(folder)?;
-                std::fs::rename(data(dir), original)?;
-                File::open(folder)?.sync_all()?;
-                Ok(super::Stored::New)
+        let placed = (|| {
+            let kept = std::fs::metadata(data(dir))?.len();
+            if let Err(mismatch) = super::StorageError::check(declared, size, hashed, kept) {
+                return Ok(Err(mismatch));
             }
-        };
+            if original.exists() {
+                return Ok(Ok(super::Stored::Duplicate));
+            }
+            let folder = original
+                .parent()
+                .ok_or_else(|| std::io::Error::other("an original's key has a folder"))?;
+            make_folder(folder)?;
+            std::fs::rename(data(dir), original)?;
+            File::open(folder)?.sync_all()?;
+            Ok(Ok(super::Stored::New))
+        })();
         truncate(dir, 0)?;
-        Ok(placed)
+        placed
     }
 
     /// Makes `folder` and any missing folder above it, each listed durably in its parent.
