@@ -15,9 +15,22 @@ use uuid::Uuid;
 async fn on_both<F: std::future::Future<Output = anyhow::Result<()>>>(
     check: impl Fn(TestServer) -> F,
 ) -> anyhow::Result<()> {
-    check(TestServer::start().await?).await?;
+    on_both_from(TestServer::builder, check).await
+}
+
+/// [`on_both`], each server made from `builder`.
+async fn on_both_from<F: std::future::Future<Output = anyhow::Result<()>>>(
+    builder: impl Fn() -> tests::TestServerBuilder,
+    check: impl Fn(TestServer) -> F,
+) -> anyhow::Result<()> {
+    check(builder().start().await?).await?;
     let s3 = tests::s3::S3Server::start().await?;
-    check(TestServer::builder().with_s3(&s3).start().await?).await
+    check(builder().with_s3(&s3).start().await?).await
+}
+
+/// A server that counts a body silent for a second as cut.
+fn quickly_idle() -> tests::TestServerBuilder {
+    TestServer::builder().with_env("UPLOAD_IDLE_SECS", "1")
 }
 
 /// A file of `len` bytes that is a `kind` file (a real header), padded with noise.
@@ -167,6 +180,14 @@ fn pieces(bytes: &[u8]) -> Vec<Result<Bytes, std::io::Error>> {
         .chunks(16 * 1024)
         .map(|c| Ok(Bytes::copy_from_slice(c)))
         .collect()
+}
+
+/// A body that sends `bytes` as [`pieces`], then nothing more, its connection left open.
+fn silent_after(bytes: &[u8]) -> reqwest::Body {
+    reqwest::Body::wrap_stream(futures::StreamExt::chain(
+        futures::stream::iter(pieces(bytes)),
+        futures::stream::pending(),
+    ))
 }
 
 async fn client_for(server: &TestServer, user: &str) -> anyhow::Result<Tus> {
@@ -328,10 +349,11 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
 /// silent request kept the upload's file).
 #[tokio::test]
 async fn a_silent_body_counts_as_cut_and_the_upload_resumes() -> anyhow::Result<()> {
-    let idle = || TestServer::builder().with_env("UPLOAD_IDLE_SECS", "1");
-    a_silent_body_counts_as_cut_and_the_upload_resumes_on(idle().start().await?).await?;
-    let s3 = tests::s3::S3Server::start().await?;
-    a_silent_body_counts_as_cut_and_the_upload_resumes_on(idle().with_s3(&s3).start().await?).await
+    on_both_from(
+        quickly_idle,
+        a_silent_body_counts_as_cut_and_the_upload_resumes_on,
+    )
+    .await
 }
 
 async fn a_silent_body_counts_as_cut_and_the_upload_resumes_on(
@@ -346,11 +368,7 @@ async fn a_silent_body_counts_as_cut_and_the_upload_resumes_on(
             .await?,
     );
     let sent = 200 * 1024;
-    // The bytes go out, then nothing more, and the connection stays open.
-    let silent = reqwest::Body::wrap_stream(futures::StreamExt::chain(
-        futures::stream::iter(pieces(&data[..sent])),
-        futures::stream::pending(),
-    ));
+    let silent = silent_after(&data[..sent]);
     let stalled = tokio::spawn({
         let (tus, at) = (tus.at(&server.url), at.clone());
         async move { tus.patch(&at, 0, silent, None).await.map(|r| r.status()) }
@@ -768,11 +786,9 @@ async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> 
 
 #[tokio::test]
 async fn a_creation_keeps_its_body_only_where_a_client_can_resume_it() -> anyhow::Result<()> {
-    let idle = || TestServer::builder().with_env("UPLOAD_IDLE_SECS", "1");
-    a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(idle().start().await?).await?;
-    let s3 = tests::s3::S3Server::start().await?;
-    a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(
-        idle().with_s3(&s3).start().await?,
+    on_both_from(
+        quickly_idle,
+        a_creation_keeps_its_body_only_where_a_client_can_resume_it_on,
     )
     .await
 }
@@ -813,10 +829,7 @@ async fn a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(
     // A creation whose body goes silent midway keeps what arrived, under an upload that takes
     // the rest.
     let sent = 200 * 1024;
-    let silent = reqwest::Body::wrap_stream(futures::StreamExt::chain(
-        futures::stream::iter(pieces(&data[..sent])),
-        futures::stream::pending(),
-    ));
+    let silent = silent_after(&data[..sent]);
     let stalled = tokio::spawn(creation(silent).send());
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     let row = loop {
