@@ -417,19 +417,16 @@ type Ratio = fn(&Round) -> f64;
 
 /// The median and the range of `ratio` over the rounds, as `0.55 (0.51–0.58)`.
 fn spread(rounds: &[Round], ratio: Ratio) -> String {
-    let mut values: Vec<f64> = rounds.iter().map(ratio).collect();
-    values.sort_by(f64::total_cmp);
-    let median = crate::median(&values);
-    format!(
-        "{median:>10.2}  ({:.2}–{:.2})",
-        values[0],
-        values[values.len() - 1]
-    )
+    let values: Vec<f64> = rounds.iter().map(ratio).collect();
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{:>10.2}  ({low:.2}–{high:.2})", crate::median(&values))
 }
 
 /// Runs the sync benchmark, `rounds` rounds of `attempts` mutations, and prints its figures:
 /// each ratio is the median over the rounds of the ratio within a round, with its range.
 pub async fn run(attempts: usize, rounds: usize) -> anyhow::Result<()> {
+    let rounds = rounds.max(1);
     let cases = 2_000;
     let server = TestServer::builder().with_students(30).start().await?;
     let engine = format!("{:?}", server.state.db.backend());
@@ -439,7 +436,7 @@ pub async fn run(attempts: usize, rounds: usize) -> anyhow::Result<()> {
 
     let mut measured = Vec::with_capacity(rounds);
     let mut first = None;
-    for round in 1..=rounds.max(1) {
+    for round in 1..=rounds {
         eprintln!("round {round}/{rounds}: raw INSERTs of {attempts} rows, twice…");
         let raw = raw_insert_rate(&server, attempts, &case_ids, BATCH).await?;
         let raw_per_row = raw_insert_rate(&server, attempts, &case_ids, 1).await?;
