@@ -34,9 +34,8 @@ pub struct Inner {
     pub storage: Storage,
     /// Permits for heavy work (image decoding) run off the async threads, one per core.
     pub heavy: tokio::sync::Semaphore,
-    /// Background work (thumbnails of finished uploads) takes turns, one at a time, so that
-    /// requests keep the other cores.
-    pub background: tokio::sync::Semaphore,
+    /// Background work (thumbnails of finished uploads): one at a time, once uploads pause.
+    pub background: crate::media::derive::Background,
     /// The working-day calendar: the shipped holiday schedules and those loaded since.
     pub calendar: std::sync::RwLock<crate::calendar::WorkCalendar>,
 }
@@ -102,7 +101,7 @@ impl AppState {
             heavy: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
             ),
-            background: tokio::sync::Semaphore::new(1),
+            background: Default::default(),
             calendar: std::sync::RwLock::new(calendar),
         })))
     }

@@ -639,23 +639,6 @@ impl Storage {
         Ok(())
     }
 
-    /// Stores an upload whose `size` bytes all came in its last request, `bytes`, if their
-    /// SHA-256, `hashed`, is the declared one: on S3 with one PUT (nothing of it was sent
-    /// before); locally they are in the upload's file already, written by its [`Appender`] and
-    /// synced, which is put in place. Nothing is left of the upload whatever the outcome.
-    pub async fn finish_whole(
-        &self,
-        upload: &Incoming,
-        size: u64,
-        bytes: Bytes,
-        hashed: &str,
-    ) -> Result<Stored, StorageError> {
-        if self.local_root.is_some() {
-            return self.finish_upload(upload, size, hashed).await;
-        }
-        self.put_checked(&upload.sha256, size, bytes, hashed).await
-    }
-
     /// Puts a finished upload of `size` bytes in place if its SHA-256, `hashed` (carried along
     /// as its bytes arrived), is the declared one, then deletes what is left of it whatever the
     /// outcome.
@@ -776,12 +759,14 @@ impl Storage {
     }
 }
 
-/// Bytes an [`Appender`] writes before it syncs them: the disk works while the rest arrives.
+/// Bytes an [`Appender`] writes before it starts writing them back: the disk works while the
+/// rest arrives.
 const APPEND_SYNC_BYTES: usize = 1024 * 1024;
 
 /// Writes the bytes of one request into a local upload's file as they arrive, on a blocking
-/// thread of its own, syncing each MiB at once: the disk works while the rest of the body is
-/// still arriving and being hashed, so a photo costs little more than the slower of the two.
+/// thread of its own, starting to write each MiB back to disk at once without waiting for it
+/// (`sync_file_range`): the disk works while the rest of the body is still arriving and being
+/// hashed, and the sync asked for at a piece's end has little left to wait for.
 pub struct Appender {
     sender: tokio::sync::mpsc::Sender<Append>,
     worker: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -803,21 +788,23 @@ impl Appender {
         let (sender, mut asked) = tokio::sync::mpsc::channel(16);
         let worker = tokio::task::spawn_blocking(move || {
             let mut file = local_upload::open_at(&dir, start, name_now)?;
-            let mut unsynced = 0;
+            // Bytes since writing back last began, and whether any are not synced yet.
+            let (mut unsynced, mut dirty) = (0, false);
             while let Some(what) = asked.blocking_recv() {
                 match what {
                     Append::Bytes(bytes) => {
                         file.write_all(&bytes)?;
                         unsynced += bytes.len();
                         if unsynced >= APPEND_SYNC_BYTES {
-                            file.sync_data()?;
+                            local_upload::start_writeback(&file)?;
                             unsynced = 0;
                         }
+                        dirty = true;
                     }
                     Append::Sync(done) => {
-                        if unsynced > 0 {
+                        if dirty {
                             file.sync_data()?;
-                            unsynced = 0;
+                            (unsynced, dirty) = (0, false);
                         }
                         let _ = done.send(());
                     }
@@ -992,6 +979,29 @@ mod local_upload {
         for folder in [Some(dir), dir.parent()].into_iter().flatten() {
             File::open(folder)?.sync_all()?;
         }
+        Ok(())
+    }
+
+    /// Starts writing `file`'s dirty pages to disk without waiting for them, so that the sync
+    /// that follows has little left to wait for.
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    pub fn start_writeback(file: &File) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: the descriptor is open for as long as `file` is borrowed; the call takes no
+        // pointers.
+        let started =
+            unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+        if started == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
+    /// Elsewhere the sync that follows writes everything.
+    #[cfg(not(target_os = "linux"))]
+    pub fn start_writeback(_file: &File) -> std::io::Result<()> {
         Ok(())
     }
 

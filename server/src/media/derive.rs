@@ -1,18 +1,86 @@
 //! What is derived from an original: its thumbnail, made after the upload finishes (or when first
 //! asked for, if that comes sooner). Decoding is heavy and runs off the async threads, under
 //! `image::Limits`: when asked for, in `spawn_blocking` behind the state's semaphore; in the
-//! background, one at a time on a thread of the idle scheduling class, so that requests (uploads,
-//! syncs) keep the cores while it waits. A photo that cannot be decoded is still evidence: it
-//! simply has no thumbnail.
+//! background, one at a time, once uploads pause, on a thread of the idle scheduling class, so
+//! that requests (uploads, syncs) keep the cores. A photo that cannot be decoded is still
+//! evidence: it simply has no thumbnail.
 
 use std::io::Cursor;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::sync::{AcquireError, Semaphore, SemaphorePermit, TryAcquireError};
+use tokio::time::Instant;
 
 use crate::state::AppState;
 
 /// The longest side of a thumbnail.
 pub const THUMBNAIL_SIDE: u32 = 320;
+
+/// How long no upload may have started or ended before background work begins.
+const QUIET: Duration = Duration::from_millis(100);
+/// The longest background work waits for such a pause: under a steady stream of uploads it
+/// still goes on, a piece at least this often.
+const LONGEST_WAIT: Duration = Duration::from_secs(5);
+
+/// Turns of background work (thumbnails of finished uploads): one at a time, and only once
+/// uploads pause. Even in the idle scheduling class, decoding next to a burst of uploads slows
+/// each by 1–2 ms of about 10 on a two-core machine (caches and the host's cores are shared),
+/// while a phone on a village link sends for minutes without starting or ending a request:
+/// work that can wait for a pause does.
+#[derive(Debug)]
+pub struct Background {
+    turn: Semaphore,
+    /// When an upload request last started or ended.
+    last_upload: Mutex<Instant>,
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Self {
+            turn: Semaphore::new(1),
+            last_upload: Mutex::new(Instant::now()),
+        }
+    }
+}
+
+impl Background {
+    /// Notes that an upload request starts or ends now.
+    pub fn upload_moved(&self) {
+        *self
+            .last_upload
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+    }
+
+    /// The turn if it is free now.
+    fn try_turn(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        self.turn.try_acquire()
+    }
+
+    /// The turn, once the work before is done.
+    async fn turn(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        self.turn.acquire().await
+    }
+
+    /// Returns once no upload request has started or ended for [`QUIET`], or after
+    /// [`LONGEST_WAIT`].
+    async fn pause(&self) {
+        let deadline = Instant::now() + LONGEST_WAIT;
+        loop {
+            let calm = *self
+                .last_upload
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                + QUIET;
+            if calm <= Instant::now() || deadline <= Instant::now() {
+                return;
+            }
+            tokio::time::sleep_until(calm.min(deadline)).await;
+        }
+    }
+}
 
 /// Decodes `original` under limits and encodes a JPEG thumbnail.
 fn thumbnail_of(original: &[u8]) -> Result<Vec<u8>, image::ImageError> {
@@ -81,10 +149,11 @@ async fn make_in_background(
     original: Option<Bytes>,
 ) -> anyhow::Result<()> {
     // A file waiting its turn is not held in memory: it is read again when the turn comes.
-    let (_turn, original) = match state.background.try_acquire() {
+    let (_turn, original) = match state.background.try_turn() {
         Ok(turn) => (turn, original),
-        Err(_) => (state.background.acquire().await?, None),
+        Err(_) => (state.background.turn().await?, None),
     };
+    state.background.pause().await;
     if state.storage.thumbnail(sha256).await?.is_some() {
         return Ok(());
     }
@@ -120,5 +189,49 @@ fn lowest_priority() {
         if lowered != 0 {
             tracing::debug!("could not lower the thumbnail thread's priority");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn background_work_waits_for_uploads_to_pause() {
+        let background = Background::default();
+        background.upload_moved();
+        let started = Instant::now();
+        background.pause().await;
+        assert_eq!(started.elapsed(), QUIET, "it begins once uploads paused");
+
+        tokio::time::sleep(QUIET * 3).await;
+        let started = Instant::now();
+        background.pause().await;
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "after a pause it begins at once"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn background_work_goes_on_under_a_steady_stream_of_uploads() {
+        let background = Background::default();
+        let steady = async {
+            loop {
+                background.upload_moved();
+                tokio::time::sleep(QUIET / 2).await;
+            }
+        };
+        let started = Instant::now();
+        tokio::select! {
+            () = background.pause() => {}
+            () = steady => unreachable!("the stream never ends"),
+        }
+        let waited = started.elapsed();
+        assert!(
+            waited >= LONGEST_WAIT && waited < LONGEST_WAIT + QUIET,
+            "it waited {waited:?}"
+        );
     }
 }

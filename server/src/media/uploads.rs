@@ -3,6 +3,7 @@
 //! checksum is given), and what happens when the last byte arrives.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
@@ -472,7 +473,9 @@ pub async fn receive(
         take_lease(state, &row, offset).await?;
     }
     let upload = incoming(&row);
+    state.background.upload_moved();
     let received = receive_leased(state, row, offset, checksum, body, lease).await;
+    state.background.upload_moved();
     if received.is_err() {
         if lease == Lease::Unsaved {
             // No row will name what arrived.
@@ -536,6 +539,11 @@ impl<'a> Writes<'a> {
         }
     }
 
+    /// Whether the store takes the bytes from memory (S3), not as they arrive (locally).
+    fn in_memory(&self) -> bool {
+        self.appender.is_none()
+    }
+
     /// Takes `bytes` as they arrive: locally they are written at once.
     async fn arrived(&mut self, bytes: &Bytes) -> Result<(), ApiError> {
         if let Some(appender) = self.appender.as_mut() {
@@ -544,12 +552,18 @@ impl<'a> Writes<'a> {
         Ok(())
     }
 
-    /// Stores the piece `bytes` (from `start`; `hash_state` is the hash up to their end), waiting
-    /// while too many are on their way; locally, syncs what arrived.
-    async fn put(&mut self, start: u64, bytes: Bytes, hash_state: Vec<u8>) -> Result<(), ApiError> {
+    /// Stores the bytes `piece` of the upload (in memory as `bytes` but locally, where they are
+    /// in its file already; `hash_state` is the hash up to their end), waiting while too many
+    /// are on their way; locally, syncs what arrived.
+    async fn put(
+        &mut self,
+        piece: Range<u64>,
+        bytes: Bytes,
+        hash_state: Vec<u8>,
+    ) -> Result<(), ApiError> {
         if let Some(appender) = self.appender.as_mut() {
             appender.sync().await.map_err(storage_error)?;
-            return self.stored(start + bytes.len() as u64, hash_state).await;
+            return self.stored(piece.end, hash_state).await;
         }
         if !self.prepared && self.limit > 0 {
             self.state
@@ -559,14 +573,11 @@ impl<'a> Writes<'a> {
                 .map_err(storage_error)?;
             self.prepared = true;
         }
-        let (storage, upload, end) = (
-            self.state.storage.clone(),
-            self.upload.clone(),
-            start + bytes.len() as u64,
-        );
+        let (storage, upload) = (self.state.storage.clone(), self.upload.clone());
+        let start = piece.start;
         let sending = tokio::spawn(async move { storage.put_segment(&upload, start, bytes).await });
         self.in_flight.push_back(InFlight {
-            end,
+            end: piece.end,
             hash_state,
             sending,
         });
@@ -644,8 +655,6 @@ async fn receive_leased(
     let mut hash = upload_hash::resume(row.hash_state.as_deref(), offset)
         .map_err(|e| anyhow::anyhow!("upload {}: {e}", row.id))?;
     let mut stream = body.into_data_stream();
-    let mut buffer =
-        BytesMut::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)));
     let (mut written, mut received, mut cut) = (offset, offset, false);
     let mut writes = Writes::new(
         state,
@@ -654,6 +663,14 @@ async fn receive_leased(
         !all_or_nothing,
         lease != Lease::Unsaved,
     );
+    // The piece being filled: its length, and its bytes where the store takes them from memory
+    // (locally they are in the upload's file as they arrive).
+    let mut pending = 0;
+    let mut buffer = if writes.in_memory() {
+        BytesMut::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)))
+    } else {
+        BytesMut::new()
+    };
     let mut renewed = tokio::time::Instant::now();
     loop {
         let piece = match tokio::time::timeout(state.config.upload_idle, stream.next()).await {
@@ -691,16 +708,21 @@ async fn receive_leased(
         // S3 each whole one is a part), each with the hash state at its end.
         let mut rest = piece;
         while !rest.is_empty() {
-            let end = written + buffer.len() as u64;
+            let end = written + pending as u64;
             let room = SEGMENT - usize::try_from(end % SEGMENT as u64).unwrap_or(0);
             let bytes = rest.split_to(rest.len().min(room));
             hash.update(&bytes);
-            buffer.extend_from_slice(&bytes);
-            if bytes.len() == room {
-                let piece = buffer.split().freeze();
-                let len = piece.len() as u64;
-                writes.put(written, piece, upload_hash::save(&hash)).await?;
-                written += len;
+            pending += bytes.len();
+            if writes.in_memory() {
+                buffer.extend_from_slice(&bytes);
+            }
+            if pending == room {
+                let piece = written..written + pending as u64;
+                let hash_state = upload_hash::save(&hash);
+                writes
+                    .put(piece.clone(), buffer.split().freeze(), hash_state)
+                    .await?;
+                (written, pending) = (piece.end, 0);
             }
         }
     }
@@ -722,9 +744,9 @@ async fn receive_leased(
         ));
     }
     // Completion moves the offset with the link; until then a retry may send the end again.
-    if received == length && written == 0 {
-        // The whole file came in this request and is still in memory: on S3 it is checked
-        // before anything is sent, and stored with one PUT.
+    if received == length && written == 0 && writes.in_memory() {
+        // The whole file came in this request and is in memory: on S3 it is checked before
+        // anything is sent, and stored with one PUT.
         let finished = Finished::InMemory {
             bytes: buffer.freeze(),
             sha256: hex(&hash.finalize()),
@@ -820,8 +842,8 @@ pub fn check_dimensions(content_type: &str, head: &[u8]) -> Result<(), ApiError>
 
 /// Where the bytes of a finished upload are.
 enum Finished {
-    /// All of them arrived in the last request and are in memory, with their SHA-256 (locally
-    /// they are in the upload's file too).
+    /// All of them arrived in the last request and are in memory (on S3; locally they are in
+    /// the upload's file as they arrive), with their SHA-256.
     InMemory {
         /// The file.
         bytes: Bytes,
@@ -872,7 +894,7 @@ async fn complete(
         Finished::InMemory { bytes, sha256 } => {
             state
                 .storage
-                .finish_whole(&incoming(&row), length, bytes, &sha256)
+                .put_checked(&row.sha256, length, bytes, &sha256)
                 .await
         }
         Finished::Kept { sha256 } => {

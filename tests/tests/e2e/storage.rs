@@ -111,9 +111,7 @@ async fn a_local_uploads_file_takes_one_writer_at_a_time() -> anyhow::Result<()>
     first.write(data.slice(1_000_000..)).await?;
     first.sync().await?;
     assert_eq!(
-        storage
-            .finish_whole(&upload, size, data.clone(), &sha)
-            .await?,
+        storage.finish_upload(&upload, size, &sha).await?,
         Stored::New
     );
     assert_eq!(
