@@ -671,6 +671,8 @@ async fn receive_leased(
     } else {
         BytesMut::new()
     };
+    // Locally, the file's first bytes if this body starts it: what completion sniffs.
+    let mut head = BytesMut::new();
     let mut renewed = tokio::time::Instant::now();
     loop {
         let piece = match tokio::time::timeout(state.config.upload_idle, stream.next()).await {
@@ -715,6 +717,9 @@ async fn receive_leased(
             pending += bytes.len();
             if writes.in_memory() {
                 buffer.extend_from_slice(&bytes);
+            } else if offset == 0 && head.len() < HEADER_BYTES as usize {
+                let wanted = (HEADER_BYTES as usize - head.len()).min(bytes.len());
+                head.extend_from_slice(&bytes[..wanted]);
             }
             if pending == room {
                 let piece = written..written + pending as u64;
@@ -756,7 +761,8 @@ async fn receive_leased(
     writes.put_last(written, buffer.freeze()).await?;
     if received == length {
         let sha256 = hex(&hash.finalize());
-        return complete(state, row, Finished::Kept { sha256 }, lease).await;
+        let head = (offset == 0 && !writes.in_memory()).then(|| head.freeze());
+        return complete(state, row, Finished::Kept { sha256, head }, lease).await;
     }
     let hash_state = upload_hash::save(&hash);
     let row = upload::Model {
@@ -854,6 +860,8 @@ enum Finished {
     Kept {
         /// Their SHA-256, lowercase hex.
         sha256: String,
+        /// The file's first bytes (up to [`HEADER_BYTES`]) if they are in memory.
+        head: Option<Bytes>,
     },
 }
 
@@ -869,7 +877,10 @@ async fn complete(
     // One read serves both: the type from the first bytes, an image's size from its header.
     let head = match &finished {
         Finished::InMemory { bytes, .. } => bytes.slice(..bytes.len().min(HEADER_BYTES as usize)),
-        Finished::Kept { .. } => state
+        Finished::Kept {
+            head: Some(head), ..
+        } => head.clone(),
+        Finished::Kept { head: None, .. } => state
             .storage
             .upload_head(row.id, HEADER_BYTES)
             .await
@@ -897,7 +908,7 @@ async fn complete(
                 .put_checked(&row.sha256, length, bytes, &sha256)
                 .await
         }
-        Finished::Kept { sha256 } => {
+        Finished::Kept { sha256, .. } => {
             state
                 .storage
                 .finish_upload(&incoming(&row), length, &sha256)
