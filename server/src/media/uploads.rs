@@ -713,6 +713,7 @@ async fn receive_leased(
             let end = written + pending as u64;
             let room = SEGMENT - usize::try_from(end % SEGMENT as u64).unwrap_or(0);
             let bytes = rest.split_to(rest.len().min(room));
+            let fills = bytes.len() == room;
             hash.update(&bytes);
             pending += bytes.len();
             if writes.in_memory() {
@@ -721,7 +722,7 @@ async fn receive_leased(
                 let wanted = (HEADER_BYTES as usize - head.len()).min(bytes.len());
                 head.extend_from_slice(&bytes[..wanted]);
             }
-            if pending == room {
+            if fills {
                 let piece = written..written + pending as u64;
                 let hash_state = upload_hash::save(&hash);
                 writes

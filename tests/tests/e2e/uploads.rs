@@ -971,6 +971,55 @@ async fn an_upload_of_several_segments_is_stored_whole_from_parts_and_pieces_on(
     Ok(())
 }
 
+/// A PATCH of a segment and a half that then goes silent, its connection open: while it still
+/// holds the upload, the offset has moved past the whole segment (written and synced) and no
+/// further, so a power cut now would lose nothing of it. Local folder only: on S3 the offset
+/// moves past parts when those on their way are settled, at the latest when the body ends.
+#[tokio::test]
+async fn a_long_body_is_kept_segment_by_segment_while_it_arrives() -> anyhow::Result<()> {
+    let server = TestServer::builder().start().await?;
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let segment = server::storage::SEGMENT;
+    let data = typed("pdf", 2 * segment, 8);
+    let sha = sha256_hex(&data);
+    let at = location(
+        &tus.create(data.len(), &metadata("document", &sha, attempt))
+            .await?,
+    );
+    let id: Uuid = at.rsplit('/').next().unwrap_or_default().parse()?;
+    let stalled = tokio::spawn({
+        let (tus, at, silent) = (
+            tus.at(&server.url),
+            at.clone(),
+            silent_after(&data[..segment + segment / 2]),
+        );
+        async move { tus.patch(&at, 0, silent, None).await.map(|r| r.status()) }
+    });
+    let offset = async {
+        loop {
+            let row = upload::Entity::find_by_id(id)
+                .one(&server.state.db.read)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the upload's row is gone"))?;
+            if row.offset > 0 {
+                return anyhow::Ok(row.offset);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let offset = tokio::time::timeout(std::time::Duration::from_secs(20), offset)
+        .await
+        .map_err(|_| anyhow::anyhow!("the offset never moved while the body arrived"))??;
+    assert_eq!(
+        offset, segment as i64,
+        "the whole segment, and only it, is kept"
+    );
+    assert!(!stalled.is_finished(), "the PATCH still holds the upload");
+    stalled.abort();
+    Ok(())
+}
+
 /// Whether tuspy (the third-party tus client) is installed; `.ci/run` installs it.
 fn tuspy_available() -> bool {
     std::process::Command::new("python3")
