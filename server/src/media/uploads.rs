@@ -967,9 +967,25 @@ async fn link(
         };
     let location = exif.location.or(row.lat.zip(row.lon));
     let txn = state.db.write.begin().await?;
-    // Asked again inside the transaction: two uploads of the same file may finish together.
+    // The record's case, locked until commit: two uploads of the same file for the same record
+    // finishing together take turns here, so the second sees the first's link (PostgreSQL;
+    // SQLite has one writer at a time anyway).
+    let case = case::Entity::find_by_id(row.case_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("case"))?;
     if !already_linked(&txn, &row).await? {
-        insert_media(&txn, &row, content_type, &exif, location, duration_ms).await?;
+        insert_media(
+            &txn,
+            &row,
+            &case,
+            content_type,
+            &exif,
+            location,
+            duration_ms,
+        )
+        .await?;
     }
     let done = upload::Model {
         offset: row.length,
@@ -1008,10 +1024,11 @@ async fn already_linked(
 }
 
 /// Inserts the media object of the finished upload `row` and its change-log entry, so phones of
-/// the case's scope pull the reference.
+/// the scope of its `case` pull the reference.
 async fn insert_media(
     txn: &sea_orm::DatabaseTransaction,
     row: &upload::Model,
+    case: &case::Model,
     content_type: &str,
     exif: &probe::Origin,
     location: Option<(f64, f64)>,
@@ -1038,12 +1055,8 @@ async fn insert_media(
     .insert(txn)
     .await?;
     // Phones of the case's scope pull the reference with their next sync.
-    let case = case::Entity::find_by_id(row.case_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("case"))?;
     let mut changes = ChangeSet::default();
-    changes.upsert(EntityKind::Media, media_id, RecordScope::from(&case), true);
+    changes.upsert(EntityKind::Media, media_id, RecordScope::from(case), true);
     changes.append(txn).await?;
     Ok(())
 }

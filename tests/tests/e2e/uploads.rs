@@ -343,6 +343,29 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
     Ok(())
 }
 
+/// A phone that gave up waiting for an answer and sent the photo again while the first request
+/// was still finishing: the same file for the same attempt, in several uploads finishing
+/// together, is evidence once.
+#[tokio::test]
+async fn the_same_file_finishing_in_several_uploads_at_once_is_linked_once() -> anyhow::Result<()> {
+    let server = TestServer::builder().start().await?;
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let data = typed("jpeg", 300_000, 12);
+    let sha = sha256_hex(&data);
+    let meta = metadata("photo", &sha, attempt);
+    let answers = futures::future::join_all((0..8).map(|_| upload_whole(&tus, &data, &meta))).await;
+    for answer in answers {
+        assert_eq!(answer?.status(), StatusCode::CREATED);
+    }
+    let linked = media_object::Entity::find()
+        .filter(media_object::Column::Sha256.eq(&sha))
+        .all(&server.state.db.read)
+        .await?;
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    Ok(())
+}
+
 /// A phone that loses its signal mid-body leaves a connection that never closes: after
 /// `UPLOAD_IDLE_SECS` of silence the server keeps what arrived and lets the upload go, so the
 /// phone's next request resumes it at once (before, it waited out the hold, and locally the
