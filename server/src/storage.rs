@@ -761,7 +761,7 @@ impl Storage {
 
 /// Bytes an [`Appender`] writes before it starts writing them back: the disk works while the
 /// rest arrives.
-const APPEND_SYNC_BYTES: usize = 1024 * 1024;
+const APPEND_WRITEBACK_BYTES: usize = 1024 * 1024;
 
 /// Writes the bytes of one request into a local upload's file as they arrive, on a blocking
 /// thread of its own, starting to write each MiB back to disk at once without waiting for it
@@ -789,22 +789,22 @@ impl Appender {
         let worker = tokio::task::spawn_blocking(move || {
             let mut file = local_upload::open_at(&dir, start, name_now)?;
             // Bytes since writing back last began, and whether any are not synced yet.
-            let (mut unsynced, mut dirty) = (0, false);
+            let (mut since_writeback, mut dirty) = (0, false);
             while let Some(what) = asked.blocking_recv() {
                 match what {
                     Append::Bytes(bytes) => {
                         file.write_all(&bytes)?;
-                        unsynced += bytes.len();
-                        if unsynced >= APPEND_SYNC_BYTES {
+                        since_writeback += bytes.len();
+                        if since_writeback >= APPEND_WRITEBACK_BYTES {
                             local_upload::start_writeback(&file)?;
-                            unsynced = 0;
+                            since_writeback = 0;
                         }
                         dirty = true;
                     }
                     Append::Sync(done) => {
                         if dirty {
                             file.sync_data()?;
-                            (unsynced, dirty) = (0, false);
+                            (since_writeback, dirty) = (0, false);
                         }
                         let _ = done.send(());
                     }
