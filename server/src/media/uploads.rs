@@ -672,7 +672,7 @@ async fn receive_leased(
         BytesMut::new()
     };
     // Locally, the file's first bytes if this body starts it: what completion sniffs.
-    let mut head = BytesMut::new();
+    let mut head = (offset == 0 && !writes.in_memory()).then(BytesMut::new);
     let mut renewed = tokio::time::Instant::now();
     loop {
         let piece = match tokio::time::timeout(state.config.upload_idle, stream.next()).await {
@@ -718,8 +718,10 @@ async fn receive_leased(
             pending += bytes.len();
             if writes.in_memory() {
                 buffer.extend_from_slice(&bytes);
-            } else if offset == 0 && head.len() < HEADER_BYTES as usize {
-                let wanted = (HEADER_BYTES as usize - head.len()).min(bytes.len());
+            } else if let Some(head) = head.as_mut() {
+                let wanted = (HEADER_BYTES as usize)
+                    .saturating_sub(head.len())
+                    .min(bytes.len());
                 head.extend_from_slice(&bytes[..wanted]);
             }
             if fills {
@@ -762,7 +764,7 @@ async fn receive_leased(
     writes.put_last(written, buffer.freeze()).await?;
     if received == length {
         let sha256 = hex(&hash.finalize());
-        let head = (offset == 0 && !writes.in_memory()).then(|| head.freeze());
+        let head = head.map(BytesMut::freeze);
         return complete(state, row, Finished::Kept { sha256, head }, lease).await;
     }
     let hash_state = upload_hash::save(&hash);
