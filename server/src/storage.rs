@@ -14,11 +14,14 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt as _};
+use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 use sha2::{Digest, Sha256};
 
 use crate::config::{ConfigError, Secret};
 use crate::digest::hex;
+
+mod streamed;
+pub use streamed::Streamed;
 
 /// Where media objects live.
 #[derive(Debug, Clone)]
@@ -116,6 +119,9 @@ pub enum StorageError {
     /// The configuration cannot open a store.
     #[error("opening the object store: {0}")]
     Open(String),
+    /// A PUT sent while the file arrived (see [`streamed`]) did not store it.
+    #[error("streamed upload: {0}")]
+    Streamed(String),
 }
 
 impl StorageError {
@@ -155,6 +161,8 @@ pub struct Storage {
     multipart: Option<Arc<dyn MultipartStore>>,
     /// The root folder when the store is local (see the uploads section below).
     local_root: Option<PathBuf>,
+    /// On S3, how an original goes up while it arrives.
+    streamer: Option<streamed::Streamer>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -173,45 +181,54 @@ impl Storage {
             StorageConfig::Local { root } => Some(root.clone()),
             StorageConfig::S3 { .. } => None,
         };
-        let (store, multipart): (Arc<dyn ObjectStore>, Option<Arc<dyn MultipartStore>>) =
-            match config {
-                StorageConfig::Local { root } => {
-                    std::fs::create_dir_all(root).map_err(|e| {
-                        StorageError::Open(format!("creating {}: {e}", root.display()))
-                    })?;
-                    // An acknowledged segment or original must survive a power cut: fsync each write.
-                    (
-                        Arc::new(LocalFileSystem::new_with_prefix(root)?.with_fsync(true)),
-                        None,
-                    )
-                }
-                StorageConfig::S3 {
-                    endpoint,
-                    bucket,
-                    region,
-                    access_key_id,
-                    secret_access_key,
-                    allow_http,
-                    virtual_hosted,
-                } => {
-                    let s3 = Arc::new(
-                        AmazonS3Builder::new()
-                            .with_endpoint(endpoint)
-                            .with_bucket_name(bucket)
-                            .with_region(region)
-                            .with_access_key_id(access_key_id)
-                            .with_secret_access_key(&secret_access_key.0)
-                            .with_allow_http(*allow_http)
-                            .with_virtual_hosted_style_request(*virtual_hosted)
-                            .build()?,
-                    );
-                    (s3.clone(), Some(s3))
-                }
-            };
+        type Opened = (
+            Arc<dyn ObjectStore>,
+            Option<Arc<dyn MultipartStore>>,
+            Option<streamed::Streamer>,
+        );
+        let (store, multipart, streamer): Opened = match config {
+            StorageConfig::Local { root } => {
+                std::fs::create_dir_all(root)
+                    .map_err(|e| StorageError::Open(format!("creating {}: {e}", root.display())))?;
+                // An acknowledged segment or original must survive a power cut: fsync each write.
+                (
+                    Arc::new(LocalFileSystem::new_with_prefix(root)?.with_fsync(true)),
+                    None,
+                    None,
+                )
+            }
+            StorageConfig::S3 {
+                endpoint,
+                bucket,
+                region,
+                access_key_id,
+                secret_access_key,
+                allow_http,
+                virtual_hosted,
+            } => {
+                let s3 = Arc::new(
+                    AmazonS3Builder::new()
+                        .with_endpoint(endpoint)
+                        .with_bucket_name(bucket)
+                        .with_region(region)
+                        .with_access_key_id(access_key_id)
+                        .with_secret_access_key(&secret_access_key.0)
+                        .with_allow_http(*allow_http)
+                        .with_virtual_hosted_style_request(*virtual_hosted)
+                        .build()?,
+                );
+                (
+                    s3.clone(),
+                    Some(s3.clone()),
+                    Some(streamed::Streamer::new(s3)),
+                )
+            }
+        };
         Ok(Self {
             store,
             multipart,
             local_root,
+            streamer,
         })
     }
 
@@ -230,23 +247,50 @@ impl Storage {
         }
     }
 
+    /// On S3, starts storing the original with `sha256` of `size` bytes while they arrive, for
+    /// [`Storage::finish_streamed`] to finish; `None` on a local store.
+    pub fn stream_original(&self, sha256: &str, size: u64) -> Option<Streamed> {
+        let streamer = self.streamer.as_ref()?;
+        Some(streamer.start(Self::original_key(sha256), size))
+    }
+
     /// Stores `bytes`, whose SHA-256 the caller computed as `actual_sha256`, as the original with
     /// `sha256` of `size` bytes if both match; nothing is written otherwise.
     pub async fn put_checked(
         &self,
         sha256: &str,
         size: u64,
-        bytes: Bytes,
+        bytes: PutPayload,
         actual_sha256: &str,
     ) -> Result<Stored, StorageError> {
-        StorageError::check(sha256, size, actual_sha256, bytes.len() as u64)?;
+        StorageError::check(sha256, size, actual_sha256, bytes.content_length() as u64)?;
         if self.contains(sha256).await? {
             return Ok(Stored::Duplicate);
         }
-        self.store
-            .put(&Self::original_key(sha256), bytes.into())
-            .await?;
+        self.store.put(&Self::original_key(sha256), bytes).await?;
         Ok(Stored::New)
+    }
+
+    /// Finishes `streamed`, the original with `sha256` of `size` bytes sent to the store as it
+    /// arrived, whose SHA-256 the caller computed as `actual_sha256`, if both match; nothing is
+    /// stored otherwise. Should its PUT have failed on its way (a store that timed out on a slow
+    /// phone), the bytes are stored anew.
+    pub async fn finish_streamed(
+        &self,
+        streamed: Streamed,
+        sha256: &str,
+        size: u64,
+        actual_sha256: &str,
+    ) -> Result<Stored, StorageError> {
+        let file = streamed.file();
+        StorageError::check(sha256, size, actual_sha256, file.content_length() as u64)?;
+        match streamed.finish().await {
+            Ok(()) => Ok(Stored::New),
+            Err(e) => {
+                tracing::warn!(error = %e, sha256, "storing the original again from memory");
+                self.put_checked(sha256, size, file, actual_sha256).await
+            }
+        }
     }
 
     /// Bytes `range` of the original with `sha256`.

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{AcquireError, Semaphore, SemaphorePermit, TryAcquireError};
+use tokio::sync::{AcquireError, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use crate::state::AppState;
@@ -52,11 +52,6 @@ impl Background {
             .last_upload
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
-    }
-
-    /// The turn if it is free now.
-    fn try_turn(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.turn.try_acquire()
     }
 
     /// The turn, once the work before is done.
@@ -131,36 +126,24 @@ pub async fn thumbnail(state: &AppState, sha256: &str) -> anyhow::Result<Option<
 }
 
 /// Makes the thumbnail of the image original `sha256` in the background, so that an upload's
-/// answer does not wait for decoding; a request that comes first makes it itself. `original` is
-/// the file when it is still in memory; it is used if the background is free now (else the
-/// file is read from the store when its turn comes).
-pub fn thumbnail_later(state: &AppState, sha256: &str, original: Option<Bytes>) {
+/// answer does not wait for decoding; a request that comes first makes it itself. The file is
+/// read from the store when its turn comes (nothing waits in memory).
+pub fn thumbnail_later(state: &AppState, sha256: &str) {
     let (state, sha256) = (state.clone(), sha256.to_owned());
     tokio::spawn(async move {
-        if let Err(e) = make_in_background(&state, &sha256, original).await {
+        if let Err(e) = make_in_background(&state, &sha256).await {
             tracing::warn!(sha256, error = %e, "making a thumbnail failed; it is made when asked for");
         }
     });
 }
 
-async fn make_in_background(
-    state: &AppState,
-    sha256: &str,
-    original: Option<Bytes>,
-) -> anyhow::Result<()> {
-    // A file waiting its turn is not held in memory: it is read again when the turn comes.
-    let (_turn, original) = match state.background.try_turn() {
-        Ok(turn) => (turn, original),
-        Err(_) => (state.background.turn().await?, None),
-    };
+async fn make_in_background(state: &AppState, sha256: &str) -> anyhow::Result<()> {
+    let _turn = state.background.turn().await?;
     state.background.pause().await;
     if state.storage.thumbnail(sha256).await?.is_some() {
         return Ok(());
     }
-    let original = match original {
-        Some(bytes) => bytes,
-        None => state.storage.read_all(sha256).await?,
-    };
+    let original = state.storage.read_all(sha256).await?;
     let (done, made) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("thumbnail".into())

@@ -111,11 +111,10 @@ async fn create_upload(
 ) -> Result<Response, ApiError> {
     check_tus(&headers)?;
     let declaration = uploads::declaration(&headers, &state.config.media_limits)?;
-    let case = uploads::target_case(&state, &user, &declaration).await?;
     let with_body = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v == "application/offset+octet-stream");
-    let (mut row, lease) = uploads::create(&state, &user, &declaration, &case, with_body).await?;
+    let (mut row, lease) = uploads::create(&state, &user, &declaration, with_body).await?;
     if with_body && row.offset < row.length {
         let mut patch_headers = headers.clone();
         patch_headers.insert("upload-offset", HeaderValue::from(0));

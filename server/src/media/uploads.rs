@@ -33,7 +33,7 @@ use crate::db::entity::{attempt, case, document, media_object, upload};
 use crate::digest::hex;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{Appender, Incoming, SEGMENT, StorageError, Stored};
+use crate::storage::{Appender, Incoming, SEGMENT, StorageError, Stored, Streamed};
 
 /// How long an unfinished upload is kept.
 pub const EXPIRY: Duration = Duration::hours(24);
@@ -165,7 +165,7 @@ pub fn declaration(headers: &HeaderMap, limits: &MediaLimits) -> Result<Declarat
 }
 
 /// The case of the attempt or document `declaration` names, if the caller may see it.
-pub async fn target_case(
+async fn target_case(
     state: &AppState,
     user: &AuthUser,
     declaration: &Declaration,
@@ -198,14 +198,20 @@ pub async fn target_case(
 /// written (no piece of it can be stored, and so acknowledged, before its end): its
 /// row is written when the request ends, with the link or with the offset reached
 /// ([`Lease::Unsaved`]). Otherwise the row is written now, leased to the request if a body
-/// follows. If the object is stored already, the upload is finished at once.
+/// follows. If the object is stored already, the upload is finished at once. The record must be
+/// in the caller's scope (404 otherwise).
 pub async fn create(
     state: &AppState,
     user: &AuthUser,
     declaration: &Declaration,
-    case: &case::Model,
     with_body: bool,
 ) -> Result<(upload::Model, Lease), ApiError> {
+    // Asked together; whether the file is stored counts only once the record is in scope.
+    let (case, stored) = tokio::join!(
+        target_case(state, user, declaration),
+        state.storage.contains(&declaration.sha256)
+    );
+    let case = case?;
     let now = Utc::now();
     let mut row = upload::Model {
         id: Uuid::now_v7(),
@@ -226,12 +232,7 @@ pub async fn create(
         lon: declaration.origin.location.map(|l| l.1),
         hash_state: None,
     };
-    if state
-        .storage
-        .contains(&row.sha256)
-        .await
-        .map_err(storage_error)?
-    {
+    if stored.map_err(storage_error)? {
         let head = state
             .storage
             .read_range(&row.sha256, 0..HEADER_BYTES.min(declaration.length))
@@ -663,10 +664,18 @@ async fn receive_leased(
         !all_or_nothing,
         lease != Lease::Unsaved,
     );
+    // On S3, a whole file that fits one piece goes up to its final key as it arrives, and is
+    // stored only if completion finds it right.
+    let mut streamed = if offset == 0 && length < SEGMENT as u64 {
+        state.storage.stream_original(&row.sha256, length)
+    } else {
+        None
+    };
     // The piece being filled: its length, and its bytes where the store takes them from memory
-    // (locally they are in the upload's file as they arrive).
+    // (locally they are in the upload's file as they arrive; streamed, they are kept as sent).
     let mut pending = 0;
-    let mut buffer = if writes.in_memory() {
+    let buffered = writes.in_memory() && streamed.is_none();
+    let mut buffer = if buffered {
         BytesMut::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)))
     } else {
         BytesMut::new()
@@ -705,6 +714,9 @@ async fn receive_leased(
             c.update(&piece);
         }
         writes.arrived(&piece).await?;
+        if let Some(streamed) = streamed.as_mut() {
+            streamed.send(piece.clone()).await;
+        }
         received += piece.len() as u64;
         // Hashed as it arrives; stored in pieces that end on the store's segment boundaries (on
         // S3 each whole one is a part), each with the hash state at its end.
@@ -716,7 +728,7 @@ async fn receive_leased(
             let fills = bytes.len() == room;
             hash.update(&bytes);
             pending += bytes.len();
-            if writes.in_memory() {
+            if buffered {
                 buffer.extend_from_slice(&bytes);
             } else if let Some(head) = head.as_mut() {
                 let wanted = (HEADER_BYTES as usize)
@@ -752,16 +764,17 @@ async fn receive_leased(
         ));
     }
     // Completion moves the offset with the link; until then a retry may send the end again.
-    if received == length && written == 0 && writes.in_memory() {
-        // The whole file came in this request and is in memory: on S3 it is checked before
-        // anything is sent, and stored with one PUT.
-        let finished = Finished::InMemory {
-            bytes: buffer.freeze(),
-            sha256: hex(&hash.finalize()),
-        };
-        return complete(state, row, finished, lease).await;
-    }
-    writes.put_last(written, buffer.freeze()).await?;
+    let last = match streamed {
+        // The whole file came in this request, on its way to the store but for its last byte.
+        Some(put) if received == length => {
+            let sha256 = hex(&hash.finalize());
+            return complete(state, row, Finished::Streamed { put, sha256 }, lease).await;
+        }
+        // Cut: what arrived is kept as a segment (the PUT is abandoned).
+        Some(put) => Bytes::from(put.file()),
+        None => buffer.freeze(),
+    };
+    writes.put_last(written, last).await?;
     if received == length {
         let sha256 = hex(&hash.finalize());
         let head = head.map(BytesMut::freeze);
@@ -851,12 +864,12 @@ pub fn check_dimensions(content_type: &str, head: &[u8]) -> Result<(), ApiError>
 
 /// Where the bytes of a finished upload are.
 enum Finished {
-    /// All of them arrived in the last request and are in memory (on S3; locally they are in
-    /// the upload's file as they arrive), with their SHA-256.
-    InMemory {
-        /// The file.
-        bytes: Bytes,
-        /// Its SHA-256, lowercase hex.
+    /// All of them arrived in the last request and went to the store as they came (on S3;
+    /// locally they are in the upload's file as they arrive), but for the last byte.
+    Streamed {
+        /// The PUT, which keeps the bytes sent.
+        put: Streamed,
+        /// Their SHA-256, lowercase hex.
         sha256: String,
     },
     /// Kept in the upload's storage.
@@ -879,7 +892,7 @@ async fn complete(
     let length = u64::try_from(row.length).unwrap_or(0);
     // One read serves both: the type from the first bytes, an image's size from its header.
     let head = match &finished {
-        Finished::InMemory { bytes, .. } => bytes.slice(..bytes.len().min(HEADER_BYTES as usize)),
+        Finished::Streamed { put, .. } => put.first(HEADER_BYTES as usize),
         Finished::Kept {
             head: Some(head), ..
         } => head.clone(),
@@ -900,15 +913,11 @@ async fn complete(
             return Err(refused);
         }
     };
-    let in_memory = match &finished {
-        Finished::InMemory { bytes, .. } => Some(bytes.clone()),
-        Finished::Kept { .. } => None,
-    };
     let stored = match finished {
-        Finished::InMemory { bytes, sha256 } => {
+        Finished::Streamed { put, sha256 } => {
             state
                 .storage
-                .put_checked(&row.sha256, length, bytes, &sha256)
+                .finish_streamed(put, &row.sha256, length, &sha256)
                 .await
         }
         Finished::Kept { sha256, .. } => {
@@ -922,7 +931,7 @@ async fn complete(
         Ok(Stored::New | Stored::Duplicate) => {
             let linked = link(state, row, content_type, &head, lease).await?;
             if content_type.starts_with("image/") {
-                super::derive::thumbnail_later(state, &linked.sha256, in_memory);
+                super::derive::thumbnail_later(state, &linked.sha256);
             }
             Ok(linked)
         }

@@ -16,7 +16,9 @@ async fn exercise(storage: &Storage) -> anyhow::Result<()> {
     let size = data.len() as u64;
     assert!(!storage.contains(&sha).await?);
     assert_eq!(
-        storage.put_checked(&sha, size, data.clone(), &sha).await?,
+        storage
+            .put_checked(&sha, size, data.clone().into(), &sha)
+            .await?,
         Stored::New
     );
     assert!(storage.contains(&sha).await?);
@@ -30,7 +32,9 @@ async fn exercise(storage: &Storage) -> anyhow::Result<()> {
 
     // The same bytes again are stored once.
     assert_eq!(
-        storage.put_checked(&sha, size, data.clone(), &sha).await?,
+        storage
+            .put_checked(&sha, size, data.clone().into(), &sha)
+            .await?,
         Stored::Duplicate
     );
 
@@ -39,13 +43,13 @@ async fn exercise(storage: &Storage) -> anyhow::Result<()> {
     let right = sha256_hex(&other);
     let wrong = sha256_hex(b"something else");
     let err = storage
-        .put_checked(&wrong, other.len() as u64, other.clone(), &right)
+        .put_checked(&wrong, other.len() as u64, other.clone().into(), &right)
         .await
         .expect_err("hash mismatch");
     assert!(matches!(err, StorageError::Mismatch { .. }), "{err}");
     assert!(!storage.contains(&wrong).await?);
     let err = storage
-        .put_checked(&right, other.len() as u64 + 1, other, &right)
+        .put_checked(&right, other.len() as u64 + 1, other.into(), &right)
         .await
         .expect_err("size mismatch");
     assert!(err.to_string().contains("300000 bytes"), "{err}");
@@ -123,5 +127,63 @@ async fn a_local_uploads_file_takes_one_writer_at_a_time() -> anyhow::Result<()>
         storage.uploads_kept().await?.is_empty(),
         "nothing left of the upload"
     );
+    Ok(())
+}
+
+/// Sends `data` through a PUT streamed to `storage` as the original `declared`, in pieces as
+/// from a phone, and returns it unfinished.
+async fn streamed(
+    storage: &Storage,
+    declared: &str,
+    data: &bytes::Bytes,
+) -> anyhow::Result<server::storage::Streamed> {
+    let mut put = storage
+        .stream_original(declared, data.len() as u64)
+        .context("an S3 store streams originals")?;
+    for piece in data.chunks(64 * 1024) {
+        put.send(data.slice_ref(piece)).await;
+    }
+    Ok(put)
+}
+
+#[tokio::test]
+async fn an_original_streamed_to_s3_is_stored_only_once_found_right() -> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let storage = Storage::open(&s3.config())?;
+    let data = bytes::Bytes::from(blob(3 * 1024 * 1024 + 5, 3));
+    let (sha, size) = (sha256_hex(&data), data.len() as u64);
+
+    // Every byte but the last is with the store, which has stored nothing yet.
+    let put = streamed(&storage, &sha, &data).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!storage.contains(&sha).await?, "the last byte is held back");
+    // Abandoned (the phone's body was cut), it stays so.
+    drop(put);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!storage.contains(&sha).await?);
+
+    // A body whose hash is not the declared one is refused, and nothing is stored.
+    let wrong = sha256_hex(b"another photo");
+    let put = streamed(&storage, &wrong, &data).await?;
+    let err = storage
+        .finish_streamed(put, &wrong, size, &sha)
+        .await
+        .expect_err("hash mismatch");
+    assert!(matches!(err, StorageError::Mismatch { .. }), "{err}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!storage.contains(&wrong).await?);
+
+    // Found right, it is stored whole.
+    let put = streamed(&storage, &sha, &data).await?;
+    assert_eq!(&put.first(1000)[..], &data[..1000]);
+    assert_eq!(
+        storage.finish_streamed(put, &sha, size, &sha).await?,
+        Stored::New
+    );
+    assert_eq!(storage.rehash(&sha).await?, (sha.clone(), size));
+
+    // A local store writes files as they arrive instead.
+    let dir = tempfile::tempdir()?;
+    assert!(local_store(&dir)?.stream_original(&sha, size).is_none());
     Ok(())
 }

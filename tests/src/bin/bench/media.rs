@@ -23,9 +23,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::signer::Signer as _;
 use object_store::{ObjectStore, ObjectStoreExt as _, WriteMultipart};
 use sha2::{Digest as _, Sha256};
 use tests::TestServer;
@@ -266,20 +267,55 @@ fn settle() -> anyhow::Result<()> {
 }
 
 /// The same storage the server uses, written directly.
-fn raw_store(s3: Option<&S3Server>, dir: &FsPath) -> anyhow::Result<Arc<dyn ObjectStore>> {
-    Ok(match s3 {
-        None => Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_fsync(true)),
-        Some(s3) => Arc::new(
-            AmazonS3Builder::new()
-                .with_endpoint(&s3.endpoint)
-                .with_bucket_name(s3::BUCKET)
-                .with_region("us-east-1")
-                .with_access_key_id(s3::ACCESS_KEY)
-                .with_secret_access_key(s3::SECRET_KEY)
-                .with_allow_http(true)
-                .build()?,
-        ),
-    })
+struct Raw {
+    store: Arc<dyn ObjectStore>,
+    /// On S3, what signs a photo's PUT, and what sends it.
+    presigned: Option<(Arc<AmazonS3>, reqwest::Client)>,
+}
+
+impl Raw {
+    fn open(s3: Option<&S3Server>, dir: &FsPath) -> anyhow::Result<Self> {
+        Ok(match s3 {
+            None => Self {
+                store: Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_fsync(true)),
+                presigned: None,
+            },
+            Some(s3) => {
+                let store = Arc::new(
+                    AmazonS3Builder::new()
+                        .with_endpoint(&s3.endpoint)
+                        .with_bucket_name(s3::BUCKET)
+                        .with_region("us-east-1")
+                        .with_access_key_id(s3::ACCESS_KEY)
+                        .with_secret_access_key(s3::SECRET_KEY)
+                        .with_allow_http(true)
+                        .build()?,
+                );
+                Self {
+                    store: store.clone(),
+                    presigned: Some((store, reqwest::Client::new())),
+                }
+            }
+        })
+    }
+
+    /// Writes `photo` at `key`: on S3 with the request the server makes for a photo (a PUT to a
+    /// presigned URL, its payload not signed), so both sides do the same work on the wire.
+    async fn put_photo(&self, key: &Path, photo: Bytes) -> anyhow::Result<()> {
+        let Some((signer, http)) = &self.presigned else {
+            self.store.put(key, photo.into()).await?;
+            return Ok(());
+        };
+        let url = signer
+            .signed_url(
+                reqwest::Method::PUT,
+                key,
+                std::time::Duration::from_secs(600),
+            )
+            .await?;
+        http.put(url).body(photo).send().await?.error_for_status()?;
+        Ok(())
+    }
 }
 
 /// Runs `sends`, `at_once` at a time.
@@ -294,24 +330,20 @@ where
 }
 
 /// Seconds of writing `photos` raw into `store`, one object each, `at_once` at a time.
-async fn raw_photos(
-    store: &Arc<dyn ObjectStore>,
-    photos: &[Bytes],
-    at_once: usize,
-) -> anyhow::Result<f64> {
+async fn raw_photos(raw: &Raw, photos: &[Bytes], at_once: usize) -> anyhow::Result<f64> {
     let keys: Vec<Path> = (0..photos.len())
         .map(|n| Path::from(format!("bench-raw/photo-{n}.jpg")))
         .collect();
     settle()?;
     let started = Instant::now();
-    let puts = keys.iter().zip(photos).map(|(key, photo)| async move {
-        store.put(key, photo.clone().into()).await?;
-        Ok(())
-    });
+    let puts = keys
+        .iter()
+        .zip(photos)
+        .map(|(key, photo)| async move { raw.put_photo(key, photo.clone()).await });
     each_at_once(puts, at_once).await?;
     let seconds = started.elapsed().as_secs_f64();
     for key in &keys {
-        store.delete(key).await?;
+        raw.store.delete(key).await?;
     }
     Ok(seconds)
 }
@@ -368,19 +400,20 @@ async fn tus_photos(
 /// drifts within a round), each batch starting with the server idle (the thumbnails of the
 /// batch before made).
 async fn photo_rates(
-    store: &Arc<dyn ObjectStore>,
+    raw: &Raw,
     uploader: &Uploader<'_>,
     photos: &[Bytes],
     at_once: usize,
 ) -> anyhow::Result<(f64, f64)> {
-    let (mut raw, mut tus) = (0.0, 0.0);
+    let (mut raw_seconds, mut tus_seconds) = (0.0, 0.0);
     for batch in photos.chunks(PHOTO_BATCH) {
         uploader.server.wait_idle().await?;
-        raw += raw_photos(store, batch, at_once).await?;
-        tus += tus_photos(uploader, batch, at_once).await?;
+        raw_seconds += raw_photos(raw, batch, at_once).await?;
+        tus_seconds += tus_photos(uploader, batch, at_once).await?;
     }
     uploader.server.wait_idle().await?;
-    Ok((total_mib(photos) / raw, total_mib(photos) / tus))
+    let mib = total_mib(photos);
+    Ok((mib / raw_seconds, mib / tus_seconds))
 }
 
 /// MiB/s of uploading the file at `big` (SHA-256 `sha`) in `CHUNK` PATCHes, and the server's
@@ -433,7 +466,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     big_file(&big, options.big_mib)?;
     let raw_dir = work.path().join("raw");
     std::fs::create_dir_all(&raw_dir)?;
-    let store = raw_store(s3.as_ref(), &raw_dir)?;
+    let raw = Raw::open(s3.as_ref(), &raw_dir)?;
     let mut env = Vec::new();
     if let Some(s3) = &s3 {
         env = vec![
@@ -475,9 +508,9 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     for round in 0..options.rounds {
         eprintln!("media: round {}…", round + 1);
         let photos = photos(&base, round);
-        let (raw_p, tus_p) = photo_rates(&store, &uploader, &photos, options.at_once).await?;
+        let (raw_p, tus_p) = photo_rates(&raw, &uploader, &photos, options.at_once).await?;
         let sha = mark_round(&big, round)?;
-        let raw_b = raw_big(&store, &big).await?;
+        let raw_b = raw_big(&raw.store, &big).await?;
         let (tus_b, peak, before) = tus_big(&uploader, &big, &sha).await?;
         println!(
             "{:>5}                        {raw_p:>7.1} {tus_p:>7.1} {:>6.2}                 {raw_b:>7.1} {tus_b:>7.1} {:>6.2}             {before:>6.0} {peak:>5.0}",
