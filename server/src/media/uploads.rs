@@ -209,7 +209,7 @@ pub async fn create(
     // Asked together; whether the file is stored counts only once the record is in scope.
     let (case, stored) = tokio::join!(
         target_case(state, user, declaration),
-        state.storage.contains(&declaration.sha256)
+        is_evidence(&state.db.read, &declaration.sha256, None)
     );
     let case = case?;
     let now = Utc::now();
@@ -232,7 +232,7 @@ pub async fn create(
         lon: declaration.origin.location.map(|l| l.1),
         hash_state: None,
     };
-    if stored.map_err(storage_error)? {
+    if stored? {
         let head = state
             .storage
             .read_range(&row.sha256, 0..HEADER_BYTES.min(declaration.length))
@@ -963,19 +963,21 @@ async fn link(
     head: &[u8],
     lease: Lease,
 ) -> Result<upload::Model, ApiError> {
+    let record = Some((row.target_kind.as_str(), row.target_id));
     let exif = if content_type.starts_with("image/") {
         probe::exif(head)
     } else {
         probe::Origin::default()
     };
     // Probing reads a recording whole: not for a file the record already has.
-    let duration_ms =
-        if content_type.starts_with("audio/") && !already_linked(&state.db.write, &row).await? {
-            let length = u64::try_from(row.length).unwrap_or(0);
-            probe::stored_duration_ms(state, &row.sha256, length).await
-        } else {
-            None
-        };
+    let duration_ms = if content_type.starts_with("audio/")
+        && !is_evidence(&state.db.write, &row.sha256, record).await?
+    {
+        let length = u64::try_from(row.length).unwrap_or(0);
+        probe::stored_duration_ms(state, &row.sha256, length).await
+    } else {
+        None
+    };
     let location = exif.location.or(row.lat.zip(row.lon));
     let txn = state.db.write.begin().await?;
     // The record's case, locked until commit: two uploads of the same file for the same record
@@ -986,7 +988,7 @@ async fn link(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
-    if !already_linked(&txn, &row).await? {
+    if !is_evidence(&txn, &row.sha256, record).await? {
         insert_media(
             &txn,
             &row,
@@ -1020,18 +1022,25 @@ async fn link(
     Ok(done)
 }
 
-/// Whether the file of `row` is already evidence of the same record.
-async fn already_linked(
+/// Whether the file with `sha256` is evidence of the record `target` (its kind and id), or of
+/// any record. If it is, its original is stored: originals are stored before they are linked,
+/// and never removed (one stored but never linked, after a failed link, is received again and
+/// stored again, byte for byte).
+async fn is_evidence(
     db: &impl sea_orm::ConnectionTrait,
-    row: &upload::Model,
+    sha256: &str,
+    target: Option<(&str, Uuid)>,
 ) -> Result<bool, sea_orm::DbErr> {
-    Ok(media_object::Entity::find()
-        .filter(media_object::Column::Sha256.eq(&row.sha256))
-        .filter(media_object::Column::TargetKind.eq(&row.target_kind))
-        .filter(media_object::Column::TargetId.eq(row.target_id))
-        .one(db)
-        .await?
-        .is_some())
+    let mut query = media_object::Entity::find()
+        .select_only()
+        .column(media_object::Column::Id)
+        .filter(media_object::Column::Sha256.eq(sha256));
+    if let Some((kind, id)) = target {
+        query = query
+            .filter(media_object::Column::TargetKind.eq(kind))
+            .filter(media_object::Column::TargetId.eq(id));
+    }
+    Ok(query.into_tuple::<Uuid>().one(db).await?.is_some())
 }
 
 /// Inserts the media object of the finished upload `row` and its change-log entry, so phones of

@@ -12,6 +12,7 @@ mod m20261125_000007_participant_departments;
 mod m20261125_000008_ledger_chain;
 mod m20261125_000009_unenrolled_children;
 mod m20261125_000010_upload_hash_state;
+mod m20261129_000011_media_by_hash;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_ledger_chain::Migration),
             Box::new(m20261125_000009_unenrolled_children::Migration),
             Box::new(m20261125_000010_upload_hash_state::Migration),
+            Box::new(m20261129_000011_media_by_hash::Migration),
         ]
     }
 }
