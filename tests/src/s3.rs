@@ -2,6 +2,7 @@
 //! request signatures (a wrong key is refused), serving a directory in a temporary folder.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -9,6 +10,7 @@ use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use server::config::Secret;
 use server::storage::StorageConfig;
+use tokio::task::AbortHandle;
 
 /// The access key the test server accepts.
 pub const ACCESS_KEY: &str = "test-access-key";
@@ -23,6 +25,8 @@ pub struct S3Server {
     pub endpoint: String,
     /// The directory behind it.
     pub root: PathBuf,
+    /// The connections it serves.
+    connections: Arc<Mutex<Vec<AbortHandle>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -38,19 +42,26 @@ impl S3Server {
         let service = builder.build();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let endpoint = format!("http://{}", listener.local_addr()?);
+        let connections = Arc::new(Mutex::new(Vec::<AbortHandle>::new()));
+        let served = connections.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let service = service.clone();
-                tokio::spawn(async move {
+                let connection = tokio::spawn(async move {
                     let _ = Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
+                if let Ok(mut served) = served.lock() {
+                    served.retain(|c| !c.is_finished());
+                    served.push(connection.abort_handle());
+                }
             }
         });
         Ok(Self {
             endpoint,
             root,
+            connections,
             _dir: dir,
         })
     }
@@ -71,5 +82,15 @@ impl S3Server {
     /// The storage configuration for this server.
     pub fn config(&self) -> StorageConfig {
         self.config_with_secret(SECRET_KEY)
+    }
+
+    /// Drops every connection open now, as a store restarting or a network cut would; requests
+    /// on them fail, and later ones are served.
+    pub fn cut_connections(&self) {
+        if let Ok(mut served) = self.connections.lock() {
+            for connection in served.drain(..) {
+                connection.abort();
+            }
+        }
     }
 }

@@ -25,6 +25,9 @@ use super::StorageError;
 const URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// Pieces waiting for the store before the receiver waits in turn.
 const QUEUE: usize = 16;
+/// How long the store may take a piece, or answer after the last: past it the PUT is abandoned
+/// (and the file stored from memory at its end).
+const STALLED: Duration = Duration::from_secs(30);
 
 /// How the server reaches an S3 store with PUTs of its own.
 #[derive(Clone)]
@@ -92,16 +95,30 @@ impl Streamed {
         self.pieces.push(bytes.clone());
         let len = bytes.len() as u64;
         if self.failed || len == 0 || len > self.left {
-            self.failed = true;
+            self.fail();
             return;
         }
         self.left -= len;
         if self.left == 0 {
             self.tail = Some(bytes.split_off(bytes.len() - 1));
         }
-        if !bytes.is_empty() && self.sender.send(Ok(bytes)).await.is_err() {
-            self.failed = true;
+        if !bytes.is_empty() && !self.pass(bytes).await {
+            self.fail();
         }
+    }
+
+    /// Hands `bytes` to the PUT; false if it ended or stalled.
+    async fn pass(&mut self, bytes: Bytes) -> bool {
+        matches!(
+            tokio::time::timeout(STALLED, self.sender.send(Ok(bytes))).await,
+            Ok(Ok(()))
+        )
+    }
+
+    /// Abandons the PUT.
+    fn fail(&mut self) {
+        self.failed = true;
+        self.put.abort();
     }
 
     /// The bytes received so far, as pieces.
@@ -135,13 +152,16 @@ impl Streamed {
                 ));
             }
         };
-        if self.sender.send(Ok(tail)).await.is_err() {
-            self.failed = true;
+        if !self.pass(tail).await {
+            self.fail();
         }
         self.sender.close_channel();
-        match (&mut self.put).await {
-            Ok(put) => put,
-            Err(e) => Err(StorageError::Streamed(format!("the PUT's task: {e}"))),
+        match tokio::time::timeout(STALLED, &mut self.put).await {
+            Ok(Ok(put)) => put,
+            Ok(Err(e)) => Err(StorageError::Streamed(format!("the PUT's task: {e}"))),
+            Err(_) => Err(StorageError::Streamed(format!(
+                "the store did not answer within {STALLED:?}"
+            ))),
         }
     }
 }

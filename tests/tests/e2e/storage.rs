@@ -1,8 +1,9 @@
 //! The object-storage door, on the local directory and on a real S3 server that checks
 //! signatures: checked writes, deduplication by hash, refusal of a wrong declaration with
 //! nothing written, range reads, and a read-back whose SHA-256 matches; one writer at a time for
-//! a local upload's file. (Uploads in progress, kept as parts, are exercised through the API in
-//! `uploads.rs`.)
+//! a local upload's file; on S3, an original sent while it arrives is stored only once found
+//! right, and from memory if its PUT is cut. (Uploads in progress, kept as parts, are exercised
+//! through the API in `uploads.rs`.)
 
 use anyhow::Context as _;
 use server::digest::sha256_hex;
@@ -185,5 +186,28 @@ async fn an_original_streamed_to_s3_is_stored_only_once_found_right() -> anyhow:
     // A local store writes files as they arrive instead.
     let dir = tempfile::tempdir()?;
     assert!(local_store(&dir)?.stream_original(&sha, size).is_none());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_streamed_original_whose_put_is_cut_is_stored_from_memory() -> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let storage = Storage::open(&s3.config())?;
+    let data = bytes::Bytes::from(blob(2 * 1024 * 1024 + 3, 4));
+    let (sha, size) = (sha256_hex(&data), data.len() as u64);
+    let mut put = storage
+        .stream_original(&sha, size)
+        .context("an S3 store streams originals")?;
+    let (first, rest) = data.split_at(data.len() / 2);
+    put.send(data.slice_ref(first)).await;
+    // The store drops the PUT's connection halfway (a restart, a network cut).
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    s3.cut_connections();
+    put.send(data.slice_ref(rest)).await;
+    assert_eq!(
+        storage.finish_streamed(put, &sha, size, &sha).await?,
+        Stored::New
+    );
+    assert_eq!(storage.rehash(&sha).await?, (sha, size), "stored whole");
     Ok(())
 }
