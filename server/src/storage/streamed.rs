@@ -1,8 +1,8 @@
 //! An original sent to S3 while its bytes arrive, so the PUT to the store overlaps the upload
 //! instead of following it.
 //!
-//! The PUT goes to a presigned URL (the store signs nothing of the payload: the server has the
-//! file's SHA-256 already) with the file's `Content-Length`. Its last byte is held back until
+//! The PUT goes to a presigned URL (its payload unsigned: the server hashes the file itself)
+//! with the file's `Content-Length`. Its last byte is held back until
 //! the caller has checked the whole file's size and hash: a store commits an object only when
 //! its whole body has arrived, so a body found wrong, or cut, is never stored. The pieces sent
 //! are kept too (they are shared, not copied): completion sniffs their first bytes, and stores
@@ -84,7 +84,7 @@ pub struct Streamed {
     left: u64,
     /// The last byte, held back until [`Streamed::finish`].
     tail: Option<Bytes>,
-    /// The PUT ended early (the store refused it or went away): nothing more is sent.
+    /// The PUT ended early (the store refused it, went away or stalled): nothing more is sent.
     failed: bool,
 }
 

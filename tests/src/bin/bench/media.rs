@@ -397,8 +397,9 @@ async fn tus_photos(
 }
 
 /// MiB/s of writing `photos` raw and of uploading them, in alternating batches (the disk's speed
-/// drifts within a round), each batch starting with the server idle (the thumbnails of the
-/// batch before made).
+/// drifts within a round), raw first in one batch and tus first in the next (neither side
+/// always follows the other's writes), each phase starting with the server idle (the
+/// thumbnails of the uploads before made).
 async fn photo_rates(
     raw: &Raw,
     uploader: &Uploader<'_>,
@@ -406,10 +407,15 @@ async fn photo_rates(
     at_once: usize,
 ) -> anyhow::Result<(f64, f64)> {
     let (mut raw_seconds, mut tus_seconds) = (0.0, 0.0);
-    for batch in photos.chunks(PHOTO_BATCH) {
-        uploader.server.wait_idle().await?;
-        raw_seconds += raw_photos(raw, batch, at_once).await?;
-        tus_seconds += tus_photos(uploader, batch, at_once).await?;
+    for (n, batch) in photos.chunks(PHOTO_BATCH).enumerate() {
+        for raw_now in [n % 2 == 0, n % 2 == 1] {
+            uploader.server.wait_idle().await?;
+            if raw_now {
+                raw_seconds += raw_photos(raw, batch, at_once).await?;
+            } else {
+                tus_seconds += tus_photos(uploader, batch, at_once).await?;
+            }
+        }
     }
     uploader.server.wait_idle().await?;
     let mib = total_mib(photos);
