@@ -470,12 +470,13 @@ pub async fn receive(
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| bad("Upload-Offset is required"))?;
     let checksum = Checksum::parse(header("upload-checksum"))?;
+    let body_length = header("content-length").and_then(|v| v.parse().ok());
     if lease == Lease::Take {
         take_lease(state, &row, offset).await?;
     }
     let upload = incoming(&row);
     state.background.upload_moved();
-    let received = receive_leased(state, row, offset, checksum, body, lease).await;
+    let received = receive_leased(state, row, offset, body_length, checksum, body, lease).await;
     state.background.upload_moved();
     if received.is_err() {
         if lease == Lease::Unsaved {
@@ -641,10 +642,12 @@ impl<'a> Writes<'a> {
     }
 }
 
+/// Receives `body` (of `body_length` bytes, if the request said) at `offset`.
 async fn receive_leased(
     state: &AppState,
     row: upload::Model,
     offset: u64,
+    body_length: Option<u64>,
     mut checksum: Option<Checksum>,
     body: Body,
     lease: Lease,
@@ -665,8 +668,10 @@ async fn receive_leased(
         lease != Lease::Unsaved,
     );
     // On S3, a whole file that fits one piece goes up to its final key as it arrives, and is
-    // stored only if completion finds it right.
-    let mut streamed = if offset == 0 && length < SEGMENT as u64 {
+    // stored only if completion finds it right (not when the body is one chunk of several, as
+    // a phone on a slow link sends them).
+    let whole = offset == 0 && body_length.is_none_or(|n| n == length);
+    let mut streamed = if whole && length < SEGMENT as u64 {
         state.storage.stream_original(&row.sha256, length)
     } else {
         None
