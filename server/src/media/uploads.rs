@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt as _;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, ConnectionTrait as _,
+    EntityTrait, Iterable as _, QueryFilter, QuerySelect, QueryTrait as _, TransactionTrait,
 };
 use sync_protocol::sync::EntityKind;
 
@@ -993,18 +993,16 @@ async fn link(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
-    if !is_evidence(&txn, &row.sha256, record).await? {
-        insert_media(
-            &txn,
-            &row,
-            &case,
-            content_type,
-            &exif,
-            location,
-            duration_ms,
-        )
-        .await?;
-    }
+    insert_media(
+        &txn,
+        &row,
+        &case,
+        content_type,
+        &exif,
+        location,
+        duration_ms,
+    )
+    .await?;
     let done = upload::Model {
         offset: row.length,
         busy_until: None,
@@ -1036,6 +1034,16 @@ async fn is_evidence(
     sha256: &str,
     target: Option<(&str, Uuid)>,
 ) -> Result<bool, sea_orm::DbErr> {
+    let found = evidence(sha256, target)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The ids of the media objects of the file `sha256`: those of the record `target` (its kind
+/// and id), or all.
+fn evidence(sha256: &str, target: Option<(&str, Uuid)>) -> sea_orm::Select<media_object::Entity> {
     let mut query = media_object::Entity::find()
         .select_only()
         .column(media_object::Column::Id)
@@ -1045,11 +1053,13 @@ async fn is_evidence(
             .filter(media_object::Column::TargetKind.eq(kind))
             .filter(media_object::Column::TargetId.eq(id));
     }
-    Ok(query.into_tuple::<Uuid>().one(db).await?.is_some())
+    query
 }
 
 /// Inserts the media object of the finished upload `row` and its change-log entry, so phones of
-/// the scope of its `case` pull the reference.
+/// the scope of its `case` pull the reference, unless the file is evidence of the same record
+/// already (one statement: the insert's own snapshot, taken after the case's lock, sees a link
+/// committed by whoever held it before).
 async fn insert_media(
     txn: &sea_orm::DatabaseTransaction,
     row: &upload::Model,
@@ -1060,7 +1070,7 @@ async fn insert_media(
     duration_ms: Option<u64>,
 ) -> Result<(), ApiError> {
     let media_id = Uuid::now_v7();
-    media_object::ActiveModel {
+    let media = media_object::ActiveModel {
         id: Set(media_id),
         sha256: Set(row.sha256.clone()),
         size: Set(row.length),
@@ -1076,9 +1086,27 @@ async fn insert_media(
         lat: Set(location.map(|l| l.0)),
         lon: Set(location.map(|l| l.1)),
         duration_ms: Set(duration_ms.and_then(|d| i64::try_from(d).ok())),
+    };
+    let (columns, values): (Vec<_>, Vec<Expr>) = media_object::Column::iter()
+        .filter_map(|column| match media.get(column) {
+            ActiveValue::Set(value) => Some((column, Expr::val(value))),
+            _ => None,
+        })
+        .unzip();
+    let linked = evidence(&row.sha256, Some((&row.target_kind, row.target_id)));
+    let unless_linked = Query::select()
+        .exprs(values)
+        .and_where(Expr::not_exists(linked.into_query()))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(media_object::Entity)
+        .columns(columns)
+        .select_from(unless_linked)
+        .map_err(|e| anyhow::anyhow!("inserting a media object: {e}"))?
+        .to_owned();
+    if txn.execute(&insert).await?.rows_affected() == 0 {
+        return Ok(());
     }
-    .insert(txn)
-    .await?;
     // Phones of the case's scope pull the reference with their next sync.
     let mut changes = ChangeSet::default();
     changes.upsert(EntityKind::Media, media_id, RecordScope::from(case), true);
