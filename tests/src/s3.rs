@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
+use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
+use s3s::{S3Result, s3_error};
 use server::config::Secret;
 use server::storage::StorageConfig;
 use tokio::task::AbortHandle;
@@ -27,6 +29,8 @@ pub struct S3Server {
     pub root: PathBuf,
     /// The connections it serves.
     connections: Arc<Mutex<Vec<AbortHandle>>>,
+    /// Every request it was asked, as `<operation> <path>`.
+    requests: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -39,6 +43,8 @@ impl S3Server {
         let fs = s3s_fs::FileSystem::new(&root).map_err(|e| anyhow::anyhow!("s3s-fs: {e:?}"))?;
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        builder.set_access(Recorder(requests.clone()));
         let service = builder.build();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let endpoint = format!("http://{}", listener.local_addr()?);
@@ -62,6 +68,7 @@ impl S3Server {
             endpoint,
             root,
             connections,
+            requests,
             _dir: dir,
         })
     }
@@ -84,6 +91,12 @@ impl S3Server {
         self.config_with_secret(SECRET_KEY)
     }
 
+    /// Every request asked so far (signed or not), as `<operation> <path>`, like
+    /// `PutObject /media/originals/sha256/ab/abcd…`.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
     /// Drops every connection open now, as a store restarting or a network cut would; requests
     /// on them fail, and later ones are served.
     pub fn cut_connections(&self) {
@@ -91,6 +104,22 @@ impl S3Server {
             for connection in served.drain(..) {
                 connection.abort();
             }
+        }
+    }
+}
+
+/// Writes down each request, then lets it through if it is signed (as s3s does by default).
+struct Recorder(Arc<Mutex<Vec<String>>>);
+
+#[async_trait::async_trait]
+impl S3Access for Recorder {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        if let Ok(mut requests) = self.0.lock() {
+            requests.push(format!("{} {}", cx.s3_op().name(), cx.uri().path()));
+        }
+        match cx.credentials() {
+            Some(_) => Ok(()),
+            None => Err(s3_error!(AccessDenied, "Signature is required")),
         }
     }
 }

@@ -1105,3 +1105,50 @@ async fn a_third_party_tus_client_uploads_a_photo_and_a_recording() -> anyhow::R
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn on_s3_only_a_body_with_the_whole_file_goes_to_its_key_as_it_arrives() -> anyhow::Result<()>
+{
+    let s3 = tests::s3::S3Server::start().await?;
+    let server = TestServer::builder().with_s3(&s3).start().await?;
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let puts_to = |sha: &str| {
+        let key = format!(
+            "PutObject /{}/originals/sha256/{}/{sha}",
+            tests::s3::BUCKET,
+            &sha[..2]
+        );
+        s3.requests().iter().filter(|r| **r == key).count()
+    };
+
+    // Sent whole with its creation: one PUT to its key, made while it arrived.
+    let whole = typed("jpeg", 600 * 1024, 7);
+    let sha = sha256_hex(&whole);
+    let r = upload_whole(&tus, &whole, &metadata("photo", &sha, attempt)).await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(puts_to(&sha), 1, "{:?}", s3.requests());
+
+    // Sent in chunks, as a phone on a slow link sends it: the creation's chunk starts no PUT
+    // that would be abandoned at its end.
+    let chunked = typed("jpeg", 600 * 1024, 8);
+    let sha = sha256_hex(&chunked);
+    let first = 256 * 1024;
+    let r = tus
+        .request(Method::POST, "/api/v1/uploads")
+        .header("Upload-Length", chunked.len())
+        .header("Upload-Metadata", metadata("photo", &sha, attempt))
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(chunked[..first].to_vec())
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    tus.send_rest(&location(&r), &chunked, first).await?;
+    assert_eq!(puts_to(&sha), 0, "{:?}", s3.requests());
+    assert_eq!(
+        server.state.storage.rehash(&sha).await?,
+        (sha, chunked.len() as u64),
+        "stored whole all the same"
+    );
+    Ok(())
+}
