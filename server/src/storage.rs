@@ -217,11 +217,8 @@ impl Storage {
                         .with_virtual_hosted_style_request(*virtual_hosted)
                         .build()?,
                 );
-                (
-                    s3.clone(),
-                    Some(s3.clone()),
-                    Some(streamed::Streamer::new(s3)),
-                )
+                let streamer = streamed::Streamer::new(s3.clone(), *allow_http)?;
+                (s3.clone(), Some(s3), Some(streamer))
             }
         };
         Ok(Self {

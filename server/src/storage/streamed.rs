@@ -37,12 +37,14 @@ pub struct Streamer {
 }
 
 impl Streamer {
-    /// PUTs through presigned URLs of `signer`.
-    pub fn new(signer: Arc<dyn Signer>) -> Self {
-        Self {
-            signer,
-            client: reqwest::Client::new(),
-        }
+    /// PUTs through presigned URLs of `signer`, over HTTPS only unless `allow_http` (as the
+    /// store's own client).
+    pub fn new(signer: Arc<dyn Signer>, allow_http: bool) -> Result<Self, StorageError> {
+        let client = reqwest::Client::builder()
+            .https_only(!allow_http)
+            .build()
+            .map_err(|e| StorageError::Open(format!("the client for streamed PUTs: {e}")))?;
+        Ok(Self { signer, client })
     }
 
     /// Starts the PUT of `size` bytes to `key`; the bytes follow through [`Streamed::send`].

@@ -211,3 +211,44 @@ async fn a_streamed_original_whose_put_is_cut_is_stored_from_memory() -> anyhow:
     assert_eq!(storage.rehash(&sha).await?, (sha, size), "stored whole");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_store_without_plain_http_gets_no_streamed_put_over_it() -> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let StorageConfig::S3 {
+        endpoint,
+        bucket,
+        region,
+        access_key_id,
+        secret_access_key,
+        virtual_hosted,
+        ..
+    } = s3.config()
+    else {
+        anyhow::bail!("an S3 configuration");
+    };
+    let https_only = Storage::open(&StorageConfig::S3 {
+        endpoint,
+        bucket,
+        region,
+        access_key_id,
+        secret_access_key,
+        allow_http: false,
+        virtual_hosted,
+    })?;
+    let data = bytes::Bytes::from(blob(300_000, 5));
+    let (sha, size) = (sha256_hex(&data), data.len() as u64);
+    let put = streamed(&https_only, &sha, &data).await?;
+    assert!(
+        https_only
+            .finish_streamed(put, &sha, size, &sha)
+            .await
+            .is_err()
+    );
+    assert!(
+        s3.requests().is_empty(),
+        "nothing went over plain HTTP: {:?}",
+        s3.requests()
+    );
+    Ok(())
+}
