@@ -91,7 +91,7 @@ impl S3Server {
         self.config_with_secret(SECRET_KEY)
     }
 
-    /// Every request asked so far (signed or not), as `<operation> <path>`, like
+    /// Every request that reached its access check so far, as `<operation> <path>`, like
     /// `PutObject /media/originals/sha256/ab/abcd…`.
     pub fn requests(&self) -> Vec<String> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
