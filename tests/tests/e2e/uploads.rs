@@ -874,6 +874,43 @@ async fn a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(
         "stored whole, byte for byte"
     );
     stalled.abort();
+
+    // The body of a file stored already is not kept: the upload is linked to the stored file.
+    let again = creation(data.clone().into()).send().await?;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(
+        again.headers()["upload-offset"].to_str()?,
+        data.len().to_string()
+    );
+    assert!(server.state.storage.uploads_kept().await?.is_empty());
+
+    // A creation for another school's attempt is refused with its body, whole or gone silent,
+    // and nothing of it stays.
+    let other = client_for(&server, "b-teacher").await?;
+    let foreign = typed("m4a", 300 * 1024, 7);
+    let foreign_sha = sha256_hex(&foreign);
+    for body in [
+        reqwest::Body::from(foreign.clone()),
+        silent_after(&foreign[..100 * 1024]),
+    ] {
+        let r = other
+            .request(Method::POST, "/api/v1/uploads")
+            .header("Upload-Length", foreign.len())
+            .header("Upload-Metadata", metadata("audio", &foreign_sha, attempt))
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(body)
+            .send()
+            .await?;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(r.json::<serde_json::Value>().await?["code"], "not_found");
+    }
+    assert!(!server.state.storage.contains(&foreign_sha).await?);
+    assert!(server.state.storage.uploads_kept().await?.is_empty());
+    let rows = upload::Entity::find()
+        .filter(upload::Column::Sha256.eq(&foreign_sha))
+        .all(&server.state.db.read)
+        .await?;
+    assert!(rows.is_empty(), "no upload row: {rows:?}");
     Ok(())
 }
 
