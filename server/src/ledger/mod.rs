@@ -109,6 +109,21 @@ pub fn attempt_content(a: &attempt::Model, people: &[attempt_participant::Model]
     sha256_hex(content.to_string().as_bytes())
 }
 
+/// The SHA-256 of a media object's canonical content: what it is evidence of, and the file.
+pub fn media_content(m: &media_object::Model) -> String {
+    let content = json!([
+        m.id,
+        m.case_id,
+        m.sha256,
+        m.size,
+        m.kind,
+        m.target_kind,
+        m.target_id,
+        m.uploaded_by
+    ]);
+    sha256_hex(content.to_string().as_bytes())
+}
+
 /// Records of `kind` with ids `ids`, each as (case id, SHA-256 of its canonical content). A
 /// record that is gone is absent.
 pub async fn contents(
@@ -210,20 +225,7 @@ pub async fn contents(
                     .all(db)
                     .await?
                 {
-                    let content = json!([
-                        m.id,
-                        m.case_id,
-                        m.sha256,
-                        m.size,
-                        m.kind,
-                        m.target_kind,
-                        m.target_id,
-                        m.uploaded_by
-                    ]);
-                    out.insert(
-                        m.id,
-                        (m.case_id, sha256_hex(content.to_string().as_bytes())),
-                    );
+                    out.insert(m.id, (m.case_id, media_content(&m)));
                 }
             }
         }

@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt as _;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, ConnectionTrait as _,
-    EntityTrait, Iterable as _, QueryFilter, QuerySelect, QueryTrait as _, TransactionTrait,
+    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait as _, EntityTrait, Iterable as _,
+    QueryFilter, QuerySelect, QueryTrait as _, TransactionTrait,
 };
 use sync_protocol::sync::EntityKind;
 
@@ -32,6 +32,7 @@ use crate::config::MediaLimits;
 use crate::db::entity::{attempt, case, document, media_object, upload};
 use crate::digest::hex;
 use crate::error::ApiError;
+use crate::ledger::LedgerKind;
 use crate::state::AppState;
 use crate::storage::{Appender, Incoming, SEGMENT, StorageError, Stored, Streamed};
 
@@ -1069,26 +1070,26 @@ async fn insert_media(
     location: Option<(f64, f64)>,
     duration_ms: Option<u64>,
 ) -> Result<(), ApiError> {
-    let media_id = Uuid::now_v7();
-    let media = media_object::ActiveModel {
-        id: Set(media_id),
-        sha256: Set(row.sha256.clone()),
-        size: Set(row.length),
-        kind: Set(row.kind.clone()),
-        content_type: Set(content_type.to_owned()),
-        file_name: Set(row.file_name.clone()),
-        target_kind: Set(row.target_kind.clone()),
-        target_id: Set(row.target_id),
-        case_id: Set(row.case_id),
-        uploaded_by: Set(row.user_id),
-        created_at: Set(Utc::now()),
-        captured_at: Set(exif.captured_at.or(row.captured_at)),
-        lat: Set(location.map(|l| l.0)),
-        lon: Set(location.map(|l| l.1)),
-        duration_ms: Set(duration_ms.and_then(|d| i64::try_from(d).ok())),
+    let media = media_object::Model {
+        id: Uuid::now_v7(),
+        sha256: row.sha256.clone(),
+        size: row.length,
+        kind: row.kind.clone(),
+        content_type: content_type.to_owned(),
+        file_name: row.file_name.clone(),
+        target_kind: row.target_kind.clone(),
+        target_id: row.target_id,
+        case_id: row.case_id,
+        uploaded_by: row.user_id,
+        created_at: Utc::now(),
+        captured_at: exif.captured_at.or(row.captured_at),
+        lat: location.map(|l| l.0),
+        lon: location.map(|l| l.1),
+        duration_ms: duration_ms.and_then(|d| i64::try_from(d).ok()),
     };
+    let values = media_object::ActiveModel::from(media.clone()).reset_all();
     let (columns, values): (Vec<_>, Vec<Expr>) = media_object::Column::iter()
-        .filter_map(|column| match media.get(column) {
+        .filter_map(|column| match values.get(column) {
             ActiveValue::Set(value) => Some((column, Expr::val(value))),
             _ => None,
         })
@@ -1109,7 +1110,13 @@ async fn insert_media(
     }
     // Phones of the case's scope pull the reference with their next sync.
     let mut changes = ChangeSet::default();
-    changes.upsert(EntityKind::Media, media_id, RecordScope::from(case), true);
+    changes.upsert(EntityKind::Media, media.id, RecordScope::from(case), true);
+    changes.known_content(
+        LedgerKind::Media,
+        media.id,
+        media.case_id,
+        crate::ledger::media_content(&media),
+    );
     changes.append(txn).await?;
     Ok(())
 }
