@@ -81,8 +81,8 @@ impl Background {
 fn thumbnail_of(original: &[u8]) -> Result<Vec<u8>, image::ImageError> {
     let mut reader = image::ImageReader::new(Cursor::new(original)).with_guessed_format()?;
     let mut limits = image::Limits::default();
-    limits.max_image_width = Some(super::uploads::MAX_SIDE);
-    limits.max_image_height = Some(super::uploads::MAX_SIDE);
+    limits.max_image_width = Some(super::sniff::MAX_SIDE);
+    limits.max_image_height = Some(super::sniff::MAX_SIDE);
     limits.max_alloc = Some(512 * 1024 * 1024);
     reader.limits(limits);
     let picture = reader

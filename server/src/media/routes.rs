@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::uploads;
+use super::{declaration, receive, uploads};
 use crate::auth::AuthUser;
 use crate::db::entity::upload;
 use crate::error::{ApiError, Path};
@@ -68,7 +68,7 @@ async fn receive_detached(
     body: Body,
     lease: uploads::Lease,
 ) -> Result<upload::Model, ApiError> {
-    tokio::spawn(async move { uploads::receive(&state, row, &headers, body, lease).await })
+    tokio::spawn(async move { receive::receive(&state, row, &headers, body, lease).await })
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("receiving an upload: {e}")))?
 }
@@ -110,7 +110,7 @@ async fn create_upload(
     body: Body,
 ) -> Result<Response, ApiError> {
     check_tus(&headers)?;
-    let declaration = uploads::declaration(&headers, &state.config.media_limits)?;
+    let declaration = declaration::declaration(&headers, &state.config.media_limits)?;
     let with_body = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v == "application/offset+octet-stream");
