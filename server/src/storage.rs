@@ -122,7 +122,7 @@ pub enum StorageError {
     /// The configuration cannot open a store.
     #[error("opening the object store: {0}")]
     Open(String),
-    /// A PUT sent while the file arrived (see [`streamed`]) did not store it.
+    /// A PUT sent while the file arrived (see [`Streamed`]) did not store it.
     #[error("streamed upload: {0}")]
     Streamed(String),
 }

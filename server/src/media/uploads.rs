@@ -165,7 +165,8 @@ pub async fn find(state: &AppState, user: &AuthUser, id: Uuid) -> Result<upload:
 /// How long `HEAD` waits for a PATCH that holds the upload.
 const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// The upload `id` of `user` once no PATCH holds it, or as it stands after [`SETTLE_WAIT`].
+/// The upload `id` of `user` once no PATCH holds it, or as it stands after waiting a few seconds
+/// for that.
 pub async fn settled(
     state: &AppState,
     user: &AuthUser,

@@ -29,7 +29,7 @@ pub struct Model {
     pub lat: Option<f64>,
     /// Where the phone says it was made: longitude.
     pub lon: Option<f64>,
-    /// The SHA-256 state after the first `offset` bytes (see [`crate::media::resumable_hash`]).
+    /// The SHA-256 state after the first `offset` bytes (see [`crate::media::upload_hash`]).
     pub hash_state: Option<Vec<u8>>,
 }
 
