@@ -830,9 +830,9 @@ async fn a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(
             .header("Content-Type", "application/offset+octet-stream")
             .body(body)
     };
-    let uploads_of_the_file = || {
+    let uploads_of = |sha: &str| {
         upload::Entity::find()
-            .filter(upload::Column::Sha256.eq(&sha))
+            .filter(upload::Column::Sha256.eq(sha))
             .all(&server.state.db.read)
     };
 
@@ -843,7 +843,7 @@ async fn a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 460);
-    assert!(uploads_of_the_file().await?.is_empty(), "no upload row");
+    assert!(uploads_of(&sha).await?.is_empty(), "no upload row");
     assert!(
         server.state.storage.uploads_kept().await?.is_empty(),
         "no bytes kept"
@@ -856,7 +856,7 @@ async fn a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(
     let stalled = tokio::spawn(creation(silent).send());
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     let row = loop {
-        if let Some(row) = uploads_of_the_file().await?.pop() {
+        if let Some(row) = uploads_of(&sha).await?.pop() {
             break row;
         }
         anyhow::ensure!(
@@ -906,10 +906,7 @@ async fn a_creation_keeps_its_body_only_where_a_client_can_resume_it_on(
     }
     assert!(!server.state.storage.contains(&foreign_sha).await?);
     assert!(server.state.storage.uploads_kept().await?.is_empty());
-    let rows = upload::Entity::find()
-        .filter(upload::Column::Sha256.eq(&foreign_sha))
-        .all(&server.state.db.read)
-        .await?;
+    let rows = uploads_of(&foreign_sha).await?;
     assert!(rows.is_empty(), "no upload row: {rows:?}");
     Ok(())
 }
