@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait as _, EntityTrait, Iterable as _,
-    QueryFilter, QuerySelect, QueryTrait as _, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait as _, EntityTrait, Iterable as _, QueryFilter,
+    QuerySelect, QueryTrait as _, TransactionTrait,
 };
 use sync_protocol::ErrorCode;
 use sync_protocol::sync::EntityKind;
@@ -502,12 +502,9 @@ async fn insert_media(
         lon: location.map(|l| l.1),
         duration_ms: duration_ms.and_then(|d| i64::try_from(d).ok()),
     };
-    let values = media_object::ActiveModel::from(media.clone()).reset_all();
+    let values = media_object::ActiveModel::from(media.clone());
     let (columns, values): (Vec<_>, Vec<Expr>) = media_object::Column::iter()
-        .filter_map(|column| match values.get(column) {
-            ActiveValue::Set(value) => Some((column, Expr::val(value))),
-            _ => None,
-        })
+        .filter_map(|column| Some((column, Expr::val(values.get(column).into_value()?))))
         .unzip();
     let linked = evidence(&row.sha256, Some((&row.target_kind, row.target_id)));
     let unless_linked = Query::select()
