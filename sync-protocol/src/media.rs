@@ -87,3 +87,30 @@ pub struct MediaRef {
     #[serde(default)]
     pub duration_ms: Option<u64>,
 }
+
+/// How the phones of this server prepare photos before they go up (`GET /api/v1/media/profile`):
+/// a district on slow networks sets a smaller long side or quality, and every phone follows at its
+/// next sync. Recordings and documents are sent as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MediaProfile {
+    /// The longest side of a photo, in pixels: a larger one is scaled down to it.
+    pub photo_long_side: u32,
+    /// The JPEG quality (1–100) a scaled photo is encoded at.
+    pub photo_quality: u8,
+}
+
+impl Default for MediaProfile {
+    /// 2048 px at quality 85: a 12-megapixel photo becomes about 400 KB.
+    fn default() -> Self {
+        Self {
+            photo_long_side: 2048,
+            photo_quality: 85,
+        }
+    }
+}
+
+/// The `Upload-Metadata` key of a creation that names the phone's own key for the file (its
+/// queue entry): a creation repeated with the same key by the same account, for the same file,
+/// answers with the upload already made and its offset instead of starting another.
+pub const CLIENT_KEY_METADATA: &str = "client_key";
