@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+pub mod fault_proxy;
 pub mod files;
 pub mod s3;
 
