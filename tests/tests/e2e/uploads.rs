@@ -1447,3 +1447,59 @@ async fn a_client_key_empty_too_long_or_not_printable_ascii_is_refused_on(
     );
     Ok(())
 }
+
+/// Phones prepare photos as the server says (`PHOTO_LONG_SIDE`, `PHOTO_QUALITY`), any role may
+/// ask, and only with a token.
+#[tokio::test]
+async fn the_media_profile_is_what_the_server_is_configured_with() -> anyhow::Result<()> {
+    use sync_protocol::media::MediaProfile;
+    let server = TestServer::start().await?;
+    for user in ["teacher", "supervisor"] {
+        let token = server.token(user).await?;
+        let r = server.get("/api/v1/media/profile", &token).await?;
+        assert_eq!(r.status, StatusCode::OK, "{user}: {}", r.body.text());
+        let profile: MediaProfile = serde_json::from_slice(&r.body.0)?;
+        assert_eq!(
+            profile,
+            MediaProfile {
+                photo_long_side: 2048,
+                photo_quality: 85
+            }
+        );
+    }
+    let anonymous = server
+        .request(Method::GET, "/api/v1/media/profile", None, None)
+        .await?;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert!(anonymous.is_client_problem(), "{}", anonymous.body.text());
+    let doc = server
+        .request(Method::GET, "/api/v1/openapi.json", None, None)
+        .await?
+        .body
+        .json();
+    assert!(
+        doc["paths"]["/api/v1/media/profile"]["get"].is_object(),
+        "documented"
+    );
+    assert!(
+        doc["components"]["schemas"]["MediaProfile"].is_object(),
+        "its schema documented"
+    );
+
+    let smaller = TestServer::builder()
+        .with_env("PHOTO_LONG_SIDE", "1600")
+        .start()
+        .await?;
+    let token = smaller.token("teacher").await?;
+    let r = smaller.get("/api/v1/media/profile", &token).await?;
+    assert_eq!(r.status, StatusCode::OK);
+    let profile: MediaProfile = serde_json::from_slice(&r.body.0)?;
+    assert_eq!(
+        profile,
+        MediaProfile {
+            photo_long_side: 1600,
+            photo_quality: 85
+        }
+    );
+    Ok(())
+}
