@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sync_protocol::media::MediaKind;
+use sync_protocol::media::{MediaKind, MediaProfile};
 
 /// A value that must never reach a log: `Debug` prints `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -56,6 +56,10 @@ pub struct Config {
     /// 30 s, at most [`crate::media::uploads::MAX_IDLE_SECS`]): what arrived is kept, the upload
     /// is let go, and the phone resumes with a new request.
     pub upload_idle: Duration,
+    /// How the phones prepare photos, served at `GET /api/v1/media/profile`: the long side
+    /// (`PHOTO_LONG_SIDE`, 320 to 8192 px, default 2048) and the JPEG quality (`PHOTO_QUALITY`,
+    /// 30 to 100, default 85).
+    pub media_profile: MediaProfile,
 }
 
 /// The largest file the server takes, per media kind.
@@ -121,6 +125,39 @@ impl Config {
             }
             Ok(limit)
         };
+        let ranged = |name: &'static str,
+                      default: u64,
+                      range: std::ops::RangeInclusive<u64>|
+         -> Result<u64, ConfigError> {
+            let value = number(name, default)?;
+            if range.contains(&value) {
+                Ok(value)
+            } else {
+                Err(ConfigError {
+                    name,
+                    reason: format!(
+                        "{value} is out of range: it must be {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                })
+            }
+        };
+        let defaults = MediaProfile::default();
+        let media_profile = MediaProfile {
+            photo_long_side: u32::try_from(ranged(
+                "PHOTO_LONG_SIDE",
+                defaults.photo_long_side.into(),
+                320..=8192,
+            )?)
+            .unwrap_or(defaults.photo_long_side),
+            photo_quality: u8::try_from(ranged(
+                "PHOTO_QUALITY",
+                defaults.photo_quality.into(),
+                30..=100,
+            )?)
+            .unwrap_or(defaults.photo_quality),
+        };
         let bind = parsed("BIND", "127.0.0.1:8080")?;
         let bind = bind.parse().map_err(|e| ConfigError {
             name: "BIND",
@@ -158,6 +195,7 @@ impl Config {
                     });
                 }
             },
+            media_profile,
         })
     }
 
@@ -191,6 +229,33 @@ mod tests {
                 refused.name, "UPLOAD_IDLE_SECS",
                 "{bad}: {}",
                 refused.reason
+            );
+        }
+    }
+
+    #[test]
+    fn a_photo_quality_or_long_side_out_of_range_is_refused_by_name() {
+        let with = |name: &'static str, value: &'static str| {
+            Config::from_lookup(move |n| (n == name).then(|| value.to_owned()))
+        };
+        let default = Config::from_lookup(|_| None).expect("the defaults");
+        assert_eq!(default.media_profile, MediaProfile::default());
+        let set = with("PHOTO_QUALITY", "60").expect("quality 60");
+        assert_eq!(set.media_profile.photo_quality, 60);
+        assert_eq!(set.media_profile.photo_long_side, 2048);
+        for (name, bad) in [
+            ("PHOTO_QUALITY", "0"),
+            ("PHOTO_QUALITY", "29"),
+            ("PHOTO_QUALITY", "101"),
+            ("PHOTO_QUALITY", "good"),
+            ("PHOTO_LONG_SIDE", "319"),
+            ("PHOTO_LONG_SIDE", "8193"),
+        ] {
+            let refused = with(name, bad).expect_err(bad);
+            assert_eq!(refused.name, name, "{bad}: {}", refused.reason);
+            assert!(
+                refused.to_string().contains(name),
+                "{name}={bad}: {refused}"
             );
         }
     }

@@ -41,5 +41,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::sync::routes::router())
         .merge(crate::media::routes::router())
         .merge(crate::media::download::router())
+        .merge(crate::media::profile::router())
         .merge(crate::calendar::routes::router())
 }

@@ -1,6 +1,7 @@
 //! What a creation declares (tus `Upload-Length` and `Upload-Metadata`): the kind, the whole
-//! file's SHA-256 and length, its name, the attempt or document it is evidence of, and when and
-//! where the phone says it was made; refused with a problem that says what is wrong.
+//! file's SHA-256 and length, its name, the attempt or document it is evidence of, when and
+//! where the phone says it was made, and the phone's own key for it; refused with a problem that
+//! says what is wrong.
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
 use sync_protocol::ErrorCode;
-use sync_protocol::media::MediaKind;
+use sync_protocol::media::{CLIENT_KEY_METADATA, MediaKind};
 use uuid::Uuid;
 
 use super::probe;
@@ -53,6 +54,33 @@ pub struct Declaration {
     /// When and where the phone says the file was made (`captured_at` in RFC 3339, `lat`,
     /// `lon`); the file's own EXIF wins.
     pub origin: probe::Origin,
+    /// The phone's own key for the file (`client_key`): a creation repeated with it answers the
+    /// upload already made (see [`super::uploads::repeated`]).
+    pub client_key: Option<String>,
+}
+
+/// The longest `client_key`.
+const CLIENT_KEY_MAX: usize = 100;
+
+/// The optional `client_key` of `Upload-Metadata`: 1 to [`CLIENT_KEY_MAX`] characters of
+/// printable ASCII (space to `~`).
+fn client_key(metadata: &HashMap<String, String>) -> Result<Option<String>, ApiError> {
+    let Some(key) = metadata.get(CLIENT_KEY_METADATA) else {
+        return Ok(None);
+    };
+    if !key.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+        return Err(bad(format!(
+            "`{CLIENT_KEY_METADATA}` must be printable ASCII (space to `~`)"
+        )));
+    }
+    // ASCII: as many characters as bytes.
+    if key.is_empty() || key.len() > CLIENT_KEY_MAX {
+        return Err(bad(format!(
+            "`{CLIENT_KEY_METADATA}` must be 1 to {CLIENT_KEY_MAX} characters, not {}",
+            key.len()
+        )));
+    }
+    Ok(Some(key.clone()))
 }
 
 /// The optional `captured_at`, `lat` and `lon` of `Upload-Metadata`.
@@ -131,6 +159,7 @@ pub fn declaration(headers: &HeaderMap, limits: &MediaLimits) -> Result<Declarat
         ));
     }
     let origin = declared_origin(&metadata)?;
+    let client_key = client_key(&metadata)?;
     Ok(Declaration {
         kind,
         sha256,
@@ -139,5 +168,6 @@ pub fn declaration(headers: &HeaderMap, limits: &MediaLimits) -> Result<Declarat
         target_id,
         length,
         origin,
+        client_key,
     })
 }

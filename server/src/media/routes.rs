@@ -94,7 +94,12 @@ async fn options_uploads(State(state): State<AppState>) -> Response {
 /// Creates an upload (tus creation; with a body, creation-with-upload). `Upload-Metadata`
 /// carries `kind`, `sha256`, `filename` and `attempt_id` or `document_id` (the caller must see
 /// that record), and optionally `captured_at` (RFC 3339), `lat` and `lon` (degrees): when and
-/// where the file was made, used when its bytes carry no EXIF. A file the server already holds finishes at once (`Upload-Offset` = length).
+/// where the file was made, used when its bytes carry no EXIF, and `client_key`, the phone's own
+/// key for the file (1 to 100 characters of printable ASCII). A file the server already holds
+/// finishes at once (`Upload-Offset` = length). A creation repeated with the same `client_key`
+/// for the same file and record is answered the upload already made, with its `Location` and
+/// offset; its body is taken only while that upload stands at 0 (else the client resumes from
+/// the offset).
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "media", security(("bearer" = [])),
     responses(
         (status = 201, description = "created; `Location` names the upload"),
@@ -115,7 +120,10 @@ async fn create_upload(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v == "application/offset+octet-stream");
     let (mut row, lease) = uploads::create(&state, &user, &declaration, with_body).await?;
-    if with_body && row.offset < row.length {
+    // The body is the file's first bytes: an upload standing further on (made by an earlier
+    // creation with the same `client_key`) does not take it, and its client reads the offset
+    // answered and goes on from there.
+    if with_body && row.offset == 0 && row.offset < row.length {
         let mut patch_headers = headers.clone();
         patch_headers.insert("upload-offset", HeaderValue::from(0));
         row = receive_detached(state, row, patch_headers, body, lease).await?;

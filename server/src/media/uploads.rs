@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait as _, EntityTrait, Iterable as _, QueryFilter,
-    QuerySelect, QueryTrait as _, TransactionTrait,
+    QueryOrder as _, QuerySelect, QueryTrait as _, TransactionTrait,
 };
 use sync_protocol::ErrorCode;
 use sync_protocol::sync::EntityKind;
@@ -59,6 +59,13 @@ async fn target_case(
 
 /// Creates an upload; returns it and how a body that follows (creation-with-upload) holds it.
 ///
+/// A creation that names a `client_key` under which the caller made an upload of the same file
+/// for the same record already ([`repeated`]: a phone that never heard the first answer, on a
+/// link that cut it) is answered that upload, as it stands once no request holds it (waiting as
+/// [`settled`] does): a body that follows is received as a PATCH at 0 would ([`Lease::Take`]:
+/// 423 while an earlier request still holds it), which the route does only while the upload
+/// stands at 0.
+///
 /// Until the answer nobody else knows the upload's id (a client whose creation was cut starts
 /// a new one), so the body of a file smaller than a segment is received before anything is
 /// written (no piece of it can be stored, and so acknowledged, before its end): its
@@ -72,12 +79,20 @@ pub async fn create(
     declaration: &Declaration,
     with_body: bool,
 ) -> Result<(upload::Model, Lease), ApiError> {
-    // Asked together; whether the file is stored counts only once the record is in scope.
-    let (case, stored) = tokio::join!(
+    // Asked together; whether the file is stored, or was being uploaded under the same key,
+    // counts only once the record is in scope.
+    let (case, stored, made) = tokio::join!(
         target_case(state, user, declaration),
-        is_evidence(&state.db.read, &declaration.sha256, None)
+        is_evidence(&state.db.read, &declaration.sha256, None),
+        repeated(&state.db.write, user.id, declaration)
     );
     let case = case?;
+    if let Some(made) = made? {
+        // Gone meanwhile (refused, or terminated): a new upload is made.
+        if let Some(made) = settle(state, user, made).await? {
+            return Ok((made, Lease::Take));
+        }
+    }
     let now = Utc::now();
     let mut row = upload::Model {
         id: Uuid::now_v7(),
@@ -97,6 +112,7 @@ pub async fn create(
         lat: declaration.origin.location.map(|l| l.0),
         lon: declaration.origin.location.map(|l| l.1),
         hash_state: None,
+        client_key: declaration.client_key.clone(),
     };
     if stored? {
         let head = state
@@ -154,12 +170,49 @@ pub(super) fn incoming(row: &upload::Model) -> Incoming {
 
 /// The upload `id` of `user` that has not expired.
 pub async fn find(state: &AppState, user: &AuthUser, id: Uuid) -> Result<upload::Model, ApiError> {
+    lookup(state, user, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("upload"))
+}
+
+/// The upload `id` of `user` if it has not expired.
+async fn lookup(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+) -> Result<Option<upload::Model>, sea_orm::DbErr> {
     upload::Entity::find_by_id(id)
         .filter(upload::Column::UserId.eq(user.id))
         .filter(upload::Column::ExpiresAt.gt(Utc::now()))
         .one(&state.db.write)
-        .await?
-        .ok_or_else(|| ApiError::not_found("upload"))
+        .await
+}
+
+/// The unexpired upload that the user `user_id` made for the file and record `declaration`
+/// names (SHA-256, length, kind, attempt or document) under the same `client_key`, if it names
+/// one: what a creation repeated by a phone that never heard the first answer is answered
+/// (found by the index `uploads_user_client_key`). If there are several (creations with bodies
+/// in parallel, each written when its request ended), the one furthest along.
+pub async fn repeated(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: Uuid,
+    declaration: &Declaration,
+) -> Result<Option<upload::Model>, sea_orm::DbErr> {
+    let Some(key) = declaration.client_key.as_deref() else {
+        return Ok(None);
+    };
+    upload::Entity::find()
+        .filter(upload::Column::UserId.eq(user_id))
+        .filter(upload::Column::ClientKey.eq(key))
+        .filter(upload::Column::Sha256.eq(&declaration.sha256))
+        .filter(upload::Column::Length.eq(i64::try_from(declaration.length).unwrap_or(i64::MAX)))
+        .filter(upload::Column::Kind.eq(declaration.kind.as_str()))
+        .filter(upload::Column::TargetKind.eq(declaration.target_kind))
+        .filter(upload::Column::TargetId.eq(declaration.target_id))
+        .filter(upload::Column::ExpiresAt.gt(Utc::now()))
+        .order_by_desc(upload::Column::Offset)
+        .one(db)
+        .await
 }
 
 /// How long `HEAD` waits for a PATCH that holds the upload.
@@ -172,14 +225,30 @@ pub async fn settled(
     user: &AuthUser,
     id: Uuid,
 ) -> Result<upload::Model, ApiError> {
+    let row = find(state, user, id).await?;
+    settle(state, user, row)
+        .await?
+        .ok_or_else(|| ApiError::not_found("upload"))
+}
+
+/// The upload `row` of `user` once no PATCH holds it, or as it stands after waiting a few
+/// seconds for that; `None` if it is gone meanwhile.
+async fn settle(
+    state: &AppState,
+    user: &AuthUser,
+    mut row: upload::Model,
+) -> Result<Option<upload::Model>, ApiError> {
     let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
     loop {
-        let row = find(state, user, id).await?;
         let held = row.busy_until.is_some_and(|until| until > Utc::now());
         if !held || tokio::time::Instant::now() >= deadline {
-            return Ok(row);
+            return Ok(Some(row));
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        match lookup(state, user, row.id).await? {
+            Some(now) => row = now,
+            None => return Ok(None),
+        }
     }
 }
 
@@ -237,7 +306,8 @@ pub(super) async fn set_offset(
 /// holds an upload nobody else knows yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lease {
-    /// A PATCH: take it (409 or 423 if the upload stands elsewhere or is held).
+    /// A PATCH, or a creation repeated for an upload made already: take it (409 or 423 if the
+    /// upload stands elsewhere or is held).
     Take,
     /// The creating request, whose new row was made leased.
     Held,

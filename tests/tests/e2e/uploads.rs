@@ -119,6 +119,23 @@ impl Tus {
             .await?)
     }
 
+    /// A creation that carries `body`, the file's first bytes (creation-with-upload).
+    async fn create_with_body(
+        &self,
+        length: usize,
+        metadata: &str,
+        body: &[u8],
+    ) -> anyhow::Result<reqwest::Response> {
+        Ok(self
+            .request(Method::POST, "/api/v1/uploads")
+            .header("Upload-Length", length)
+            .header("Upload-Metadata", metadata)
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(body.to_vec())
+            .send()
+            .await?)
+    }
+
     /// The offset once the server has settled what a cut connection sent (two equal answers).
     async fn settled_offset(&self, location: &str) -> anyhow::Result<u64> {
         let mut last = self.offset(location).await?;
@@ -196,6 +213,40 @@ async fn client_for(server: &TestServer, user: &str) -> anyhow::Result<Tus> {
         token: server.token(user).await?,
         http: reqwest::Client::new(),
     })
+}
+
+/// [`metadata`] with the phone's own key for the file, `client_key`.
+fn keyed(kind: &str, sha: &str, attempt: Uuid, key: &str) -> String {
+    format!(
+        "{},{} {}",
+        metadata(kind, sha, attempt),
+        sync_protocol::media::CLIENT_KEY_METADATA,
+        B64.encode(key)
+    )
+}
+
+/// The `Upload-Offset` of an answer.
+fn offset_of(r: &reqwest::Response) -> Option<u64> {
+    r.headers()
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The upload rows of the file `sha`.
+async fn uploads_of(server: &TestServer, sha: &str) -> anyhow::Result<Vec<upload::Model>> {
+    Ok(upload::Entity::find()
+        .filter(upload::Column::Sha256.eq(sha))
+        .all(&server.state.db.read)
+        .await?)
+}
+
+/// The media objects of the file `sha`.
+async fn media_of(server: &TestServer, sha: &str) -> anyhow::Result<Vec<media_object::Model>> {
+    Ok(media_object::Entity::find()
+        .filter(media_object::Column::Sha256.eq(sha))
+        .all(&server.state.db.read)
+        .await?)
 }
 
 fn location(r: &reqwest::Response) -> String {
@@ -1183,6 +1234,272 @@ async fn on_s3_only_a_body_with_the_whole_file_goes_to_its_key_as_it_arrives() -
         server.state.storage.rehash(&sha).await?,
         (sha, chunked.len() as u64),
         "stored whole all the same"
+    );
+    Ok(())
+}
+
+/// A phone on a slow link whose creation's answer was lost never learned the upload's
+/// `Location`: creating it again with the same `client_key` answers the upload already made and
+/// where it stands, so the file goes on from there instead of starting again beside an orphan.
+#[tokio::test]
+async fn a_repeated_creation_with_the_same_client_key_answers_the_same_upload_and_its_offset()
+-> anyhow::Result<()> {
+    on_both(a_repeated_creation_with_the_same_client_key_answers_the_same_upload_and_its_offset_on)
+        .await
+}
+
+async fn a_repeated_creation_with_the_same_client_key_answers_the_same_upload_and_its_offset_on(
+    server: TestServer,
+) -> anyhow::Result<()> {
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let data = typed("jpeg", 300_000, 21);
+    let sha = sha256_hex(&data);
+    let meta = keyed("photo", &sha, attempt, "queue-entry-1");
+    let created = tus.create(data.len(), &meta).await?;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let at = location(&created);
+    let sent = 100_000;
+    let r = tus
+        .patch(&at, 0, Bytes::copy_from_slice(&data[..sent]).into(), None)
+        .await?;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT, "{}", r.text().await?);
+
+    // The answer was lost: the phone creates the upload again, with the same key.
+    let again = tus.create(data.len(), &meta).await?;
+    assert_eq!(
+        again.status(),
+        StatusCode::CREATED,
+        "{}",
+        again.text().await?
+    );
+    assert_eq!(location(&again), at, "the upload already made");
+    assert_eq!(offset_of(&again), Some(sent as u64), "where it stands");
+    // Again with its first chunk (creation-with-upload): an upload standing further on does not
+    // take the chunk; the phone reads the offset and goes on from there.
+    let with_chunk = tus
+        .create_with_body(data.len(), &meta, &data[..50_000])
+        .await?;
+    assert_eq!(with_chunk.status(), StatusCode::CREATED);
+    assert_eq!(location(&with_chunk), at);
+    assert_eq!(offset_of(&with_chunk), Some(sent as u64));
+    assert_eq!(uploads_of(&server, &sha).await?.len(), 1, "one upload");
+
+    // Finished from that offset, the file is linked once.
+    tus.send_rest(&at, &data, sent).await?;
+    assert_eq!(
+        server.state.storage.rehash(&sha).await?,
+        (sha.clone(), data.len() as u64),
+        "stored whole, byte for byte"
+    );
+    let linked = media_of(&server, &sha).await?;
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    assert_eq!(linked[0].target_id, attempt);
+    // Asked once more, the same upload answers complete.
+    let done = tus.create(data.len(), &meta).await?;
+    assert_eq!(done.status(), StatusCode::CREATED);
+    assert_eq!(location(&done), at);
+    assert_eq!(offset_of(&done), Some(data.len() as u64));
+    assert_eq!(
+        uploads_of(&server, &sha).await?.len(),
+        1,
+        "still one upload"
+    );
+    assert_eq!(media_of(&server, &sha).await?.len(), 1, "still linked once");
+
+    // An upload that has nothing yet takes a repeated creation's body, as a PATCH at 0 would.
+    let other = typed("jpeg", 300_000, 22);
+    let other_sha = sha256_hex(&other);
+    let meta = keyed("photo", &other_sha, attempt, "queue-entry-2");
+    let at = location(&tus.create(other.len(), &meta).await?);
+    let r = tus
+        .create_with_body(other.len(), &meta, &other[..sent])
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await?);
+    assert_eq!(location(&r), at);
+    assert_eq!(offset_of(&r), Some(sent as u64), "the body was kept");
+    tus.send_rest(&at, &other, sent).await?;
+    assert_eq!(
+        server.state.storage.rehash(&other_sha).await?,
+        (other_sha.clone(), other.len() as u64)
+    );
+    assert_eq!(uploads_of(&server, &other_sha).await?.len(), 1);
+    assert_eq!(media_of(&server, &other_sha).await?.len(), 1);
+    Ok(())
+}
+
+/// The key is the phone's name for its queue entry, kept per account: another account using the
+/// same key for the same file, or the same key declared for another file, makes an upload of
+/// its own.
+#[tokio::test]
+async fn a_client_key_answers_only_its_own_account_and_the_same_file() -> anyhow::Result<()> {
+    on_both(a_client_key_answers_only_its_own_account_and_the_same_file_on).await
+}
+
+async fn a_client_key_answers_only_its_own_account_and_the_same_file_on(
+    server: TestServer,
+) -> anyhow::Result<()> {
+    use sync_protocol::org::Role;
+    let key = "queue-entry-7";
+    let teacher = client_for(&server, "teacher").await?;
+    // The school's lead sees the same school: the attempt is in scope for both.
+    let lead = client_for(&server, "school_lead").await?;
+    let attempt = server.school_attempt().await?;
+    let data = typed("m4a", 200_000, 23);
+    let sha = sha256_hex(&data);
+    let meta = keyed("audio", &sha, attempt, key);
+
+    let mine = location(&teacher.create(data.len(), &meta).await?);
+    let again = teacher.create(data.len(), &meta).await?;
+    assert_eq!(
+        location(&again),
+        mine,
+        "the same account is answered its upload"
+    );
+    let r = lead.create(data.len(), &meta).await?;
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await?);
+    let theirs = location(&r);
+    assert_ne!(theirs, mine, "another account makes its own");
+    assert_eq!(location(&lead.create(data.len(), &meta).await?), theirs);
+
+    let other = typed("m4a", 200_000, 24);
+    let other_sha = sha256_hex(&other);
+    let r = teacher
+        .create(other.len(), &keyed("audio", &other_sha, attempt, key))
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_ne!(location(&r), mine, "another file makes its own");
+
+    let user_of = |role: Role| {
+        server
+            .home
+            .users
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, u)| u.id)
+    };
+    let keyed_rows = upload::Entity::find()
+        .filter(upload::Column::ClientKey.eq(key))
+        .all(&server.state.db.read)
+        .await?;
+    let count = |role: Role| {
+        keyed_rows
+            .iter()
+            .filter(|u| Some(u.user_id) == user_of(role))
+            .count()
+    };
+    assert_eq!(count(Role::Teacher), 2, "{keyed_rows:?}");
+    assert_eq!(count(Role::SchoolLead), 1, "{keyed_rows:?}");
+    Ok(())
+}
+
+/// `client_key` is 1 to 100 characters of printable ASCII: anything else is refused with a
+/// problem that names it, and no upload is made.
+#[tokio::test]
+async fn a_client_key_empty_too_long_or_not_printable_ascii_is_refused() -> anyhow::Result<()> {
+    on_both(a_client_key_empty_too_long_or_not_printable_ascii_is_refused_on).await
+}
+
+async fn a_client_key_empty_too_long_or_not_printable_ascii_is_refused_on(
+    server: TestServer,
+) -> anyhow::Result<()> {
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let data = typed("jpeg", 50_000, 25);
+    let sha = sha256_hex(&data);
+    let longest = "k".repeat(100);
+    let too_long = "k".repeat(101);
+    for bad in ["", too_long.as_str(), "entry\u{7}1", "entry\n1", "条目-1"] {
+        let r = tus
+            .create(data.len(), &keyed("photo", &sha, attempt, bad))
+            .await?;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{bad:?}"
+        );
+        let body: serde_json::Value = r.json().await?;
+        assert_eq!(body["code"], "invalid_parameter", "{bad:?}: {body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("client_key"),
+            "{bad:?}: {body}"
+        );
+    }
+    assert!(
+        uploads_of(&server, &sha).await?.is_empty(),
+        "no upload made"
+    );
+    let r = tus
+        .create(data.len(), &keyed("photo", &sha, attempt, &longest))
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED, "100 characters are enough");
+    let r = tus
+        .create(data.len(), &keyed("photo", &sha, attempt, "entry 1 ~!"))
+        .await?;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "spaces and signs are printable"
+    );
+    Ok(())
+}
+
+/// Phones prepare photos as the server says (`PHOTO_LONG_SIDE`, `PHOTO_QUALITY`), any role may
+/// ask, and only with a token.
+#[tokio::test]
+async fn the_media_profile_is_what_the_server_is_configured_with() -> anyhow::Result<()> {
+    use sync_protocol::media::MediaProfile;
+    let server = TestServer::start().await?;
+    for user in ["teacher", "supervisor"] {
+        let token = server.token(user).await?;
+        let r = server.get("/api/v1/media/profile", &token).await?;
+        assert_eq!(r.status, StatusCode::OK, "{user}: {}", r.body.text());
+        let profile: MediaProfile = serde_json::from_slice(&r.body.0)?;
+        assert_eq!(
+            profile,
+            MediaProfile {
+                photo_long_side: 2048,
+                photo_quality: 85
+            }
+        );
+    }
+    let anonymous = server
+        .request(Method::GET, "/api/v1/media/profile", None, None)
+        .await?;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert!(anonymous.is_client_problem(), "{}", anonymous.body.text());
+    let doc = server
+        .request(Method::GET, "/api/v1/openapi.json", None, None)
+        .await?
+        .body
+        .json();
+    assert!(
+        doc["paths"]["/api/v1/media/profile"]["get"].is_object(),
+        "documented"
+    );
+    assert!(
+        doc["components"]["schemas"]["MediaProfile"].is_object(),
+        "its schema documented"
+    );
+
+    let smaller = TestServer::builder()
+        .with_env("PHOTO_LONG_SIDE", "1600")
+        .start()
+        .await?;
+    let token = smaller.token("teacher").await?;
+    let r = smaller.get("/api/v1/media/profile", &token).await?;
+    assert_eq!(r.status, StatusCode::OK);
+    let profile: MediaProfile = serde_json::from_slice(&r.body.0)?;
+    assert_eq!(
+        profile,
+        MediaProfile {
+            photo_long_side: 1600,
+            photo_quality: 85
+        }
     );
     Ok(())
 }

@@ -31,6 +31,9 @@ pub struct Model {
     pub lon: Option<f64>,
     /// The SHA-256 state after the first `offset` bytes (see [`crate::media::upload_hash`]).
     pub hash_state: Option<Vec<u8>>,
+    /// The phone's own key for the file (`client_key` in `Upload-Metadata`): a creation
+    /// repeated with it finds this upload (see [`crate::media::uploads::repeated`]).
+    pub client_key: Option<String>,
 }
 
 /// No relations are declared: queries join explicitly.

@@ -13,6 +13,7 @@ mod m20261125_000008_ledger_chain;
 mod m20261125_000009_unenrolled_children;
 mod m20261125_000010_upload_hash_state;
 mod m20261129_000011_media_by_hash;
+mod m20261203_000012_upload_client_key;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_unenrolled_children::Migration),
             Box::new(m20261125_000010_upload_hash_state::Migration),
             Box::new(m20261129_000011_media_by_hash::Migration),
+            Box::new(m20261203_000012_upload_client_key::Migration),
         ]
     }
 }
