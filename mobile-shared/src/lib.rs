@@ -17,10 +17,11 @@ mod testing;
 
 pub use api::{Client, ClientError};
 pub use drafts::{AttemptDraft, DocumentDraft};
-pub use media::{MediaFailure, MediaState, QueuedMedia};
+pub use media::{MediaFailure, MediaState, QueueTotals, QueuedMedia};
 pub use outbox::{Pending, Rejected};
-pub use phone::{NextStep, Phone, PhoneError};
+pub use phone::{Left, NextStep, Phone, PhoneError};
 pub use store::StoreError;
 pub use sync::{
-    NoProgress, RetryPolicy, SyncError, SyncEvent, SyncOptions, SyncProgress, SyncReport,
+    ChunkPolicy, NoProgress, RetryCause, RetryPolicy, SyncError, SyncEvent, SyncOptions,
+    SyncProgress, SyncReport, UploadProgress,
 };

@@ -42,10 +42,10 @@ pub struct LinkProfile {
     pub down_bits_per_sec: u64,
     /// Latency added to each direction.
     pub one_way_delay: Duration,
-    /// The share of connections (0.0 to 1.0) reset at a random byte.
+    /// The chance (0.0 to 1.0) that a connection is reset at a random byte of each stretch of
+    /// `cut_window` client → server bytes it carries.
     pub cut_fraction: f64,
-    /// A cut connection is reset at a byte drawn uniformly in `[0, cut_window)` of its client →
-    /// server bytes; 0 means no cuts.
+    /// The stretch of client → server bytes each cut is drawn for; 0 means no cuts.
     pub cut_window: u64,
     /// Seeds the choice of cuts: the same seed cuts the n-th connection at the same byte.
     pub seed: u64,
@@ -55,8 +55,9 @@ impl LinkProfile {
     /// A pace that means "no limit" (0 is read the same way, not as a dead link).
     pub const UNLIMITED: u64 = u64::MAX;
 
-    /// A field link: 64 kbit/s up, 256 kbit/s down, 150 ms each way, and one connection in five
-    /// reset within its first 128 KiB sent.
+    /// A field link: 64 kbit/s up, 256 kbit/s down, 150 ms each way, and a connection reset at
+    /// a random byte of one in five stretches of 128 KiB it carries up (a drop every 80 s or so
+    /// while sending).
     pub fn field_2g() -> Self {
         Self {
             up_bits_per_sec: 64_000,
@@ -81,20 +82,25 @@ impl LinkProfile {
     }
 
     /// The client → server byte at which the connection numbered `index` (from 0, in accept
-    /// order) is reset, if it is to be.
+    /// order) is reset, if it is to be: each stretch of `cut_window` bytes it carries up is cut
+    /// at a random byte with the chance `cut_fraction`, as a link drops now and then whatever
+    /// connection it carries (an HTTP client keeps one connection for many requests).
     fn cut_point(&self, index: u64) -> Option<u64> {
         if self.cut_window == 0 || self.cut_fraction.is_nan() || self.cut_fraction <= 0.0 {
             return None;
         }
         let mut state = self.seed ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
-        let roll = (splitmix64(&mut state) >> 11) as f64 / (1u64 << 53) as f64;
-        if roll >= self.cut_fraction {
-            return None;
-        }
-        let draw = u128::from(splitmix64(&mut state)) * u128::from(self.cut_window);
-        Some((draw >> 64) as u64)
+        (0..MAX_WINDOWS).find_map(|window| {
+            let roll = (splitmix64(&mut state) >> 11) as f64 / (1u64 << 53) as f64;
+            let draw = u128::from(splitmix64(&mut state)) * u128::from(self.cut_window);
+            (roll < self.cut_fraction).then(|| window * self.cut_window + (draw >> 64) as u64)
+        })
     }
 }
+
+/// Stretches of `cut_window` bytes a connection is drawn for; one that outlasts them all is
+/// never cut.
+const MAX_WINDOWS: u64 = 4096;
 
 /// One step of SplitMix64: advances `state` and returns a well-mixed 64-bit value.
 fn splitmix64(state: &mut u64) -> u64 {
@@ -670,9 +676,24 @@ mod tests {
         let cuts: Vec<_> = (0..1000).map(|i| profile.cut_point(i)).collect();
         let again: Vec<_> = (0..1000).map(|i| profile.cut_point(i)).collect();
         assert_eq!(cuts, again);
-        let cut = cuts.iter().flatten().count();
-        assert!((150..250).contains(&cut), "{cut} of 1000 cut");
-        assert!(cuts.iter().flatten().all(|&at| at < profile.cut_window));
+        let in_first = cuts
+            .iter()
+            .flatten()
+            .filter(|&&at| at < profile.cut_window)
+            .count();
+        assert!(
+            (150..250).contains(&in_first),
+            "{in_first} of 1000 cut in their first window"
+        );
+        let in_second = cuts
+            .iter()
+            .flatten()
+            .filter(|&&at| (profile.cut_window..2 * profile.cut_window).contains(&at))
+            .count();
+        assert!(
+            (100..220).contains(&in_second),
+            "{in_second} of 1000 cut in their second window"
+        );
         assert!((0..100).all(|i| LinkProfile::clean().cut_point(i).is_none()));
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 pub mod fault_proxy;
+pub mod field;
 pub mod files;
 pub mod s3;
 

@@ -20,6 +20,8 @@ mod closures;
 mod convergence;
 #[path = "e2e/due.rs"]
 mod due;
+#[path = "e2e/field.rs"]
+mod field;
 #[path = "e2e/jwt.rs"]
 mod jwt;
 #[path = "e2e/kill.rs"]

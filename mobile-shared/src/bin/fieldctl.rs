@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use mobile_shared::{AttemptDraft, MediaState, Phone, SyncEvent, SyncProgress, SyncReport};
+use mobile_shared::{AttemptDraft, Left, MediaState, Phone, SyncEvent, SyncProgress, SyncReport};
 use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, GeoPoint, ReasonCategory};
 use sync_protocol::media::MediaKind;
@@ -51,8 +51,13 @@ enum Command {
     Logout,
     /// Pull every change from the server without pushing.
     Pull,
-    /// Push pending changes, then pull every change.
-    Sync,
+    /// Push pending changes, pull every change, then send the media queue.
+    Sync {
+        /// Keep going (waiting between tries while the server cannot be reached) until
+        /// everything is sent, or until stopped with Ctrl-C.
+        #[arg(long)]
+        until_done: bool,
+    },
     /// List the cases held on this phone.
     Cases,
     /// What the rules ask of this account's role next, earliest first.
@@ -151,7 +156,7 @@ impl Bar {
             push_style: ProgressStyle::with_template("push {bar:30} {pos}/{len} {msg}")?,
             pull_style: ProgressStyle::with_template("pull {spinner} {msg}")?,
             upload_style: ProgressStyle::with_template(
-                "send {bar:30} {bytes}/{total_bytes} {msg}",
+                "发送 {bar:30} {bytes}/{total_bytes} {msg}",
             )?,
         })
     }
@@ -174,36 +179,97 @@ impl SyncProgress for Bar {
                 self.bar.set_message(format!("{records} records"));
                 self.bar.tick();
             }
-            SyncEvent::Uploading {
-                file_name,
-                sent,
-                size,
-            } => {
+            SyncEvent::Preparing { file_name } => {
+                self.bar.set_message(format!("正在压缩照片 {file_name}"));
+                self.bar.tick();
+            }
+            SyncEvent::Uploading(p) => {
                 self.bar.set_style(self.upload_style.clone());
-                self.bar.set_length(size);
-                self.bar.set_position(sent);
-                self.bar.set_message(file_name);
+                self.bar.set_length(p.total_size);
+                self.bar.set_position(p.total_sent);
+                let left = p.time_left.map_or(String::new(), |t| {
+                    format!("，剩余约 {}", minutes_seconds(t))
+                });
+                self.bar.set_message(format!(
+                    "文件 {}/{} {} {}/{}{left}",
+                    p.file,
+                    p.files,
+                    p.file_name,
+                    indicatif::HumanBytes(p.sent),
+                    indicatif::HumanBytes(p.size),
+                ));
             }
             SyncEvent::Retrying {
-                failures,
                 delay,
+                cause,
                 error,
-            } => self.bar.set_message(format!(
-                "retry {failures} in {:.1}s: {error}",
-                delay.as_secs_f64()
-            )),
+                ..
+            } => {
+                self.bar.set_message(format!(
+                    "{}（{:.0} 秒后）[{}: {error}]",
+                    cause.message_zh(),
+                    delay.as_secs_f64().ceil(),
+                    cause.code()
+                ));
+                self.bar.tick();
+            }
+            SyncEvent::Waiting { delay, left } => {
+                self.bar.set_message(format!(
+                    "连不上服务器，{:.0} 秒后再试；{}",
+                    delay.as_secs_f64().ceil(),
+                    describe_left(&left)
+                ));
+                self.bar.tick();
+            }
         }
     }
 }
 
-async fn run_sync(phone: &mut Phone, push: bool) -> anyhow::Result<()> {
+/// `m:ss`.
+fn minutes_seconds(t: std::time::Duration) -> String {
+    let s = t.as_secs();
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// What is still on the phone to send, for the field worker.
+fn describe_left(left: &Left) -> String {
+    format!(
+        "还有 {} 条记录、{} 个文件（{}）未发送，已保存在手机上，不会丢失",
+        left.mutations,
+        left.files,
+        indicatif::HumanBytes(left.bytes)
+    )
+}
+
+/// How `fieldctl` syncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Pull,
+    Sync,
+    UntilDone,
+}
+
+async fn run_sync(phone: &mut Phone, mode: Mode) -> anyhow::Result<()> {
     let mut bar = Bar::new()?;
-    let result = if push {
-        phone.sync(&mut bar).await
-    } else {
-        phone.pull(&mut bar).await
+    bar.bar
+        .enable_steady_tick(std::time::Duration::from_millis(500));
+    let result = match mode {
+        Mode::Pull => phone.pull(&mut bar).await,
+        Mode::Sync => phone.sync(&mut bar).await,
+        Mode::UntilDone => phone.sync_until_done(&mut bar).await,
     };
     bar.bar.finish_and_clear();
+    let push = mode != Mode::Pull;
+    let result = match result {
+        Err(e) => {
+            // Say what stays, and that it stays; the error follows with its stable code.
+            if let Ok(left) = phone.left().map(|l| describe_left(&l)) {
+                say!("同步未完成：{left}。有网络时再次同步即可继续。");
+            }
+            return Err(e.into());
+        }
+        Ok(report) => report,
+    };
     let SyncReport {
         pushed,
         applied,
@@ -213,7 +279,7 @@ async fn run_sync(phone: &mut Phone, push: bool) -> anyhow::Result<()> {
         conflicts,
         uploaded,
         upload_failed,
-    } = result?;
+    } = result;
     if push {
         say!(
             "pushed {pushed} (applied {applied}, rejected {rejected}, clock clamped {clock_clamped})"
@@ -272,8 +338,15 @@ async fn main() -> anyhow::Result<()> {
             phone.logout().await?;
             say!("signed out");
         }
-        Command::Pull => run_sync(&mut phone, false).await?,
-        Command::Sync => run_sync(&mut phone, true).await?,
+        Command::Pull => run_sync(&mut phone, Mode::Pull).await?,
+        Command::Sync { until_done } => {
+            let mode = if until_done {
+                Mode::UntilDone
+            } else {
+                Mode::Sync
+            };
+            run_sync(&mut phone, mode).await?;
+        }
         Command::Cases => {
             let cases = phone.cases()?;
             let today = chrono::Local::now().date_naive();

@@ -1,7 +1,8 @@
 //! The media queue: photos and recordings attached to an attempt on the phone, kept in the
 //! phone's directory and in its store until the server has them, so they survive restarts.
 //!
-//! A photo is prepared when it is attached: larger than the long edge, it is scaled down and
+//! Attaching copies the file into the queue and returns at once. A photo is prepared by the
+//! sync, before it is sent: larger than the server's media profile allows, it is scaled down and
 //! re-encoded as JPEG with its EXIF (capture time, GPS) carried over, from which the server reads
 //! when and where it was taken. A recording is kept as it is. The prepared file's SHA-256 is what
 //! the upload declares. Uploading ([`crate::Phone::sync`]) speaks tus and resumes from the last
@@ -10,12 +11,25 @@
 mod prepare;
 pub(crate) mod queue;
 
+pub use prepare::PrepareError;
 pub(crate) use prepare::prepare;
-pub use prepare::{DEFAULT_LONG_EDGE, PrepareError};
+pub use queue::QueueTotals;
+
+use std::path::{Path, PathBuf};
 
 use sync_protocol::AttemptId;
 use sync_protocol::media::MediaKind;
 use uuid::Uuid;
+
+/// Where the file of queue entry `id` is kept as attached, until it is prepared.
+pub(crate) fn original_path(media_dir: &Path, id: Uuid) -> PathBuf {
+    media_dir.join(format!("{id}.original"))
+}
+
+/// Where the prepared file of queue entry `id` is kept until the server has it.
+pub(crate) fn prepared_path(media_dir: &Path, id: Uuid) -> PathBuf {
+    media_dir.join(id.to_string())
+}
 
 /// Where a queued file stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,14 +80,16 @@ pub struct QueuedMedia {
     pub kind: MediaKind,
     /// The name it is sent under.
     pub file_name: String,
-    /// Bytes of the prepared file.
+    /// Bytes of the prepared file (of the file as attached, until it is prepared).
     pub size: u64,
-    /// SHA-256 of the prepared file, lowercase hex.
+    /// SHA-256 of the prepared file, lowercase hex (empty until it is prepared).
     pub sha256: String,
     /// Bytes the server has confirmed.
     pub sent: u64,
     /// Where it stands.
     pub state: MediaState,
-    /// Why the server refused it, if it did.
+    /// Why the server refused it (or the phone could not prepare it), if so.
     pub failure: Option<MediaFailure>,
+    /// Whether it is ready to send (a photo scaled to the media profile, hashed).
+    pub prepared: bool,
 }

@@ -7,13 +7,7 @@ use std::path::Path;
 use image::codecs::jpeg::{JpegDecoder, JpegEncoder};
 use image::{DynamicImage, ImageDecoder as _, ImageEncoder as _};
 use sha2::{Digest as _, Sha256};
-use sync_protocol::media::MediaKind;
-
-/// The long edge photos are scaled down to unless the app sets another.
-pub const DEFAULT_LONG_EDGE: u32 = 2048;
-
-/// JPEG quality of a scaled-down photo.
-const QUALITY: u8 = 85;
+use sync_protocol::media::{MediaKind, MediaProfile};
 
 /// Why a file could not be prepared.
 #[derive(Debug, thiserror::Error)]
@@ -47,13 +41,14 @@ pub(crate) struct Prepared {
     pub sha256: String,
 }
 
-/// Prepares `source` of `kind` into `dest`: a JPEG photo whose long edge exceeds `long_edge` is
-/// scaled down and re-encoded with its EXIF; any other file is copied byte for byte.
+/// Prepares `source` of `kind` into `dest` for `profile`: a JPEG photo whose long side exceeds
+/// the profile's is scaled down and re-encoded at its quality with its EXIF; any other file is
+/// copied byte for byte.
 pub(crate) fn prepare(
     source: &Path,
     dest: &Path,
     kind: MediaKind,
-    long_edge: u32,
+    profile: MediaProfile,
 ) -> Result<Prepared, PrepareError> {
     let io = |path: &Path| {
         let path = path.display().to_string();
@@ -62,7 +57,7 @@ pub(crate) fn prepare(
     let original = std::fs::read(source).map_err(io(source))?;
     let bytes = match kind {
         MediaKind::Photo if is_jpeg(&original) => {
-            scaled_down(&original, long_edge).map_err(|e| PrepareError::Image {
+            scaled_down(&original, profile).map_err(|e| PrepareError::Image {
                 path: source.display().to_string(),
                 source: e,
             })?
@@ -84,9 +79,10 @@ fn is_jpeg(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0xFF, 0xD8, 0xFF])
 }
 
-/// The JPEG `original` scaled down so its long edge is `long_edge`, with its EXIF; `None` if it
-/// is small enough already.
-fn scaled_down(original: &[u8], long_edge: u32) -> image::ImageResult<Option<Vec<u8>>> {
+/// The JPEG `original` scaled down so its long side is the profile's, with its EXIF; `None` if
+/// it is small enough already.
+fn scaled_down(original: &[u8], profile: MediaProfile) -> image::ImageResult<Option<Vec<u8>>> {
+    let long_edge = profile.photo_long_side.max(1);
     let mut decoder = JpegDecoder::new(Cursor::new(original))?;
     let (width, height) = decoder.dimensions();
     if width.max(height) <= long_edge {
@@ -97,7 +93,7 @@ fn scaled_down(original: &[u8], long_edge: u32) -> image::ImageResult<Option<Vec
         .resize(long_edge, long_edge, image::imageops::FilterType::Triangle)
         .into_rgb8();
     let mut out = Vec::new();
-    let mut encoder = JpegEncoder::new_with_quality(&mut out, QUALITY);
+    let mut encoder = JpegEncoder::new_with_quality(&mut out, profile.photo_quality.clamp(1, 100));
     if let Some(exif) = exif {
         // Only fails for formats without EXIF; JPEG has it.
         let _ = encoder.set_exif_metadata(exif);
@@ -132,7 +128,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (source, dest) = (dir.path().join("in"), dir.path().join("queue").join("out"));
         std::fs::write(&source, bytes).expect("writing the source");
-        let done = prepare(&source, &dest, kind, 100).expect("preparing");
+        let profile = MediaProfile {
+            photo_long_side: 100,
+            photo_quality: 85,
+        };
+        let done = prepare(&source, &dest, kind, profile).expect("preparing");
         (
             done,
             std::fs::read(&dest).expect("reading the prepared file"),

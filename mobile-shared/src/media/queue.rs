@@ -8,16 +8,22 @@ use uuid::Uuid;
 use super::{MediaFailure, MediaState, QueuedMedia};
 use crate::store::{Context as _, StoreError};
 
-/// The table, created with the rest of the store.
+/// The table, created with the rest of the store. Until an entry is `prepared`, its file is the
+/// original as attached and `size` and `sha256` are the original's size and an empty string.
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS media_queue (
     id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL, kind TEXT NOT NULL, file_name TEXT NOT NULL,
     size INTEGER NOT NULL, sha256 TEXT NOT NULL, upload_url TEXT, sent INTEGER NOT NULL,
-    state TEXT NOT NULL, failure_code TEXT, failure_detail TEXT, queued_at TEXT NOT NULL);
+    state TEXT NOT NULL, failure_code TEXT, failure_detail TEXT, queued_at TEXT NOT NULL,
+    prepared INTEGER NOT NULL DEFAULT 1);
 ";
 
-const COLUMNS: &str =
-    "id, attempt_id, kind, file_name, size, sha256, sent, state, failure_code, failure_detail";
+/// Brings a table of schema version 1 (where files were prepared when attached) up to date.
+pub(crate) const FROM_VERSION_1: &str =
+    "ALTER TABLE media_queue ADD COLUMN prepared INTEGER NOT NULL DEFAULT 1;";
+
+const COLUMNS: &str = "id, attempt_id, kind, file_name, size, sha256, sent, state, failure_code, \
+     failure_detail, prepared";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedMedia> {
     let uuid = |text: String| Uuid::parse_str(&text).unwrap_or_default();
@@ -38,10 +44,11 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedMedia> {
             code,
             detail: detail.unwrap_or_default(),
         }),
+        prepared: row.get(10)?,
     })
 }
 
-/// Adds a prepared file to the queue.
+/// Adds a file to the queue.
 pub(crate) fn add(
     conn: &Connection,
     entry: &QueuedMedia,
@@ -49,7 +56,7 @@ pub(crate) fn add(
 ) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO media_queue (id, attempt_id, kind, file_name, size, sha256, sent, state,
-             queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
+             queued_at, prepared) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)",
         params![
             entry.id.to_string(),
             entry.attempt_id.0.to_string(),
@@ -59,21 +66,11 @@ pub(crate) fn add(
             entry.sha256,
             MediaState::Queued.as_str(),
             queued_at.to_rfc3339(),
+            entry.prepared,
         ],
     )
     .context("queueing a file")?;
     Ok(())
-}
-
-/// How many files wait to be sent.
-pub(crate) fn pending_count(conn: &Connection) -> Result<usize, StoreError> {
-    conn.query_row(
-        "SELECT COUNT(*) FROM media_queue WHERE state = ?1",
-        [MediaState::Queued.as_str()],
-        |row| row.get::<_, i64>(0),
-    )
-    .map(|n| usize::try_from(n).unwrap_or(0))
-    .context("counting files to send")
 }
 
 /// Forgets every entry (another account signs in; nothing of the last one waits).
@@ -97,18 +94,89 @@ pub(crate) fn all(conn: &Connection) -> Result<Vec<QueuedMedia>, StoreError> {
         .context("reading the media queue")
 }
 
-/// The oldest entry still to send, with the upload's address if one was made.
+/// The entries still to prepare, oldest first.
+pub(crate) fn unprepared(conn: &Connection) -> Result<Vec<QueuedMedia>, StoreError> {
+    let mut statement = conn
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM media_queue WHERE state = ?1 AND prepared = 0
+             ORDER BY queued_at, id"
+        ))
+        .context("listing files to prepare")?;
+    let rows = statement
+        .query_map([MediaState::Queued.as_str()], from_row)
+        .context("listing files to prepare")?;
+    rows.collect::<Result<_, _>>()
+        .context("reading files to prepare")
+}
+
+/// Records that `id` is prepared: its file now has `size` bytes with `sha256`.
+pub(crate) fn prepared(
+    conn: &Connection,
+    id: Uuid,
+    size: u64,
+    sha256: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE media_queue SET prepared = 1, size = ?2, sha256 = ?3 WHERE id = ?1",
+        params![
+            id.to_string(),
+            i64::try_from(size).unwrap_or(i64::MAX),
+            sha256
+        ],
+    )
+    .context("recording a prepared file")?;
+    Ok(())
+}
+
+/// The prepared entry still to send with the fewest bytes left (so a queue cut short by the
+/// link has sent as many whole files as it could), with the upload's address if one was made.
 pub(crate) fn next(conn: &Connection) -> Result<Option<(QueuedMedia, Option<String>)>, StoreError> {
     conn.query_row(
         &format!(
-            "SELECT {COLUMNS}, upload_url FROM media_queue WHERE state = ?1
-             ORDER BY queued_at, id LIMIT 1"
+            "SELECT {COLUMNS}, upload_url FROM media_queue WHERE state = ?1 AND prepared = 1
+             ORDER BY size - sent, queued_at, id LIMIT 1"
         ),
         [MediaState::Queued.as_str()],
-        |row| Ok((from_row(row)?, row.get(10)?)),
+        |row| Ok((from_row(row)?, row.get(11)?)),
     )
     .optional()
     .context("finding the next file to send")
+}
+
+/// What the queue still holds to send: files and bytes in all, and bytes the server confirmed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueTotals {
+    /// Files waiting (partly sent ones included).
+    pub files: usize,
+    /// Their bytes in all.
+    pub bytes: u64,
+    /// Of those, bytes the server has confirmed.
+    pub confirmed: u64,
+}
+
+impl QueueTotals {
+    /// Bytes still to send.
+    pub fn left(&self) -> u64 {
+        self.bytes.saturating_sub(self.confirmed)
+    }
+}
+
+/// What the queue still holds to send.
+pub(crate) fn totals(conn: &Connection) -> Result<QueueTotals, StoreError> {
+    conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(sent), 0) FROM media_queue
+         WHERE state = ?1",
+        [MediaState::Queued.as_str()],
+        |row| {
+            let count = |i| row.get::<_, i64>(i).map(|n| u64::try_from(n).unwrap_or(0));
+            Ok(QueueTotals {
+                files: usize::try_from(count(0)?).unwrap_or(usize::MAX),
+                bytes: count(1)?,
+                confirmed: count(2)?,
+            })
+        },
+    )
+    .context("adding up the media queue")
 }
 
 /// Records where the upload of `id` is and how much of it the server confirmed.

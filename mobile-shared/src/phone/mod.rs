@@ -27,7 +27,9 @@ use crate::outbox::{self, EnqueueError, Pending, Rejected};
 use crate::store::meta::{self, Key};
 use crate::store::records;
 use crate::store::{Store, StoreError};
-use crate::sync::{Engine, RetryPolicy, SyncError, SyncOptions, SyncProgress, SyncReport};
+use crate::sync::{
+    Engine, RetryPolicy, SyncError, SyncEvent, SyncOptions, SyncProgress, SyncReport,
+};
 
 /// What a phone call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +100,7 @@ pub struct Phone {
     clock: Clock,
     options: SyncOptions,
     dir: PathBuf,
-    photo_long_edge: u32,
+    photo_long_side: Option<u32>,
 }
 
 impl std::fmt::Debug for Phone {
@@ -126,6 +128,29 @@ pub struct NextStep {
     pub overdue: bool,
 }
 
+/// What a phone still has to send.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Left {
+    /// Mutations in the outbox.
+    pub mutations: usize,
+    /// Files in the media queue (partly sent ones included).
+    pub files: usize,
+    /// Bytes of those files the server does not have yet.
+    pub bytes: u64,
+}
+
+impl Left {
+    /// Whether nothing is left to send.
+    pub fn is_empty(&self) -> bool {
+        self.mutations == 0 && self.files == 0
+    }
+
+    /// Whether this is less than `before`: something went up in between.
+    fn is_less_than(&self, before: &Left) -> bool {
+        self.mutations < before.mutations || self.files < before.files || self.bytes < before.bytes
+    }
+}
+
 impl Phone {
     /// Opens the phone whose data lives in `dir` (`<dir>/phone.sqlite`), creating the store and
     /// a device id on first open. A saved session is resumed.
@@ -148,7 +173,7 @@ impl Phone {
             clock: Clock::default(),
             options: SyncOptions::default(),
             dir: dir.as_ref().to_owned(),
-            photo_long_edge: media::DEFAULT_LONG_EDGE,
+            photo_long_side: None,
         })
     }
 
@@ -207,7 +232,7 @@ impl Phone {
             let same = owner.as_ref().is_some_and(|o| o.id == me.id)
                 && owner_server.as_deref() == Some(server_url);
             if !same {
-                let pending = outbox::count(tx)? + media::queue::pending_count(tx)?;
+                let pending = outbox::count(tx)? + media::queue::totals(tx)?.files;
                 if let Some(owner) = owner.filter(|_| pending > 0) {
                     return Ok(Err(PhoneError::OtherAccountPending {
                         owner: owner.username,
@@ -293,15 +318,15 @@ impl Phone {
         Ok(id)
     }
 
-    /// Sets the long edge photos are scaled down to when attached (default
-    /// [`media::DEFAULT_LONG_EDGE`]).
-    pub fn set_photo_long_edge(&mut self, pixels: u32) {
-        self.photo_long_edge = pixels.max(1);
+    /// Sets the long side photos are scaled down to, instead of the server's media profile.
+    pub fn set_photo_long_side(&mut self, pixels: u32) {
+        self.photo_long_side = Some(pixels.max(1));
     }
 
-    /// Attaches the file at `path` to an attempt held here, as evidence of `kind`: it is prepared
-    /// (a photo scaled down, keeping its EXIF) into the phone's directory, so the original may go,
-    /// and queued; the next [`Phone::sync`] sends it.
+    /// Attaches the file at `path` to an attempt held here, as evidence of `kind`: it is copied
+    /// into the phone's directory (so the original may go) and queued, and this returns at once.
+    /// The next [`Phone::sync`] prepares it (a photo scaled down to the server's media profile,
+    /// keeping its EXIF) and sends it.
     pub fn attach(
         &self,
         attempt_id: AttemptId,
@@ -312,12 +337,13 @@ impl Phone {
             .read(|conn| records::view::<sync_protocol::cases::Attempt>(conn, attempt_id.0))?
             .ok_or(PhoneError::UnknownAttempt(attempt_id))?;
         let id = uuid::Uuid::now_v7();
-        let prepared = media::prepare(
-            path,
-            &self.media_dir().join(id.to_string()),
-            kind,
-            self.photo_long_edge,
-        )?;
+        let copy = media::original_path(&self.media_dir(), id);
+        let size = std::fs::create_dir_all(self.media_dir())
+            .and_then(|()| std::fs::copy(path, &copy))
+            .map_err(|source| PrepareError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
         let file_name = path
             .file_name()
             .map_or_else(|| id.to_string(), |n| n.to_string_lossy().into_owned());
@@ -326,11 +352,12 @@ impl Phone {
             attempt_id,
             kind,
             file_name,
-            size: prepared.size,
-            sha256: prepared.sha256,
+            size,
+            sha256: String::new(),
             sent: 0,
             state: MediaState::Queued,
             failure: None,
+            prepared: false,
         };
         let now = self.clock.now();
         self.store.write(|tx| media::queue::add(tx, &entry, now))?;
@@ -506,6 +533,55 @@ impl Phone {
         self.run(true, progress).await
     }
 
+    /// What is still to send: mutations, and files with the bytes the server does not have.
+    /// It is kept in the phone's store, so a sync that stopped loses none of it.
+    pub fn left(&self) -> Result<Left, PhoneError> {
+        Ok(self.store.read(|conn| {
+            let totals = media::queue::totals(conn)?;
+            Ok::<_, StoreError>(Left {
+                mutations: outbox::count(conn)?,
+                files: totals.files,
+                bytes: totals.left(),
+            })
+        })?)
+    }
+
+    /// Syncs until everything is sent, or until the future is dropped (the app stops it): a
+    /// sync stopped by the link or the server is run again after a wait ([`SyncEvent::Waiting`]),
+    /// which starts short and doubles up to the retry policy's longest while nothing goes up,
+    /// and never gives up. A failure retrying cannot mend (the session ended, the app is too old)
+    /// ends it.
+    pub async fn sync_until_done(
+        &mut self,
+        progress: &mut dyn SyncProgress,
+    ) -> Result<SyncReport, PhoneError> {
+        let mut total = SyncReport::default();
+        let mut idle = 0;
+        loop {
+            let before = self.left()?;
+            match self.run(true, progress).await {
+                Ok(report) => total.absorb(&report),
+                Err(PhoneError::Sync(e)) if e.is_passing() => {}
+                Err(e) => return Err(e),
+            }
+            let left = self.left()?;
+            if left.is_empty() {
+                return Ok(total);
+            }
+            idle = if left.is_less_than(&before) {
+                1
+            } else {
+                idle + 1
+            };
+            let retry = self.options.retry;
+            let delay = retry
+                .delay_after(idle.min(retry.max_attempts.saturating_sub(1)).max(1))
+                .unwrap_or(retry.max_delay);
+            progress.event(SyncEvent::Waiting { delay, left });
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     /// Pulls every change without pushing (pending local edits stay in view).
     pub async fn pull(
         &mut self,
@@ -520,7 +596,9 @@ impl Phone {
         progress: &mut dyn SyncProgress,
     ) -> Result<SyncReport, PhoneError> {
         let media_dir = self.media_dir();
+        let photo_long_side = self.photo_long_side;
         let client = self.client.as_mut().ok_or(PhoneError::NotSignedIn)?;
+        client.set_silence_limit(self.options.silence);
         let mut engine = Engine {
             client,
             store: &self.store,
@@ -535,7 +613,9 @@ impl Phone {
             }
             engine.pull_all(&mut report).await?;
             if push {
-                engine.upload_all(&mut report, &media_dir).await?;
+                engine
+                    .upload_all(&mut report, &media_dir, photo_long_side)
+                    .await?;
                 if report.uploaded > 0 {
                     // The server linked them: bring their references back now.
                     engine.pull_all(&mut report).await?;

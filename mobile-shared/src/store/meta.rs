@@ -1,5 +1,5 @@
 //! The `meta` table: the phone's small named values (server, device, session, account, pull
-//! cursor, hybrid logical clock), each stored as JSON.
+//! cursor, hybrid logical clock, media profile, upload pace), each stored as JSON.
 
 use rusqlite::{Connection, OptionalExtension as _, params};
 use serde::Serialize;
@@ -25,6 +25,10 @@ pub(crate) enum Key {
     Cursor,
     /// The phone's hybrid logical clock ([`Hlc`]).
     Hlc,
+    /// The server's media profile ([`sync_protocol::media::MediaProfile`]), as last heard.
+    MediaProfile,
+    /// The upload pace last measured, bytes a second (`f64`): where the next sync starts.
+    UploadPace,
 }
 
 impl Key {
@@ -36,6 +40,8 @@ impl Key {
             Self::Account => "account",
             Self::Cursor => "pull_cursor",
             Self::Hlc => "hlc",
+            Self::MediaProfile => "media_profile",
+            Self::UploadPace => "upload_pace",
         }
     }
 }

@@ -23,7 +23,7 @@ pub(crate) const FILE_NAME: &str = "phone.sqlite";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -148,6 +148,10 @@ impl Store {
         conn.execute_batch(SCHEMA).context("creating the tables")?;
         conn.execute_batch(crate::media::queue::SCHEMA)
             .context("creating the media queue")?;
+        if found == 1 {
+            conn.execute_batch(crate::media::queue::FROM_VERSION_1)
+                .context("bringing the media queue to schema version 2")?;
+        }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .context("writing the schema version")?;
         Ok(Self {

@@ -5,6 +5,7 @@
 //! transaction that records the server's answer, and the cursor moves only in the transaction
 //! that writes the page it ends. Transient failures are retried per [`RetryPolicy`].
 
+mod pace;
 mod page;
 mod progress;
 mod retry;
@@ -22,7 +23,8 @@ use crate::outbox;
 use crate::store::meta::{self, Key};
 use crate::store::{Store, StoreError};
 
-pub use progress::{NoProgress, SyncEvent, SyncProgress};
+pub use pace::ChunkPolicy;
+pub use progress::{NoProgress, RetryCause, SyncEvent, SyncProgress, UploadProgress};
 pub use retry::RetryPolicy;
 
 #[cfg(test)]
@@ -37,8 +39,10 @@ pub struct SyncOptions {
     pub pull_limit: Option<u32>,
     /// How transient failures are retried.
     pub retry: RetryPolicy,
-    /// Bytes per upload request (a chunk lost to a cut is all that is sent twice).
-    pub upload_chunk: usize,
+    /// How large upload chunks are (a chunk lost to a cut is all that is sent twice).
+    pub upload_chunk: ChunkPolicy,
+    /// How long a request may go without a byte moving either way before it counts as cut.
+    pub silence: Duration,
 }
 
 impl Default for SyncOptions {
@@ -47,7 +51,8 @@ impl Default for SyncOptions {
             push_batch: 200,
             pull_limit: None,
             retry: RetryPolicy::default(),
-            upload_chunk: 256 * 1024,
+            upload_chunk: ChunkPolicy::default(),
+            silence: crate::api::DEFAULT_SILENCE_LIMIT,
         }
     }
 }
@@ -71,6 +76,20 @@ pub struct SyncReport {
     pub uploaded: usize,
     /// Files the server refused (see [`crate::Phone::media_queue`]).
     pub upload_failed: usize,
+}
+
+impl SyncReport {
+    /// Adds what another run did.
+    pub fn absorb(&mut self, other: &SyncReport) {
+        self.pushed += other.pushed;
+        self.applied += other.applied;
+        self.rejected += other.rejected;
+        self.clock_clamped += other.clock_clamped;
+        self.pulled += other.pulled;
+        self.conflicts += other.conflicts;
+        self.uploaded += other.uploaded;
+        self.upload_failed += other.upload_failed;
+    }
 }
 
 /// Why a sync stopped. What was done before the failure is kept; running again resumes.
@@ -110,6 +129,12 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// Whether the sync stopped for a passing reason (the link or the server), so that running
+    /// it again later will go on from where it stopped.
+    pub fn is_passing(&self) -> bool {
+        matches!(self, Self::Unreachable { .. })
+    }
+
     /// Sorts out a failure that retrying will not mend.
     fn from_client(error: ClientError) -> Self {
         let code = error.code();
@@ -154,15 +179,27 @@ impl Engine<'_> {
         failures: &mut u32,
         error: ClientError,
     ) -> Result<Duration, SyncError> {
-        *failures += 1;
         if !retry::is_transient(&error) {
+            *failures += 1;
             return Err(SyncError::from_client(error));
         }
+        self.retry_delay(failures, error)
+    }
+
+    /// The wait before a failed call is made again, or the end of the sync when the retry
+    /// budget is spent (the budget counts failures in a row: any progress renews it).
+    fn retry_delay(
+        &mut self,
+        failures: &mut u32,
+        error: ClientError,
+    ) -> Result<Duration, SyncError> {
+        *failures += 1;
         match self.options.retry.delay_after(*failures) {
             Some(delay) => {
                 self.progress.event(SyncEvent::Retrying {
                     failures: *failures,
                     delay,
+                    cause: retry::cause(&error),
                     error: error.to_string(),
                 });
                 Ok(delay)

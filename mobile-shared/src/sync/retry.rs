@@ -7,6 +7,8 @@ use reqwest::StatusCode;
 
 use crate::api::ClientError;
 
+use super::RetryCause;
+
 /// How a sync retries a call that failed for a passing reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -57,12 +59,28 @@ impl RetryPolicy {
 pub(crate) fn is_transient(error: &ClientError) -> bool {
     match error {
         ClientError::Transport(e) => !e.is_builder(),
+        ClientError::Silent { .. } => true,
         ClientError::Api { status, .. } | ClientError::Unexpected { status, .. } => {
             status.is_server_error()
                 || *status == StatusCode::REQUEST_TIMEOUT
                 || *status == StatusCode::TOO_MANY_REQUESTS
         }
         ClientError::NotSignedIn => false,
+    }
+}
+
+/// Why a call that failed for a passing reason is made again, as a field worker reads it.
+pub(crate) fn cause(error: &ClientError) -> RetryCause {
+    match error {
+        ClientError::Silent { .. } => RetryCause::LinkSilent,
+        ClientError::Transport(_) | ClientError::NotSignedIn => RetryCause::ConnectionLost,
+        ClientError::Api { status, .. } | ClientError::Unexpected { status, .. } => {
+            if status.is_server_error() {
+                RetryCause::ServerError
+            } else {
+                RetryCause::ServerBusy
+            }
+        }
     }
 }
 

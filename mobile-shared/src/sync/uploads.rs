@@ -1,18 +1,28 @@
-//! Sending the media queue: each file by tus, in checksummed chunks, resumed from the offset the
-//! server confirmed. The confirmed offset is written to the store after every chunk, so a phone
-//! killed mid-file sends only what the server does not have yet.
+//! Sending the media queue: each file prepared first (a photo scaled to the server's media
+//! profile), then sent by tus, smallest first, in chunks sized to the link's pace.
+//!
+//! The phone learns a file's upload address before it sends the bulk of it: a file larger than
+//! one chunk is created with no body, and every creation carries the queue entry's id as its
+//! `client_key`, so a creation repeated after a cut answers with the upload already made and its
+//! offset. The confirmed offset is written to the store after every chunk, so a phone killed
+//! mid-file sends only what the server does not have yet, and no upload is left behind.
 
 use std::path::Path;
+use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
 use reqwest::{Method, StatusCode};
 use sha2::{Digest as _, Sha256};
+use sync_protocol::ErrorCode;
+use sync_protocol::media::{CLIENT_KEY_METADATA, MediaProfile};
 
-use super::{Engine, SyncError, SyncEvent, SyncReport};
+use super::pace::Pace;
+use super::{Engine, SyncError, SyncEvent, SyncReport, UploadProgress, retry};
 use crate::api::ClientError;
-use crate::media::queue;
-use crate::media::{MediaFailure, QueuedMedia};
+use crate::media::{self, MediaFailure, QueuedMedia, queue};
+use crate::store::meta::{self, Key};
 
 /// Where an upload stands on the server.
 struct At {
@@ -20,26 +30,119 @@ struct At {
     offset: u64,
 }
 
+/// Where the sending of this sync's files stands, for progress events.
+struct Overall {
+    files: usize,
+    total_size: u64,
+    /// Bytes of the files finished in this sync, and confirmed of the current one before it.
+    done: u64,
+    file: usize,
+}
+
 impl Engine<'_> {
-    /// Sends every queued file, oldest first. A file the server refuses is marked failed with the
-    /// server's reason and not sent again; a passing failure is retried per the policy.
+    /// Prepares every file not yet prepared (for the server's media profile, or `long_side` if
+    /// the app set one), then sends every queued file, smallest first. A file the server refuses (or the phone cannot prepare) is marked failed
+    /// with the reason and not sent again; a passing failure is retried per the policy, and the
+    /// sync goes on for as long as chunks keep going up.
     pub(crate) async fn upload_all(
         &mut self,
         report: &mut SyncReport,
         media_dir: &Path,
+        long_side: Option<u32>,
     ) -> Result<(), SyncError> {
+        self.prepare_all(media_dir, long_side, report).await?;
+        let totals = self.store.read(queue::totals)?;
+        let mut overall = Overall {
+            files: totals.files,
+            total_size: totals.bytes,
+            done: 0,
+            file: 0,
+        };
+        let mut pace = Pace::starting_at(self.store.read(|c| meta::get(c, Key::UploadPace))?);
         while let Some((entry, url)) = self.store.read(queue::next)? {
-            let path = media_dir.join(entry.id.to_string());
-            let outcome = self.upload(&entry, url, &path).await?;
+            overall.file += 1;
+            let path = media::prepared_path(media_dir, entry.id);
+            let outcome = self.upload(&entry, url, &path, &mut pace, &overall).await;
+            if let Some(rate) = pace.bytes_per_sec() {
+                self.store
+                    .write(|tx| meta::set(tx, Key::UploadPace, &rate))?;
+            }
+            let outcome = outcome?;
             match &outcome {
                 None => report.uploaded += 1,
                 Some(_) => report.upload_failed += 1,
             }
+            overall.done += entry.size;
             self.store
                 .write(|tx| queue::finish(tx, entry.id, outcome.as_ref()))?;
             if outcome.is_none() {
                 // The server has it; the phone's copy is no longer needed.
                 let _gone = std::fs::remove_file(&path);
+            }
+        }
+        Ok(())
+    }
+
+    /// The server's media profile: asked when a file waits to be prepared and kept; the one
+    /// kept (or the default) when the server cannot say now, so a bad link does not hold files.
+    async fn media_profile(&mut self) -> Result<MediaProfile, SyncError> {
+        match self.client.media_profile().await {
+            Ok(profile) => {
+                self.store
+                    .write(|tx| meta::set(tx, Key::MediaProfile, &profile))?;
+                Ok(profile)
+            }
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) || retry::is_transient(&e) => {
+                let kept = self.store.read(|c| meta::get(c, Key::MediaProfile))?;
+                Ok(kept.unwrap_or_default())
+            }
+            Err(e) => Err(SyncError::from_client(e)),
+        }
+    }
+
+    /// Prepares each queued file attached but not yet prepared, on a blocking thread (decoding
+    /// a 12-megapixel photo takes a while on a phone); its original copy goes once the prepared
+    /// file is recorded. `long_side` (set by the app) overrides the server's profile.
+    async fn prepare_all(
+        &mut self,
+        media_dir: &Path,
+        long_side: Option<u32>,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let waiting = self.store.read(queue::unprepared)?;
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let mut profile = self.media_profile().await?;
+        if let Some(side) = long_side {
+            profile.photo_long_side = side;
+        }
+        for entry in waiting {
+            self.progress.event(SyncEvent::Preparing {
+                file_name: entry.file_name.clone(),
+            });
+            let original = media::original_path(media_dir, entry.id);
+            let dest = media::prepared_path(media_dir, entry.id);
+            let (from, kind) = (original.clone(), entry.kind);
+            let prepared =
+                tokio::task::spawn_blocking(move || media::prepare(&from, &dest, kind, profile))
+                    .await
+                    .map_err(|e| SyncError::Protocol(format!("preparing a file stopped: {e}")))?;
+            match prepared {
+                Ok(done) => {
+                    self.store
+                        .write(|tx| queue::prepared(tx, entry.id, done.size, &done.sha256))?;
+                    let _gone = std::fs::remove_file(&original);
+                }
+                Err(e) => {
+                    let failure = MediaFailure {
+                        code: "unpreparable".into(),
+                        detail: e.to_string(),
+                    };
+                    self.store
+                        .write(|tx| queue::finish(tx, entry.id, Some(&failure)))?;
+                    report.upload_failed += 1;
+                }
             }
         }
         Ok(())
@@ -52,22 +155,29 @@ impl Engine<'_> {
         entry: &QueuedMedia,
         mut url: Option<String>,
         path: &Path,
+        pace: &mut Pace,
+        overall: &Overall,
     ) -> Result<Option<MediaFailure>, SyncError> {
         // Whether `sent` is what the server said last; after a failure it is asked again.
         let mut sent = entry.sent;
         let mut known = false;
         let mut failures = 0;
+        let mut last_chunk = None;
+        let mut restarted = false;
         loop {
             if sent >= entry.size && known {
                 return Ok(None);
             }
-            let from = if url.is_some() { sent } else { 0 };
-            let chunk = match url {
-                Some(_) if !known => Ok(Vec::new()),
-                _ => read_chunk(path, from, self.options.upload_chunk),
+            let chunk_size = pace.chunk(&self.options.upload_chunk, last_chunk);
+            // A creation carries the whole file when it is one chunk, else nothing: the phone
+            // learns where the upload is before the bulk of it goes.
+            let (from, len) = match (&url, known) {
+                (None, _) if entry.size <= chunk_size as u64 => (0, chunk_size),
+                (None, _) | (Some(_), false) => (0, 0),
+                (Some(_), true) => (sent, chunk_size),
             };
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
+            let chunk = match read_chunk(path, from, len) {
+                Ok(chunk) => Bytes::from(chunk),
                 Err(e) => {
                     return Ok(Some(MediaFailure {
                         code: "file_unreadable".into(),
@@ -75,24 +185,43 @@ impl Engine<'_> {
                     }));
                 }
             };
-            let step = match url.as_deref() {
-                None => self.create(entry, &chunk).await,
-                Some(at) if !known => self.head(at).await,
-                Some(at) => self.patch(at, sent, &chunk).await,
+            let started = Instant::now();
+            let confirmed_before = sent;
+            let step = {
+                let progress = &mut *self.progress;
+                let mut tick = |written: u64| {
+                    progress.event(SyncEvent::Uploading(progress_of(
+                        entry,
+                        overall,
+                        confirmed_before,
+                        confirmed_before + written,
+                        pace,
+                    )));
+                };
+                let client = &mut *self.client;
+                match url.as_deref() {
+                    None => create(client, entry, chunk.clone(), &mut tick).await,
+                    Some(at) if !known => head(client, at).await,
+                    Some(at) => patch(client, at, sent, chunk.clone(), &mut tick).await,
+                }
             };
             match step {
                 Ok(At { url: at, offset }) => {
                     failures = 0;
+                    if known || url.is_none() {
+                        pace.observe(offset.saturating_sub(confirmed_before), started.elapsed());
+                    }
+                    if !chunk.is_empty() {
+                        last_chunk = Some(chunk.len());
+                    }
                     known = true;
                     sent = offset;
                     self.store
                         .write(|tx| queue::progress(tx, entry.id, Some(&at), sent))?;
                     url = Some(at);
-                    self.progress.event(SyncEvent::Uploading {
-                        file_name: entry.file_name.clone(),
-                        sent,
-                        size: entry.size,
-                    });
+                    self.progress.event(SyncEvent::Uploading(progress_of(
+                        entry, overall, sent, sent, pace,
+                    )));
                 }
                 // The upload expired on the server (or was never kept): start it again.
                 Err(ClientError::Api { status, .. })
@@ -105,20 +234,18 @@ impl Engine<'_> {
                     self.store
                         .write(|tx| queue::progress(tx, entry.id, None, 0))?;
                 }
-                // Our offset is stale, a cut request still holds the upload, or the chunk was
-                // damaged on the way: ask where it stands and go on from there.
-                Err(e @ ClientError::Api { status, .. }) if is_stale(status) => {
+                // The bytes that arrived hash otherwise than the file: damaged on their way (the
+                // phone's file is what it hashed). The server dropped the upload; send the file
+                // once more from the start, and take a second mismatch as a refusal.
+                Err(ClientError::Api { problem, .. })
+                    if problem.code == ErrorCode::HashMismatch && !restarted =>
+                {
+                    restarted = true;
+                    url = None;
+                    sent = 0;
                     known = false;
-                    failures += 1;
-                    let delay =
-                        self.options
-                            .retry
-                            .delay_after(failures)
-                            .ok_or(SyncError::Unreachable {
-                                attempts: failures,
-                                source: e,
-                            })?;
-                    tokio::time::sleep(delay).await;
+                    self.store
+                        .write(|tx| queue::progress(tx, entry.id, None, 0))?;
                 }
                 Err(ClientError::Api { status, problem }) if is_refusal(status) => {
                     return Ok(Some(MediaFailure {
@@ -126,75 +253,110 @@ impl Engine<'_> {
                         detail: problem.detail.unwrap_or(problem.title),
                     }));
                 }
+                // Our offset is stale, a cut request still holds the upload, the chunk was
+                // damaged on the way, or the link failed: ask where it stands and go on.
                 Err(e) => {
                     known = false;
-                    let delay = self.after_failure(&mut failures, e)?;
+                    let delay = if is_stale(&e) {
+                        self.retry_delay(&mut failures, e)?
+                    } else {
+                        self.after_failure(&mut failures, e)?
+                    };
                     tokio::time::sleep(delay).await;
                 }
             }
         }
     }
+}
 
-    /// Creates the upload with its first chunk (creation-with-upload).
-    async fn create(&mut self, entry: &QueuedMedia, first: &[u8]) -> Result<At, ClientError> {
-        let metadata = [
-            ("kind", entry.kind.as_str().to_owned()),
-            ("sha256", entry.sha256.clone()),
-            ("filename", entry.file_name.clone()),
-            ("attempt_id", entry.attempt_id.0.to_string()),
-        ]
-        .iter()
-        .map(|(key, value)| format!("{key} {}", B64.encode(value)))
-        .collect::<Vec<_>>()
-        .join(",");
-        let answer = self
-            .client
-            .tus(
-                Method::POST,
-                "/api/v1/uploads",
-                &[
-                    ("Upload-Length", entry.size.to_string()),
-                    ("Upload-Metadata", metadata),
-                    ("Upload-Checksum", checksum(first)),
-                ],
-                Some(first),
-            )
-            .await?;
-        let url = answer.location.ok_or_else(|| missing("Location"))?;
-        let offset = answer.offset.ok_or_else(|| missing("Upload-Offset"))?;
-        Ok(At { url, offset })
+/// Where the file `entry` stands with `sent` bytes written and `confirmed` confirmed.
+fn progress_of(
+    entry: &QueuedMedia,
+    overall: &Overall,
+    confirmed: u64,
+    sent: u64,
+    pace: &Pace,
+) -> UploadProgress {
+    let sent = sent.min(entry.size);
+    let total_sent = overall.done + sent;
+    UploadProgress {
+        file_name: entry.file_name.clone(),
+        file: overall.file,
+        files: overall.files,
+        sent,
+        confirmed,
+        size: entry.size,
+        total_sent,
+        total_size: overall.total_size,
+        time_left: pace.time_for(overall.total_size.saturating_sub(total_sent)),
     }
+}
 
-    /// Asks where the upload at `url` stands.
-    async fn head(&mut self, url: &str) -> Result<At, ClientError> {
-        let answer = self.client.tus(Method::HEAD, url, &[], None).await?;
-        let offset = answer.offset.ok_or_else(|| missing("Upload-Offset"))?;
-        Ok(At {
-            url: url.to_owned(),
-            offset,
-        })
-    }
+/// Creates the upload, with `body` (the whole file) or none, under the entry's client key.
+async fn create(
+    client: &mut crate::Client,
+    entry: &QueuedMedia,
+    body: Bytes,
+    tick: crate::api::Tick<'_>,
+) -> Result<At, ClientError> {
+    let metadata = [
+        ("kind", entry.kind.as_str().to_owned()),
+        ("sha256", entry.sha256.clone()),
+        ("filename", entry.file_name.clone()),
+        ("attempt_id", entry.attempt_id.0.to_string()),
+        (CLIENT_KEY_METADATA, entry.id.to_string()),
+    ]
+    .iter()
+    .map(|(key, value)| format!("{key} {}", B64.encode(value)))
+    .collect::<Vec<_>>()
+    .join(",");
+    let mut headers = vec![
+        ("Upload-Length", entry.size.to_string()),
+        ("Upload-Metadata", metadata),
+    ];
+    let body = (!body.is_empty()).then(|| {
+        headers.push(("Upload-Checksum", checksum(&body)));
+        body
+    });
+    let answer = client
+        .tus(Method::POST, "/api/v1/uploads", &headers, body, tick)
+        .await?;
+    let url = answer.location.ok_or_else(|| missing("Location"))?;
+    let offset = answer.offset.ok_or_else(|| missing("Upload-Offset"))?;
+    Ok(At { url, offset })
+}
 
-    /// Sends `chunk`, the bytes at `offset`.
-    async fn patch(&mut self, url: &str, offset: u64, chunk: &[u8]) -> Result<At, ClientError> {
-        let answer = self
-            .client
-            .tus(
-                Method::PATCH,
-                url,
-                &[
-                    ("Upload-Offset", offset.to_string()),
-                    ("Upload-Checksum", checksum(chunk)),
-                ],
-                Some(chunk),
-            )
-            .await?;
-        let offset = answer.offset.ok_or_else(|| missing("Upload-Offset"))?;
-        Ok(At {
-            url: url.to_owned(),
-            offset,
-        })
-    }
+/// Asks where the upload at `url` stands.
+async fn head(client: &mut crate::Client, url: &str) -> Result<At, ClientError> {
+    let answer = client
+        .tus(Method::HEAD, url, &[], None, &mut |_| {})
+        .await?;
+    let offset = answer.offset.ok_or_else(|| missing("Upload-Offset"))?;
+    Ok(At {
+        url: url.to_owned(),
+        offset,
+    })
+}
+
+/// Sends `chunk`, the bytes at `offset`. Without `Upload-Checksum`, so that the server keeps
+/// what arrived of a chunk whose connection was cut, and a cut costs only the bytes still on
+/// their way; the whole file's SHA-256 is checked when its last byte arrives.
+async fn patch(
+    client: &mut crate::Client,
+    url: &str,
+    offset: u64,
+    chunk: Bytes,
+    tick: crate::api::Tick<'_>,
+) -> Result<At, ClientError> {
+    let headers = [("Upload-Offset", offset.to_string())];
+    let answer = client
+        .tus(Method::PATCH, url, &headers, Some(chunk), tick)
+        .await?;
+    let offset = answer.offset.ok_or_else(|| missing("Upload-Offset"))?;
+    Ok(At {
+        url: url.to_owned(),
+        offset,
+    })
 }
 
 /// Up to `len` bytes of the file at `path` from `offset` (a file is never held whole: a
@@ -203,34 +365,39 @@ fn read_chunk(path: &Path, offset: u64, len: usize) -> std::io::Result<Vec<u8>> 
     use std::io::{Read as _, Seek as _};
     let mut file = std::fs::File::open(path)?;
     file.seek(std::io::SeekFrom::Start(offset))?;
-    let mut chunk = Vec::with_capacity(len.max(1));
-    file.take(len.max(1) as u64).read_to_end(&mut chunk)?;
+    let mut chunk = Vec::with_capacity(len);
+    file.take(len as u64).read_to_end(&mut chunk)?;
     Ok(chunk)
 }
 
-/// tus: the chunk's checksum did not match what arrived.
-const CHECKSUM_MISMATCH: u16 = 460;
-
 /// Whether the answer means the upload moved on or is busy (409 offset mismatch, 423 another
-/// request still writing, 460 a damaged chunk): asking again will do.
-fn is_stale(status: StatusCode) -> bool {
-    status == StatusCode::CONFLICT
-        || status == StatusCode::LOCKED
-        || status.as_u16() == CHECKSUM_MISMATCH
+/// request still writing, 460 a damaged chunk): asking where it stands will do.
+fn is_stale(error: &ClientError) -> bool {
+    error.status().is_some_and(|status| {
+        status == StatusCode::CONFLICT
+            || status == StatusCode::LOCKED
+            || status.as_u16() == CHECKSUM_MISMATCH
+    })
 }
 
 /// Whether the server refuses the file itself (a bad type, too large, a record out of scope),
-/// rather than the session or the moment.
+/// rather than the session, the moment, or where the upload stands.
 fn is_refusal(status: StatusCode) -> bool {
     status.is_client_error()
         && ![
             StatusCode::UNAUTHORIZED,
             StatusCode::REQUEST_TIMEOUT,
+            StatusCode::CONFLICT,
+            StatusCode::LOCKED,
             StatusCode::UPGRADE_REQUIRED,
             StatusCode::TOO_MANY_REQUESTS,
         ]
         .contains(&status)
+        && status.as_u16() != CHECKSUM_MISMATCH
 }
+
+/// tus: the chunk's checksum did not match what arrived.
+const CHECKSUM_MISMATCH: u16 = 460;
 
 /// `Upload-Checksum` of `chunk`.
 fn checksum(chunk: &[u8]) -> String {

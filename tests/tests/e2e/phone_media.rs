@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{NaiveDate, TimeZone as _, Utc};
-use mobile_shared::{AttemptDraft, MediaState, NoProgress, Phone, SyncEvent, SyncOptions};
+use mobile_shared::{
+    AttemptDraft, ChunkPolicy, MediaState, NoProgress, Phone, SyncEvent, SyncOptions,
+};
 use server::digest::sha256_hex;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome};
 use sync_protocol::media::MediaKind;
@@ -35,12 +37,16 @@ async fn phone_with_attempt(
 }
 
 #[tokio::test]
-async fn a_phone_sends_a_scaled_photo_with_its_exif_and_a_recording() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
+async fn a_phone_sends_a_photo_scaled_to_the_server_s_profile_with_its_exif_and_a_recording()
+-> anyhow::Result<()> {
+    // A district on slow links: photos at most 640 px on their long side.
+    let server = TestServer::builder()
+        .with_env("PHOTO_LONG_SIDE", "640")
+        .start()
+        .await?;
     let work = tempfile::tempdir()?;
     let (mut phone, case_id, attempt) =
         phone_with_attempt(&server, &work.path().join("phone")).await?;
-    phone.set_photo_long_edge(640);
 
     let taken = NaiveDate::from_ymd_opt(2026, 9, 14)
         .and_then(|d| d.and_hms_opt(16, 5, 0))
@@ -60,8 +66,27 @@ async fn a_phone_sends_a_scaled_photo_with_its_exif_and_a_recording() -> anyhow:
     );
     std::fs::write(&photo_path, &camera)?;
     std::fs::write(&audio_path, &recording)?;
-    let photo = phone.attach(attempt, MediaKind::Photo, &photo_path)?;
-    let audio = phone.attach(attempt, MediaKind::Audio, &audio_path)?;
+    let attached = phone.attach(attempt, MediaKind::Photo, &photo_path)?;
+    assert!(
+        !attached.prepared,
+        "attaching returns at once; the sync prepares the photo"
+    );
+    phone.attach(attempt, MediaKind::Audio, &audio_path)?;
+    // The queue holds its own copies: the app's files may go.
+    std::fs::remove_file(&photo_path)?;
+    std::fs::remove_file(&audio_path)?;
+
+    let report = phone.sync(&mut NoProgress).await?;
+    assert_eq!((report.uploaded, report.upload_failed), (2, 0));
+    let queue = phone.media_queue()?;
+    let queued = |name: &str| {
+        queue
+            .iter()
+            .find(|m| m.file_name == name)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("{name} is not in the queue: {queue:?}"))
+    };
+    let (photo, audio) = (queued("IMG_0001.jpg")?, queued("talk.wav")?);
     assert_ne!(
         photo.sha256,
         sha256_hex(&camera),
@@ -72,12 +97,6 @@ async fn a_phone_sends_a_scaled_photo_with_its_exif_and_a_recording() -> anyhow:
         sha256_hex(&recording),
         "a recording is sent as it is"
     );
-    // The queue holds its own copies: the app's files may go.
-    std::fs::remove_file(&photo_path)?;
-    std::fs::remove_file(&audio_path)?;
-
-    let report = phone.sync(&mut NoProgress).await?;
-    assert_eq!((report.uploaded, report.upload_failed), (2, 0));
     assert!(
         phone
             .media_queue()?
@@ -131,24 +150,27 @@ async fn an_upload_cut_mid_file_resumes_on_a_phone_opened_again() -> anyhow::Res
     let (mut phone, case_id, attempt) = phone_with_attempt(&server, &dir).await?;
     const CHUNK: u64 = 16 * 1024;
     let options = SyncOptions {
-        upload_chunk: CHUNK as usize,
+        upload_chunk: ChunkPolicy::fixed(CHUNK as usize),
         ..SyncOptions::default()
     };
     phone.set_sync_options(options.clone());
     let recording = wav(30_000);
     let path = work.path().join("long-talk.wav");
     std::fs::write(&path, &recording)?;
-    let queued = phone.attach(attempt, MediaKind::Audio, &path)?;
-    let size = queued.size;
+    phone.attach(attempt, MediaKind::Audio, &path)?;
+    let size = recording.len() as u64;
     assert!(size > 20 * CHUNK);
 
     // The app is killed after the server confirmed five chunks: the sync's future is dropped
     // wherever it stands, as a killed process would leave it.
     let confirmed = Arc::new(tokio::sync::Notify::new());
-    let mut chunks = 0;
+    let (mut chunks, mut last) = (0, 0);
     let signal = confirmed.clone();
     let mut count = move |event: SyncEvent| {
-        if let SyncEvent::Uploading { .. } = event {
+        if let SyncEvent::Uploading(p) = event
+            && p.confirmed > last
+        {
+            last = p.confirmed;
             chunks += 1;
             if chunks == 5 {
                 signal.notify_one();
@@ -169,8 +191,9 @@ async fn an_upload_cut_mid_file_resumes_on_a_phone_opened_again() -> anyhow::Res
     let resumed_from = Arc::new(AtomicU64::new(u64::MAX));
     let first = resumed_from.clone();
     let mut watch = move |event: SyncEvent| {
-        if let SyncEvent::Uploading { sent, .. } = event {
-            let _ = first.compare_exchange(u64::MAX, sent, Ordering::SeqCst, Ordering::SeqCst);
+        if let SyncEvent::Uploading(p) = event {
+            let _ =
+                first.compare_exchange(u64::MAX, p.confirmed, Ordering::SeqCst, Ordering::SeqCst);
         }
     };
     let report = phone.sync(&mut watch).await?;
@@ -190,7 +213,7 @@ async fn an_upload_cut_mid_file_resumes_on_a_phone_opened_again() -> anyhow::Res
         phone
             .media(case_id)?
             .iter()
-            .any(|m| m.sha256 == queued.sha256 && m.size == size)
+            .any(|m| m.sha256 == sha256_hex(&recording) && m.size == size)
     );
     Ok(())
 }

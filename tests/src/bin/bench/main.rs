@@ -6,18 +6,21 @@
 //! cargo run --release -p tests --bin bench -- sync [--attempts N] [--rounds N]
 //! cargo run --release -p tests --bin bench -- media [--s3] [--big-mib N] [--rounds N] [--at-once N]
 //! cargo run --release -p tests --bin bench -- export [--cases N]
+//! cargo run --release -p tests --bin bench -- field [--visits N] [--photos N] [--recordings N] [--long-side PX] [--kill-every S]
 //! ```
+//! `field` runs only when named: it plays a day over a 64 kbit/s link and takes about an hour.
 //! `sync` runs on SQLite, or on PostgreSQL when `TEST_DATABASE_URL` is set; `media` on the local
 //! media folder, or with `--s3` on a real S3-compatible server on loopback.
 
 use anyhow::Context as _;
 
 mod export;
+mod field;
 mod media;
 mod process;
 mod sync;
 
-const USAGE: &str = "usage: bench [sync|media|export] [--attempts N] [--s3] [--big-mib N] [--rounds N] [--at-once N] [--cases N]";
+const USAGE: &str = "usage: bench [sync|media|export|field] [--attempts N] [--s3] [--big-mib N] [--rounds N] [--at-once N] [--cases N] [--visits N] [--photos N] [--recordings N] [--long-side PX] [--kill-every S]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -27,9 +30,10 @@ async fn main() -> anyhow::Result<()> {
     let mut media = media::Options::default();
     let mut cases = 100_000usize;
     let mut rounds = media.rounds;
+    let mut field = field::Options::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "sync" | "media" | "export" => parts.push(arg),
+            "sync" | "media" | "export" | "field" => parts.push(arg),
             media::SERVE_CHILD => return media::serve_child().await,
             export::SERVE_CHILD => return export::serve_child().await,
             "--cases" => cases = args.next().context(USAGE)?.parse()?,
@@ -38,6 +42,11 @@ async fn main() -> anyhow::Result<()> {
             "--big-mib" => media.big_mib = args.next().context(USAGE)?.parse()?,
             "--rounds" => rounds = args.next().context(USAGE)?.parse()?,
             "--at-once" => media.at_once = args.next().context(USAGE)?.parse()?,
+            "--visits" => field.visits = args.next().context(USAGE)?.parse()?,
+            "--photos" => field.photos = args.next().context(USAGE)?.parse()?,
+            "--recordings" => field.recordings = args.next().context(USAGE)?.parse()?,
+            "--long-side" => field.long_side = args.next().context(USAGE)?.parse()?,
+            "--kill-every" => field.kill_every = args.next().context(USAGE)?.parse()?,
             other => anyhow::bail!("unknown argument `{other}`; {USAGE}"),
         }
     }
@@ -49,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
         match part.as_str() {
             "sync" => sync::run(attempts, rounds).await?,
             "export" => export::run(cases).await?,
+            "field" => field::run(&field).await?,
             _ => media::run(&media).await?,
         }
     }

@@ -1,7 +1,12 @@
 //! A typed client of the server's HTTP API: sign-in with automatic refresh, ledger reads, the
-//! sync calls (push and pull), and tus requests for uploads.
+//! sync calls (push and pull), and tus requests for uploads. Every request fails when nothing
+//! has moved for a while ([`watch`]), never because a large body takes long on a slow link.
+
+mod watch;
 
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -31,9 +36,15 @@ pub enum ClientError {
         /// The start of the body.
         body: String,
     },
-    /// The server could not be reached, or the answer could not be read.
+    /// The server could not be reached, or the connection broke before the answer was read.
     #[error("transport: {0}")]
     Transport(#[from] reqwest::Error),
+    /// Nothing moved either way on the connection for this long: the link is dead.
+    #[error("no byte moved for {seconds} s")]
+    Silent {
+        /// Seconds of silence.
+        seconds: u64,
+    },
     /// A call that needs a session was made before signing in.
     #[error("not signed in")]
     NotSignedIn,
@@ -68,6 +79,9 @@ fn failure(status: StatusCode, body: &[u8]) -> ClientError {
     }
 }
 
+/// Called about every half second while a request's body goes, with its bytes handed over.
+pub(crate) type Tick<'a> = &'a mut (dyn FnMut(u64) + Send);
+
 /// What a successful tus request answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TusAnswer {
@@ -93,15 +107,18 @@ pub struct CaseQuery {
 
 /// Longest wait for a connection to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// Longest silence while reading an answer (a slow 2G link still moves some bytes every few
-/// seconds; a dead one never does, and without a limit a sync would hang instead of retrying).
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest silence on a request, either way, before it counts as dead, unless the app sets
+/// another ([`Client::set_silence_limit`]). A slow 2G link still moves some bytes every few
+/// seconds; a dead one never does, and without a limit a sync would hang instead of retrying.
+pub const DEFAULT_SILENCE_LIMIT: Duration = Duration::from_secs(30);
 
-/// The HTTP client, with timeouts so a dead link fails (and is retried) rather than hangs.
-fn http_client() -> reqwest::Client {
+/// The HTTP client. It has no timeout on a whole request, which on a slow link may rightly take
+/// minutes: a request's silence is watched by [`watch::exchange`], and the kernel fails a
+/// connection whose sent bytes stay unacknowledged for `silence` (`TCP_USER_TIMEOUT`).
+fn http_client(silence: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .read_timeout(READ_TIMEOUT)
+        .tcp_user_timeout(silence)
         .build()
         // Building fails only where no TLS backend or resolver can start at all; the default
         // client (what this used before the timeouts) is then the only thing left to try.
@@ -115,6 +132,7 @@ pub struct Client {
     http: reqwest::Client,
     device_id: DeviceId,
     session: Option<TokenPair>,
+    silence: Duration,
 }
 
 impl Client {
@@ -122,9 +140,19 @@ impl Client {
     pub fn new(base: impl Into<String>, device_id: DeviceId) -> Self {
         Self {
             base: base.into().trim_end_matches('/').to_owned(),
-            http: http_client(),
+            http: http_client(DEFAULT_SILENCE_LIMIT),
             device_id,
             session: None,
+            silence: DEFAULT_SILENCE_LIMIT,
+        }
+    }
+
+    /// Sets how long a request may go without a byte moving either way before it fails with
+    /// [`ClientError::Silent`].
+    pub fn set_silence_limit(&mut self, silence: Duration) {
+        if silence != self.silence {
+            self.silence = silence;
+            self.http = http_client(silence);
         }
     }
 
@@ -153,18 +181,26 @@ impl Client {
         if let Some(query) = query {
             request = request.query(query);
         }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
+        let body = match body {
+            Some(body) => {
+                request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
+                Some(Bytes::from(serde_json::to_vec(body).map_err(|e| {
+                    ClientError::Unexpected {
+                        status: StatusCode::OK,
+                        body: format!("a request body that is not JSON: {e}"),
+                    }
+                })?))
+            }
+            None => None,
+        };
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await?;
-        let status = response.status();
+        let answer = watch::exchange(request, body, self.silence, &mut |_| {}).await?;
+        let (status, bytes) = (answer.status, answer.body);
         if status == StatusCode::NO_CONTENT {
             return Ok(None);
         }
-        let bytes = response.bytes().await?;
         if status.is_success() {
             return Ok(Some(serde_json::from_slice(&bytes).map_err(|e| {
                 ClientError::Unexpected {
@@ -271,13 +307,14 @@ impl Client {
 
     /// A tus 1.0.0 request to `path` (an API path, or the `Location` of an upload) with the
     /// access token, refreshing the session once if it has expired. A refusal is an error like
-    /// any call's.
+    /// any call's. `tick` hears how many body bytes have gone, about twice a second.
     pub(crate) async fn tus(
         &mut self,
         method: Method,
         path: &str,
         headers: &[(&str, String)],
-        body: Option<&[u8]>,
+        body: Option<Bytes>,
+        tick: Tick<'_>,
     ) -> Result<TusAnswer, ClientError> {
         let mut refreshed = false;
         loop {
@@ -290,34 +327,23 @@ impl Client {
             for (name, value) in headers {
                 request = request.header(*name, value);
             }
-            if let Some(body) = body {
-                request = request
-                    .header("Content-Type", "application/offset+octet-stream")
-                    .body(body.to_vec());
+            if body.is_some() {
+                request = request.header("Content-Type", "application/offset+octet-stream");
             }
-            let response = request.send().await?;
-            let status = response.status();
+            let answer = watch::exchange(request, body.clone(), self.silence, &mut *tick).await?;
+            let status = answer.status;
             if status == StatusCode::UNAUTHORIZED && !refreshed {
                 refreshed = true;
                 self.refresh().await?;
                 continue;
             }
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let answer = TusAnswer {
-                offset: header("upload-offset").and_then(|v| v.parse().ok()),
-                location: header("location"),
-            };
-            let bytes = response.bytes().await?;
             if status.is_success() {
-                return Ok(answer);
+                return Ok(TusAnswer {
+                    offset: answer.header("upload-offset").and_then(|v| v.parse().ok()),
+                    location: answer.header("location").map(str::to_owned),
+                });
             }
-            return Err(failure(status, &bytes));
+            return Err(failure(status, &answer.body));
         }
     }
 
@@ -380,6 +406,13 @@ impl Client {
     /// One case with its attempts.
     pub async fn case(&mut self, id: CaseId) -> Result<CaseDetail, ClientError> {
         self.get(&format!("/api/v1/cases/{id}"), None::<&()>).await
+    }
+
+    /// How the server wants photos prepared before they go up.
+    pub async fn media_profile(
+        &mut self,
+    ) -> Result<sync_protocol::media::MediaProfile, ClientError> {
+        self.get("/api/v1/media/profile", None::<&()>).await
     }
 
     /// One student's record (the read is audited on the server).
