@@ -13,8 +13,53 @@ use sync_protocol::AttemptId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome};
 use sync_protocol::media::MediaKind;
 
-use crate::TestServer;
+use crate::fault_proxy::{FaultProxy, LinkProfile};
 use crate::files::{camera_photo, wav};
+use crate::{TestServer, TestServerBuilder};
+
+/// A teacher's phone signed in and synced in the office, through a proxy on a clean link, before
+/// going out to the villages (then [`FaultProxy::set_profile`] makes the link a village's).
+pub struct Office {
+    /// The server.
+    pub server: TestServer,
+    /// The proxy between the phone and the server.
+    pub proxy: FaultProxy,
+    /// Where the phone's directory and the camera's files are.
+    pub work: tempfile::TempDir,
+    /// The phone's directory.
+    pub dir: PathBuf,
+}
+
+impl Office {
+    /// Starts `server`, a clean proxy before it, and the teacher's phone, signed in and synced
+    /// through the proxy.
+    pub async fn open(server: TestServerBuilder) -> anyhow::Result<Self> {
+        let server = server.start().await?;
+        let proxy = FaultProxy::start(&server.url, LinkProfile::clean()).await?;
+        let work = tempfile::tempdir()?;
+        let dir = work.path().join("phone");
+        let mut phone = Phone::open(&dir)?;
+        phone
+            .login(&proxy.url(), "teacher", crate::PASSWORD)
+            .await?;
+        phone.sync(&mut mobile_shared::NoProgress).await?;
+        Ok(Self {
+            server,
+            proxy,
+            work,
+            dir,
+        })
+    }
+
+    /// Records `day` on the phone, offline.
+    pub fn record(&self, day: &Day) -> anyhow::Result<Recorded> {
+        record(
+            &Phone::open(&self.dir)?,
+            day,
+            &self.work.path().join("camera"),
+        )
+    }
+}
 
 /// What a worker records in a day.
 #[derive(Debug, Clone)]
@@ -42,7 +87,7 @@ pub struct Recorded {
 
 /// Records `day` on the cases `phone` holds (offline: nothing is sent), its files made under
 /// `work`.
-pub fn record(phone: &Phone, day: &Day, work: &Path) -> anyhow::Result<Recorded> {
+fn record(phone: &Phone, day: &Day, work: &Path) -> anyhow::Result<Recorded> {
     let cases = phone.cases()?;
     anyhow::ensure!(!cases.is_empty(), "the phone holds no case");
     let mut recorded = Recorded {

@@ -1,6 +1,6 @@
 //! A typed client of the server's HTTP API: sign-in with automatic refresh, ledger reads, the
 //! sync calls (push and pull), and tus requests for uploads. Every request fails when nothing
-//! has moved for a while ([`watch`]), never because a large body takes long on a slow link.
+//! has moved for a while (`api/watch.rs`), never because a large body takes long on a slow link.
 
 mod watch;
 

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use mobile_shared::{NoProgress, Phone, RetryPolicy};
+use mobile_shared::{Phone, RetryPolicy};
 use tests::TestServer;
-use tests::fault_proxy::{FaultProxy, LinkProfile};
-use tests::field::{Day, check_held, deliver, record};
+use tests::fault_proxy::LinkProfile;
+use tests::field::{Day, Office, check_held, deliver};
 
 /// How a test phone retries: quickly, so the test spends its time on the link.
 fn quick_retries(phone: &mut Phone) {
@@ -21,43 +21,31 @@ fn quick_retries(phone: &mut Phone) {
 #[tokio::test]
 async fn three_visits_with_photos_and_a_recording_get_through_a_slow_link_that_drops()
 -> anyhow::Result<()> {
-    let server = TestServer::builder()
-        .with_env("PHOTO_LONG_SIDE", "800")
-        .start()
-        .await?;
-    let proxy = FaultProxy::start(&server.url, LinkProfile::clean()).await?;
-    let work = tempfile::tempdir()?;
-    let dir = work.path().join("phone");
-    {
-        // Signed in and synced in the office; then out to the villages.
-        let mut phone = Phone::open(&dir)?;
-        phone
-            .login(&proxy.url(), "teacher", tests::PASSWORD)
-            .await?;
-        phone.sync(&mut NoProgress).await?;
-    }
+    // Signed in and synced in the office; then out to the villages.
+    let office = Office::open(TestServer::builder().with_env("PHOTO_LONG_SIDE", "800")).await?;
+    let (server, proxy, dir) = (&office.server, &office.proxy, &office.dir);
     let day = Day {
         visits: 3,
         photos: 2,
         photo_pixels: (1600, 1200),
         recordings_ms: vec![6_000],
     };
-    let recorded = record(&Phone::open(&dir)?, &day, &work.path().join("camera"))?;
+    let recorded = office.record(&day)?;
 
     // A village link: 64 kbit/s up, 256 down, 150 ms each way, and a drop at a random byte of
     // one in five stretches of 32 KiB sent (about every 20 s while sending).
-    let office = proxy.stats();
+    let before = proxy.stats();
     proxy.set_profile(LinkProfile {
         cut_window: 32 * 1024,
         // A seed whose draws cut three connections of this run, at different points of it.
         seed: 5,
         ..LinkProfile::field_2g()
     });
-    let delivery = deliver(&dir, None, quick_retries).await?;
+    let delivery = deliver(dir, None, quick_retries).await?;
     let mut stats = proxy.stats();
-    stats.bytes_up -= office.bytes_up;
-    stats.cut -= office.cut;
-    let held = check_held(&server, &dir, &recorded, "teacher").await?;
+    stats.bytes_up -= before.bytes_up;
+    stats.cut -= before.cut;
+    let held = check_held(server, dir, &recorded, "teacher").await?;
 
     assert!(
         stats.cut >= 2,

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use mobile_shared::{NoProgress, Phone, RetryPolicy};
+use mobile_shared::RetryPolicy;
 use tests::TestServer;
-use tests::fault_proxy::{FaultProxy, LinkProfile};
-use tests::field::{Day, check_held, deliver, record};
+use tests::fault_proxy::LinkProfile;
+use tests::field::{Day, Office, check_held, deliver};
 
 /// What the day holds and how the link and the app behave.
 #[derive(Debug, Clone)]
@@ -41,21 +41,13 @@ impl Default for Options {
 
 /// Runs the day and prints its figures.
 pub async fn run(options: &Options) -> anyhow::Result<()> {
-    let server = TestServer::builder()
-        .with_env("PHOTO_LONG_SIDE", &options.long_side.to_string())
-        .with_env("ACCESS_TOKEN_TTL_SECS", "86400")
-        .start()
-        .await?;
-    let proxy = FaultProxy::start(&server.url, LinkProfile::clean()).await?;
-    let work = tempfile::tempdir()?;
-    let dir = work.path().join("phone");
-    {
-        let mut phone = Phone::open(&dir)?;
-        phone
-            .login(&proxy.url(), "teacher", tests::PASSWORD)
-            .await?;
-        phone.sync(&mut NoProgress).await?;
-    }
+    let office = Office::open(
+        TestServer::builder()
+            .with_env("PHOTO_LONG_SIDE", &options.long_side.to_string())
+            .with_env("ACCESS_TOKEN_TTL_SECS", "86400"),
+    )
+    .await?;
+    let (server, proxy, dir) = (&office.server, &office.proxy, &office.dir);
     let day = Day {
         visits: options.visits,
         photos: options.photos,
@@ -68,11 +60,11 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         "field: recording {} visits, {} photos of 4000x3000, {} recordings …",
         day.visits, day.photos, options.recordings
     );
-    let recorded = record(&Phone::open(&dir)?, &day, &work.path().join("camera"))?;
+    let recorded = office.record(&day)?;
     let link = LinkProfile::field_2g();
     println!(
         "field: {} files, {:.1} MB as taken; sending at {} kbit/s up, {} down, {} ms each way, \
-         {:.0} % of connections cut in their first {} KiB, app killed every {} s",
+         a cut in {:.0} % of the stretches of {} KiB sent, app killed every {} s",
         recorded.files,
         recorded.original_bytes as f64 / 1e6,
         link.up_bits_per_sec / 1000,
@@ -82,9 +74,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         link.cut_window / 1024,
         options.kill_every
     );
+    let before = proxy.stats();
     proxy.set_profile(link.clone());
     let kill_every = (options.kill_every > 0).then(|| Duration::from_secs(options.kill_every));
-    let delivery = deliver(&dir, kill_every, |phone| {
+    let delivery = deliver(dir, kill_every, |phone| {
         phone.set_retry_policy(RetryPolicy {
             first_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(10),
@@ -92,8 +85,11 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         });
     })
     .await?;
-    let stats = proxy.stats();
-    let held = check_held(&server, &dir, &recorded, "teacher").await?;
+    let mut stats = proxy.stats();
+    stats.bytes_up -= before.bytes_up;
+    stats.cut -= before.cut;
+    stats.connections -= before.connections;
+    let held = check_held(server, dir, &recorded, "teacher").await?;
     let link_seconds = held.stored_bytes as f64 * 8.0 / link.up_bits_per_sec as f64;
     println!(
         "field: every file stored and re-hashed; {:.1} MB stored, {} uploads left unfinished",
