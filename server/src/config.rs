@@ -57,8 +57,9 @@ pub struct Config {
     /// is let go, and the phone resumes with a new request.
     pub upload_idle: Duration,
     /// How the phones prepare photos, served at `GET /api/v1/media/profile`: the long side
-    /// (`PHOTO_LONG_SIDE`, 320 to 8192 px, default 2048) and the JPEG quality (`PHOTO_QUALITY`,
-    /// 30 to 100, default 85).
+    /// (`PHOTO_LONG_SIDE`, 320 to 8192 px, default 2048), the JPEG quality (`PHOTO_QUALITY`,
+    /// 30 to 100, default 85) and the long side of the previews sent first
+    /// (`PHOTO_PREVIEW_SIDE`, 0 to 1024 px, default 320; 0: none).
     pub media_profile: MediaProfile,
 }
 
@@ -157,6 +158,12 @@ impl Config {
                 30..=100,
             )?)
             .unwrap_or(defaults.photo_quality),
+            preview_long_side: u32::try_from(ranged(
+                "PHOTO_PREVIEW_SIDE",
+                defaults.preview_long_side.into(),
+                0..=1024,
+            )?)
+            .unwrap_or(defaults.preview_long_side),
         };
         let bind = parsed("BIND", "127.0.0.1:8080")?;
         let bind = bind.parse().map_err(|e| ConfigError {
@@ -250,6 +257,7 @@ mod tests {
             ("PHOTO_QUALITY", "good"),
             ("PHOTO_LONG_SIDE", "319"),
             ("PHOTO_LONG_SIDE", "8193"),
+            ("PHOTO_PREVIEW_SIDE", "1025"),
         ] {
             let refused = with(name, bad).expect_err(bad);
             assert_eq!(refused.name, name, "{bad}: {}", refused.reason);

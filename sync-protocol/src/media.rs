@@ -86,6 +86,10 @@ pub struct MediaRef {
     /// A recording's length in milliseconds, probed from its bytes.
     #[serde(default)]
     pub duration_ms: Option<u64>,
+    /// For a photo's preview: the SHA-256 of the photo it previews, which follows (show the
+    /// preview until a reference to that photo arrives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_of: Option<String>,
 }
 
 /// How the phones of this server prepare photos before they go up (`GET /api/v1/media/profile`):
@@ -98,14 +102,20 @@ pub struct MediaProfile {
     pub photo_long_side: u32,
     /// The JPEG quality (1–100) a scaled photo is encoded at.
     pub photo_quality: u8,
+    /// The longest side of a photo's preview, sent before the photo itself so a supervisor sees
+    /// the visit first (0: no previews).
+    #[serde(default)]
+    pub preview_long_side: u32,
 }
 
 impl Default for MediaProfile {
-    /// 2048 px at quality 85: a 12-megapixel photo becomes about 400 KB.
+    /// 2048 px at quality 85: a 12-megapixel photo becomes about 400 KB; previews of 320 px,
+    /// about 15 KB.
     fn default() -> Self {
         Self {
             photo_long_side: 2048,
             photo_quality: 85,
+            preview_long_side: 320,
         }
     }
 }
@@ -114,3 +124,6 @@ impl Default for MediaProfile {
 /// queue entry): a creation repeated with the same key by the same account, for the same file,
 /// answers with the upload already made and its offset instead of starting another.
 pub const CLIENT_KEY_METADATA: &str = "client_key";
+
+/// The `Upload-Metadata` key of a photo's preview: the SHA-256 of the photo it previews.
+pub const PREVIEW_OF_METADATA: &str = "preview_of";

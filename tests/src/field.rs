@@ -199,15 +199,15 @@ pub async fn deliver(
 /// What the server holds of a day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
-    /// Bytes of the files stored for the day's attempts.
+    /// Bytes of the files stored for the day's attempts (previews included).
     pub stored_bytes: u64,
     /// Uploads begun and never finished (what a cut creation used to leave behind).
     pub orphan_uploads: u64,
 }
 
 /// Checks that the server holds each of `recorded`'s attempts once and each file the phone in
-/// `dir` sent, byte for byte as the phone hashed it (read back over the API, directly from the
-/// server), and says what it holds.
+/// `dir` sent (the photos' previews too, each naming its photo), byte for byte as the phone
+/// hashed it (read back over the API, directly from the server), and says what it holds.
 pub async fn check_held(
     server: &TestServer,
     dir: &PathBuf,
@@ -235,11 +235,18 @@ pub async fn check_held(
         .filter(media_object::Column::TargetId.is_in(ids))
         .all(db)
         .await?;
+    let (previews, files): (Vec<_>, Vec<_>) = objects.iter().partition(|o| o.preview_of.is_some());
     anyhow::ensure!(
-        objects.len() == recorded.files,
+        files.len() == recorded.files,
         "{} media objects for {} files",
-        objects.len(),
+        files.len(),
         recorded.files
+    );
+    anyhow::ensure!(
+        previews.iter().all(|p| files
+            .iter()
+            .any(|f| p.preview_of.as_ref() == Some(&f.sha256))),
+        "a preview of a photo that is not there"
     );
     let token = server.token(username).await?;
     let mut stored_bytes = 0;

@@ -12,7 +12,7 @@ mod prepare;
 pub(crate) mod queue;
 
 pub use prepare::PrepareError;
-pub(crate) use prepare::prepare;
+pub(crate) use prepare::{prepare, preview};
 pub use queue::QueueTotals;
 
 use std::path::{Path, PathBuf};
@@ -92,4 +92,7 @@ pub struct QueuedMedia {
     pub failure: Option<MediaFailure>,
     /// Whether it is ready to send (a photo scaled to the media profile, hashed).
     pub prepared: bool,
+    /// For a photo's preview (made when the photo is prepared, sent before it): the SHA-256 of
+    /// the photo.
+    pub preview_of: Option<String>,
 }

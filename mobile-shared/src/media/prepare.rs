@@ -50,28 +50,61 @@ pub(crate) fn prepare(
     kind: MediaKind,
     profile: MediaProfile,
 ) -> Result<Prepared, PrepareError> {
-    let io = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| PrepareError::Io { path, source }
-    };
-    let original = std::fs::read(source).map_err(io(source))?;
+    let original = std::fs::read(source).map_err(io_error(source))?;
     let bytes = match kind {
-        MediaKind::Photo if is_jpeg(&original) => {
-            scaled_down(&original, profile).map_err(|e| PrepareError::Image {
-                path: source.display().to_string(),
-                source: e,
-            })?
-        }
+        MediaKind::Photo if is_jpeg(&original) => scaled_down(
+            &original,
+            profile.photo_long_side,
+            profile.photo_quality,
+            true,
+        )
+        .map_err(image_error(source))?,
         _ => None,
     }
     .unwrap_or(original);
-    if let Some(dir) = dest.parent() {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    write(dest, &bytes)
+}
+
+/// Quality of a preview: small matters more than fine detail.
+const PREVIEW_QUALITY: u8 = 70;
+
+/// Makes a preview of the prepared photo at `photo` into `dest`: scaled to `long_side`, without
+/// its EXIF (the photo carries it). `None` when there is nothing to preview by (not a JPEG, or
+/// no larger than a preview).
+pub(crate) fn preview(
+    photo: &Path,
+    dest: &Path,
+    long_side: u32,
+) -> Result<Option<Prepared>, PrepareError> {
+    let bytes = std::fs::read(photo).map_err(io_error(photo))?;
+    if long_side == 0 || !is_jpeg(&bytes) {
+        return Ok(None);
     }
-    std::fs::write(dest, &bytes).map_err(io(dest))?;
+    match scaled_down(&bytes, long_side, PREVIEW_QUALITY, false).map_err(image_error(photo))? {
+        Some(small) => write(dest, &small).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PrepareError {
+    let path = path.display().to_string();
+    move |source| PrepareError::Io { path, source }
+}
+
+fn image_error(path: &Path) -> impl FnOnce(image::ImageError) -> PrepareError {
+    let path = path.display().to_string();
+    move |source| PrepareError::Image { path, source }
+}
+
+/// Writes `bytes` to `dest` (making its folder) and hashes them.
+fn write(dest: &Path, bytes: &[u8]) -> Result<Prepared, PrepareError> {
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
+    std::fs::write(dest, bytes).map_err(io_error(dest))?;
     Ok(Prepared {
         size: bytes.len() as u64,
-        sha256: hex(&Sha256::digest(&bytes)),
+        sha256: hex(&Sha256::digest(bytes)),
     })
 }
 
@@ -79,21 +112,30 @@ fn is_jpeg(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0xFF, 0xD8, 0xFF])
 }
 
-/// The JPEG `original` scaled down so its long side is the profile's, with its EXIF; `None` if
-/// it is small enough already.
-fn scaled_down(original: &[u8], profile: MediaProfile) -> image::ImageResult<Option<Vec<u8>>> {
-    let long_edge = profile.photo_long_side.max(1);
+/// The JPEG `original` scaled down so its long side is `long_side`, at `quality`, with its
+/// EXIF if `keep_exif`; `None` if it is small enough already.
+fn scaled_down(
+    original: &[u8],
+    long_side: u32,
+    quality: u8,
+    keep_exif: bool,
+) -> image::ImageResult<Option<Vec<u8>>> {
+    let long_edge = long_side.max(1);
     let mut decoder = JpegDecoder::new(Cursor::new(original))?;
     let (width, height) = decoder.dimensions();
     if width.max(height) <= long_edge {
         return Ok(None);
     }
-    let exif = decoder.exif_metadata()?;
+    let exif = if keep_exif {
+        decoder.exif_metadata()?
+    } else {
+        None
+    };
     let picture = DynamicImage::from_decoder(decoder)?
         .resize(long_edge, long_edge, image::imageops::FilterType::Triangle)
         .into_rgb8();
     let mut out = Vec::new();
-    let mut encoder = JpegEncoder::new_with_quality(&mut out, profile.photo_quality.clamp(1, 100));
+    let mut encoder = JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
     if let Some(exif) = exif {
         // Only fails for formats without EXIF; JPEG has it.
         let _ = encoder.set_exif_metadata(exif);
@@ -131,12 +173,29 @@ mod tests {
         let profile = MediaProfile {
             photo_long_side: 100,
             photo_quality: 85,
+            preview_long_side: 20,
         };
         let done = prepare(&source, &dest, kind, profile).expect("preparing");
         (
             done,
             std::fs::read(&dest).expect("reading the prepared file"),
         )
+    }
+
+    #[test]
+    fn a_preview_is_the_photo_at_the_preview_side_and_none_for_a_small_one() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (photo, small) = (dir.path().join("photo"), dir.path().join("preview"));
+        std::fs::write(&photo, jpeg(400, 200)).expect("writing the photo");
+        let done = preview(&photo, &small, 20)
+            .expect("previewing")
+            .expect("a preview of a larger photo");
+        let bytes = std::fs::read(&small).expect("reading the preview");
+        let size = image::load_from_memory(&bytes).expect("decodes");
+        assert_eq!((size.width(), size.height()), (20, 10));
+        assert_eq!(done.sha256, hex(&Sha256::digest(&bytes)));
+        assert_eq!(preview(&photo, &small, 400).expect("previewing"), None);
+        assert_eq!(preview(&photo, &small, 0).expect("previewing"), None);
     }
 
     #[test]

@@ -15,15 +15,18 @@ CREATE TABLE IF NOT EXISTS media_queue (
     id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL, kind TEXT NOT NULL, file_name TEXT NOT NULL,
     size INTEGER NOT NULL, sha256 TEXT NOT NULL, upload_url TEXT, sent INTEGER NOT NULL,
     state TEXT NOT NULL, failure_code TEXT, failure_detail TEXT, queued_at TEXT NOT NULL,
-    prepared INTEGER NOT NULL DEFAULT 1);
+    prepared INTEGER NOT NULL DEFAULT 1, preview_of TEXT);
 ";
 
-/// Brings a table of schema version 1 (where files were prepared when attached) up to date.
-pub(crate) const FROM_VERSION_1: &str =
-    "ALTER TABLE media_queue ADD COLUMN prepared INTEGER NOT NULL DEFAULT 1;";
+/// Brings a table of schema version 1 (where files were prepared when attached, and no preview
+/// was sent) up to date.
+pub(crate) const FROM_VERSION_1: &str = "
+ALTER TABLE media_queue ADD COLUMN prepared INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE media_queue ADD COLUMN preview_of TEXT;
+";
 
 const COLUMNS: &str = "id, attempt_id, kind, file_name, size, sha256, sent, state, failure_code, \
-     failure_detail, prepared";
+     failure_detail, prepared, preview_of";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedMedia> {
     let uuid = |text: String| Uuid::parse_str(&text).unwrap_or_default();
@@ -45,6 +48,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedMedia> {
             detail: detail.unwrap_or_default(),
         }),
         prepared: row.get(10)?,
+        preview_of: row.get(11)?,
     })
 }
 
@@ -56,7 +60,7 @@ pub(crate) fn add(
 ) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO media_queue (id, attempt_id, kind, file_name, size, sha256, sent, state,
-             queued_at, prepared) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)",
+             queued_at, prepared, preview_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10)",
         params![
             entry.id.to_string(),
             entry.attempt_id.0.to_string(),
@@ -67,6 +71,7 @@ pub(crate) fn add(
             MediaState::Queued.as_str(),
             queued_at.to_rfc3339(),
             entry.prepared,
+            entry.preview_of,
         ],
     )
     .context("queueing a file")?;
@@ -137,7 +142,7 @@ pub(crate) fn next(conn: &Connection) -> Result<Option<(QueuedMedia, Option<Stri
              ORDER BY size - sent, queued_at, id LIMIT 1"
         ),
         [MediaState::Queued.as_str()],
-        |row| Ok((from_row(row)?, row.get(11)?)),
+        |row| Ok((from_row(row)?, row.get(12)?)),
     )
     .optional()
     .context("finding the next file to send")

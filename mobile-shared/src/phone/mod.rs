@@ -358,6 +358,7 @@ impl Phone {
             state: MediaState::Queued,
             failure: None,
             prepared: false,
+            preview_of: None,
         };
         let now = self.clock.now();
         self.store.write(|tx| media::queue::add(tx, &entry, now))?;

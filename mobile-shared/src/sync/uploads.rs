@@ -16,7 +16,7 @@ use bytes::Bytes;
 use reqwest::{Method, StatusCode};
 use sha2::{Digest as _, Sha256};
 use sync_protocol::ErrorCode;
-use sync_protocol::media::{CLIENT_KEY_METADATA, MediaProfile};
+use sync_protocol::media::{CLIENT_KEY_METADATA, MediaKind, MediaProfile, PREVIEW_OF_METADATA};
 
 use super::pace::Pace;
 use super::{Engine, SyncError, SyncEvent, SyncReport, UploadProgress, retry};
@@ -123,15 +123,39 @@ impl Engine<'_> {
             });
             let original = media::original_path(media_dir, entry.id);
             let dest = media::prepared_path(media_dir, entry.id);
+            let preview_id = uuid::Uuid::now_v7();
+            let preview_dest = media::prepared_path(media_dir, preview_id);
             let (from, kind) = (original.clone(), entry.kind);
-            let prepared =
-                tokio::task::spawn_blocking(move || media::prepare(&from, &dest, kind, profile))
-                    .await
-                    .map_err(|e| SyncError::Protocol(format!("preparing a file stopped: {e}")))?;
+            let prepared = tokio::task::spawn_blocking(move || {
+                let done = media::prepare(&from, &dest, kind, profile)?;
+                // A preview is a courtesy: a photo that cannot be previewed goes without one.
+                let preview = (kind == MediaKind::Photo)
+                    .then(|| media::preview(&dest, &preview_dest, profile.preview_long_side))
+                    .and_then(Result::ok)
+                    .flatten();
+                Ok::<_, media::PrepareError>((done, preview))
+            })
+            .await
+            .map_err(|e| SyncError::Protocol(format!("preparing a file stopped: {e}")))?;
             match prepared {
-                Ok(done) => {
-                    self.store
-                        .write(|tx| queue::prepared(tx, entry.id, done.size, &done.sha256))?;
+                Ok((done, preview)) => {
+                    let now = self.clock.now();
+                    self.store.write(|tx| {
+                        queue::prepared(tx, entry.id, done.size, &done.sha256)?;
+                        if let Some(small) = preview {
+                            let preview = QueuedMedia {
+                                id: preview_id,
+                                file_name: format!("preview-{}", entry.file_name),
+                                size: small.size,
+                                sha256: small.sha256,
+                                prepared: true,
+                                preview_of: Some(done.sha256.clone()),
+                                ..entry.clone()
+                            };
+                            queue::add(tx, &preview, now)?;
+                        }
+                        Ok::<_, SyncError>(())
+                    })?;
                     let _gone = std::fs::remove_file(&original);
                 }
                 Err(e) => {
@@ -306,8 +330,9 @@ async fn create(
         ("attempt_id", entry.attempt_id.0.to_string()),
         (CLIENT_KEY_METADATA, entry.id.to_string()),
     ]
-    .iter()
-    .map(|(key, value)| format!("{key} {}", B64.encode(value)))
+    .into_iter()
+    .chain(entry.preview_of.clone().map(|of| (PREVIEW_OF_METADATA, of)))
+    .map(|(key, value)| format!("{key} {}", B64.encode(&value)))
     .collect::<Vec<_>>()
     .join(",");
     let mut headers = vec![

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
 use sync_protocol::ErrorCode;
-use sync_protocol::media::{CLIENT_KEY_METADATA, MediaKind};
+use sync_protocol::media::{CLIENT_KEY_METADATA, MediaKind, PREVIEW_OF_METADATA};
 use uuid::Uuid;
 
 use super::probe;
@@ -57,7 +57,12 @@ pub struct Declaration {
     /// The phone's own key for the file (`client_key`): a creation repeated with it answers the
     /// upload already made (see [`super::uploads::repeated`]).
     pub client_key: Option<String>,
+    /// For a photo's preview (`preview_of`): the SHA-256 of the photo it previews.
+    pub preview_of: Option<String>,
 }
+
+/// The largest preview of a photo, in bytes (one at 320 px is about 10–20 KB).
+pub const MAX_PREVIEW_BYTES: u64 = 256 * 1024;
 
 /// The longest `client_key`.
 const CLIENT_KEY_MAX: usize = 100;
@@ -130,10 +135,7 @@ pub fn declaration(headers: &HeaderMap, limits: &MediaLimits) -> Result<Declarat
             .ok_or_else(|| bad(format!("Upload-Metadata needs `{key}`")))
     };
     let kind: MediaKind = field("kind")?.parse().map_err(bad)?;
-    let sha256 = field("sha256")?.to_lowercase();
-    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad("Upload-Metadata `sha256` must be 64 hex digits"));
-    }
+    let sha256 = digest(&field("sha256")?, "sha256")?;
     let file_name = field("filename")?;
     let (target_kind, target) = match (metadata.get("attempt_id"), metadata.get("document_id")) {
         (Some(id), None) => ("attempt", id),
@@ -160,6 +162,25 @@ pub fn declaration(headers: &HeaderMap, limits: &MediaLimits) -> Result<Declarat
     }
     let origin = declared_origin(&metadata)?;
     let client_key = client_key(&metadata)?;
+    let preview_of = metadata
+        .get(PREVIEW_OF_METADATA)
+        .map(|of| digest(of, PREVIEW_OF_METADATA))
+        .transpose()?;
+    if preview_of.is_some() {
+        if kind != MediaKind::Photo {
+            return Err(bad(format!(
+                "`{PREVIEW_OF_METADATA}` is for photos, not a {}",
+                kind.as_str()
+            )));
+        }
+        if length > MAX_PREVIEW_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                format!("a preview may be at most {MAX_PREVIEW_BYTES} bytes, not {length}"),
+            ));
+        }
+    }
     Ok(Declaration {
         kind,
         sha256,
@@ -169,5 +190,17 @@ pub fn declaration(headers: &HeaderMap, limits: &MediaLimits) -> Result<Declarat
         length,
         origin,
         client_key,
+        preview_of,
     })
+}
+
+/// A SHA-256 named in `Upload-Metadata` under `key`: 64 hex digits, kept in lowercase.
+fn digest(value: &str, key: &str) -> Result<String, ApiError> {
+    let value = value.to_lowercase();
+    if value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad(format!(
+            "Upload-Metadata `{key}` must be 64 hex digits"
+        )));
+    }
+    Ok(value)
 }

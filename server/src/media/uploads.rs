@@ -113,6 +113,7 @@ pub async fn create(
         lon: declaration.origin.location.map(|l| l.1),
         hash_state: None,
         client_key: declaration.client_key.clone(),
+        preview_of: declaration.preview_of.clone(),
     };
     if stored? {
         let head = state
@@ -571,6 +572,7 @@ async fn insert_media(
         lat: location.map(|l| l.0),
         lon: location.map(|l| l.1),
         duration_ms: duration_ms.and_then(|d| i64::try_from(d).ok()),
+        preview_of: row.preview_of.clone(),
     };
     let values = media_object::ActiveModel::from(media.clone());
     let (columns, values): (Vec<_>, Vec<Expr>) = media_object::Column::iter()

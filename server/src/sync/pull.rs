@@ -302,6 +302,7 @@ async fn records_for(
                 accuracy_m: None,
             }),
             duration_ms: row.duration_ms.and_then(|d| u64::try_from(d).ok()),
+            preview_of: row.preview_of,
         };
         out.insert((EntityKind::Media, row.id), PulledRecord::Media { media });
     }

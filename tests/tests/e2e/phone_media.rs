@@ -14,7 +14,9 @@ use sync_protocol::cases::{AttemptKind, AttemptOutcome};
 use sync_protocol::media::MediaKind;
 use sync_protocol::{AttemptId, CaseId};
 use tests::TestServer;
-use tests::files::{CameraTags, jpeg, wav, with_exif};
+use tests::fault_proxy::LinkProfile;
+use tests::field::Office;
+use tests::files::{CameraTags, camera_photo, jpeg, wav, with_exif};
 
 /// A synced teacher's phone in `dir` with a new attempt on its first case (returned too).
 async fn phone_with_attempt(
@@ -77,7 +79,11 @@ async fn a_phone_sends_a_photo_scaled_to_the_server_s_profile_with_its_exif_and_
     std::fs::remove_file(&audio_path)?;
 
     let report = phone.sync(&mut NoProgress).await?;
-    assert_eq!((report.uploaded, report.upload_failed), (2, 0));
+    assert_eq!(
+        (report.uploaded, report.upload_failed),
+        (3, 0),
+        "the photo, its preview and the recording"
+    );
     let queue = phone.media_queue()?;
     let queued = |name: &str| {
         queue
@@ -282,6 +288,90 @@ async fn another_account_signs_in_only_once_the_files_are_sent() -> anyhow::Resu
     assert!(
         phone.media_queue()?.is_empty(),
         "the last account's queue is gone"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_photo_s_preview_goes_up_first_so_a_supervisor_sees_the_visit_before_the_photo()
+-> anyhow::Result<()> {
+    // The default profile (previews of 320 px); the phone signed in through a proxy.
+    let office = Office::open(TestServer::builder()).await?;
+    let server = &office.server;
+    let phone = Phone::open(&office.dir)?;
+    let case_id = phone
+        .cases()?
+        .first()
+        .map(|c| c.id)
+        .ok_or_else(|| anyhow::anyhow!("the teacher holds no case"))?;
+    let attempt = phone.record_attempt(AttemptDraft::new(
+        case_id,
+        AttemptKind::HomeVisit,
+        AttemptOutcome::Refused,
+    ))?;
+    let path = office.work.path().join("IMG_0002.jpg");
+    std::fs::write(&path, camera_photo(1600, 1200, 7))?;
+    phone.attach(attempt, MediaKind::Photo, &path)?;
+    drop(phone);
+
+    // Out in the village at 64 kbit/s, the app is killed as soon as the first file is sent.
+    office.proxy.set_profile(LinkProfile {
+        up_bits_per_sec: 64_000,
+        ..LinkProfile::clean()
+    });
+    let mut phone = Phone::open(&office.dir)?;
+    let first_done = Arc::new(tokio::sync::Notify::new());
+    let signal = first_done.clone();
+    let mut watch = move |event: SyncEvent| {
+        if let SyncEvent::Uploading(p) = event
+            && p.file == 1
+            && p.confirmed == p.size
+        {
+            signal.notify_one();
+        }
+    };
+    tokio::select! {
+        done = phone.sync(&mut watch) => anyhow::bail!("the sync ended before the cut: {done:?}"),
+        () = first_done.notified() => {}
+    }
+    drop(phone);
+
+    // The supervisor already sees the visit: its preview, small, naming the photo to come.
+    let mut supervisor = server.phone("supervisor").await?;
+    supervisor.sync(&mut NoProgress).await?;
+    let seen = supervisor.media(case_id)?;
+    let [preview] = seen.as_slice() else {
+        anyhow::bail!("one preview expected: {seen:?}");
+    };
+    assert_eq!(preview.file_name, "preview-IMG_0002.jpg");
+    let photo_sha = preview
+        .preview_of
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("not marked a preview: {preview:?}"))?;
+    let token = server.token("supervisor").await?;
+    let small = server
+        .get(&format!("/api/v1/media/{}", preview.id), &token)
+        .await?;
+    let size = image::load_from_memory(&small.body.0)?;
+    assert_eq!((size.width(), size.height()), (320, 240));
+
+    // Back in the office, the phone sends the photo itself, which the preview named.
+    office.proxy.set_profile(LinkProfile::clean());
+    let mut phone = Phone::open(&office.dir)?;
+    let report = phone.sync(&mut NoProgress).await?;
+    assert_eq!(
+        (report.uploaded, report.upload_failed),
+        (1, 0),
+        "{report:?}"
+    );
+    supervisor.sync(&mut NoProgress).await?;
+    let seen = supervisor.media(case_id)?;
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen.iter().any(|m| m.preview_of.is_none()
+            && m.sha256 == photo_sha
+            && m.size > small.body.0.len() as u64),
+        "the photo the preview named: {seen:?}"
     );
     Ok(())
 }

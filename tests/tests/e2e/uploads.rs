@@ -1463,7 +1463,8 @@ async fn the_media_profile_is_what_the_server_is_configured_with() -> anyhow::Re
             profile,
             MediaProfile {
                 photo_long_side: 2048,
-                photo_quality: 85
+                photo_quality: 85,
+                preview_long_side: 320,
             }
         );
     }
@@ -1488,6 +1489,7 @@ async fn the_media_profile_is_what_the_server_is_configured_with() -> anyhow::Re
 
     let smaller = TestServer::builder()
         .with_env("PHOTO_LONG_SIDE", "1600")
+        .with_env("PHOTO_PREVIEW_SIDE", "0")
         .start()
         .await?;
     let token = smaller.token("teacher").await?;
@@ -1498,8 +1500,67 @@ async fn the_media_profile_is_what_the_server_is_configured_with() -> anyhow::Re
         profile,
         MediaProfile {
             photo_long_side: 1600,
-            photo_quality: 85
+            photo_quality: 85,
+            preview_long_side: 0,
         }
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_preview_names_a_photo_by_its_hash_is_a_small_photo_and_is_linked_as_one()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let photo_sha = sha256_hex(b"the photo to come");
+    let previewing = |kind: &str, sha: &str, of: &str| {
+        format!(
+            "{},{} {}",
+            metadata(kind, sha, attempt),
+            sync_protocol::media::PREVIEW_OF_METADATA,
+            B64.encode(of)
+        )
+    };
+    let small = typed("jpeg", 20_000, 31);
+    let small_sha = sha256_hex(&small);
+    let large = typed("jpeg", 300_000, 32);
+    let refused = [
+        (
+            small.len(),
+            previewing("photo", &small_sha, "not-a-hash"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            small.len(),
+            previewing("audio", &small_sha, &photo_sha),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            large.len(),
+            previewing("photo", &sha256_hex(&large), &photo_sha),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    for (length, declared, status) in refused {
+        let r = tus.create(length, &declared).await?;
+        assert_eq!(r.status(), status, "{declared}");
+        let body: serde_json::Value = r.json().await?;
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("preview")
+                || body["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("preview_of"),
+            "{body}"
+        );
+    }
+    let r = upload_whole(&tus, &small, &previewing("photo", &small_sha, &photo_sha)).await?;
+    assert!(r.status().is_success(), "{}", r.status());
+    let linked = stored(&server, &small_sha).await?;
+    assert_eq!(linked.preview_of.as_deref(), Some(photo_sha.as_str()));
     Ok(())
 }

@@ -27,6 +27,8 @@ pub struct Model {
     pub lon: Option<f64>,
     /// A recording's length in milliseconds.
     pub duration_ms: Option<i64>,
+    /// For a photo's preview: the SHA-256 of the photo it previews (sent first on a slow link).
+    pub preview_of: Option<String>,
 }
 
 /// No relations are declared: queries join explicitly.

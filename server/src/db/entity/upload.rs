@@ -34,6 +34,8 @@ pub struct Model {
     /// The phone's own key for the file (`client_key` in `Upload-Metadata`): a creation
     /// repeated with it finds this upload (see [`crate::media::uploads::repeated`]).
     pub client_key: Option<String>,
+    /// For a photo's preview: the SHA-256 of the photo it previews.
+    pub preview_of: Option<String>,
 }
 
 /// No relations are declared: queries join explicitly.

@@ -14,6 +14,7 @@ mod m20261125_000009_unenrolled_children;
 mod m20261125_000010_upload_hash_state;
 mod m20261129_000011_media_by_hash;
 mod m20261203_000012_upload_client_key;
+mod m20261203_000013_photo_previews;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_upload_hash_state::Migration),
             Box::new(m20261129_000011_media_by_hash::Migration),
             Box::new(m20261203_000012_upload_client_key::Migration),
+            Box::new(m20261203_000013_photo_previews::Migration),
         ]
     }
 }
