@@ -68,16 +68,19 @@ pub(crate) fn prepare(
 /// Quality of a preview: small matters more than fine detail.
 const PREVIEW_QUALITY: u8 = 70;
 
+/// A photo of at most this many bytes gets no preview: it goes up about as fast as one would.
+const PREVIEW_WORTH: usize = 64 * 1024;
+
 /// Makes a preview of the prepared photo at `photo` into `dest`: scaled to `long_side`, without
-/// its EXIF (the photo carries it). `None` when there is nothing to preview by (not a JPEG, or
-/// no larger than a preview).
+/// its EXIF (the photo carries it). `None` when a preview is not worth it (not a JPEG, no larger
+/// than a preview, or small enough to go up as fast as one).
 pub(crate) fn preview(
     photo: &Path,
     dest: &Path,
     long_side: u32,
 ) -> Result<Option<Prepared>, PrepareError> {
     let bytes = std::fs::read(photo).map_err(io_error(photo))?;
-    if long_side == 0 || !is_jpeg(&bytes) {
+    if long_side == 0 || bytes.len() <= PREVIEW_WORTH || !is_jpeg(&bytes) {
         return Ok(None);
     }
     match scaled_down(&bytes, long_side, PREVIEW_QUALITY, false).map_err(image_error(photo))? {
@@ -186,7 +189,20 @@ mod tests {
     fn a_preview_is_the_photo_at_the_preview_side_and_none_for_a_small_one() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (photo, small) = (dir.path().join("photo"), dir.path().join("preview"));
-        std::fs::write(&photo, jpeg(400, 200)).expect("writing the photo");
+        // Noise, so that the photo is as large as a camera's.
+        let mut state = 7u32;
+        let noisy = image::RgbImage::from_fn(400, 200, |_, _| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let [r, g, b, _] = state.to_le_bytes();
+            image::Rgb([r, g, b])
+        });
+        let mut encoded = Cursor::new(Vec::new());
+        noisy
+            .write_to(&mut encoded, image::ImageFormat::Jpeg)
+            .expect("encoding in memory");
+        let encoded = encoded.into_inner();
+        assert!(encoded.len() > PREVIEW_WORTH, "{} bytes", encoded.len());
+        std::fs::write(&photo, &encoded).expect("writing the photo");
         let done = preview(&photo, &small, 20)
             .expect("previewing")
             .expect("a preview of a larger photo");
@@ -196,6 +212,12 @@ mod tests {
         assert_eq!(done.sha256, hex(&Sha256::digest(&bytes)));
         assert_eq!(preview(&photo, &small, 400).expect("previewing"), None);
         assert_eq!(preview(&photo, &small, 0).expect("previewing"), None);
+        std::fs::write(&photo, jpeg(400, 200)).expect("writing a small photo");
+        assert_eq!(
+            preview(&photo, &small, 20).expect("previewing"),
+            None,
+            "a photo as small as a preview goes without one"
+        );
     }
 
     #[test]
