@@ -127,6 +127,9 @@ pub fn declaration(headers: &HeaderMap, limits: &MediaLimits) -> Result<Declarat
         .ok_or_else(|| bad("Upload-Length is required (deferred length is not supported)"))?
         .parse()
         .map_err(|_| bad("Upload-Length is not a whole number"))?;
+    if length == 0 {
+        return Err(bad("Upload-Length is 0: an empty file is no evidence"));
+    }
     let metadata = parse_metadata(header("upload-metadata").unwrap_or_default())?;
     let field = |key: &str| {
         metadata

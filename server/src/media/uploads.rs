@@ -81,9 +81,9 @@ pub async fn create(
 ) -> Result<(upload::Model, Lease), ApiError> {
     // Asked together; whether the file is stored, or was being uploaded under the same key,
     // counts only once the record is in scope.
-    let (case, stored, made) = tokio::join!(
+    let (case, readable, made) = tokio::join!(
         target_case(state, user, declaration),
-        is_evidence(&state.db.read, &declaration.sha256, None),
+        readable_size(&state.db.read, user, &declaration.sha256),
         repeated(&state.db.write, user.id, declaration)
     );
     let case = case?;
@@ -115,7 +115,9 @@ pub async fn create(
         client_key: declaration.client_key.clone(),
         preview_of: declaration.preview_of.clone(),
     };
-    if stored? {
+    // Finished at once only for a file the caller may read already, of the length declared:
+    // knowing a hash proves nothing, and must not tell whether a file is stored elsewhere.
+    if readable? == Some(row.length) {
         let head = state
             .storage
             .read_range(&row.sha256, 0..HEADER_BYTES.min(declaration.length))
@@ -510,6 +512,28 @@ async fn link(
     }
     txn.commit().await?;
     Ok(done)
+}
+
+/// The size of the stored file `sha256` if it is evidence of a record in a case the caller may
+/// read (and so stored: see [`is_evidence`]).
+async fn readable_size(
+    db: &impl sea_orm::ConnectionTrait,
+    user: &AuthUser,
+    sha256: &str,
+) -> Result<Option<i64>, sea_orm::DbErr> {
+    let in_scope = Query::select()
+        .column(case::Column::Id)
+        .from(case::Entity)
+        .cond_where(user.scope().condition::<case::Entity>())
+        .to_owned();
+    media_object::Entity::find()
+        .select_only()
+        .column(media_object::Column::Size)
+        .filter(media_object::Column::Sha256.eq(sha256))
+        .filter(media_object::Column::CaseId.in_subquery(in_scope))
+        .into_tuple::<i64>()
+        .one(db)
+        .await
 }
 
 /// Whether the file with `sha256` is evidence of the record `target` (its kind and id), or of

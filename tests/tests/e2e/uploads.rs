@@ -1564,3 +1564,78 @@ async fn a_preview_names_a_photo_by_its_hash_is_a_small_photo_and_is_linked_as_o
     assert_eq!(linked.preview_of.as_deref(), Some(photo_sha.as_str()));
     Ok(())
 }
+
+/// An attempt in the school of the other district's teacher.
+async fn other_school_attempt(server: &TestServer) -> anyhow::Result<Uuid> {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    let school = server.other.users[0].1.org_unit_id;
+    let cases: Vec<Uuid> = server
+        .other
+        .cases
+        .iter()
+        .filter(|c| c.school_id == school)
+        .map(|c| c.id)
+        .collect();
+    let row = server::db::entity::attempt::Entity::find()
+        .filter(server::db::entity::attempt::Column::CaseId.is_in(cases))
+        .one(&server.state.db.read)
+        .await?;
+    Ok(anyhow::Context::context(row, "an attempt in the other teacher's school")?.id)
+}
+
+#[tokio::test]
+async fn knowing_a_stored_file_s_hash_gives_neither_the_file_nor_its_existence()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let photo = typed("jpeg", 40_000, 41);
+    let sha = sha256_hex(&photo);
+    let teacher = client_for(&server, "teacher").await?;
+    let r = upload_whole(
+        &teacher,
+        &photo,
+        &metadata("photo", &sha, server.school_attempt().await?),
+    )
+    .await?;
+    assert!(r.status().is_success(), "{}", r.status());
+
+    // A teacher of another district declares the same hash and length for an attempt of theirs:
+    // the upload does not finish at once (which would link the other district's photo and say
+    // that it exists); the bytes are asked for.
+    let stranger = client_for(&server, "b-teacher").await?;
+    let theirs = other_school_attempt(&server).await?;
+    let r = stranger
+        .create(photo.len(), &metadata("photo", &sha, theirs))
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(offset_of(&r), Some(0), "finished at once without the bytes");
+    assert!(
+        media_of(&server, &sha)
+            .await?
+            .iter()
+            .all(|m| m.target_id != theirs),
+        "linked to the stranger's attempt"
+    );
+
+    // Whoever declares another length for a file they may read sends it too: the size stored
+    // comes from the bytes, never from a declaration.
+    let attempt = server.school_attempt().await?;
+    let r = teacher.create(3, &metadata("photo", &sha, attempt)).await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        offset_of(&r),
+        Some(0),
+        "a declared length of 3 finished at once"
+    );
+    let r = teacher.create(0, &metadata("photo", &sha, attempt)).await?;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "an empty file");
+    let body: serde_json::Value = r.json().await?;
+    assert_eq!(body["code"], "invalid_parameter", "{body}");
+    assert!(
+        media_of(&server, &sha)
+            .await?
+            .iter()
+            .all(|m| m.size == photo.len() as i64),
+        "a media object with a declared size"
+    );
+    Ok(())
+}
