@@ -57,6 +57,13 @@ pub(crate) fn enqueue(
 ) -> Result<(), EnqueueError> {
     let author = meta::author(conn)?;
     let refused = EnqueueError::Refused;
+    // The server's window, on the phone's clock: a value it would refuse is refused here.
+    if let Some(reason) = mutation.change.implausible(now, now.date_naive()) {
+        return Err(refused(Rejection {
+            code: RejectCode::Invalid,
+            reason,
+        }));
+    }
     match Target::of(&mutation.change) {
         Some(Target::Case(id)) => {
             let mut case = view::<CaseSummary>(conn, id.0)?.ok_or_else(|| {

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod media;
 pub mod merge;
 pub mod org;
+pub mod plausible;
 pub mod students;
 pub mod sync;
 

@@ -427,6 +427,29 @@ fn an_illegal_status_move_is_refused_locally_with_the_machine_s_words() {
 }
 
 #[test]
+fn a_time_the_server_would_refuse_is_refused_on_the_phone_and_nothing_is_queued() {
+    let (_dir, phone, case_id) = offline_phone();
+    let mut draft = AttemptDraft::new(case_id, AttemptKind::HomeVisit, AttemptOutcome::Refused);
+    draft.occurred_at = chrono::DateTime::parse_from_rfc3339("1999-12-31T23:00:00Z")
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok();
+    let err = phone.record_attempt(draft).expect_err("refused");
+    assert!(
+        matches!(&err, PhoneError::Refused { code: RejectCode::Invalid, reason } if reason.contains("occurred_at")),
+        "{err:?}"
+    );
+    assert_eq!(phone.pending_count().expect("counts"), 0);
+    assert!(
+        phone
+            .case(case_id)
+            .expect("reads")
+            .expect("held")
+            .attempts
+            .is_empty()
+    );
+}
+
+#[test]
 fn a_phone_clock_years_ahead_stamps_its_changes_years_ahead() {
     let (_dir, mut phone, case_id) = offline_phone();
     phone.set_clock_offset(TimeDelta::days(5 * 365));

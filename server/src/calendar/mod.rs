@@ -11,7 +11,7 @@ pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike as _, FixedOffset, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 /// China Standard Time (UTC+8), in which the ledger's dates are reckoned.
@@ -19,10 +19,11 @@ pub const CHINA_OFFSET_SECS: i32 = 8 * 3600;
 
 /// The date in China at the instant `at`.
 pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
-    FixedOffset::east_opt(CHINA_OFFSET_SECS).map_or_else(
-        || at.date_naive(),
-        |china| at.with_timezone(&china).date_naive(),
-    )
+    // Total: the last moments chrono can hold have no date in China (a stored value that far
+    // must not stop every view of its case); they keep their UTC date.
+    at.naive_utc()
+        .checked_add_signed(chrono::TimeDelta::seconds(i64::from(CHINA_OFFSET_SECS)))
+        .map_or_else(|| at.date_naive(), |local| local.date())
 }
 
 /// Age in whole years on `day` of someone born on `birth`.

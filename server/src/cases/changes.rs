@@ -215,6 +215,8 @@ async fn open_case(
     }
     let today = crate::calendar::china_date(chrono::Utc::now());
     let first = body.first_absent_on.unwrap_or(today);
+    sync_protocol::plausible::day(first, today, "first_absent_on")
+        .map_err(ApiError::invalid_parameter)?;
     if first > today {
         return Err(ApiError::invalid_parameter(format!(
             "the first day of absence {first} is after today ({today})"

@@ -185,7 +185,7 @@ fn joint(h: &CaseHistory, calendar: &WorkCalendar) -> Result<Vec<DueItem>, Calen
             "R11",
             DueWhat::ReturnNotice,
             Role::TownshipOfficer,
-            Some(reported + Duration::days(NOTICE_DAYS)),
+            reported.checked_add_signed(Duration::days(NOTICE_DAYS)),
             "收到报告单后2日内向监护人送达《限期返校通知书》".into(),
         ));
         return Ok(items);
@@ -255,7 +255,7 @@ fn follow_up(h: &CaseHistory) -> Vec<DueItem> {
         "R14",
         DueWhat::FollowUpVisit,
         Role::Teacher,
-        Some(last_visit + Duration::days(FOLLOW_UP_EVERY_DAYS)),
+        last_visit.checked_add_signed(Duration::days(FOLLOW_UP_EVERY_DAYS)),
         "定期回访，了解学习生活情况，防止反复辍学".into(),
     ));
     items

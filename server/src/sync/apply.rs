@@ -195,6 +195,10 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
 
     /// Applies `m`, whose stamp (after clamping) is `hlc`.
     pub async fn apply(&mut self, m: &Mutation, hlc: HlcStamp) -> Result<Outcome, DbErr> {
+        let now = chrono::Utc::now();
+        if let Some(reason) = m.change.implausible(now, crate::calendar::china_date(now)) {
+            return Ok(reject(RejectCode::Invalid, reason));
+        }
         let plain_new_attempt = matches!(&m.change, Change::CreateAttempt { attempt }
             if !self.existing_attempts.contains(&attempt.id.0) && !self.pending.ids.contains(&attempt.id.0));
         if !plain_new_attempt {

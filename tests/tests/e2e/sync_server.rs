@@ -575,3 +575,107 @@ async fn r07_a_transferred_students_records_leave_the_old_scope_at_the_next_pull
     assert!(seen.contains(&case.id.to_string()));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_poison_date_or_place_is_refused_at_the_edge_and_the_district_keeps_syncing()
+-> anyhow::Result<()> {
+    use sync_protocol::cases::GeoPoint;
+    use sync_protocol::sync::{MutationOutcome, RejectCode};
+    let server = TestServer::start().await?;
+    let case = teachers_case(&server);
+    let device = DeviceId::new();
+    let at = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(anyhow::Error::from)
+    };
+    let mut last_moment = new_attempt(&case);
+    // Sent as `+262142-12-31T23:59:59.999999999Z`.
+    last_moment.occurred_at = chrono::DateTime::<Utc>::MAX_UTC;
+    let mut poisons = vec![last_moment];
+    for when in [
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T00:00:00Z",
+        "1999-12-31T23:59:59Z",
+    ] {
+        let mut attempt = new_attempt(&case);
+        attempt.occurred_at = at(when)?;
+        poisons.push(attempt);
+    }
+    let mut far_off = new_attempt(&case);
+    far_off.location = Some(GeoPoint {
+        lat: 1e308,
+        lon: 0.0,
+        accuracy_m: None,
+    });
+    poisons.push(far_off);
+    let body = push_body(
+        poisons
+            .into_iter()
+            .map(|attempt| mutation(device, 0, Change::CreateAttempt { attempt }))
+            .collect(),
+    );
+    let mut client = server.client("teacher").await?;
+    let results = client.push(&body).await?.results;
+    for result in &results {
+        match &result.outcome {
+            MutationOutcome::Rejected { code, reason } => {
+                assert_eq!(*code, RejectCode::Invalid, "{reason}");
+                assert!(
+                    reason.contains("occurred_at") || reason.contains("location"),
+                    "{reason}"
+                );
+            }
+            other => anyhow::bail!("applied: {other:?}"),
+        }
+    }
+
+    // Everyone in the district still reads the case and syncs.
+    let token = server.token("supervisor").await?;
+    let r = server
+        .get(&format!("/api/v1/cases/{}", case.id), &token)
+        .await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body.text());
+    let mut phone = server.phone("teacher").await?;
+    phone.sync(&mut mobile_shared::NoProgress).await?;
+
+    // A value stored before the edge refused it (or written by hand) stops no view either.
+    use sea_orm::{ColumnTrait as _, sea_query::Expr};
+    let poisoned = attempt::Entity::update_many()
+        .col_expr(
+            attempt::Column::OccurredAt,
+            Expr::value(chrono::DateTime::<Utc>::MAX_UTC),
+        )
+        .filter(attempt::Column::CaseId.eq(case.id))
+        .exec(&server.state.db.write)
+        .await?;
+    assert!(
+        poisoned.rows_affected > 0,
+        "the case has no attempt to poison"
+    );
+    let r = server
+        .get(&format!("/api/v1/cases/{}", case.id), &token)
+        .await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body.text());
+    let r = server.get("/api/v1/cases", &token).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body.text());
+    phone.sync(&mut mobile_shared::NoProgress).await?;
+
+    // A first day of absence before 2000 is refused too.
+    let lead = server.token("school_lead").await?;
+    let r = server
+        .post(
+            "/api/v1/cases",
+            &lead,
+            &serde_json::json!({ "student_id": case.student_id, "first_absent_on": "1900-01-01" }),
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body.text());
+    assert!(r.is_client_problem());
+    assert!(
+        r.body.text().contains("first_absent_on"),
+        "{}",
+        r.body.text()
+    );
+    Ok(())
+}
