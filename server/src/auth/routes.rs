@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 401, description = "wrong username or password", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too many failed logins", body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -54,7 +54,7 @@ async fn login(
         (status = 200, body = TokenPair),
         (status = 401, description = "refresh token not valid", body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err)]
+#[instrument(skip_all, err(level = "info"))]
 async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
@@ -70,7 +70,7 @@ async fn refresh(
         (status = 204, description = "session ended"),
         (status = 401, description = "refresh token unknown", body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err)]
+#[instrument(skip_all, err(level = "info"))]
 async fn logout(
     State(state): State<AppState>,
     Json(body): Json<LogoutRequest>,

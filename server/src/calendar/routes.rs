@@ -46,7 +46,7 @@ pub struct CalendarYears {
 /// Which years have a holiday schedule.
 #[utoipa::path(get, path = "/api/v1/calendars", tag = "calendars", security(("bearer" = [])),
     responses((status = 200, body = CalendarYears)))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn list_calendars(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -74,7 +74,7 @@ async fn list_calendars(
         (status = 400, description = "the schedule does not hold together, or is for another year", body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn put_calendar(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,

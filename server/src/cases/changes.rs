@@ -120,7 +120,7 @@ async fn read_back(state: &AppState, user: &AuthUser, id: CaseId) -> Result<Case
         (status = 409, description = "`illegal_transition`: no such move", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`requirements_unmet`: the detail lists what is missing", body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn change_case(
     State(state): State<AppState>,
     user: AuthUser,
@@ -150,7 +150,7 @@ async fn change_case(
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn review_case(
     State(state): State<AppState>,
     user: AuthUser,
@@ -202,7 +202,7 @@ const OPENERS: &[Role] = &[Role::Teacher, Role::SchoolLead];
         (status = 404, description = "no such student in the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`case_already_open`", body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn open_case(
     State(state): State<AppState>,
     user: AuthUser,

@@ -89,7 +89,7 @@ const DUE_PAGE: u64 = 500;
         (status = 400, description = "bad limit", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn list_due(
     State(state): State<AppState>,
     user: AuthUser,
@@ -181,7 +181,7 @@ pub struct CaseListQuery {
         (status = 400, description = "bad filter", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn list_cases(
     State(state): State<AppState>,
     user: AuthUser,
@@ -224,7 +224,7 @@ async fn list_cases(
         (status = 200, body = CaseDetail),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn get_case(
     State(state): State<AppState>,
     user: AuthUser,

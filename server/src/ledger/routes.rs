@@ -22,7 +22,7 @@ use crate::state::AppState;
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn verify(
     State(state): State<AppState>,
     user: AuthUser,

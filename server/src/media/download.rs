@@ -50,7 +50,7 @@ async fn media_in_scope(
         (status = 200, description = "the thumbnail", content_type = "image/jpeg"),
         (status = 404, description = "no such media in scope, or no thumbnail", body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn get_thumbnail(
     State(state): State<AppState>,
     user: AuthUser,
@@ -133,7 +133,7 @@ fn encode_file_name(name: &str) -> String {
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 416, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn get_media(
     State(state): State<AppState>,
     user: AuthUser,

@@ -107,7 +107,7 @@ async fn options_uploads(State(state): State<AppState>) -> Response {
         (status = 404, description = "no such attempt or document in scope", body = sync_protocol::Problem, content_type = "application/problem+json"),
         (status = 413, body = sync_protocol::Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn create_upload(
     State(state): State<AppState>,
     user: AuthUser,
@@ -141,7 +141,7 @@ async fn create_upload(
 #[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "media", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "upload id")),
     responses((status = 200, description = "`Upload-Offset` and `Upload-Length` in headers"), (status = 404, description = "no such upload")))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn head_upload(
     State(state): State<AppState>,
     user: AuthUser,
@@ -163,7 +163,7 @@ async fn head_upload(
         (status = 422, description = "the whole file's size or SHA-256 differs from the declaration", body = sync_protocol::Problem, content_type = "application/problem+json"),
         (status = 460, description = "checksum mismatch", body = sync_protocol::Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn patch_upload(
     State(state): State<AppState>,
     user: AuthUser,
@@ -181,7 +181,7 @@ async fn patch_upload(
 #[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "media", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "upload id")),
     responses((status = 204, description = "terminated"), (status = 404, description = "no such upload")))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn delete_upload(
     State(state): State<AppState>,
     user: AuthUser,

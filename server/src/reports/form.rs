@@ -151,7 +151,7 @@ pub fn render(
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 pub async fn report_form(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

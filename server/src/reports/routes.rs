@@ -139,7 +139,7 @@ async fn export(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn ledger_csv(
     State(state): State<AppState>,
     user: AuthUser,
@@ -157,7 +157,7 @@ async fn ledger_csv(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn ledger_xlsx(
     State(state): State<AppState>,
     user: AuthUser,
@@ -176,7 +176,7 @@ async fn ledger_xlsx(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn statistics(
     State(state): State<AppState>,
     user: AuthUser,

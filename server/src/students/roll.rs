@@ -108,7 +108,7 @@ fn view(row: unenrolled_child::Model) -> UnenrolledChild {
         (status = 400, description = "a child's village is not a village of the district, or too many children", body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 pub async fn compare_roll(
     State(state): State<AppState>,
     user: AuthUser,
@@ -228,7 +228,7 @@ pub async fn compare_roll(
         (status = 200, body = Vec<UnenrolledChild>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 pub async fn list_unenrolled(
     State(state): State<AppState>,
     user: AuthUser,

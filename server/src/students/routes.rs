@@ -32,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 200, body = StudentDetail),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn get_student(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -79,7 +79,7 @@ pub struct TransferRequest {
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "no such school or village in the district", body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn transfer_student(
     State(state): State<AppState>,
     user: AuthUser,

@@ -26,7 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 409, description = "a mutation id was reused with another body", body = Problem, content_type = "application/problem+json"),
         (status = 426, description = "client protocol too old", body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id, mutations = body.mutations.len()))]
+#[instrument(skip_all, err(level = "info"), fields(user.id, mutations = body.mutations.len()))]
 async fn push(
     State(state): State<AppState>,
     user: AuthUser,
@@ -43,7 +43,7 @@ async fn push(
         (status = 400, description = "bad cursor or limit", body = Problem, content_type = "application/problem+json"),
         (status = 426, description = "client protocol too old", body = Problem, content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, err, fields(user.id))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn pull(
     State(state): State<AppState>,
     user: AuthUser,

@@ -88,3 +88,57 @@ async fn readiness_checks_the_media_store_too() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Counts the events logged at ERROR.
+struct CountErrors(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountErrors {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if *event.metadata().level() == tracing::Level::ERROR {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_error_is_not_logged_as_an_error() -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let errors = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // The test's runtime has one thread, which runs the server's tasks too.
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(CountErrors(errors.clone())),
+    );
+    let server = TestServer::start().await?;
+    let token = server.token("teacher").await?;
+    let refused = [
+        (
+            Method::GET,
+            format!("/api/v1/cases/{}", uuid::Uuid::now_v7()),
+            Some(token.as_str()),
+        ),
+        (Method::GET, "/api/v1/cases".to_owned(), None),
+        (
+            Method::GET,
+            "/api/v1/cases?limit=nope".to_owned(),
+            Some(token.as_str()),
+        ),
+    ];
+    for (method, path, bearer) in refused {
+        let r = server.request(method, &path, bearer, None).await?;
+        assert!(r.status.is_client_error(), "{path}: {}", r.status);
+    }
+    let bad_login = server
+        .post_json("/api/v1/auth/login", r#"{"username":"teacher","password":"wrong","device_id":"0192b0b0-0000-7000-8000-000000000009"}"#)
+        .await?;
+    assert_eq!(bad_login.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        errors.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "4xx answers logged at ERROR"
+    );
+    Ok(())
+}
