@@ -27,6 +27,22 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(options_uploads, create_upload))
         .routes(routes!(head_upload, patch_upload, delete_upload))
+        .layer(axum::middleware::map_response(tus_headers))
+}
+
+/// Every tus answer says the version it speaks, refusals too; a 412 also lists the versions
+/// spoken (`Tus-Version`), as tus 1.0.0 asks.
+async fn tus_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers
+        .entry("tus-resumable")
+        .or_insert(HeaderValue::from_static(TUS_VERSION));
+    if response.status() == StatusCode::PRECONDITION_FAILED {
+        response
+            .headers_mut()
+            .insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+    }
+    response
 }
 
 /// Refuses a request that does not speak tus 1.0.0.
@@ -49,9 +65,12 @@ fn tus_response(status: StatusCode, row: Option<&upload::Model>) -> Response {
     if let Some(row) = row {
         headers.insert("upload-offset", HeaderValue::from(row.offset));
         headers.insert("upload-length", HeaderValue::from(row.length));
-        if let Ok(expires) =
-            HeaderValue::from_str(&row.expires_at.to_rfc2822().replace("+0000", "GMT"))
-        {
+        // IMF-fixdate (RFC 9110): a two-digit day and `GMT`.
+        let expires = row
+            .expires_at
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        if let Ok(expires) = HeaderValue::from_str(&expires) {
             headers.insert("upload-expires", expires);
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -115,6 +134,11 @@ async fn create_upload(
     body: Body,
 ) -> Result<Response, ApiError> {
     check_tus(&headers)?;
+    if headers.contains_key("upload-concat") {
+        return Err(declaration::bad(
+            "Upload-Concat: the concatenation extension is not supported; send the file as one upload",
+        ));
+    }
     let declaration = declaration::declaration(&headers, &state.config.media_limits)?;
     let with_body = headers
         .get(header::CONTENT_TYPE)
@@ -173,6 +197,16 @@ async fn patch_upload(
 ) -> Result<Response, ApiError> {
     check_tus(&headers)?;
     let row = uploads::find(&state, &user, id).await?;
+    if row.offset >= row.length {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::OffsetMismatch,
+            format!(
+                "the upload is complete at {} bytes: nothing more is taken",
+                row.length
+            ),
+        ));
+    }
     let row = receive_detached(state, row, headers, body, uploads::Lease::Take).await?;
     Ok(tus_response(StatusCode::NO_CONTENT, Some(&row)))
 }

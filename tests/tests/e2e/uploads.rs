@@ -1639,3 +1639,67 @@ async fn knowing_a_stored_file_s_hash_gives_neither_the_file_nor_its_existence()
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn tus_answers_carry_its_headers_its_date_format_and_refuse_what_is_not_supported()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let data = typed("jpeg", 30_000, 51);
+    let sha = sha256_hex(&data);
+
+    // `Upload-Expires` in IMF-fixdate: two-digit day, `GMT`.
+    let r = tus
+        .create(data.len(), &metadata("photo", &sha, attempt))
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let expires = r.headers()["upload-expires"].to_str()?.to_owned();
+    let parsed = chrono::NaiveDateTime::parse_from_str(&expires, "%a, %d %b %Y %H:%M:%S GMT");
+    assert!(
+        parsed.is_ok() && expires.as_bytes().get(7) == Some(&b' '),
+        "not IMF-fixdate: {expires}"
+    );
+    let at = location(&r);
+
+    // A refusal carries `Tus-Resumable` like any tus answer; 412 says which version is spoken.
+    let r = tus
+        .request(Method::HEAD, &format!("/api/v1/uploads/{}", Uuid::now_v7()))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.headers()["tus-resumable"], "1.0.0");
+    let r = server
+        .request(Method::POST, "/api/v1/uploads", Some(&tus.token), None)
+        .await?;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(r.headers["tus-version"], "1.0.0");
+
+    // Concatenation is not spoken: refused at creation, before any byte is sent.
+    let r = tus
+        .request(Method::POST, "/api/v1/uploads")
+        .header("Upload-Length", data.len())
+        .header("Upload-Metadata", metadata("photo", &sha, attempt))
+        .header("Upload-Concat", "partial")
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = r.json().await?;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Upload-Concat"),
+        "{body}"
+    );
+
+    // A PATCH on a finished upload is a client's mistake: 4xx, and nothing left behind.
+    let r = tus.patch(&at, 0, data.clone().into(), None).await?;
+    assert!(r.status().is_success(), "{}", r.status());
+    let again = tus
+        .patch(&at, data.len() as u64, vec![1, 2, 3].into(), None)
+        .await?;
+    assert!(again.status().is_client_error(), "{}", again.status());
+    assert_eq!(media_of(&server, &sha).await?.len(), 1);
+    Ok(())
+}
