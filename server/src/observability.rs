@@ -70,10 +70,9 @@ async fn healthz() -> &'static str {
 async fn readyz(State(state): State<AppState>) -> Response {
     let failure = match state.db.ping().await {
         Err(e) => Some(("database unreachable", e.to_string())),
-        // A lookup of an object that does not exist: answers "no" when the store is reachable.
         Ok(()) => state
             .storage
-            .contains(&"0".repeat(64))
+            .check()
             .await
             .err()
             .map(|e| ("media store unreachable", e.to_string())),

@@ -247,6 +247,17 @@ impl Storage {
         }
     }
 
+    /// Whether the store answers: a listing of the originals' folder, which a reachable store
+    /// answers with what it holds or nothing, and a missing bucket or refused credentials with an
+    /// error (a lookup of one missing object would not tell: a missing bucket answers it with 404
+    /// too).
+    pub async fn check(&self) -> Result<(), StorageError> {
+        self.store
+            .list_with_delimiter(Some(&Path::from("originals")))
+            .await?;
+        Ok(())
+    }
+
     /// On S3, starts storing the original with `sha256` of `size` bytes while they arrive, for
     /// [`Storage::finish_streamed`] to finish; `None` on a local store.
     pub fn stream_original(&self, sha256: &str, size: u64) -> Option<Streamed> {

@@ -150,6 +150,16 @@ pub(super) async fn save_new(
 pub(super) fn storage_error(e: StorageError) -> ApiError {
     match e {
         StorageError::UploadFile(e) if e.kind() == std::io::ErrorKind::WouldBlock => busy(),
+        // The store's own words name it (its URL or folder) and say why; the phone is told to
+        // come back, which loses nothing: what was received before is kept.
+        StorageError::Store(e) => {
+            tracing::error!(error = %e, "the media store failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "the media store cannot be reached; nothing received is lost, try again later",
+            )
+        }
         e => ApiError::Internal(anyhow::anyhow!(e)),
     }
 }

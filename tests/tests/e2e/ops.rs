@@ -67,23 +67,63 @@ async fn the_openapi_document_matches_the_routes() -> anyhow::Result<()> {
 #[tokio::test]
 async fn readiness_checks_the_media_store_too() -> anyhow::Result<()> {
     let s3 = tests::s3::S3Server::start().await?;
-    for (secret, expected) in [
-        (tests::s3::SECRET_KEY, StatusCode::OK),
-        ("a-wrong-secret", StatusCode::SERVICE_UNAVAILABLE),
+    for (secret, bucket, expected) in [
+        (tests::s3::SECRET_KEY, tests::s3::BUCKET, StatusCode::OK),
+        (
+            "a-wrong-secret",
+            tests::s3::BUCKET,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        // A bucket that does not exist answers a lookup of a missing object with 404 too.
+        (
+            tests::s3::SECRET_KEY,
+            "no-such-bucket",
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
     ] {
         let server = TestServer::builder()
             .with_env("MEDIA_STORE", "s3")
             .with_env("S3_ENDPOINT", &s3.endpoint)
-            .with_env("S3_BUCKET", tests::s3::BUCKET)
+            .with_env("S3_BUCKET", bucket)
             .with_env("S3_ACCESS_KEY_ID", tests::s3::ACCESS_KEY)
             .with_env("S3_SECRET_ACCESS_KEY", secret)
             .with_env("S3_ALLOW_HTTP", "true")
             .start()
             .await?;
         let ready = server.request(Method::GET, "/readyz", None, None).await?;
-        assert_eq!(ready.status, expected, "{}", ready.body.text());
+        assert_eq!(ready.status, expected, "{bucket}: {}", ready.body.text());
         if expected != StatusCode::OK {
             assert!(ready.body.text().contains("media store unreachable"));
+        }
+        if secret != tests::s3::SECRET_KEY {
+            // An upload the store refuses is told to come back (503), not a bare 500.
+            let photo = tests::files::jpeg(64, 48);
+            let token = server.token("teacher").await?;
+            let attempt = server.school_attempt().await?;
+            let b64 = |v: &str| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.encode(v)
+            };
+            let metadata = format!(
+                "kind {},sha256 {},filename {},attempt_id {}",
+                b64("photo"),
+                b64(&server::digest::sha256_hex(&photo)),
+                b64("visit.jpg"),
+                b64(&attempt.to_string())
+            );
+            let r = reqwest::Client::new()
+                .post(format!("{}/api/v1/uploads", server.url))
+                .bearer_auth(&token)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Length", photo.len())
+                .header("Upload-Metadata", metadata)
+                .header("Content-Type", "application/offset+octet-stream")
+                .body(photo)
+                .send()
+                .await?;
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let body: serde_json::Value = r.json().await?;
+            assert_eq!(body["code"], "unavailable", "{body}");
         }
     }
     Ok(())
