@@ -126,44 +126,43 @@ impl Config {
             }
             Ok(limit)
         };
-        let ranged = |name: &'static str,
-                      default: u64,
-                      range: std::ops::RangeInclusive<u64>|
-         -> Result<u64, ConfigError> {
-            let value = number(name, default)?;
-            if range.contains(&value) {
-                Ok(value)
-            } else {
-                Err(ConfigError {
+        // A whole number of type `T` from `name`, within `range`.
+        fn ranged<T: Copy + Into<u64> + TryFrom<u64>>(
+            number: impl Fn(&'static str, u64) -> Result<u64, ConfigError>,
+            name: &'static str,
+            default: T,
+            range: std::ops::RangeInclusive<T>,
+        ) -> Result<T, ConfigError> {
+            let value = number(name, default.into())?;
+            match T::try_from(value) {
+                Ok(v) if (*range.start()).into() <= value && value <= (*range.end()).into() => {
+                    Ok(v)
+                }
+                _ => Err(ConfigError {
                     name,
                     reason: format!(
                         "{value} is out of range: it must be {} to {}",
-                        range.start(),
-                        range.end()
+                        (*range.start()).into(),
+                        (*range.end()).into()
                     ),
-                })
+                }),
             }
-        };
+        }
         let defaults = MediaProfile::default();
         let media_profile = MediaProfile {
-            photo_long_side: u32::try_from(ranged(
+            photo_long_side: ranged(
+                number,
                 "PHOTO_LONG_SIDE",
-                defaults.photo_long_side.into(),
+                defaults.photo_long_side,
                 320..=8192,
-            )?)
-            .unwrap_or(defaults.photo_long_side),
-            photo_quality: u8::try_from(ranged(
-                "PHOTO_QUALITY",
-                defaults.photo_quality.into(),
-                30..=100,
-            )?)
-            .unwrap_or(defaults.photo_quality),
-            preview_long_side: u32::try_from(ranged(
+            )?,
+            photo_quality: ranged(number, "PHOTO_QUALITY", defaults.photo_quality, 30..=100)?,
+            preview_long_side: ranged(
+                number,
                 "PHOTO_PREVIEW_SIDE",
-                defaults.preview_long_side.into(),
+                defaults.preview_long_side,
                 0..=1024,
-            )?)
-            .unwrap_or(defaults.preview_long_side),
+            )?,
         };
         let bind = parsed("BIND", "127.0.0.1:8080")?;
         let bind = bind.parse().map_err(|e| ConfigError {

@@ -398,27 +398,27 @@ fn read_chunk(path: &Path, offset: u64, len: usize) -> std::io::Result<Vec<u8>> 
 /// Whether the answer means the upload moved on or is busy (409 offset mismatch, 423 another
 /// request still writing, 460 a damaged chunk): asking where it stands will do.
 fn is_stale(error: &ClientError) -> bool {
-    error.status().is_some_and(|status| {
-        status == StatusCode::CONFLICT
-            || status == StatusCode::LOCKED
-            || status.as_u16() == CHECKSUM_MISMATCH
-    })
+    error.status().is_some_and(stale_status)
+}
+
+fn stale_status(status: StatusCode) -> bool {
+    status == StatusCode::CONFLICT
+        || status == StatusCode::LOCKED
+        || status.as_u16() == CHECKSUM_MISMATCH
 }
 
 /// Whether the server refuses the file itself (a bad type, too large, a record out of scope),
 /// rather than the session, the moment, or where the upload stands.
 fn is_refusal(status: StatusCode) -> bool {
     status.is_client_error()
+        && !stale_status(status)
         && ![
             StatusCode::UNAUTHORIZED,
             StatusCode::REQUEST_TIMEOUT,
-            StatusCode::CONFLICT,
-            StatusCode::LOCKED,
             StatusCode::UPGRADE_REQUIRED,
             StatusCode::TOO_MANY_REQUESTS,
         ]
         .contains(&status)
-        && status.as_u16() != CHECKSUM_MISMATCH
 }
 
 /// tus: the chunk's checksum did not match what arrived.
