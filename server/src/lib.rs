@@ -77,7 +77,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(media::uploads::sweep_expired(state.clone()));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // The method override is read before routing, so it wraps the router.
+    let app = tower::Layer::layer(
+        &axum::middleware::map_request(media::routes::method_override),
+        router(state),
+    );
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+        SocketAddr,
+    >(app);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -30,6 +30,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .layer(axum::middleware::map_response(tus_headers))
 }
 
+/// tus: a client behind a proxy that passes only GET and POST sends `POST` with
+/// `X-HTTP-Method-Override: PATCH` (or `DELETE`, `HEAD`) to an upload; the request is taken as
+/// that method. Other routes keep their methods.
+/// It wraps the whole router ([`crate::serve`]): a method must be rewritten before routing.
+pub async fn method_override(mut request: axum::extract::Request) -> axum::extract::Request {
+    let wanted = request
+        .headers()
+        .get("x-http-method-override")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|m| match m.trim().to_ascii_uppercase().as_str() {
+            "PATCH" => Some(axum::http::Method::PATCH),
+            "DELETE" => Some(axum::http::Method::DELETE),
+            "HEAD" => Some(axum::http::Method::HEAD),
+            _ => None,
+        });
+    let tus = request.uri().path().starts_with("/api/v1/uploads/");
+    if let Some(method) = wanted.filter(|_| tus && request.method() == axum::http::Method::POST) {
+        *request.method_mut() = method;
+    }
+    request
+}
+
 /// Every tus answer says the version it speaks, refusals too; a 412 also lists the versions
 /// spoken (`Tus-Version`), as tus 1.0.0 asks.
 async fn tus_headers(mut response: Response) -> Response {
