@@ -34,16 +34,18 @@ struct At {
 struct Overall {
     files: usize,
     total_size: u64,
-    /// Bytes of the files finished in this sync, and confirmed of the current one before it.
+    /// Bytes of the files finished (sent or refused) in this sync.
     done: u64,
+    /// Which file is going (1 for the first).
     file: usize,
 }
 
 impl Engine<'_> {
     /// Prepares every file not yet prepared (for the server's media profile, or `long_side` if
-    /// the app set one), then sends every queued file, smallest first. A file the server refuses (or the phone cannot prepare) is marked failed
-    /// with the reason and not sent again; a passing failure is retried per the policy, and the
-    /// sync goes on for as long as chunks keep going up.
+    /// the app set one), then sends every queued file, smallest first. A file the server refuses
+    /// (or the phone cannot prepare) is marked failed with the reason and not sent again; a
+    /// passing failure is retried per the policy, and the sync goes on for as long as chunks keep
+    /// going up.
     pub(crate) async fn upload_all(
         &mut self,
         report: &mut SyncReport,

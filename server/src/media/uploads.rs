@@ -467,7 +467,7 @@ async fn link(
     head: &[u8],
     lease: Lease,
 ) -> Result<upload::Model, ApiError> {
-    let record = Some((row.target_kind.as_str(), row.target_id));
+    let record = (row.target_kind.as_str(), row.target_id);
     let exif = if content_type.starts_with("image/") {
         probe::exif(head)
     } else {
@@ -546,14 +546,14 @@ async fn readable_size(
         .await
 }
 
-/// Whether the file with `sha256` is evidence of the record `target` (its kind and id), or of
-/// any record. If it is, its original is stored: originals are stored before they are linked,
-/// and never removed (one stored but never linked, after a failed link, is received again and
-/// stored again, byte for byte).
+/// Whether the file with `sha256` is evidence of the record `target` (its kind and id). If it
+/// is, its original is stored: originals are stored before they are linked, and never removed
+/// (one stored but never linked, after a failed link, is received again and stored again, byte
+/// for byte).
 async fn is_evidence(
     db: &impl sea_orm::ConnectionTrait,
     sha256: &str,
-    target: Option<(&str, Uuid)>,
+    target: (&str, Uuid),
 ) -> Result<bool, sea_orm::DbErr> {
     let found = evidence(sha256, target)
         .into_tuple::<Uuid>()
@@ -562,19 +562,15 @@ async fn is_evidence(
     Ok(found.is_some())
 }
 
-/// The ids of the media objects of the file `sha256`: those of the record `target` (its kind
-/// and id), or all.
-fn evidence(sha256: &str, target: Option<(&str, Uuid)>) -> sea_orm::Select<media_object::Entity> {
-    let mut query = media_object::Entity::find()
+/// The ids of the media objects of the file `sha256` that are evidence of the record `target`
+/// (its kind and id).
+fn evidence(sha256: &str, (kind, id): (&str, Uuid)) -> sea_orm::Select<media_object::Entity> {
+    media_object::Entity::find()
         .select_only()
         .column(media_object::Column::Id)
-        .filter(media_object::Column::Sha256.eq(sha256));
-    if let Some((kind, id)) = target {
-        query = query
-            .filter(media_object::Column::TargetKind.eq(kind))
-            .filter(media_object::Column::TargetId.eq(id));
-    }
-    query
+        .filter(media_object::Column::Sha256.eq(sha256))
+        .filter(media_object::Column::TargetKind.eq(kind))
+        .filter(media_object::Column::TargetId.eq(id))
 }
 
 /// Inserts the media object of the finished upload `row` and its change-log entry, so phones of
@@ -612,7 +608,7 @@ async fn insert_media(
     let (columns, values): (Vec<_>, Vec<Expr>) = media_object::Column::iter()
         .filter_map(|column| Some((column, Expr::val(values.get(column).into_value()?))))
         .unzip();
-    let linked = evidence(&row.sha256, Some((&row.target_kind, row.target_id)));
+    let linked = evidence(&row.sha256, (&row.target_kind, row.target_id));
     let unless_linked = Query::select()
         .exprs(values)
         .and_where(Expr::not_exists(linked.into_query()))
