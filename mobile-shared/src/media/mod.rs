@@ -13,7 +13,6 @@ pub(crate) mod queue;
 
 pub use prepare::PrepareError;
 pub(crate) use prepare::{prepare, preview};
-pub use queue::QueueTotals;
 
 use std::path::{Path, PathBuf};
 

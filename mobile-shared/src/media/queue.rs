@@ -150,18 +150,18 @@ pub(crate) fn next(conn: &Connection) -> Result<Option<(QueuedMedia, Option<Stri
 
 /// What the queue still holds to send: files and bytes in all, and bytes the server confirmed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QueueTotals {
+pub(crate) struct QueueTotals {
     /// Files waiting (partly sent ones included).
-    pub files: usize,
+    pub(crate) files: usize,
     /// Their bytes in all.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// Of those, bytes the server has confirmed.
-    pub confirmed: u64,
+    pub(crate) confirmed: u64,
 }
 
 impl QueueTotals {
     /// Bytes still to send.
-    pub fn left(&self) -> u64 {
+    pub(crate) fn left(&self) -> u64 {
         self.bytes.saturating_sub(self.confirmed)
     }
 }
