@@ -6,10 +6,11 @@
 //! ends, so transactions take numbers in commit order: a reader that has seen number N has seen
 //! every change numbered below N, and a transaction that commits late gets a higher number
 //! instead of slipping in behind a cursor. (On SQLite, with one writer at a time, this holds
-//! trivially.) Earlier rows of the same record are deleted as newer ones are added, so the log
-//! stays about as long as the number of records.
+//! trivially.) Earlier rows of the same record are deleted as newer ones are added (a removal
+//! only replaces the removal from the same scope), so the log stays about as long as the number
+//! of records and the scopes they left.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -153,16 +154,33 @@ impl ChangeSet {
         if entries.is_empty() {
             return Ok(());
         }
-        for op in [Op::Upsert, Op::Remove] {
-            let stale: Vec<Uuid> = entries
-                .iter()
-                .filter(|e| e.op == op && !e.created)
-                .map(|e| e.id)
-                .collect();
-            for ids in stale.chunks(CHUNK) {
+        // A newer upsert replaces every earlier one (pull sends the current state wherever the
+        // record is now); a newer removal replaces only the earlier removal from the same scope,
+        // since each scope it left is owed its own.
+        let stale: Vec<Uuid> = entries
+            .iter()
+            .filter(|e| e.op == Op::Upsert && !e.created)
+            .map(|e| e.id)
+            .collect();
+        for ids in stale.chunks(CHUNK) {
+            change_log::Entity::delete_many()
+                .filter(change_log::Column::EntityId.is_in(ids.iter().copied()))
+                .filter(change_log::Column::Op.eq(Op::Upsert.as_str()))
+                .exec(txn)
+                .await?;
+        }
+        let mut removed: HashMap<(Uuid, Uuid), Vec<Uuid>> = HashMap::new();
+        for e in entries.iter().filter(|e| e.op == Op::Remove) {
+            let left = (e.scope.school_id, e.scope.village_id);
+            removed.entry(left).or_default().push(e.id);
+        }
+        for ((school, village), ids) in removed {
+            for ids in ids.chunks(CHUNK) {
                 change_log::Entity::delete_many()
                     .filter(change_log::Column::EntityId.is_in(ids.iter().copied()))
-                    .filter(change_log::Column::Op.eq(op.as_str()))
+                    .filter(change_log::Column::Op.eq(Op::Remove.as_str()))
+                    .filter(change_log::Column::SchoolId.eq(school))
+                    .filter(change_log::Column::VillageId.eq(village))
                     .exec(txn)
                     .await?;
             }

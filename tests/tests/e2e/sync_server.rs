@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use sea_orm::{EntityTrait as _, PaginatorTrait as _, QueryFilter as _, TransactionTrait as _};
 use serde_json::Value;
 use server::db::changes::{ChangeSet, RecordScope};
-use server::db::entity::{applied_mutation, attempt, case, change_log, conflict};
+use server::db::entity::{applied_mutation, attempt, case, change_log, conflict, org_unit};
 use sync_protocol::cases::{CaseStatus, Participant, ReasonCategory};
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::sync::{
@@ -483,6 +483,54 @@ async fn the_cursor_never_skips_a_change_committed_late() -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Moves the student of `case` to `to` (school, village of residence) as the holder of `token`.
+async fn transfer(
+    server: &TestServer,
+    token: &str,
+    case: &case::Model,
+    (school, village): (&org_unit::Model, &org_unit::Model),
+) -> anyhow::Result<StatusCode> {
+    let body = serde_json::json!({ "school_id": school.id, "village_id": village.id });
+    let r = server
+        .post(
+            &format!("/api/v1/students/{}/transfer", case.student_id),
+            token,
+            &body,
+        )
+        .await?;
+    Ok(r.status)
+}
+
+/// The records the holder of `token` is told to drop after `cursor`, over every page.
+async fn removed_since(
+    server: &TestServer,
+    token: &str,
+    cursor: String,
+) -> anyhow::Result<Vec<(EntityKind, uuid::Uuid)>> {
+    let mut cursor = Some(cursor);
+    let mut removed = Vec::new();
+    loop {
+        let request = PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            cursor,
+            limit: None,
+        };
+        let r = server.post("/api/v1/sync/pull", token, &request).await?;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body.text());
+        let page: PullResponse = serde_json::from_slice(&r.body.0)?;
+        removed.extend(page.records.iter().filter_map(|r| match r {
+            sync_protocol::sync::PulledRecord::Removed { entity_kind, id } => {
+                Some((*entity_kind, *id))
+            }
+            _ => None,
+        }));
+        if !page.more {
+            return Ok(removed);
+        }
+        cursor = Some(page.cursor);
+    }
+}
+
 #[tokio::test]
 async fn r07_a_transferred_students_records_leave_the_old_scope_at_the_next_pull()
 -> anyhow::Result<()> {
@@ -508,48 +556,19 @@ async fn r07_a_transferred_students_records_leave_the_old_scope_at_the_next_pull
     assert!(!seen.contains(&case.id.to_string()));
 
     let supervisor = server.token("supervisor").await?;
-    let body = serde_json::json!({ "school_id": new_school.id, "village_id": new_village.id });
-    let r = server
-        .post(
-            &format!("/api/v1/students/{}/transfer", case.student_id),
-            &supervisor,
-            &body,
-        )
-        .await?;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body.text());
+    let to = (new_school, new_village);
+    assert_eq!(
+        transfer(&server, &supervisor, &case, to).await?,
+        StatusCode::NO_CONTENT
+    );
     // Teachers may not move students.
-    let r = server
-        .post(
-            &format!("/api/v1/students/{}/transfer", case.student_id),
-            &teacher,
-            &body,
-        )
-        .await?;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        transfer(&server, &teacher, &case, to).await?,
+        StatusCode::FORBIDDEN
+    );
 
     // The old school's phone is told to drop the case and each of its attempts.
-    let request = PullRequest {
-        protocol_version: PROTOCOL_VERSION,
-        cursor: Some(cursor),
-        limit: None,
-    };
-    let page: PullResponse = serde_json::from_slice(
-        &server
-            .post("/api/v1/sync/pull", &teacher, &request)
-            .await?
-            .body
-            .0,
-    )?;
-    let removed: Vec<(EntityKind, uuid::Uuid)> = page
-        .records
-        .iter()
-        .filter_map(|r| match r {
-            sync_protocol::sync::PulledRecord::Removed { entity_kind, id } => {
-                Some((*entity_kind, *id))
-            }
-            _ => None,
-        })
-        .collect();
+    let removed = removed_since(&server, &teacher, cursor).await?;
     assert!(
         removed.contains(&(EntityKind::Case, case.id)),
         "{removed:?}"
@@ -573,6 +592,55 @@ async fn r07_a_transferred_students_records_leave_the_old_scope_at_the_next_pull
     // The new school's phone gets them.
     let (seen, _) = pull_all(&server, &newcomer, None).await?;
     assert!(seen.contains(&case.id.to_string()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn r07_a_phone_offline_through_two_transfers_is_still_told_to_forget_the_student()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = teachers_case(&server);
+    let home = &server.home;
+    let (first, second, third) = (&home.townships[0], &home.townships[1], &home.townships[2]);
+    let new_school = &second.schools[0];
+    server::seed::user(
+        &server.state.db.write,
+        "new-teacher",
+        "新老师",
+        sync_protocol::org::Role::Teacher,
+        new_school,
+        tests::PASSWORD,
+    )
+    .await?;
+    let supervisor = server.token("supervisor").await?;
+    let newcomer = server.token("new-teacher").await?;
+
+    // S1 → S2: the new school's phone pulls the case, then goes offline.
+    let to_second = (new_school, &second.villages[0]);
+    assert_eq!(
+        transfer(&server, &supervisor, &case, to_second).await?,
+        StatusCode::NO_CONTENT
+    );
+    let (seen, offline_at) = pull_all(&server, &newcomer, None).await?;
+    assert!(seen.contains(&case.id.to_string()));
+
+    // S2 → S1, then S1 → a school of a third township, while S2's phone is away.
+    let back = (&first.schools[0], &first.villages[0]);
+    let away = (&third.schools[0], &third.villages[0]);
+    assert_eq!(
+        transfer(&server, &supervisor, &case, back).await?,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        transfer(&server, &supervisor, &case, away).await?,
+        StatusCode::NO_CONTENT
+    );
+
+    let removed = removed_since(&server, &newcomer, offline_at).await?;
+    assert!(
+        removed.contains(&(EntityKind::Case, case.id)),
+        "S2's phone keeps a case it may no longer see: {removed:?}"
+    );
     Ok(())
 }
 
