@@ -54,19 +54,13 @@ pub async fn login(
     client: std::net::IpAddr,
 ) -> Result<TokenPair, ApiError> {
     let now = Utc::now();
-    let account_key = throttle::account_key(username);
-    let address_key = throttle::address_key(client);
-    throttle::check(
-        &state.db.write,
-        &[account_key.clone(), address_key.clone()],
-        now,
-    )
-    .await?;
-
     let row = user::Entity::find()
         .filter(user::Column::Username.eq(username))
         .one(&state.db.write)
         .await?;
+    let keys = throttle_keys(state, row.as_ref(), username, device_id, client).await?;
+    throttle::admit(&state.db.write, &keys, now).await?;
+
     let stored_hash = row
         .as_ref()
         .map_or(password::decoy_hash(), |u| u.password_hash.as_str())
@@ -78,8 +72,6 @@ pub async fn login(
     let user = match row {
         Some(user) if matches && !user.disabled => user,
         _ => {
-            throttle::record_failure(&state.db.write, account_key, throttle::ACCOUNT, now).await?;
-            throttle::record_failure(&state.db.write, address_key, throttle::ADDRESS, now).await?;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::InvalidCredentials,
@@ -87,7 +79,7 @@ pub async fn login(
             ));
         }
     };
-    throttle::clear(&state.db.write, account_key).await?;
+    throttle::succeeded(&state.db.write, &keys, now).await?;
 
     let txn = state.db.write.begin().await?;
     device::Entity::insert(device::ActiveModel {
@@ -106,6 +98,32 @@ pub async fn login(
     let pair = issue_pair(state, &txn, &user, Uuid::now_v7(), device_id, now).await?;
     txn.commit().await?;
     Ok(pair)
+}
+
+/// The throttle counters a sign-in of `username` on `device_id` from `client` is held to: the
+/// device's own if the account has signed in on it before, else the account's and the address's.
+async fn throttle_keys(
+    state: &AppState,
+    account: Option<&user::Model>,
+    username: &str,
+    device_id: Uuid,
+    client: std::net::IpAddr,
+) -> Result<Vec<(String, throttle::Policy)>, ApiError> {
+    if let Some(account) = account {
+        let known = device::Entity::find_by_id(device_id)
+            .filter(device::Column::UserId.eq(account.id))
+            .one(&state.db.write)
+            .await?
+            .is_some();
+        if known {
+            let key = throttle::device_key(account.id, device_id);
+            return Ok(vec![(key, throttle::ACCOUNT)]);
+        }
+    }
+    Ok(vec![
+        (throttle::account_key(username), throttle::ACCOUNT),
+        (throttle::address_key(client), throttle::ADDRESS),
+    ])
 }
 
 /// Stores a new refresh token in `family` and signs an access token for it.

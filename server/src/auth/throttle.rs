@@ -1,10 +1,11 @@
-//! Slowing repeated failed logins, per account and per client address. Counters live in the
-//! database, so every server instance behind a load balancer sees the same ones.
+//! Slowing repeated failed logins: per account and per client address for devices the account
+//! has not used, per device for those it has. Counters live in the database, so every server
+//! instance behind a load balancer sees the same ones.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait,
+    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect,
+    TransactionTrait,
 };
 
 use crate::db::entity::login_throttle;
@@ -35,14 +36,20 @@ pub const ADDRESS: Policy = Policy {
     window: Duration::hours(1),
 };
 
-/// The throttle key of an account.
+/// The throttle key of an account, for sign-ins from devices it has not used before.
 pub fn account_key(username: &str) -> String {
     format!("user:{}", username.to_lowercase())
 }
 
-/// The throttle key of a client address.
+/// The throttle key of a client address, for sign-ins from devices unknown to the account.
 pub fn address_key(addr: std::net::IpAddr) -> String {
     format!("addr:{addr}")
+}
+
+/// The throttle key of a device the account has signed in on before: its own counter, so that
+/// failures from elsewhere never lock the user out of their own phone.
+pub fn device_key(user: uuid::Uuid, device: uuid::Uuid) -> String {
+    format!("device:{user}:{device}")
 }
 
 /// The delay after `failures` failures under `policy`, if any.
@@ -56,69 +63,99 @@ pub fn delay_after(policy: Policy, failures: i32) -> Option<Duration> {
     Some(Duration::seconds(1i64 << doubling).min(policy.max_delay))
 }
 
-/// Refuses with 429 if any of `keys` is blocked now.
-pub async fn check(
-    db: &impl ConnectionTrait,
-    keys: &[String],
+/// Admits one sign-in attempt under every key of `keys`, or refuses with 429 if one is blocked.
+///
+/// The attempt is counted as a failure before its password is checked, in one transaction with
+/// the row of each key locked, so a burst of parallel attempts cannot all be checked: once the
+/// free tries are taken, the rest wait. A success gives the count back ([`succeeded`]).
+pub async fn admit(
+    db: &DatabaseConnection,
+    keys: &[(String, Policy)],
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    for key in keys {
-        let row = login_throttle::Entity::find_by_id(key.clone())
-            .one(db)
-            .await?;
-        if let Some(until) = row
-            .and_then(|r| r.blocked_until)
-            .filter(|until| *until > now)
-        {
+    let txn = db.begin().await?;
+    for (key, policy) in keys {
+        let row = locked(&txn, key, now).await?;
+        if let Some(until) = row.blocked_until.filter(|until| *until > now) {
+            // Nothing is counted for an attempt that is not checked.
+            txn.rollback().await?;
             let retry_after_secs = u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1);
             return Err(ApiError::TooManyAttempts { retry_after_secs });
         }
+        let failures = if now - row.last_failure_at < policy.window {
+            row.failures + 1
+        } else {
+            1
+        };
+        store(&txn, key, failures, now, delay_after(*policy, failures)).await?;
     }
+    txn.commit().await?;
     Ok(())
 }
 
-/// Counts one failure against `key`, blocking it for the policy's delay.
-pub async fn record_failure(
+/// Gives back what [`admit`] counted for a sign-in that succeeded: the first key (the account's
+/// or the device's) is cleared, the others (the shared address) get their one count back.
+pub async fn succeeded(
     db: &DatabaseConnection,
-    key: String,
-    policy: Policy,
+    keys: &[(String, Policy)],
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
     let txn = db.begin().await?;
-    let previous = login_throttle::Entity::find_by_id(key.clone())
-        .one(&txn)
-        .await?;
-    let failures = match previous {
-        Some(row) if now - row.last_failure_at < policy.window => row.failures + 1,
-        _ => 1,
-    };
-    let row = login_throttle::ActiveModel {
-        key: Set(key),
-        failures: Set(failures),
-        last_failure_at: Set(now),
-        blocked_until: Set(delay_after(policy, failures).map(|d| now + d)),
-    };
-    login_throttle::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(login_throttle::Column::Key)
-                .update_columns([
-                    login_throttle::Column::Failures,
-                    login_throttle::Column::LastFailureAt,
-                    login_throttle::Column::BlockedUntil,
-                ])
-                .to_owned(),
-        )
-        .exec(&txn)
-        .await?;
+    for (n, (key, policy)) in keys.iter().enumerate() {
+        if n == 0 {
+            login_throttle::Entity::delete_by_id(key.clone())
+                .exec(&txn)
+                .await?;
+            continue;
+        }
+        let row = locked(&txn, key, now).await?;
+        let failures = (row.failures - 1).max(0);
+        let delay = delay_after(*policy, failures);
+        store(&txn, key, failures, row.last_failure_at, delay).await?;
+    }
     txn.commit().await
 }
 
-/// Forgets the failures of `key` after a successful login.
-pub async fn clear(db: &impl ConnectionTrait, key: String) -> Result<(), sea_orm::DbErr> {
-    login_throttle::Entity::delete_by_id(key)
-        .exec(db)
-        .await
-        .map(|_| ())
+/// The row of `key`, made if missing, locked to the end of the transaction (on SQLite, the one
+/// writer connection serialises these transactions).
+async fn locked(
+    txn: &DatabaseTransaction,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<login_throttle::Model, sea_orm::DbErr> {
+    login_throttle::Entity::insert(login_throttle::ActiveModel {
+        key: Set(key.to_owned()),
+        failures: Set(0),
+        last_failure_at: Set(now),
+        blocked_until: Set(None),
+    })
+    .on_conflict_do_nothing_on([login_throttle::Column::Key])
+    .exec(txn)
+    .await?;
+    login_throttle::Entity::find_by_id(key.to_owned())
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("login_throttle {key}")))
+}
+
+/// Writes the count of `key`, blocked for `delay` from `at`.
+async fn store(
+    txn: &DatabaseTransaction,
+    key: &str,
+    failures: i32,
+    at: DateTime<Utc>,
+    delay: Option<Duration>,
+) -> Result<(), sea_orm::DbErr> {
+    login_throttle::Entity::update(login_throttle::ActiveModel {
+        key: Set(key.to_owned()),
+        failures: Set(failures),
+        last_failure_at: Set(at),
+        blocked_until: Set(delay.map(|d| at + d)),
+    })
+    .exec(txn)
+    .await
+    .map(|_| ())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! logout revokes; wrong passwords are slowed.
 
 use reqwest::StatusCode;
+use sync_protocol::DeviceId;
 use sync_protocol::ErrorCode;
 use sync_protocol::org::Role;
 use tests::{PASSWORD, TestServer};
@@ -177,5 +178,74 @@ async fn repeated_failed_logins_are_slowed_per_client_address() -> anyhow::Resul
         .await
         .expect_err("address is slowed");
     assert!(err.to_string().contains("429"), "{err}");
+    Ok(())
+}
+
+/// A login body for `username` on `device`.
+fn login_body(username: &str, password: &str, device: DeviceId) -> String {
+    serde_json::json!({ "username": username, "password": password, "device_id": device })
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_burst_of_parallel_wrong_passwords_is_counted_before_any_is_checked() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await?;
+    let device = DeviceId::new();
+    let body = login_body("school_lead", "wrong-password", device);
+    let burst = (0..100).map(|_| server.post_json("/api/v1/auth/login", &body));
+    let answers = futures::future::try_join_all(burst).await?;
+    let checked = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + refused, 100);
+    // Five free tries, the sixth blocks for a second; a slow burst may see a second or two more.
+    assert!(
+        checked <= 8,
+        "{checked} of 100 parallel wrong passwords were checked"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_burst_against_an_account_does_not_lock_out_its_user_on_a_known_device()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let phone = DeviceId::new();
+    let mut teacher = mobile_shared::Client::new(&server.url, phone);
+    teacher.login("teacher", PASSWORD).await?;
+
+    // Forty wrong passwords from the same address: past the account's and the address's allowance.
+    for _ in 0..40 {
+        let body = login_body("teacher", "wrong-password", DeviceId::new());
+        let r = server.post_json("/api/v1/auth/login", &body).await?;
+        assert!(
+            [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&r.status),
+            "{}",
+            r.status
+        );
+    }
+    // A new device must wait, even with the right password.
+    let stranger = login_body("teacher", PASSWORD, DeviceId::new());
+    let r = server.post_json("/api/v1/auth/login", &stranger).await?;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // The teacher's own phone, with the right password, signs in at once.
+    let own = login_body("teacher", PASSWORD, phone);
+    let r = server.post_json("/api/v1/auth/login", &own).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body.text());
+    // Wrong passwords on the known phone are slowed by their own counter.
+    for _ in 0..6 {
+        let body = login_body("teacher", "wrong-password", phone);
+        let r = server.post_json("/api/v1/auth/login", &body).await?;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = server.post_json("/api/v1/auth/login", &own).await?;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     Ok(())
 }
