@@ -27,6 +27,8 @@ pub enum Action {
     OpenCase,
     /// The roll was compared with the household register (counts in the detail).
     CompareRoll,
+    /// An account was disabled (its sessions ended) or enabled again.
+    SetAccountDisabled,
 }
 
 impl Action {
@@ -40,6 +42,7 @@ impl Action {
             Self::ExportLedger => "ledger.export",
             Self::OpenCase => "case.open",
             Self::CompareRoll => "roll.compare",
+            Self::SetAccountDisabled => "account.set_disabled",
         }
     }
 
@@ -50,6 +53,7 @@ impl Action {
             Self::Review | Self::MoveCase | Self::OpenCase => "case",
             Self::ExportLedger => "ledger",
             Self::CompareRoll => "roll",
+            Self::SetAccountDisabled => "account",
         }
     }
 }

@@ -97,12 +97,33 @@ enum UserCommand {
         #[arg(long)]
         org_unit: String,
     },
-    /// Set a new password, read from standard input (one line).
+    /// Set a new password, read from standard input (one line); ends every session.
     ResetPassword {
         /// Login name.
         #[arg(long)]
         username: String,
     },
+    /// Stop an account from signing in; its sessions end at once.
+    Disable {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+    },
+    /// Let a disabled account sign in again.
+    Enable {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+/// Disables or enables the account called `username`.
+async fn set_disabled(state: &AppState, username: &str, disabled: bool) -> anyhow::Result<()> {
+    let txn = sea_orm::TransactionTrait::begin(&state.db.write).await?;
+    let account = server::auth::accounts::by_username(&txn, username).await?;
+    server::auth::accounts::set_disabled(&txn, account.id, disabled).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -286,8 +307,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Verify { case } => verify(&state, case).await,
         Command::User(UserCommand::ResetPassword { username }) => {
             let password = read_password()?;
-            seed::reset_password(&state.db.write, &username, &password).await?;
-            println!("password of `{username}` reset");
+            server::auth::accounts::reset_password(&state.db.write, &username, &password).await?;
+            println!("password of `{username}` reset; every session of the account ended");
+            Ok(())
+        }
+        Command::User(UserCommand::Disable { username }) => {
+            set_disabled(&state, &username, true).await?;
+            println!("`{username}` disabled; every session of the account ended");
+            Ok(())
+        }
+        Command::User(UserCommand::Enable { username }) => {
+            set_disabled(&state, &username, false).await?;
+            println!("`{username}` may sign in again");
             Ok(())
         }
     }

@@ -108,28 +108,6 @@ pub async fn user(
     Ok(row.insert(db).await?)
 }
 
-/// Sets a new password for `username`.
-pub async fn reset_password(
-    db: &impl ConnectionTrait,
-    username: &str,
-    password_plain: &str,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        password_plain.chars().count() >= 8,
-        "a password needs at least 8 characters"
-    );
-    let row = user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no user `{username}`"))?;
-    let mut row: user::ActiveModel = row.into();
-    row.password_hash = Set(password::hash(password_plain)?);
-    row.updated_at = Set(Utc::now());
-    row.update(db).await?;
-    Ok(())
-}
-
 /// A student to create.
 #[derive(Debug, Clone)]
 pub struct NewStudent {

@@ -131,7 +131,7 @@ fn demo_serves_and_every_demo_account_signs_in() {
 }
 
 #[test]
-fn admin_commands_add_users_and_reset_passwords() {
+fn admin_commands_add_reset_disable_and_enable_users() {
     let dir = demo_dir();
     let add = run_with_stdin(
         dir.path(),
@@ -195,6 +195,23 @@ fn admin_commands_add_users_and_reset_passwords() {
         login(&url, "li", "second-password"),
         reqwest::StatusCode::OK
     );
+    // Disabled while the server runs: refused at once; enabled again: signs in.
+    for (command, expected) in [
+        ("disable", reqwest::StatusCode::UNAUTHORIZED),
+        ("enable", reqwest::StatusCode::OK),
+    ] {
+        let out = run_with_stdin(dir.path(), &["user", command, "--username", "li"], "");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            login(&url, "li", "second-password"),
+            expected,
+            "after {command}"
+        );
+    }
     child.kill().expect("kill");
     child.wait().expect("wait");
 }

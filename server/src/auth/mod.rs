@@ -1,6 +1,7 @@
-//! Accounts and sessions: passwords, access tokens, rotating refresh tokens, login throttling,
+//! Accounts and sessions: account changes, passwords, access tokens, rotating refresh tokens, login throttling,
 //! the `AuthUser` extractor and the scope every query is filtered by.
 
+pub mod accounts;
 pub mod extractor;
 pub mod password;
 pub mod routes;

@@ -148,6 +148,7 @@ async fn issue_pair(
         expires_at: Set(now + refresh_ttl),
         used_at: Set(None),
         revoked_at: Set(None),
+        reissue: Set(None),
     })
     .exec(db)
     .await?;
@@ -161,7 +162,16 @@ async fn issue_pair(
     })
 }
 
-/// Spends `presented` and returns the next pair of its session.
+/// How long after a refresh its token may be presented again and get the same pair, as long as
+/// the new refresh token is unused: a phone whose answer was lost on a bad link retries.
+pub const REISSUE_GRACE: chrono::Duration = chrono::Duration::minutes(2);
+
+/// The sealing context of a kept pair.
+const REISSUE_CONTEXT: &str = "refresh-reissue";
+
+/// Spends `presented` and returns the next pair of its session. A token spent less than
+/// [`REISSUE_GRACE`] ago whose successor is unused gets that same pair again; any other spent
+/// token presented again ends the session (theft detection).
 pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, ApiError> {
     let now = Utc::now();
     let txn = state.db.write.begin().await?;
@@ -183,20 +193,89 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, Api
         .exec(&txn)
         .await?;
     if spent.rows_affected != 1 {
+        if let Some(pair) = kept_pair(state, &txn, token.id, now).await? {
+            return Ok(pair);
+        }
         // A spent token presented again: the session is compromised.
         revoke_family(&txn, token.family_id, now).await?;
         txn.commit().await?;
         tracing::warn!(family = %token.family_id, "refresh token reused; session revoked");
         return Err(invalid_refresh());
     }
+    // Using this token ends its predecessor's grace.
+    refresh_token::Entity::update_many()
+        .col_expr(
+            refresh_token::Column::Reissue,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(refresh_token::Column::FamilyId.eq(token.family_id))
+        .filter(refresh_token::Column::Reissue.is_not_null())
+        .exec(&txn)
+        .await?;
     let user = user::Entity::find_by_id(token.user_id)
         .one(&txn)
         .await?
         .filter(|u| !u.disabled)
         .ok_or_else(invalid_refresh)?;
     let pair = issue_pair(state, &txn, &user, token.family_id, token.device_id, now).await?;
+    let kept = serde_json::to_string(&pair).map_err(anyhow::Error::from)?;
+    refresh_token::Entity::update_many()
+        .col_expr(
+            refresh_token::Column::Reissue,
+            Expr::value(state.sealer.seal(&kept, REISSUE_CONTEXT)),
+        )
+        .filter(refresh_token::Column::Id.eq(token.id))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     Ok(pair)
+}
+
+/// The pair the refresh of token `id` issued, if it may be answered again now: spent within the
+/// grace, its session live, its successor unused (using it clears the kept pair).
+async fn kept_pair(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<TokenPair>, ApiError> {
+    // Read again: a racing refresh of the same token may just have committed its pair.
+    let Some(row) = refresh_token::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let (Some(used_at), Some(sealed), None) = (row.used_at, row.reissue, row.revoked_at) else {
+        return Ok(None);
+    };
+    if now - used_at > REISSUE_GRACE {
+        return Ok(None);
+    }
+    let kept = state
+        .sealer
+        .open(&sealed, REISSUE_CONTEXT)
+        .map_err(|e| anyhow::anyhow!("kept refresh pair of {id}: {e}"))?;
+    Ok(Some(
+        serde_json::from_str(&kept).map_err(anyhow::Error::from)?,
+    ))
+}
+
+/// Ends every session of `user`: their refresh tokens stop, and so do their access tokens (a
+/// request checks that its session is live). Used on a password reset and on disabling.
+pub async fn end_all(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .col_expr(
+            refresh_token::Column::Reissue,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(refresh_token::Column::UserId.eq(user))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
 /// Revokes the session `presented` belongs to. Revoking a revoked session again is not an error.

@@ -4,7 +4,8 @@
 use reqwest::StatusCode;
 use sync_protocol::DeviceId;
 use sync_protocol::ErrorCode;
-use sync_protocol::org::Role;
+use sync_protocol::auth::TokenPair;
+use sync_protocol::org::{OrgUnitKind, Role};
 use tests::{PASSWORD, TestServer};
 
 #[tokio::test]
@@ -31,6 +32,8 @@ async fn refresh_rotates_and_the_spent_token_is_refused() -> anyhow::Result<()> 
     let second = client.refresh().await?.clone();
     assert_ne!(first.refresh_token, second.refresh_token);
     assert_ne!(first.access_token, second.access_token);
+    // The phone uses its new token: the first one's short grace for a lost answer is over.
+    let second = client.refresh().await?.clone();
     // The new access token works.
     assert_eq!(
         server
@@ -247,5 +250,162 @@ async fn a_burst_against_an_account_does_not_lock_out_its_user_on_a_known_device
     }
     let r = server.post_json("/api/v1/auth/login", &own).await?;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    Ok(())
+}
+
+/// Refreshes `token` without a client, returning the status and the pair if any.
+async fn refresh_raw(
+    server: &TestServer,
+    token: &str,
+) -> anyhow::Result<(StatusCode, Option<TokenPair>)> {
+    let body = serde_json::json!({ "refresh_token": token }).to_string();
+    let r = server.post_json("/api/v1/auth/refresh", &body).await?;
+    let pair = (r.status == StatusCode::OK)
+        .then(|| serde_json::from_slice(&r.body.0))
+        .transpose()?;
+    Ok((r.status, pair))
+}
+
+#[tokio::test]
+async fn a_refresh_retried_after_its_answer_was_lost_gets_the_same_pair() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let client = server.client("teacher").await?;
+    let first = client.session().expect("signed in").refresh_token.clone();
+
+    // Two refreshes of one token at once (a retry racing the original): both answered alike.
+    let (a, b) = tokio::try_join!(refresh_raw(&server, &first), refresh_raw(&server, &first))?;
+    assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK));
+    let (a, b) = (a.1.expect("a pair"), b.1.expect("a pair"));
+    assert_eq!(a.refresh_token, b.refresh_token);
+    assert_eq!(a.access_token, b.access_token);
+    // And once more, later, while the new token is unused.
+    let (status, again) = refresh_raw(&server, &first).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again.expect("a pair").refresh_token, a.refresh_token);
+
+    // The new token works; after it is used, the first one is a reuse that ends the session.
+    let (status, next) = refresh_raw(&server, &a.refresh_token).await?;
+    assert_eq!(status, StatusCode::OK);
+    let next = next.expect("a pair");
+    assert_eq!(
+        refresh_raw(&server, &first).await?.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/cases", &next.access_token)
+            .await?
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "a reuse after the grace ends the session"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_every_session_of_the_account() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let phone = server
+        .client("teacher")
+        .await?
+        .session()
+        .expect("signed in")
+        .clone();
+    let laptop = server
+        .client("teacher")
+        .await?
+        .session()
+        .expect("signed in")
+        .clone();
+    server::auth::accounts::reset_password(
+        &server.state.db.write,
+        "teacher",
+        "a-new-password-2026",
+    )
+    .await?;
+    for session in [&phone, &laptop] {
+        assert_eq!(
+            server
+                .get("/api/v1/cases", &session.access_token)
+                .await?
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            refresh_raw(&server, &session.refresh_token).await?.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_admin_disables_an_account_of_the_district_and_its_tokens_stop_at_once()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let teacher = server
+        .client("teacher")
+        .await?
+        .session()
+        .expect("signed in")
+        .clone();
+    let id = teacher.user.id;
+    let admin = server.token("admin").await?;
+    let path = |what: &str| format!("/api/v1/users/{id}/{what}");
+
+    // Only an administrator may.
+    let supervisor = server.token("supervisor").await?;
+    let r = server.post(&path("disable"), &supervisor, &()).await?;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.is_client_problem());
+
+    let r = server.post(&path("disable"), &admin, &()).await?;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body.text());
+    assert_eq!(
+        server
+            .get("/api/v1/cases", &teacher.access_token)
+            .await?
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh_raw(&server, &teacher.refresh_token).await?.0,
+        StatusCode::UNAUTHORIZED
+    );
+    server.client("teacher").await.expect_err("disabled");
+
+    // Enabled again, the account signs in; the old session stays ended.
+    let r = server.post(&path("enable"), &admin, &()).await?;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    server.client("teacher").await?;
+    assert_eq!(
+        refresh_raw(&server, &teacher.refresh_token).await?.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // An account of another district is not this administrator's to see.
+    let db = &server.state.db.write;
+    let elsewhere = server::seed::org_unit(db, OrgUnitKind::District, "外区", "X-1", None).await?;
+    let stranger = server::seed::user(
+        db,
+        "x-admin",
+        "外区管理员",
+        Role::Admin,
+        &elsewhere,
+        PASSWORD,
+    )
+    .await?;
+    let r = server
+        .post(
+            &format!("/api/v1/users/{}/disable", stranger.id),
+            &admin,
+            &(),
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = server
+        .post("/api/v1/users/not-an-id/disable", &admin, &())
+        .await?;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
     Ok(())
 }

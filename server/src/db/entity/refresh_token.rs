@@ -16,6 +16,9 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// The pair this token's refresh issued, sealed, until the new token is used or the grace
+    /// for a lost answer passes.
+    pub reissue: Option<String>,
 }
 
 /// No relations are declared: queries join explicitly.
