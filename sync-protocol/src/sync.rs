@@ -118,7 +118,7 @@ pub struct NewDocument {
     pub notes: String,
 }
 
-/// A new review (supervisors and admins only).
+/// A new review (supervisors only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

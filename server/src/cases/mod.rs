@@ -7,6 +7,7 @@ pub mod departments;
 pub mod due;
 pub mod history;
 pub mod machine;
+pub mod rights;
 pub mod routes;
 
 use sync_protocol::cases::{Attempt, CaseSummary, DueItem, GeoPoint, Participant};

@@ -87,6 +87,11 @@ pub async fn create(
         repeated(&state.db.write, user.id, declaration)
     );
     let case = case?;
+    if !crate::cases::rights::records_evidence(user.role) {
+        return Err(ApiError::forbidden(
+            "an administrator manages accounts and calendars; evidence is attached by case workers",
+        ));
+    }
     if let Some(made) = made? {
         // Gone meanwhile (refused, or terminated): a new upload is made.
         if let Some(made) = settle(state, user, made).await? {

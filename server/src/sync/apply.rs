@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::audit;
 use crate::auth::AuthUser;
-use crate::cases::{history, machine};
+use crate::cases::{history, machine, rights};
 use crate::db::attempts::{parse_stamps, stamps_text};
 use crate::db::changes::{ChangeSet, RecordScope};
 use crate::db::entity::{
@@ -54,6 +54,13 @@ fn reject(code: RejectCode, reason: impl Into<String>) -> Outcome {
 
 fn not_found(what: &str) -> Outcome {
     reject(RejectCode::NotFound, format!("no such {what}"))
+}
+
+fn forbidden_evidence() -> Outcome {
+    reject(
+        RejectCode::Forbidden,
+        "an administrator manages accounts and calendars; attempts and documents are recorded by case workers",
+    )
 }
 
 /// The state of one push: its transaction, caller, time, the changes it made, and the cases it
@@ -236,6 +243,12 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         let Some(row) = self.case(id).await? else {
             return Ok(not_found("case"));
         };
+        if !rights::edits_cases(self.user.role) {
+            return Ok(reject(
+                RejectCode::Forbidden,
+                "a village committee member or an administrator changes no field of a ledger row",
+            ));
+        }
         let asks_closure = fields
             .iter()
             .any(|f| matches!(f, CaseField::ClosureReason(_)));
@@ -394,6 +407,9 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         let Some(case) = self.case(new.case_id.0).await? else {
             return Ok(not_found("case"));
         };
+        if !rights::records_evidence(self.user.role) {
+            return Ok(forbidden_evidence());
+        }
         if self.existing_attempts.contains(&new.id.0) {
             let Some(existing) = attempt::Entity::find_by_id(new.id.0).one(self.txn).await? else {
                 return Ok(not_found("attempt"));
@@ -470,6 +486,12 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             return Ok(Err(Rejection::empty_update()));
         }
         let participants = attempts::participants(self.txn, id).await?;
+        if !rights::edits_attempt(self.user.id, row.author_id, &participants) {
+            return Ok(reject(
+                RejectCode::Forbidden,
+                "only its author and the staff listed on it change an attempt",
+            ));
+        }
         let mut state = attempts::fields(&row, participants)?;
         let mut stamps = parse_stamps(&row.field_stamps)?;
         let version = row.version + 1;
@@ -504,6 +526,9 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         let Some(case) = self.case(new.case_id.0).await? else {
             return Ok(not_found("case"));
         };
+        if !rights::records_evidence(self.user.role) {
+            return Ok(forbidden_evidence());
+        }
         if let Some(existing) = document::Entity::find_by_id(new.id.0).one(self.txn).await? {
             if existing.case_id != new.case_id.0
                 || existing.doc_type != new.doc_type.as_str()
@@ -546,6 +571,12 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
         let Some(case) = self.case(row.case_id).await? else {
             return Ok(not_found("document"));
         };
+        if !rights::edits_document(self.user.id, row.author_id) {
+            return Ok(reject(
+                RejectCode::Forbidden,
+                "only its author changes a document",
+            ));
+        }
         if fields.is_empty() {
             return Ok(Err(Rejection::empty_update()));
         }

@@ -1,11 +1,20 @@
-//! The authorization matrix: every role × every read endpoint × (own scope, foreign scope).
-//! A record outside the caller's scope answers exactly like one that does not exist (R23).
+//! The authorization matrix: every role × every read endpoint × (own scope, foreign scope), and
+//! every role × every write on records it sees. A record outside the caller's scope answers
+//! exactly like one that does not exist (R23).
 
 use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
 use server::db::entity::{case, user};
+use sync_protocol::cases::{Participant, ReasonCategory};
+use sync_protocol::evidence::DocumentType;
+use sync_protocol::hlc::HlcStamp;
 use sync_protocol::org::{OrgUnitKind, Role};
+use sync_protocol::sync::{
+    AttemptField, CaseField, Change, DocumentField, Mutation, MutationOutcome, NewDocument,
+    PROTOCOL_VERSION, PushRequest, PushResponse, RejectCode,
+};
+use sync_protocol::{DeviceId, DocumentId, MutationId};
 use tests::TestServer;
 use uuid::Uuid;
 
@@ -163,5 +172,146 @@ async fn list_filters_stay_inside_the_scope() -> anyhow::Result<()> {
         .unwrap_or_default();
     assert!(!items.is_empty());
     assert!(items.iter().all(|c| c["status"] == "reported"));
+    Ok(())
+}
+
+/// Pushes one mutation as the holder of `token`: `None` if it was applied, else the refusal.
+async fn push_one(
+    server: &TestServer,
+    token: &str,
+    change: Change,
+) -> anyhow::Result<Option<RejectCode>> {
+    let request = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        mutations: vec![Mutation {
+            id: MutationId::new(),
+            base_version: 0,
+            hlc: HlcStamp {
+                millis: chrono::Utc::now().timestamp_millis(),
+                counter: 0,
+                device: DeviceId::new(),
+            },
+            change,
+        }],
+    };
+    let r = server.post("/api/v1/sync/push", token, &request).await?;
+    anyhow::ensure!(r.status == StatusCode::OK, "push: {}", r.body.text());
+    let answer: PushResponse = serde_json::from_slice(&r.body.0)?;
+    Ok(match &answer.results[0].outcome {
+        MutationOutcome::Applied { .. } => None,
+        MutationOutcome::Rejected { code, .. } => Some(*code),
+    })
+}
+
+#[tokio::test]
+async fn every_role_writes_only_what_its_role_may_on_the_records_it_sees() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let home = &server.home;
+    let case = home
+        .cases
+        .iter()
+        .find(|c| home.users.iter().all(|(role, u)| in_scope(u, *role, c)))
+        .expect("a case every local account sees");
+    let lead = home
+        .users
+        .iter()
+        .find(|(role, _)| *role == Role::SchoolLead)
+        .map(|(_, u)| u.id)
+        .expect("a school lead");
+
+    // The teacher's attempt, with the school lead listed as a participant, and a document.
+    let teacher = server.token("teacher").await?;
+    let mut attempt = tests::sample_attempt(case.id.into(), "老师的记录");
+    attempt.participants.push(Participant {
+        user_id: Some(lead.into()),
+        name: "校长".into(),
+        unit: "学校".into(),
+        department: None,
+    });
+    let document = NewDocument {
+        id: DocumentId::new(),
+        case_id: case.id.into(),
+        doc_type: DocumentType::ReturnNotice,
+        title: "限期返校通知书".into(),
+        issued_by: "青山镇人民政府".into(),
+        issued_on: None,
+        notes: String::new(),
+    };
+    for change in [
+        Change::CreateAttempt {
+            attempt: attempt.clone(),
+        },
+        Change::CreateDocument {
+            document: document.clone(),
+        },
+    ] {
+        assert_eq!(push_one(&server, &teacher, change).await?, None);
+    }
+
+    let forbidden = |allowed: bool| (!allowed).then_some(RejectCode::Forbidden);
+    for (role, user) in &home.users {
+        let token = server.token(&user.username).await?;
+        let role = *role;
+        let records = role != Role::Admin;
+        let new = tests::sample_attempt(case.id.into(), role.as_str());
+        let got = push_one(&server, &token, Change::CreateAttempt { attempt: new }).await?;
+        assert_eq!(got, forbidden(records), "{role:?} records an attempt");
+
+        let rewrite = Change::UpdateAttempt {
+            attempt_id: attempt.id,
+            fields: vec![AttemptField::Notes(format!("{role:?} 改写"))],
+            add_participants: Vec::new(),
+        };
+        let author_or_there = matches!(role, Role::Teacher | Role::SchoolLead);
+        let got = push_one(&server, &token, rewrite).await?;
+        assert_eq!(
+            got,
+            forbidden(author_or_there),
+            "{role:?} edits the teacher's attempt"
+        );
+
+        let mut own_document = document.clone();
+        own_document.id = DocumentId::new();
+        let got = push_one(
+            &server,
+            &token,
+            Change::CreateDocument {
+                document: own_document,
+            },
+        )
+        .await?;
+        assert_eq!(got, forbidden(records), "{role:?} records a document");
+        let rewrite = Change::UpdateDocument {
+            document_id: document.id,
+            fields: vec![DocumentField::Notes(format!("{role:?} 改写"))],
+        };
+        let got = push_one(&server, &token, rewrite).await?;
+        assert_eq!(
+            got,
+            forbidden(role == Role::Teacher),
+            "{role:?} edits the teacher's document"
+        );
+
+        let case_fields = !matches!(role, Role::VillageMember | Role::Admin);
+        let reason = Change::UpdateCase {
+            case_id: case.id.into(),
+            fields: vec![CaseField::Reason(ReasonCategory::Poverty)],
+        };
+        let got = push_one(&server, &token, reason).await?;
+        assert_eq!(got, forbidden(case_fields), "{role:?} edits the case");
+        let reason = [CaseField::Reason(ReasonCategory::Illness)];
+        let r = server.patch_case(&token, case.id.into(), &reason).await?;
+        let expected = if case_fields {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(
+            r.status,
+            expected,
+            "{role:?} PATCHes the case: {}",
+            r.body.text()
+        );
+    }
     Ok(())
 }

@@ -1718,3 +1718,22 @@ async fn tus_answers_carry_its_headers_its_date_format_and_refuse_what_is_not_su
     assert_eq!(media_of(&server, &sha).await?.len(), 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_administrator_attaches_no_evidence_to_an_attempt_it_sees() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let attempt = server.school_attempt().await?;
+    let data = typed("jpeg", 30_000, 52);
+    let sha = sha256_hex(&data);
+    for (user, expected) in [
+        ("admin", StatusCode::FORBIDDEN),
+        ("supervisor", StatusCode::CREATED),
+    ] {
+        let tus = client_for(&server, user).await?;
+        let r = tus
+            .create(data.len(), &metadata("photo", &sha, attempt))
+            .await?;
+        assert_eq!(r.status(), expected, "{user}");
+    }
+    Ok(())
+}
