@@ -160,8 +160,11 @@ pub async fn compare_roll(
             continue;
         }
         let lookup = state.sealer.id_number_lookup(&child.id_number);
+        // Only this district's roll and list are asked: another district's are not the
+        // caller's to learn, nor to hide a child from.
         let on_roll = student::Entity::find()
             .filter(student::Column::IdNumberLookup.eq(&lookup))
+            .filter(student::Column::DistrictId.eq(district))
             .one(&txn)
             .await?
             .is_some();
@@ -171,6 +174,7 @@ pub async fn compare_roll(
         }
         let listed = unenrolled_child::Entity::find()
             .filter(unenrolled_child::Column::IdNumberLookup.eq(&lookup))
+            .filter(unenrolled_child::Column::DistrictId.eq(district))
             .one(&txn)
             .await?
             .is_some();

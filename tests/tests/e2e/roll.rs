@@ -4,6 +4,7 @@
 
 use sea_orm::EntityTrait as _;
 use server::db::entity::{student, unenrolled_child};
+use sync_protocol::org::Role;
 use tests::TestServer;
 
 #[tokio::test]
@@ -130,5 +131,73 @@ async fn r06_children_on_no_roll_are_routed_to_the_township_they_live_in() -> an
         .await?;
     assert!(r.is_client_problem());
     assert!(r.body.text().contains("钱小二"), "{}", r.body.text());
+    Ok(())
+}
+
+#[tokio::test]
+async fn r06_a_comparison_learns_nothing_of_another_districts_roll_or_list() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    // A pupil on the other district's roll, in this district's register extract.
+    let theirs = student::Entity::find_by_id(server.other.cases[0].student_id)
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a student of the other district"))?;
+    let id_number = server.id_number_of(&theirs)?;
+    let body = |village: uuid::Uuid| {
+        serde_json::json!({
+            "as_of": "2026-09-01",
+            "children": [{
+                "name": theirs.name, "birth_date": theirs.birth_date.to_string(),
+                "id_number": id_number, "village_id": village,
+            }],
+        })
+    };
+    let counts = |report: &serde_json::Value| {
+        (
+            report["on_roll"].as_u64(),
+            report["already_listed"].as_u64(),
+            report["unenrolled"].as_array().map(Vec::len),
+        )
+    };
+    let here = server.token("supervisor").await?;
+    let r = server
+        .post(
+            "/api/v1/roll-comparisons",
+            &here,
+            &body(server.home.townships[0].villages[0].id),
+        )
+        .await?;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
+    assert_eq!(
+        counts(&r.body.json()),
+        (Some(0), Some(0), Some(1)),
+        "another district's roll is not this district's to learn"
+    );
+
+    // A child on no roll, listed here first, is listed by the other district too: our list
+    // does not hide it from theirs.
+    let nobody = |village: uuid::Uuid| {
+        serde_json::json!({
+            "as_of": "2026-09-01",
+            "children": [{
+                "name": "孙小燕", "birth_date": "2015-05-05",
+                "id_number": "520102201505050066", "village_id": village,
+            }],
+        })
+    };
+    let here_village = server.home.townships[0].villages[0].id;
+    let r = server
+        .post("/api/v1/roll-comparisons", &here, &nobody(here_village))
+        .await?;
+    assert_eq!(counts(&r.body.json()), (Some(0), Some(0), Some(1)));
+    let there = server
+        .token(&TestServer::other_username(Role::Supervisor))
+        .await?;
+    let other_village = server.other.townships[0].villages[0].id;
+    let r = server
+        .post("/api/v1/roll-comparisons", &there, &nobody(other_village))
+        .await?;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
+    assert_eq!(counts(&r.body.json()), (Some(0), Some(0), Some(1)));
     Ok(())
 }
