@@ -252,6 +252,17 @@ pub fn apply_case_update(
     if fields.is_empty() {
         return Err(Rejection::empty_update());
     }
+    let moves = fields
+        .iter()
+        .filter(|f| matches!(f, CaseField::Status(_)))
+        .count();
+    if moves > 1 {
+        // Each move is checked, counted and kept on its own.
+        return Err(Rejection {
+            code: RejectCode::Invalid,
+            reason: "a mutation makes at most one move; send each move as its own mutation".into(),
+        });
+    }
     let mut status = case.status;
     let mut relapses = 0;
     for field in fields {

@@ -18,6 +18,12 @@ pub const SCHOOL_ATTEMPTS: u32 = 3;
 pub const JOINT_ATTEMPTS: u32 = 3;
 /// The age from which R20's special measures apply (beyond primary-school age).
 pub const SPECIAL_MEASURES_AGE: i32 = 12;
+/// How far before the server receives it a move may be dated: a phone may be offline for
+/// weeks, but a move stamped earlier (a wrong or set-back clock) is dated this far back at most,
+/// and never before the case's previous move, so no deadline or duration rule can be moved by
+/// a device's clock.
+pub const MOVE_BACKDATE_LIMIT: chrono::Duration = chrono::Duration::days(30);
+
 /// Days out of school that make a long dropout (R20: a year or more).
 pub const LONG_DROPOUT_DAYS: i64 = 365;
 

@@ -311,7 +311,7 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
                 from_status: Set(from.as_str().to_owned()),
                 to_status: Set(state.status.as_str().to_owned()),
                 moved_by: Set(self.user.id),
-                moved_at: Set(DateTime::from_timestamp_millis(hlc.millis).unwrap_or(self.now)),
+                moved_at: Set(self.move_date(id, hlc).await?),
                 recorded_at: Set(self.now),
                 mutation_id: Set(m.id.0),
             }
@@ -349,6 +349,24 @@ impl<'a, C: ConnectionTrait> Batch<'a, C> {
             version,
         )
         .await
+    }
+
+    /// When a move of case `id` stamped `hlc` counts as made: the stamp, but no earlier than
+    /// [`machine::MOVE_BACKDATE_LIMIT`] before now, nor than the case's previous move.
+    async fn move_date(&self, id: Uuid, hlc: HlcStamp) -> Result<DateTime<Utc>, DbErr> {
+        let stamped = DateTime::from_timestamp_millis(hlc.millis).unwrap_or(self.now);
+        let previous: Option<DateTime<Utc>> = case_move::Entity::find()
+            .select_only()
+            .column_as(case_move::Column::MovedAt.max(), "latest")
+            .filter(case_move::Column::CaseId.eq(id))
+            .into_tuple()
+            .one(self.txn)
+            .await?
+            .flatten();
+        let floor = previous.map_or(self.now - machine::MOVE_BACKDATE_LIMIT, |p| {
+            p.max(self.now - machine::MOVE_BACKDATE_LIMIT)
+        });
+        Ok(stamped.max(floor).min(self.now))
     }
 
     /// Whether the account `person` belongs to the case's school, village, township or district.

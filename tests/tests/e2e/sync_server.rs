@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use sea_orm::{EntityTrait as _, PaginatorTrait as _, QueryFilter as _, TransactionTrait as _};
 use serde_json::Value;
 use server::db::changes::{ChangeSet, RecordScope};
-use server::db::entity::{applied_mutation, attempt, case, change_log, conflict, org_unit};
+use server::db::entity::{
+    applied_mutation, attempt, case, case_move, change_log, conflict, org_unit,
+};
 use sync_protocol::cases::{CaseStatus, Participant, ReasonCategory};
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::sync::{
@@ -358,6 +360,88 @@ async fn a_clock_years_ahead_is_clamped_and_loses_to_a_later_real_edit() -> anyh
     let conflicts = conflict::Entity::find().all(&server.state.db.read).await?;
     assert_eq!(conflicts.len(), 1, "the lost value is kept");
     assert!(conflicts[0].losing_value.contains("religion"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_move_stamped_years_back_counts_from_when_it_could_have_been_made() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await?;
+    let teacher = server.token("teacher").await?;
+    let case = server.school_case_at(CaseStatus::Suspected).await?;
+    let device = DeviceId::new();
+    let mut old = mutation(
+        device,
+        case.version,
+        Change::UpdateCase {
+            case_id: case.id.into(),
+            fields: vec![CaseField::Status(CaseStatus::SchoolPersuasion)],
+        },
+    );
+    old.hlc = stamp(device, Utc::now() - Duration::days(6 * 365));
+    let sent = Utc::now();
+    let r = server
+        .post("/api/v1/sync/push", &teacher, &push_body(vec![old]))
+        .await?
+        .body
+        .json();
+    assert_eq!(r["results"][0]["status"], "applied", "{r}");
+    let moves = case_move::Entity::find()
+        .filter(sea_orm::ColumnTrait::eq(
+            &case_move::Column::CaseId,
+            case.id,
+        ))
+        .all(&server.state.db.read)
+        .await?;
+    let latest = moves
+        .iter()
+        .find(|m| m.to_status == "school_persuasion")
+        .map(|m| m.moved_at)
+        .expect("the move kept");
+    let earlier = moves
+        .iter()
+        .filter(|m| m.to_status != "school_persuasion")
+        .map(|m| m.moved_at)
+        .max();
+    assert!(
+        latest >= sent - server::cases::machine::MOVE_BACKDATE_LIMIT
+            && earlier.is_none_or(|e| latest >= e),
+        "a move stamped years back is dated {latest}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_mutation_makes_at_most_one_move_so_relapses_count_once_each() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let teacher = server.token("teacher").await?;
+    let case = server.school_case_at(CaseStatus::Returned).await?;
+    let statuses = [
+        CaseStatus::Suspected,
+        CaseStatus::SchoolPersuasion,
+        CaseStatus::Returned,
+        CaseStatus::Suspected,
+    ];
+    let many = mutation(
+        DeviceId::new(),
+        case.version,
+        Change::UpdateCase {
+            case_id: case.id.into(),
+            fields: statuses.into_iter().map(CaseField::Status).collect(),
+        },
+    );
+    let r = server
+        .post("/api/v1/sync/push", &teacher, &push_body(vec![many]))
+        .await?
+        .body
+        .json();
+    assert_eq!(r["results"][0]["status"], "rejected", "{r}");
+    assert_eq!(r["results"][0]["code"], "invalid", "{r}");
+    let stored = case::Entity::find_by_id(case.id)
+        .one(&server.state.db.read)
+        .await?
+        .expect("case");
+    assert_eq!(stored.relapse_count, case.relapse_count);
     Ok(())
 }
 
