@@ -344,15 +344,21 @@ impl Storage {
             .await?)
     }
 
-    /// The original with `sha256` as a stream of bytes.
+    /// The original with `sha256`, or bytes `range` of it, as a stream of bytes: a download
+    /// holds a piece at a time, however long the range.
     pub async fn read_stream(
         &self,
         sha256: &str,
+        range: Option<Range<u64>>,
     ) -> Result<impl Stream<Item = Result<Bytes, object_store::Error>> + Send + 'static, StorageError>
     {
+        let options = object_store::GetOptions {
+            range: range.map(Into::into),
+            ..Default::default()
+        };
         Ok(self
             .store
-            .get(&Self::original_key(sha256))
+            .get_opts(&Self::original_key(sha256), options)
             .await?
             .into_stream())
     }

@@ -256,3 +256,115 @@ fn verify_passes_on_the_demo_and_names_a_row_edited_in_the_database() {
         "{stdout}"
     );
 }
+
+/// The peak resident memory of process `pid` so far, in bytes (Linux).
+fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib * 1024
+}
+
+#[test]
+fn range_requests_stream_so_concurrent_downloads_hold_no_copy_of_the_file() {
+    use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, EntityTrait as _};
+    use server::db::entity::{attempt, media_object};
+
+    const SIZE: usize = 96 * 1024 * 1024;
+    const READERS: usize = 8;
+    let dir = demo_dir();
+    // A long recording, stored as the local media folder keeps originals.
+    let recording: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    let sha = server::digest::sha256_hex(&recording);
+    let path = dir
+        .path()
+        .join("media/originals/sha256")
+        .join(&sha[..2])
+        .join(&sha);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("media folder");
+    std::fs::write(&path, &recording).expect("write the recording");
+    drop(recording);
+    let runtime = runtime();
+    let id = runtime.block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("ledger.sqlite").display());
+        let db = sea_orm::Database::connect(url).await.expect("open");
+        let visit = attempt::Entity::find()
+            .one(&db)
+            .await
+            .expect("read")
+            .expect("an attempt");
+        let row = media_object::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            sha256: Set(sha.clone()),
+            size: Set(i64::try_from(SIZE).expect("size")),
+            kind: Set("audio".into()),
+            content_type: Set("audio/mp4".into()),
+            file_name: Set("visit.m4a".into()),
+            target_kind: Set("attempt".into()),
+            target_id: Set(visit.id),
+            case_id: Set(visit.case_id),
+            uploaded_by: Set(visit.author_id),
+            created_at: Set(chrono::Utc::now()),
+            captured_at: Set(None),
+            lat: Set(None),
+            lon: Set(None),
+            duration_ms: Set(None),
+            preview_of: Set(None),
+        };
+        row.insert(&db).await.expect("media row").id
+    });
+
+    let (mut child, url) = start(dir.path(), &[]);
+    let pid = child.id();
+    let (before, peak) = runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let body = serde_json::json!({
+            "username": "supervisor", "password": DEMO_PASSWORD,
+            "device_id": "0192b0b0-0000-7000-8000-000000000009",
+        });
+        let pair: serde_json::Value = http
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("token pair");
+        let token = pair["access_token"].as_str().expect("token").to_owned();
+        let before = peak_memory(pid);
+        // Players that asked for everything from the start and read slowly (not at all here).
+        let mut held = Vec::new();
+        for _ in 0..READERS {
+            let r = http
+                .get(format!("{url}/api/v1/media/{id}"))
+                .bearer_auth(&token)
+                .header("Range", "bytes=0-")
+                .send()
+                .await
+                .expect("download");
+            assert_eq!(r.status(), reqwest::StatusCode::PARTIAL_CONTENT);
+            held.push(r);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let peak = peak_memory(pid);
+        // One player reads its answer to the end: every byte comes.
+        let first = held.swap_remove(0);
+        let got = first.bytes().await.expect("body");
+        assert_eq!(got.len(), SIZE);
+        assert_eq!(server::digest::sha256_hex(&got), sha);
+        (before, peak)
+    });
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let grown = peak.saturating_sub(before);
+    assert!(
+        grown < (SIZE as u64) / 2,
+        "{READERS} open range downloads of a {} MiB file grew the server by {} MiB",
+        SIZE >> 20,
+        grown >> 20
+    );
+}

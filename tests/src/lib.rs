@@ -47,6 +47,19 @@ pub fn sample_attempt(
     }
 }
 
+/// The tus `Upload-Metadata` of a `kind` file (`photo`, `audio`…) with `sha256` for `attempt`.
+pub fn tus_metadata(kind: &str, sha256: &str, attempt: uuid::Uuid) -> String {
+    use base64::Engine as _;
+    let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+    format!(
+        "kind {},sha256 {},filename {},attempt_id {}",
+        b64(kind),
+        b64(sha256),
+        b64("visit.jpg"),
+        b64(&attempt.to_string())
+    )
+}
+
 /// A supervisor's approving review of `target` (`attempt`, `document`, `closure`) `target_id`,
 /// as `POST /api/v1/cases/{id}/reviews` takes it.
 pub fn approval(target: &str, target_id: uuid::Uuid) -> serde_json::Value {

@@ -3,7 +3,7 @@
 //! `image::Limits`: when asked for, in `spawn_blocking` behind the state's semaphore; in the
 //! background, one at a time, once uploads pause, on a thread of the idle scheduling class, so
 //! that requests (uploads, syncs) keep the cores. A photo that cannot be decoded is still
-//! evidence: it simply has no thumbnail.
+//! evidence: it simply has no thumbnail, and is not decoded again.
 
 use std::io::Cursor;
 use std::sync::Mutex;
@@ -94,30 +94,29 @@ fn thumbnail_of(original: &[u8]) -> Result<Vec<u8>, image::ImageError> {
     Ok(out.into_inner())
 }
 
-/// Stores the thumbnail `made` of the original `sha256`; `None` if the image did not decode.
+/// Stores the thumbnail `made` of the original `sha256`; `None` if the image did not decode,
+/// which is remembered as an empty thumbnail (no JPEG is empty), so it is never decoded again.
 async fn keep(
     state: &AppState,
     sha256: &str,
     made: Result<Vec<u8>, image::ImageError>,
 ) -> anyhow::Result<Option<Bytes>> {
-    match made {
-        Ok(jpeg) => {
-            let jpeg = Bytes::from(jpeg);
-            state.storage.put_thumbnail(sha256, jpeg.clone()).await?;
-            Ok(Some(jpeg))
-        }
+    let jpeg = match made {
+        Ok(jpeg) => Bytes::from(jpeg),
         Err(e) => {
             tracing::warn!(sha256, error = %e, "no thumbnail: the image does not decode");
-            Ok(None)
+            Bytes::new()
         }
-    }
+    };
+    state.storage.put_thumbnail(sha256, jpeg.clone()).await?;
+    Ok(Some(jpeg).filter(|j| !j.is_empty()))
 }
 
 /// The thumbnail of the image original `sha256`: the stored one, else made now and stored.
-/// `None` if the image does not decode.
+/// `None` if the image does not decode (found out once, then remembered).
 pub async fn thumbnail(state: &AppState, sha256: &str) -> anyhow::Result<Option<Bytes>> {
     if let Some(jpeg) = state.storage.thumbnail(sha256).await? {
-        return Ok(Some(jpeg));
+        return Ok(Some(jpeg).filter(|j| !j.is_empty()));
     }
     let original = state.storage.read_all(sha256).await?;
     let _permit = state.heavy.acquire().await?;

@@ -154,34 +154,19 @@ async fn get_media(
         )
     })?;
     let storage_error = |e| ApiError::Internal(anyhow::anyhow!("reading media {id}: {e}"));
-    let (status, body, length, content_range) = match range {
-        Some(range) => {
-            let bytes = state
-                .storage
-                .read_range(&media.sha256, range.clone())
-                .await
-                .map_err(storage_error)?;
-            let content_range = format!("bytes {}-{}/{size}", range.start, range.end - 1);
-            (
-                StatusCode::PARTIAL_CONTENT,
-                Body::from(bytes),
-                range.end - range.start,
-                Some(content_range),
-            )
-        }
-        None => {
-            let stream = state
-                .storage
-                .read_stream(&media.sha256)
-                .await
-                .map_err(storage_error)?;
-            (
-                StatusCode::OK,
-                Body::from_stream(stream.map_err(std::io::Error::other)),
-                size,
-                None,
-            )
-        }
+    let stream = state
+        .storage
+        .read_stream(&media.sha256, range.clone())
+        .await
+        .map_err(storage_error)?;
+    let body = Body::from_stream(stream.map_err(std::io::Error::other));
+    let (status, length, content_range) = match range {
+        Some(range) => (
+            StatusCode::PARTIAL_CONTENT,
+            range.end - range.start,
+            Some(format!("bytes {}-{}/{size}", range.start, range.end - 1)),
+        ),
+        None => (StatusCode::OK, size, None),
     };
     let mut response = (status, body).into_response();
     let out = response.headers_mut();

@@ -129,29 +129,51 @@ async fn readiness_checks_the_media_store_too() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Counts the events logged at ERROR.
-struct CountErrors(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+/// Counts the events logged at `level` whose target starts with `target`.
+struct CountEvents {
+    level: tracing::Level,
+    target: &'static str,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
 
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountErrors {
+impl CountEvents {
+    /// Counts into the returned counter while the guard lives (on this thread, which in a
+    /// `#[tokio::test]` runs the server's tasks too).
+    fn start(
+        level: tracing::Level,
+        target: &'static str,
+    ) -> (
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        tracing::subscriber::DefaultGuard,
+    ) {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let layer = Self {
+            level,
+            target,
+            count: count.clone(),
+        };
+        let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        (count, guard)
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountEvents {
     fn on_event(
         &self,
         event: &tracing::Event<'_>,
         _ctx: tracing_subscriber::layer::Context<'_, S>,
     ) {
-        if *event.metadata().level() == tracing::Level::ERROR {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let meta = event.metadata();
+        if *meta.level() == self.level && meta.target().starts_with(self.target) {
+            self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     }
 }
 
 #[tokio::test]
 async fn a_client_error_is_not_logged_as_an_error() -> anyhow::Result<()> {
-    use tracing_subscriber::layer::SubscriberExt as _;
-    let errors = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    // The test's runtime has one thread, which runs the server's tasks too.
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::registry().with(CountErrors(errors.clone())),
-    );
+    let (errors, _logging) = CountEvents::start(tracing::Level::ERROR, "");
     let server = TestServer::start().await?;
     let token = server.token("teacher").await?;
     let refused = [
@@ -179,6 +201,59 @@ async fn a_client_error_is_not_logged_as_an_error() -> anyhow::Result<()> {
         errors.load(std::sync::atomic::Ordering::SeqCst),
         0,
         "4xx answers logged at ERROR"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_photo_that_does_not_decode_is_decoded_once_not_on_every_thumbnail_request()
+-> anyhow::Result<()> {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    use server::db::entity::media_object;
+
+    let (decodes, _logging) = CountEvents::start(tracing::Level::WARN, "server::media::derive");
+    let server = TestServer::start().await?;
+    let attempt = server.school_attempt().await?;
+    // A photo cut short: its header is a PNG's, its picture is not all there.
+    let noise = tests::files::blob(64 * 64 * 3, 7);
+    let picture = image::RgbImage::from_raw(64, 64, noise).expect("64×64 pixels");
+    let mut whole = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut whole, image::ImageFormat::Png)?;
+    let whole = whole.into_inner();
+    let photo = whole[..whole.len() / 2].to_vec();
+    let sha = server::digest::sha256_hex(&photo);
+    let token = server.token("teacher").await?;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/uploads", server.url))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", photo.len())
+        .header(
+            "Upload-Metadata",
+            tests::tus_metadata("photo", &sha, attempt),
+        )
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(photo)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let media = media_object::Entity::find()
+        .filter(media_object::Column::Sha256.eq(&sha))
+        .one(&server.state.db.read)
+        .await?
+        .expect("the photo is evidence all the same");
+    // The background turn comes once uploads pause.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    for _ in 0..3 {
+        let r = server
+            .get(&format!("/api/v1/media/{}/thumbnail", media.id), &token)
+            .await?;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(
+        decodes.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "decoded once, remembered after"
     );
     Ok(())
 }

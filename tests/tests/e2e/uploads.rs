@@ -9,6 +9,7 @@ use server::db::entity::{media_object, upload};
 use server::digest::sha256_hex;
 use tests::TestServer;
 use tests::files::{blob, jpeg};
+use tests::tus_metadata as metadata;
 use uuid::Uuid;
 
 /// Runs `check` on a server with the local media folder, then on one with a real S3 server.
@@ -75,16 +76,6 @@ fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     let crc = crc32(&png[12..29]);
     png[29..33].copy_from_slice(&crc.to_be_bytes());
     png
-}
-
-fn metadata(kind: &str, sha: &str, attempt: Uuid) -> String {
-    format!(
-        "kind {},sha256 {},filename {},attempt_id {}",
-        B64.encode(kind),
-        B64.encode(sha),
-        B64.encode("visit.jpg"),
-        B64.encode(attempt.to_string())
-    )
 }
 
 struct Tus {
