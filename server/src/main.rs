@@ -295,7 +295,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Calendar(CalendarCommand::List) => {
-            let calendar = state.calendar();
+            let calendar = state.calendar().await?;
             for (year, source) in calendar.years() {
                 println!("{year}  {source}");
             }

@@ -17,6 +17,22 @@ use crate::storage::Storage;
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Inner>);
 
+/// The working-day calendar with the marks of the stored schedules it was built from.
+#[derive(Debug)]
+pub struct LoadedCalendar {
+    /// The calendar.
+    pub calendar: crate::calendar::WorkCalendar,
+    marks: crate::calendar::store::Marks,
+}
+
+impl std::ops::Deref for LoadedCalendar {
+    type Target = crate::calendar::WorkCalendar;
+
+    fn deref(&self) -> &Self::Target {
+        &self.calendar
+    }
+}
+
 /// The fields behind [`AppState`].
 #[derive(Debug)]
 pub struct Inner {
@@ -36,8 +52,8 @@ pub struct Inner {
     pub heavy: tokio::sync::Semaphore,
     /// Background work (thumbnails of finished uploads): one at a time, once uploads pause.
     pub background: crate::media::derive::Background,
-    /// The working-day calendar: the shipped holiday schedules and those loaded since.
-    pub calendar: std::sync::RwLock<crate::calendar::WorkCalendar>,
+    /// The working-day calendar: the shipped holiday schedules and those stored.
+    pub calendar: std::sync::RwLock<Arc<LoadedCalendar>>,
 }
 
 impl Deref for AppState {
@@ -82,7 +98,7 @@ impl AppState {
         let sealer = Sealer::new(&keys)?;
         let clock = Mutex::new(Hlc::new(DeviceId(uuid::Uuid::nil())));
         let storage = Storage::open(&config.storage).context("opening the media store")?;
-        let calendar = crate::calendar::store::load_all(&db.read)
+        let (calendar, marks) = crate::calendar::store::load_all(&db.read)
             .await
             .context("loading the holiday schedules")?;
         for year in calendar.missing(chrono::Utc::now().date_naive()) {
@@ -102,28 +118,33 @@ impl AppState {
                 std::thread::available_parallelism().map_or(2, usize::from),
             ),
             background: Default::default(),
-            calendar: std::sync::RwLock::new(calendar),
+            calendar: std::sync::RwLock::new(Arc::new(LoadedCalendar { calendar, marks })),
         })))
     }
 
-    /// The working-day calendar as it stands.
-    pub fn calendar(&self) -> std::sync::RwLockReadGuard<'_, crate::calendar::WorkCalendar> {
-        self.0
+    /// The working-day calendar as the database holds it now: rebuilt when a schedule was
+    /// loaded since, through this server or any other on the same database (one small query
+    /// tells).
+    pub async fn calendar(
+        &self,
+    ) -> Result<Arc<LoadedCalendar>, crate::calendar::store::StoreError> {
+        let held = self
+            .0
             .calendar
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Loads a year's (already stored) schedule into the calendar.
-    pub fn load_calendar_year(
-        &self,
-        schedule: crate::calendar::YearSchedule,
-    ) -> Result<(), crate::calendar::CalendarError> {
-        self.0
+            .clone();
+        if crate::calendar::store::marks(&self.db.read).await? == held.marks {
+            return Ok(held);
+        }
+        let (calendar, marks) = crate::calendar::store::load_all(&self.db.read).await?;
+        let fresh = Arc::new(LoadedCalendar { calendar, marks });
+        *self
+            .0
             .calendar
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .load(schedule)
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
+        Ok(fresh)
     }
 
     /// A fresh stamp of the server's clock.

@@ -51,7 +51,10 @@ async fn list_calendars(
     State(state): State<AppState>,
     _user: AuthUser,
 ) -> Result<Json<CalendarYears>, ApiError> {
-    let calendar = state.calendar();
+    let calendar = state
+        .calendar()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Json(CalendarYears {
         years: calendar
             .years()
@@ -116,8 +119,5 @@ async fn put_calendar(
     )
     .await?;
     txn.commit().await?;
-    state
-        .load_calendar_year(schedule)
-        .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,8 +1,8 @@
 //! Schedules loaded by an administrator, kept in `work_calendars` and laid over the shipped ones.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, EntityTrait as _, Set};
+use sea_orm::{ConnectionTrait, EntityTrait as _, QueryOrder as _, QuerySelect as _, Set};
 use uuid::Uuid;
 
 use super::{CalendarError, WorkCalendar, YearSchedule};
@@ -28,10 +28,31 @@ pub enum StoreError {
     Db(#[from] sea_orm::DbErr),
 }
 
-/// The shipped schedules with every stored one laid over them.
-pub async fn load_all(db: &impl ConnectionTrait) -> Result<WorkCalendar, StoreError> {
+/// What tells one set of stored schedules from another: each year with when it was loaded.
+pub type Marks = Vec<(i32, DateTime<Utc>)>;
+
+/// The marks of the schedules stored now (a few rows: one a year).
+pub async fn marks(db: &impl ConnectionTrait) -> Result<Marks, sea_orm::DbErr> {
+    work_calendar::Entity::find()
+        .select_only()
+        .column(work_calendar::Column::Year)
+        .column(work_calendar::Column::LoadedAt)
+        .order_by_asc(work_calendar::Column::Year)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The shipped schedules with every stored one laid over them, and the stored ones' marks.
+pub async fn load_all(db: &impl ConnectionTrait) -> Result<(WorkCalendar, Marks), StoreError> {
     let mut calendar = WorkCalendar::shipped()?;
-    for row in work_calendar::Entity::find().all(db).await? {
+    let mut marks = Vec::new();
+    for row in work_calendar::Entity::find()
+        .order_by_asc(work_calendar::Column::Year)
+        .all(db)
+        .await?
+    {
+        marks.push((row.year, row.loaded_at));
         let schedule: YearSchedule =
             serde_json::from_str(&row.schedule).map_err(|source| StoreError::Corrupt {
                 year: row.year,
@@ -39,7 +60,7 @@ pub async fn load_all(db: &impl ConnectionTrait) -> Result<WorkCalendar, StoreEr
             })?;
         calendar.load(schedule)?;
     }
-    Ok(calendar)
+    Ok((calendar, marks))
 }
 
 /// Checks `schedule` and stores it, replacing the year's last one.

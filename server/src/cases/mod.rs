@@ -101,7 +101,10 @@ pub async fn views(
 ) -> Result<Vec<(CaseSummary, case::Model)>, sea_orm::DbErr> {
     let names = crate::db::cases::student_names(db, rows.iter().map(|c| c.student_id)).await?;
     let mut histories = history::load(db, &rows).await?;
-    let calendar = state.calendar();
+    let calendar = state
+        .calendar()
+        .await
+        .map_err(|e| sea_orm::DbErr::Custom(format!("reading the holiday schedules: {e}")))?;
     rows.into_iter()
         .map(|row| {
             let name = names.get(&row.student_id).cloned().unwrap_or_default();

@@ -230,7 +230,7 @@ pub async fn rows(
     )
     .await?;
     let mut histories = history::load(db, cases).await?;
-    let calendar = state.calendar();
+    let calendar = state.calendar().await.map_err(|e| corrupt(e.into()))?;
     let mut out = Vec::with_capacity(cases.len());
     for c in cases {
         let Some(h) = histories.remove(&c.id) else {
