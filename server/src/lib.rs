@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod digest;
 pub mod error;
+pub mod instance;
 pub mod keys;
 pub mod ledger;
 pub mod media;

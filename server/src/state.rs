@@ -54,6 +54,8 @@ pub struct Inner {
     pub background: crate::media::derive::Background,
     /// The working-day calendar: the shipped holiday schedules and those stored.
     pub calendar: std::sync::RwLock<Arc<LoadedCalendar>>,
+    /// This process among the instances on the database (who holds an upload).
+    pub instance: crate::instance::Instance,
 }
 
 impl Deref for AppState {
@@ -98,6 +100,10 @@ impl AppState {
         let sealer = Sealer::new(&keys)?;
         let clock = Mutex::new(Hlc::new(DeviceId(uuid::Uuid::nil())));
         let storage = Storage::open(&config.storage).context("opening the media store")?;
+        let instance =
+            crate::instance::Instance::start(&config.effective_database_url(), &config.data_dir)
+                .await
+                .context("starting the instance lock")?;
         let (calendar, marks) = crate::calendar::store::load_all(&db.read)
             .await
             .context("loading the holiday schedules")?;
@@ -119,6 +125,7 @@ impl AppState {
             ),
             background: Default::default(),
             calendar: std::sync::RwLock::new(Arc::new(LoadedCalendar { calendar, marks })),
+            instance,
         })))
     }
 

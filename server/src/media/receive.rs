@@ -412,6 +412,7 @@ async fn receive_leased(
         offset: i64::try_from(received).unwrap_or(i64::MAX),
         hash_state: Some(hash_state.clone()),
         busy_until: None,
+        busy_by: None,
         ..row
     };
     if lease == Lease::Unsaved {

@@ -113,6 +113,7 @@ pub async fn create(
         created_at: now,
         expires_at: now + EXPIRY,
         busy_until: None,
+        busy_by: None,
         captured_at: declaration.origin.captured_at,
         lat: declaration.origin.location.map(|l| l.0),
         lon: declaration.origin.location.map(|l| l.1),
@@ -136,6 +137,7 @@ pub async fn create(
         return Ok((row, Lease::Unsaved));
     }
     row.busy_until = with_body.then(|| now + LEASE);
+    row.busy_by = with_body.then(|| state.instance.id());
     save_new(&state.db.write, &row).await?;
     Ok((row, Lease::Held))
 }
@@ -258,7 +260,7 @@ async fn settle(
 ) -> Result<Option<upload::Model>, ApiError> {
     let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
     loop {
-        let held = row.busy_until.is_some_and(|until| until > Utc::now());
+        let held = held_by_a_running_instance(state, &row).await?;
         if !held || tokio::time::Instant::now() >= deadline {
             return Ok(Some(row));
         }
@@ -283,14 +285,28 @@ pub(super) const LEASE_RENEWAL: std::time::Duration =
 /// renewal may be this much older than its last byte).
 pub const MAX_IDLE_SECS: u64 = LEASE_SECS - LEASE_RENEWAL_SECS;
 
+/// Whether a request still holds `row`: its lease runs, and the instance holding it runs (a
+/// lease of a killed server is let go at once; see [`crate::instance`]).
+async fn held_by_a_running_instance(state: &AppState, row: &upload::Model) -> anyhow::Result<bool> {
+    if row.busy_until.is_none_or(|until| until <= Utc::now()) {
+        return Ok(false);
+    }
+    match row.busy_by {
+        Some(holder) => state.instance.is_running(holder).await,
+        None => Ok(true),
+    }
+}
+
 /// Holds upload `id` for the request receiving it until `until`; `None` lets it go.
 pub(super) async fn hold(
     state: &AppState,
     id: Uuid,
     until: Option<DateTime<Utc>>,
 ) -> Result<(), ApiError> {
+    let holder = until.map(|_| state.instance.id());
     upload::Entity::update_many()
         .col_expr(upload::Column::BusyUntil, Expr::value(until))
+        .col_expr(upload::Column::BusyBy, Expr::value(holder))
         .filter(upload::Column::Id.eq(id))
         .exec(&state.db.write)
         .await?;
@@ -307,7 +323,9 @@ pub(super) async fn set_offset(
     release: bool,
 ) -> Result<(), ApiError> {
     let lease = (!release).then(|| Utc::now() + LEASE);
+    let holder = lease.map(|_| state.instance.id());
     upload::Entity::update_many()
+        .col_expr(upload::Column::BusyBy, Expr::value(holder))
         .col_expr(
             upload::Column::Offset,
             Expr::value(i64::try_from(offset).unwrap_or(i64::MAX)),
@@ -336,37 +354,53 @@ pub enum Lease {
 
 /// Takes the upload for one PATCH at `offset`: refused with 409 if the upload stands elsewhere,
 /// 423 while another PATCH is still receiving (a client retrying after a cut may arrive while
-/// the server is still keeping what the cut connection sent).
+/// the server is still keeping what the cut connection sent). A lease whose holding instance no
+/// longer runs is taken over at once.
 pub(super) async fn take_lease(
     state: &AppState,
     row: &upload::Model,
     offset: u64,
 ) -> Result<(), ApiError> {
     let now = Utc::now();
-    let taken = upload::Entity::update_many()
-        .col_expr(upload::Column::BusyUntil, Expr::value(Some(now + LEASE)))
-        .filter(upload::Column::Id.eq(row.id))
-        .filter(upload::Column::Offset.eq(i64::try_from(offset).unwrap_or(i64::MAX)))
-        .filter(
-            sea_orm::Condition::any()
-                .add(upload::Column::BusyUntil.is_null())
-                .add(upload::Column::BusyUntil.lt(now)),
-        )
-        .exec(&state.db.write)
-        .await?;
-    if taken.rows_affected == 1 {
+    let at = i64::try_from(offset).unwrap_or(i64::MAX);
+    let take = |free: sea_orm::Condition| {
+        upload::Entity::update_many()
+            .col_expr(upload::Column::BusyUntil, Expr::value(Some(now + LEASE)))
+            .col_expr(
+                upload::Column::BusyBy,
+                Expr::value(Some(state.instance.id())),
+            )
+            .filter(upload::Column::Id.eq(row.id))
+            .filter(upload::Column::Offset.eq(at))
+            .filter(free)
+            .exec(&state.db.write)
+    };
+    let free = sea_orm::Condition::any()
+        .add(upload::Column::BusyUntil.is_null())
+        .add(upload::Column::BusyUntil.lt(now));
+    if take(free).await?.rows_affected == 1 {
         return Ok(());
     }
     let current = upload::Entity::find_by_id(row.id)
         .one(&state.db.write)
         .await?
         .ok_or_else(|| ApiError::not_found("upload"))?;
-    if current.offset != i64::try_from(offset).unwrap_or(i64::MAX) {
+    if current.offset != at {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             ErrorCode::OffsetMismatch,
             format!("the upload stands at {}, not {offset}", current.offset),
         ));
+    }
+    if let Some(holder) = current.busy_by
+        && !held_by_a_running_instance(state, &current).await?
+    {
+        // Only from that holder: another request may have taken it meanwhile.
+        let gone = sea_orm::Condition::all().add(upload::Column::BusyBy.eq(holder));
+        if take(gone).await?.rows_affected == 1 {
+            tracing::info!(upload = %row.id, %holder, "took over an upload whose server is gone");
+            return Ok(());
+        }
     }
     Err(busy())
 }
@@ -510,6 +544,7 @@ async fn link(
     let done = upload::Model {
         offset: row.length,
         busy_until: None,
+        busy_by: None,
         ..row
     };
     if lease == Lease::Unsaved {

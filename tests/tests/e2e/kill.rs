@@ -67,31 +67,8 @@ fn start(env: &[(String, String)]) -> anyhow::Result<Child> {
 #[tokio::test]
 async fn a_server_killed_mid_push_and_restarted_ends_with_exactly_once() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut env = vec![
-        ("DATA_DIR".to_owned(), dir.path().display().to_string()),
-        ("BIND".to_owned(), format!("127.0.0.1:{port}")),
-    ];
-    if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
-        env.push((
-            "DATABASE_URL".to_owned(),
-            tests::fresh_postgres_database(&admin).await?,
-        ));
-    }
-    let config =
-        Config::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))?;
-    let database_url = config.effective_database_url();
-    let fixtures = {
-        let state = AppState::build(config).await?;
-        let spec = DemoSpec {
-            password: PASSWORD.into(),
-            students: 30,
-            ..DemoSpec::standard()
-        };
-        demo::load(&state, &spec).await?
-    };
+    let (env, database_url, fixtures) = child_environment(dir.path(), 30).await?;
+    let bind = &env[1].1;
     let school = fixtures.users[0].1.org_unit_id;
     let cases: Vec<CaseId> = fixtures
         .cases
@@ -103,7 +80,7 @@ async fn a_server_killed_mid_push_and_restarted_ends_with_exactly_once() -> anyh
     let mut server = start(&env)?;
     let mut phone = Phone::open(dir.path().join("phone"))?;
     phone
-        .login(&format!("http://127.0.0.1:{port}"), "teacher", PASSWORD)
+        .login(&format!("http://{bind}"), "teacher", PASSWORD)
         .await?;
     phone.sync(&mut NoProgress).await?;
     phone.set_sync_options(SyncOptions {
@@ -182,5 +159,143 @@ async fn a_server_killed_mid_push_and_restarted_ends_with_exactly_once() -> anyh
         .filter(|id| recorded.contains(id))
         .collect();
     assert_eq!(on_phone, recorded);
+    Ok(())
+}
+
+/// The environment of a child server on a fresh data directory (and a fresh PostgreSQL database
+/// when the suite runs on one), with the demo district loaded; and the URL of its database.
+async fn child_environment(
+    dir: &std::path::Path,
+    students: usize,
+) -> anyhow::Result<(Vec<(String, String)>, String, demo::Demo)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut env = vec![
+        ("DATA_DIR".to_owned(), dir.display().to_string()),
+        ("BIND".to_owned(), format!("127.0.0.1:{port}")),
+    ];
+    if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
+        env.push((
+            "DATABASE_URL".to_owned(),
+            tests::fresh_postgres_database(&admin).await?,
+        ));
+    }
+    let config =
+        Config::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))?;
+    let database_url = config.effective_database_url();
+    let state = AppState::build(config).await?;
+    let spec = DemoSpec {
+        password: PASSWORD.into(),
+        students,
+        ..DemoSpec::standard()
+    };
+    let fixtures = demo::load(&state, &spec).await?;
+    Ok((env, database_url, fixtures))
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_upload_lets_the_upload_go_on_at_once_after_a_restart()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (env, database_url, fixtures) = child_environment(dir.path(), 30).await?;
+    let school = fixtures.users[0].1.org_unit_id;
+    let db = Db::connect(&database_url).await?;
+    let visit = attempt::Entity::find()
+        .filter(
+            attempt::Column::CaseId.is_in(
+                fixtures
+                    .cases
+                    .iter()
+                    .filter(|c| c.school_id == school)
+                    .map(|c| c.id),
+            ),
+        )
+        .one(&db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("an attempt in the teacher's school"))?;
+    let url = format!("http://{}", env[1].1);
+    let mut server = start(&env)?;
+
+    let http = reqwest::Client::new();
+    let login = serde_json::json!({
+        "username": "teacher", "password": PASSWORD, "device_id": uuid::Uuid::now_v7(),
+    });
+    let pair: serde_json::Value = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&login)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = pair["access_token"].as_str().unwrap_or_default().to_owned();
+    let mut file = b"%PDF-1.7\n".to_vec();
+    file.extend(tests::files::blob(3 * 1024 * 1024, 11));
+    let sha = server::digest::sha256_hex(&file);
+    let created = http
+        .post(format!("{url}/api/v1/uploads"))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", file.len())
+        .header(
+            "Upload-Metadata",
+            tests::tus_metadata("document", &sha, visit.id),
+        )
+        .send()
+        .await?;
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let at = created.headers()["location"].to_str()?.to_owned();
+    let at = if at.starts_with("http") {
+        at
+    } else {
+        format!("{url}{at}")
+    };
+
+    // A PATCH whose body stops halfway, its connection open: the server holds the upload.
+    let (more, body) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    more.unbounded_send(Ok(file[..1024 * 1024].to_vec()))?;
+    let stalled = tokio::spawn(
+        http.patch(&at)
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", 0)
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    server.kill()?;
+    server.wait()?;
+    drop(more);
+    let _ = stalled.await;
+    let mut server = start(&env)?;
+
+    // At once, not when the dead process's lease runs out: the rest goes up from where it stands.
+    let head = http
+        .head(&at)
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await?;
+    assert_eq!(head.status(), reqwest::StatusCode::OK);
+    let offset: usize = head.headers()["upload-offset"].to_str()?.parse()?;
+    let r = http
+        .patch(&at)
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", offset)
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(file[offset..].to_vec())
+        .send()
+        .await?;
+    let status = r.status();
+    server.kill()?;
+    server.wait()?;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::NO_CONTENT,
+        "{}",
+        r.text().await?
+    );
     Ok(())
 }

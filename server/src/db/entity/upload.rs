@@ -23,6 +23,8 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     /// While a PATCH is receiving: the lease that keeps a second PATCH out.
     pub busy_until: Option<DateTimeUtc>,
+    /// The server instance holding it until `busy_until`.
+    pub busy_by: Option<Uuid>,
     /// When the phone says the file was made.
     pub captured_at: Option<DateTimeUtc>,
     /// Where the phone says it was made: latitude.

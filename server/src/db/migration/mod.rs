@@ -16,6 +16,7 @@ mod m20261129_000011_media_by_hash;
 mod m20261203_000012_upload_client_key;
 mod m20261203_000013_photo_previews;
 mod m20261203_000014_refresh_reissue;
+mod m20261203_000015_upload_holder;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_upload_client_key::Migration),
             Box::new(m20261203_000013_photo_previews::Migration),
             Box::new(m20261203_000014_refresh_reissue::Migration),
+            Box::new(m20261203_000015_upload_holder::Migration),
         ]
     }
 }

@@ -1,0 +1,46 @@
+//! Who holds an upload: the server instance whose request is receiving its body, beside until
+//! when. A lease whose holder no longer runs (killed, restarted) is taken over at once instead of
+//! when it runs out (see `instance.rs`).
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+/// Adds `uploads.busy_by`.
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261203_000015_upload_holder"
+    }
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Uploads {
+    Table,
+    BusyBy,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Uploads::Table)
+                    .add_column(uuid_null(Uploads::BusyBy))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Uploads::Table)
+                    .drop_column(Uploads::BusyBy)
+                    .to_owned(),
+            )
+            .await
+    }
+}
