@@ -8,6 +8,7 @@ pub mod auth;
 pub mod calendar;
 pub mod cases;
 pub mod config;
+pub mod data_dir;
 pub mod db;
 pub mod demo;
 pub mod digest;

@@ -239,6 +239,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
     tracing::info!(?config, "configuration");
+    server::data_dir::keep_private(&config.data_dir).with_context(|| {
+        format!(
+            "closing the data folder {} to others",
+            config.data_dir.display()
+        )
+    })?;
     let state = AppState::build(config).await?;
     match cli.command.unwrap_or(Command::Serve { demo: cli.demo }) {
         Command::Serve { demo } => {

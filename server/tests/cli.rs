@@ -368,3 +368,37 @@ fn range_requests_stream_so_concurrent_downloads_hold_no_copy_of_the_file() {
         grown >> 20
     );
 }
+
+/// Every file and folder under `dir` (itself included) whose mode lets anyone but the owner in.
+fn open_to_others(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::metadata(&path).expect("metadata");
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            out.push((path.clone(), mode));
+        }
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("read_dir") {
+                stack.push(entry.expect("entry").path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn r23_the_data_folder_and_everything_in_it_are_the_servers_alone() {
+    let dir = demo_dir();
+    let (mut child, url) = start(dir.path(), &[]);
+    assert_eq!(
+        login(&url, "supervisor", DEMO_PASSWORD),
+        reqwest::StatusCode::OK
+    );
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let open = open_to_others(dir.path());
+    assert!(open.is_empty(), "readable by others: {open:?}");
+}
