@@ -29,6 +29,12 @@ pub enum Action {
     CompareRoll,
     /// An account was disabled (its sessions ended) or enabled again.
     SetAccountDisabled,
+    /// A case with its attempts (family circumstances of a minor) was read.
+    ReadCase,
+    /// An evidence file (or its thumbnail) was downloaded.
+    ReadEvidence,
+    /// A pull sent attempts (how many, and of which cases, in the detail).
+    PullAttempts,
 }
 
 impl Action {
@@ -43,6 +49,9 @@ impl Action {
             Self::OpenCase => "case.open",
             Self::CompareRoll => "roll.compare",
             Self::SetAccountDisabled => "account.set_disabled",
+            Self::ReadCase => "case.read",
+            Self::ReadEvidence => "evidence.read",
+            Self::PullAttempts => "sync.pull",
         }
     }
 
@@ -50,7 +59,9 @@ impl Action {
         match self {
             Self::ReadStudent | Self::TransferStudent => "student",
             Self::LoadCalendar => "calendar",
-            Self::Review | Self::MoveCase | Self::OpenCase => "case",
+            Self::Review | Self::MoveCase | Self::OpenCase | Self::ReadCase => "case",
+            Self::ReadEvidence => "media",
+            Self::PullAttempts => "sync",
             Self::ExportLedger => "ledger",
             Self::CompareRoll => "roll",
             Self::SetAccountDisabled => "account",

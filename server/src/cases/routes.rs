@@ -1,6 +1,6 @@
 //! `/api/v1/cases`: the ledger list with filters and paging, and one case with its attempts.
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
 use sync_protocol::cases::{
     CaseDetail, CasePage, CaseStatus, CaseSummary, DueItem, DueWhat, ReasonCategory,
@@ -227,12 +227,22 @@ async fn list_cases(
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn get_case(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     user: AuthUser,
     Path(id): Path<CaseId>,
 ) -> Result<Json<CaseDetail>, ApiError> {
     let row = db::cases::find(&state.db.read, user.scope(), id.0)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
+    crate::audit::record(
+        &state.db.write,
+        &user,
+        Some(peer.ip()),
+        crate::audit::Action::ReadCase,
+        Some(row.id),
+        serde_json::json!({}),
+    )
+    .await?;
     let attempts = db::cases::attempts(&state.db.read, row.id)
         .await?
         .into_iter()

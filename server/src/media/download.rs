@@ -2,7 +2,7 @@
 //! scoped like the case it belongs to.
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt as _;
@@ -25,11 +25,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_thumbnail))
 }
 
-/// The media object `id` if the caller sees its case (else 404, like a missing one).
-async fn media_in_scope(
+/// The media object `id` if the caller sees its case (else 404, like a missing one), its read
+/// recorded in the audit log (R23: evidence about a minor).
+async fn read_in_scope(
     state: &AppState,
     user: &AuthUser,
+    peer: std::net::SocketAddr,
     id: Uuid,
+    thumbnail: bool,
 ) -> Result<media_object::Model, ApiError> {
     let media = media_object::Entity::find_by_id(id)
         .one(&state.db.read)
@@ -40,6 +43,15 @@ async fn media_in_scope(
         .one(&state.db.read)
         .await?
         .ok_or_else(|| ApiError::not_found("media"))?;
+    crate::audit::record(
+        &state.db.write,
+        user,
+        Some(peer.ip()),
+        crate::audit::Action::ReadEvidence,
+        Some(id),
+        serde_json::json!({ "case_id": media.case_id, "sha256": media.sha256, "thumbnail": thumbnail }),
+    )
+    .await?;
     Ok(media)
 }
 
@@ -53,10 +65,11 @@ async fn media_in_scope(
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn get_thumbnail(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let media = media_in_scope(&state, &user, id).await?;
+    let media = read_in_scope(&state, &user, peer, id, true).await?;
     if !media.content_type.starts_with("image/") {
         return Err(ApiError::not_found("thumbnail"));
     }
@@ -136,11 +149,12 @@ fn encode_file_name(name: &str) -> String {
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn get_media(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     user: AuthUser,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let media = media_in_scope(&state, &user, id).await?;
+    let media = read_in_scope(&state, &user, peer, id, false).await?;
     let size = u64::try_from(media.size).unwrap_or(0);
     let range = parse_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),

@@ -1,8 +1,8 @@
 //! `/api/v1/sync/push` and `/api/v1/sync/pull`.
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use sync_protocol::Problem;
-use sync_protocol::sync::{PullRequest, PullResponse, PushRequest, PushResponse};
+use sync_protocol::sync::{PullRequest, PullResponse, PulledRecord, PushRequest, PushResponse};
 use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -46,8 +46,32 @@ async fn push(
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn pull(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     user: AuthUser,
     Json(body): Json<PullRequest>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    super::pull::pull(&state, &user, body).await.map(Json)
+    let page = super::pull::pull(&state, &user, body).await?;
+    // Attempts carry family circumstances of minors: a page that sends any is a read (R23).
+    let of_cases: Vec<_> = page
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            PulledRecord::Attempt { attempt, .. } => Some(attempt.case_id),
+            _ => None,
+        })
+        .collect();
+    if !of_cases.is_empty() {
+        let attempts = of_cases.len();
+        let cases: std::collections::BTreeSet<_> = of_cases.into_iter().collect();
+        crate::audit::record(
+            &state.db.write,
+            &user,
+            Some(peer.ip()),
+            crate::audit::Action::PullAttempts,
+            None,
+            serde_json::json!({ "attempts": attempts, "cases": cases, "cursor": page.cursor }),
+        )
+        .await?;
+    }
+    Ok(Json(page))
 }

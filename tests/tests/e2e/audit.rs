@@ -1,11 +1,11 @@
-//! R23: reading a student's personal data leaves one audit entry per read; the log is
+//! R23: reading a student's personal data or a minor's evidence leaves one audit entry per read; the log is
 //! append-only; personal data is sealed at rest.
 
 use reqwest::StatusCode;
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
 };
-use server::db::entity::{audit_entry, student};
+use server::db::entity::{audit_entry, media_object, student};
 use tests::TestServer;
 
 #[tokio::test]
@@ -128,5 +128,79 @@ async fn r23_personal_data_is_sealed_at_rest_and_found_by_keyed_hash() -> anyhow
         .await?;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!r.body.text().contains(&detail.id_number));
+    Ok(())
+}
+
+#[tokio::test]
+async fn r23_every_read_of_a_minors_evidence_is_audited() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let token = server.token("teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let photo = tests::files::jpeg(64, 48);
+    let sha = server::digest::sha256_hex(&photo);
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/uploads", server.url))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", photo.len())
+        .header(
+            "Upload-Metadata",
+            tests::tus_metadata("photo", &sha, attempt),
+        )
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(photo)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let media = media_object::Entity::find()
+        .filter(media_object::Column::Sha256.eq(&sha))
+        .one(&server.state.db.read)
+        .await?
+        .expect("the photo");
+    let count = |action: &'static str| {
+        audit_entry::Entity::find()
+            .filter(audit_entry::Column::Action.eq(action))
+            .count(&server.state.db.read)
+    };
+
+    for (path, action) in [
+        (format!("/api/v1/media/{}", media.id), "evidence.read"),
+        (
+            format!("/api/v1/media/{}/thumbnail", media.id),
+            "evidence.read",
+        ),
+        (format!("/api/v1/cases/{}", media.case_id), "case.read"),
+    ] {
+        let before = count(action).await?;
+        let r = server.get(&path, &token).await?;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            count(action).await?,
+            before + 1,
+            "{path} is audited as {action}"
+        );
+    }
+    let before = count("sync.pull").await?;
+    let request = sync_protocol::sync::PullRequest {
+        protocol_version: sync_protocol::sync::PROTOCOL_VERSION,
+        cursor: None,
+        limit: None,
+    };
+    let r = server.post("/api/v1/sync/pull", &token, &request).await?;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        count("sync.pull").await?,
+        before + 1,
+        "a pull of attempts is audited"
+    );
+
+    // A read refused by scope reads nothing and is not recorded.
+    let outsider = server.token("b-teacher").await?;
+    let before = count("evidence.read").await?;
+    let r = server
+        .get(&format!("/api/v1/media/{}", media.id), &outsider)
+        .await?;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(count("evidence.read").await?, before);
     Ok(())
 }
