@@ -1,12 +1,17 @@
-//! The audit log: one append-only entry for every read of a student's personal data and every
-//! change to the ledger (R23).
+//! The audit log: one append-only entry for every read of a student's personal data or a minor's
+//! evidence and every change to the ledger (R23), each linked to the one before by a hash chain
+//! that `server verify` checks.
 
-use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionSession as _, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::entity::audit_entry;
+use crate::db::entity::{audit_entry, audit_head};
 
 /// What an audit entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,9 +74,30 @@ impl Action {
     }
 }
 
-/// Appends one entry: `actor` did `action` on `entity` (if the action is on one record).
+/// The hash before the first link of the chain.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The hash of an entry: SHA-256 over the hash before it and every field but its id, each on
+/// its own line.
+fn link_hash(prev: &str, e: &audit_entry::Model) -> String {
+    let fields = [
+        prev.to_owned(),
+        e.at.timestamp_micros().to_string(),
+        e.actor_id.map(|a| a.to_string()).unwrap_or_default(),
+        e.action.clone(),
+        e.entity_kind.clone(),
+        e.entity_id.map(|a| a.to_string()).unwrap_or_default(),
+        e.client_addr.clone().unwrap_or_default(),
+        e.detail.clone(),
+    ];
+    crate::digest::sha256_hex(fields.join("\n").as_bytes())
+}
+
+/// Appends one entry: `actor` did `action` on `entity` (if the action is on one record), linked
+/// to the entry before it. The chain's head row is locked to the end of the transaction (or of
+/// this call's own, when `db` is no transaction), so entries link in the order they commit.
 pub async fn record(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     actor: &AuthUser,
     client: Option<std::net::IpAddr>,
     action: Action,
@@ -80,17 +106,116 @@ pub async fn record(
 ) -> Result<(), sea_orm::DbErr> {
     let detail =
         serde_json::json!({ "device_id": actor.device_id, "role": actor.role, "detail": detail });
-    audit_entry::Entity::insert(audit_entry::ActiveModel {
-        id: sea_orm::ActiveValue::NotSet,
-        at: Set(Utc::now()),
-        actor_id: Set(Some(actor.id)),
-        action: Set(action.as_str().to_owned()),
-        entity_kind: Set(action.entity_kind().to_owned()),
-        entity_id: Set(entity),
-        client_addr: Set(client.map(|ip| ip.to_string())),
-        detail: Set(detail.to_string()),
+    let now = Utc::now();
+    let mut entry = audit_entry::Model {
+        id: 0,
+        // Stored to the microsecond on every engine: hashed as stored.
+        at: DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now),
+        actor_id: Some(actor.id),
+        action: action.as_str().to_owned(),
+        entity_kind: action.entity_kind().to_owned(),
+        entity_id: entity,
+        client_addr: client.map(|ip| ip.to_string()),
+        detail: detail.to_string(),
+        prev_hash: None,
+        hash: None,
+    };
+    let txn = db.begin().await?;
+    let prev = audit_head::Entity::find_by_id(1)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .map_or_else(|| GENESIS.to_owned(), |h| h.hash);
+    let hash = link_hash(&prev, &entry);
+    entry.prev_hash = Some(prev);
+    entry.hash = Some(hash.clone());
+    let mut row: audit_entry::ActiveModel = entry.into();
+    row.id = sea_orm::ActiveValue::NotSet;
+    let id = audit_entry::Entity::insert(row)
+        .exec(&txn)
+        .await?
+        .last_insert_id;
+    audit_head::Entity::insert(audit_head::ActiveModel {
+        id: Set(1),
+        last_id: Set(id),
+        hash: Set(hash),
     })
-    .exec(db)
-    .await
-    .map(|_| ())
+    .on_conflict(
+        OnConflict::column(audit_head::Column::Id)
+            .update_columns([audit_head::Column::LastId, audit_head::Column::Hash])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
+    txn.commit().await
+}
+
+/// What [`verify`] found in the audit log.
+#[derive(Debug, Default)]
+pub struct AuditCheck {
+    /// Entries read.
+    pub entries: u64,
+    /// Entries from before the chain began (not checked).
+    pub unchained: u64,
+    /// What is wrong, in the words an operator reads; empty when the chain holds.
+    pub problems: Vec<String>,
+}
+
+/// Recomputes the audit log's chain and checks it ends at the recorded head: an entry changed,
+/// deleted or cut off the end shows.
+pub async fn verify(db: &impl ConnectionTrait) -> Result<AuditCheck, sea_orm::DbErr> {
+    let mut check = AuditCheck::default();
+    let mut prev: Option<String> = None;
+    let mut last_id = None;
+    let mut after = i64::MIN;
+    loop {
+        let page = audit_entry::Entity::find()
+            .filter(audit_entry::Column::Id.gt(after))
+            .order_by_asc(audit_entry::Column::Id)
+            .limit(1000)
+            .all(db)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for e in page {
+            check.entries += 1;
+            let (Some(stored_prev), Some(stored)) = (&e.prev_hash, &e.hash) else {
+                if prev.is_some() {
+                    check
+                        .problems
+                        .push(format!("entry {} is not linked into the chain", e.id));
+                } else {
+                    check.unchained += 1;
+                }
+                continue;
+            };
+            let expected_prev = prev.as_deref().unwrap_or(GENESIS);
+            if stored_prev != expected_prev {
+                check.problems.push(format!(
+                    "entry {} does not follow the entry before it: entries were deleted or reordered",
+                    e.id
+                ));
+            }
+            if link_hash(stored_prev, &e) != *stored {
+                check
+                    .problems
+                    .push(format!("entry {} was changed after it was written", e.id));
+            }
+            prev = Some(stored.clone());
+            last_id = Some(e.id);
+        }
+    }
+    let head = audit_head::Entity::find_by_id(1).one(db).await?;
+    match (head, last_id, prev) {
+        (None, None, _) => {}
+        (Some(head), Some(id), Some(hash)) if head.last_id == id && head.hash == hash => {}
+        (Some(head), _, _) => check.problems.push(format!(
+            "the chain ends before its recorded head (entry {}): entries were removed from its end",
+            head.last_id
+        )),
+        (None, Some(_), _) => check
+            .problems
+            .push("the chain's head is missing".to_owned()),
+    }
+    Ok(check)
 }

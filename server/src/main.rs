@@ -40,8 +40,8 @@ enum Command {
     /// Manage the holiday schedules working days are counted with.
     #[command(subcommand)]
     Calendar(CalendarCommand),
-    /// Check the cases' ledgers for tampering (hash chains, records, stored files); exits 1 if
-    /// anything does not match.
+    /// Check the cases' ledgers (hash chains, records, stored files) and the audit log's chain
+    /// for tampering; exits 1 if anything does not match.
     Verify {
         /// Only this case.
         #[arg(long)]
@@ -222,9 +222,27 @@ async fn verify(state: &AppState, only: Option<uuid::Uuid>) -> anyhow::Result<()
         }
     }
     println!("{checked} case(s) verified, {broken} with problems");
+    let audit = server::audit::verify(db).await?;
+    println!(
+        "audit log: {} entries ({} from before the chain began), {}",
+        audit.entries,
+        audit.unchained,
+        if audit.problems.is_empty() {
+            "intact"
+        } else {
+            "broken"
+        }
+    );
+    for problem in &audit.problems {
+        println!("  {problem}");
+    }
     if broken > 0 {
         anyhow::bail!("{broken} case ledger(s) do not match");
     }
+    anyhow::ensure!(
+        audit.problems.is_empty(),
+        "the audit log does not hold together"
+    );
     Ok(())
 }
 

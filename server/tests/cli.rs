@@ -402,3 +402,84 @@ fn r23_the_data_folder_and_everything_in_it_are_the_servers_alone() {
     let open = open_to_others(dir.path());
     assert!(open.is_empty(), "readable by others: {open:?}");
 }
+
+#[test]
+fn r23_verify_finds_audit_entries_deleted_behind_the_triggers_back() {
+    use sea_orm::{ConnectionTrait as _, EntityTrait as _, QueryOrder as _};
+    use server::db::entity::audit_entry;
+
+    let dir = demo_dir();
+    let (mut child, url) = start(dir.path(), &[]);
+    let runtime = runtime();
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let body = serde_json::json!({
+            "username": "supervisor", "password": DEMO_PASSWORD,
+            "device_id": "0192b0b0-0000-7000-8000-000000000007",
+        });
+        let pair: serde_json::Value = http
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("pair");
+        let token = pair["access_token"].as_str().expect("token");
+        let cases: serde_json::Value = http
+            .get(format!("{url}/api/v1/cases?limit=3"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("cases")
+            .json()
+            .await
+            .expect("list");
+        // Three audited reads.
+        for case in cases["items"].as_array().expect("items") {
+            let id = case["id"].as_str().expect("id");
+            let r = http
+                .get(format!("{url}/api/v1/cases/{id}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("case");
+            assert!(r.status().is_success());
+        }
+    });
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let verify = || {
+        let out = server(dir.path()).arg("verify").output().expect("verify");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, stdout) = verify();
+    assert!(ok, "{stdout}");
+    assert!(stdout.contains("audit log"), "{stdout}");
+
+    // Someone with the database drops the trigger and deletes one entry in the middle.
+    runtime.block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("ledger.sqlite").display());
+        let db = sea_orm::Database::connect(url).await.expect("open");
+        let entries = audit_entry::Entity::find()
+            .order_by_asc(audit_entry::Column::Id)
+            .all(&db)
+            .await
+            .expect("entries");
+        assert!(entries.len() >= 3);
+        db.execute_unprepared("DROP TRIGGER audit_log_no_delete")
+            .await
+            .expect("drop trigger");
+        audit_entry::Entity::delete_by_id(entries[1].id)
+            .exec(&db)
+            .await
+            .expect("delete");
+    });
+    let (ok, stdout) = verify();
+    assert!(!ok, "a deleted audit entry went unseen: {stdout}");
+    assert!(stdout.contains("audit log"), "{stdout}");
+}

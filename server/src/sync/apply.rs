@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TryIntoModel as _,
+    QueryFilter, QuerySelect, TransactionTrait, TryIntoModel as _,
 };
 use sync_protocol::cases::CaseStatus;
 use sync_protocol::evidence::{ReviewTarget, Verdict};
@@ -121,7 +121,7 @@ fn field_names<E: Mergeable>(fields: &[E::Field]) -> Vec<&'static str> {
     fields.iter().map(E::name).collect()
 }
 
-impl<'a, C: ConnectionTrait> Batch<'a, C> {
+impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
     /// A batch in `txn` for `user` at `now`.
     pub fn new(txn: &'a C, user: &'a AuthUser, now: DateTime<Utc>) -> Self {
         Self {

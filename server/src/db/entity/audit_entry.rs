@@ -15,6 +15,10 @@ pub struct Model {
     pub entity_id: Option<Uuid>,
     pub client_addr: Option<String>,
     pub detail: String,
+    /// The hash of the entry before (64 zeros for the first), none before the chain began.
+    pub prev_hash: Option<String>,
+    /// SHA-256 of `prev_hash` and this entry's content.
+    pub hash: Option<String>,
 }
 
 /// No relations are declared: queries join explicitly.

@@ -5,6 +5,7 @@ pub mod applied_mutation;
 pub mod attempt;
 pub mod attempt_participant;
 pub mod audit_entry;
+pub mod audit_head;
 pub mod case;
 pub mod case_move;
 pub mod change_log;

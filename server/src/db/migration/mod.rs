@@ -17,6 +17,7 @@ mod m20261203_000012_upload_client_key;
 mod m20261203_000013_photo_previews;
 mod m20261203_000014_refresh_reissue;
 mod m20261203_000015_upload_holder;
+mod m20261203_000016_audit_chain;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_photo_previews::Migration),
             Box::new(m20261203_000014_refresh_reissue::Migration),
             Box::new(m20261203_000015_upload_holder::Migration),
+            Box::new(m20261203_000016_audit_chain::Migration),
         ]
     }
 }
