@@ -31,6 +31,9 @@ pub struct ConfigError {
 pub struct Config {
     /// Where to listen (`BIND`, default `127.0.0.1:8080`).
     pub bind: SocketAddr,
+    /// Web origins whose pages may call the API from a browser (`CORS_ORIGINS`, comma-separated,
+    /// e.g. `https://console.example.cn`; none by default: no cross-origin calls).
+    pub cors_origins: Vec<axum::http::HeaderValue>,
     /// Where the embedded default keeps its database, media and keys (`DATA_DIR`, default `./data`).
     pub data_dir: PathBuf,
     /// `DATABASE_URL`; none means SQLite at `DATA_DIR/ledger.sqlite`.
@@ -171,8 +174,16 @@ impl Config {
         })?;
         let data_dir = PathBuf::from(parsed("DATA_DIR", "./data")?);
         let storage = crate::storage::StorageConfig::from_lookup(&get, &data_dir)?;
+        let cors_origins = get("CORS_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(web_origin)
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             bind,
+            cors_origins,
             data_dir,
             database_url: get("DATABASE_URL").filter(|v| !v.is_empty()).map(Secret),
             jwt_issuer: parsed("JWT_ISSUER", "kongchuo-server")?,
@@ -266,4 +277,20 @@ mod tests {
             );
         }
     }
+}
+
+/// `origin` as a `scheme://host[:port]` origin a browser sends, or why not.
+fn web_origin(origin: &str) -> Result<axum::http::HeaderValue, ConfigError> {
+    let invalid = |why: &str| ConfigError {
+        name: "CORS_ORIGINS",
+        reason: format!("`{origin}` {why}"),
+    };
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| invalid("is not an origin: it starts with https:// or http://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '*']) {
+        return Err(invalid("is not an origin: scheme, host and port only"));
+    }
+    axum::http::HeaderValue::from_str(origin).map_err(|_| invalid("is not a valid header value"))
 }

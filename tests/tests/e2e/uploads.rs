@@ -1725,3 +1725,78 @@ async fn an_administrator_attaches_no_evidence_to_an_attempt_it_sees() -> anyhow
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_browser_on_a_configured_origin_may_upload_and_read_the_tus_headers() -> anyhow::Result<()>
+{
+    let origin = "https://console.example.cn";
+    let server = TestServer::builder()
+        .with_env(
+            "CORS_ORIGINS",
+            &format!("{origin}, https://other.example.cn"),
+        )
+        .start()
+        .await?;
+    let http = reqwest::Client::new();
+    for path in [
+        "/api/v1/uploads".to_owned(),
+        format!("/api/v1/uploads/{}", Uuid::now_v7()),
+    ] {
+        let r = http
+            .request(Method::OPTIONS, format!("{}{path}", server.url))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "PATCH")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, tus-resumable, upload-offset, content-type",
+            )
+            .send()
+            .await?;
+        assert!(
+            r.status().is_success(),
+            "preflight of {path}: {}",
+            r.status()
+        );
+        let allowed = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_lowercase()
+        };
+        assert_eq!(allowed("access-control-allow-origin"), origin);
+        assert!(allowed("access-control-allow-methods").contains("patch"));
+        assert!(allowed("access-control-allow-headers").contains("upload-offset"));
+    }
+
+    let tus = client_for(&server, "teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let data = typed("jpeg", 30_000, 53);
+    let r = tus
+        .request(Method::POST, "/api/v1/uploads")
+        .header("Origin", origin)
+        .header("Upload-Length", data.len())
+        .header(
+            "Upload-Metadata",
+            metadata("photo", &sha256_hex(&data), attempt),
+        )
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let exposed = r.headers()["access-control-expose-headers"]
+        .to_str()?
+        .to_lowercase();
+    for header in ["location", "upload-offset", "tus-resumable"] {
+        assert!(exposed.contains(header), "{header} not exposed: {exposed}");
+    }
+
+    // Another origin gets no permission.
+    let r = http
+        .request(Method::OPTIONS, format!("{}/api/v1/uploads", server.url))
+        .header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await?;
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    Ok(())
+}
