@@ -228,6 +228,22 @@ impl Config {
     }
 }
 
+/// `origin` as a `scheme://host[:port]` origin a browser sends, or why not.
+fn web_origin(origin: &str) -> Result<axum::http::HeaderValue, ConfigError> {
+    let invalid = |why: &str| ConfigError {
+        name: "CORS_ORIGINS",
+        reason: format!("`{origin}` {why}"),
+    };
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| invalid("is not an origin: it starts with https:// or http://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '*']) {
+        return Err(invalid("is not an origin: scheme, host and port only"));
+    }
+    axum::http::HeaderValue::from_str(origin).map_err(|_| invalid("is not a valid header value"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,20 +293,4 @@ mod tests {
             );
         }
     }
-}
-
-/// `origin` as a `scheme://host[:port]` origin a browser sends, or why not.
-fn web_origin(origin: &str) -> Result<axum::http::HeaderValue, ConfigError> {
-    let invalid = |why: &str| ConfigError {
-        name: "CORS_ORIGINS",
-        reason: format!("`{origin}` {why}"),
-    };
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .ok_or_else(|| invalid("is not an origin: it starts with https:// or http://"))?;
-    if rest.is_empty() || rest.contains(['/', '?', '#', '*']) {
-        return Err(invalid("is not an origin: scheme, host and port only"));
-    }
-    axum::http::HeaderValue::from_str(origin).map_err(|_| invalid("is not a valid header value"))
 }
