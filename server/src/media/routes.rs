@@ -219,6 +219,14 @@ async fn patch_upload(
 ) -> Result<Response, ApiError> {
     check_tus(&headers)?;
     let row = uploads::find(&state, &user, id).await?;
+    let from_start = headers
+        .get("upload-offset")
+        .is_some_and(|v| v.as_bytes() == b"0");
+    if row.offset >= row.length && from_start {
+        // Finished at creation (the server had the file): a standard client that sends the file
+        // from 0 without reading the creation's offset is told it is complete; nothing is read.
+        return Ok(tus_response(StatusCode::NO_CONTENT, Some(&row)));
+    }
     if row.offset >= row.length {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

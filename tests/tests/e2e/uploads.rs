@@ -376,6 +376,13 @@ async fn an_upload_in_chunks_with_checksums_is_stored_verified_and_linked_on(
         again.headers()["upload-offset"].to_str()?,
         data.len().to_string()
     );
+    // A standard client that does not read the creation's offset sends the file from 0: it is
+    // told the upload is complete, not refused.
+    let r = tus
+        .patch(&location(&again), 0, data.clone().into(), None)
+        .await?;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&r), Some(data.len() as u64));
     // Sent again for the same attempt (a phone that missed the answer), it is linked once.
     let linked = media_object::Entity::find()
         .filter(media_object::Column::Sha256.eq(&sha))
