@@ -43,7 +43,7 @@ pub use state::AppState;
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let (api, document) = openapi::routes().split_for_parts();
-    let document = std::sync::Arc::new(document);
+    let document = std::sync::Arc::new(openapi::complete(&document));
     let max_json = state.config.max_json_bytes;
     let cors = cors_for(&state.config.cors_origins);
     api.route(

@@ -282,6 +282,7 @@ pub struct PullRequest {
     /// The cursor of the last page applied; absent on a first sync.
     pub cursor: Option<String>,
     /// Most records in one page (default 500, at most 2000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2000))]
     pub limit: Option<u32>,
 }
 

@@ -33,6 +33,7 @@ pub struct CaseChange {
     /// The case version the change was made on (as read from `GET /api/v1/cases/{id}`).
     pub base_version: i64,
     /// The changed fields only.
+    #[schema(min_items = 1)]
     pub fields: Vec<CaseField>,
 }
 

@@ -36,6 +36,7 @@ pub struct DueQuery {
     /// The `next_after` of the previous page.
     after: Option<CaseId>,
     /// Cases per page, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 
@@ -170,6 +171,7 @@ pub struct CaseListQuery {
     /// The `next_after` of the previous page.
     after: Option<CaseId>,
     /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 

@@ -257,3 +257,27 @@ async fn a_photo_that_does_not_decode_is_decoded_once_not_on_every_thumbnail_req
     );
     Ok(())
 }
+
+#[tokio::test]
+#[ignore = "needs openapi-spec-validator (pip install openapi-spec-validator); .ci/run installs it and runs ignored tests"]
+async fn the_openapi_document_is_valid_openapi_3_1() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let doc = server
+        .request(Method::GET, "/api/v1/openapi.json", None, None)
+        .await?;
+    assert_eq!(doc.status, StatusCode::OK);
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &doc.body.0)?;
+    let out = std::process::Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "openapi-spec-validator: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
