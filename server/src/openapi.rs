@@ -64,7 +64,8 @@ fn header(name: &str, description: &str, schema: serde_json::Value) -> serde_jso
 
 /// The document as served: `document` with what every route answers written out once here
 /// rather than on each route: a description on every response, 401 on every operation that
-/// needs a token, 400 wherever there is a parameter or a body, 413/415/422 for JSON bodies, and
+/// needs a token, 400 wherever there is a parameter or a body, 404 wherever a path names a
+/// record, 413/415/422 for JSON bodies, and
 /// on tus routes the `Tus-Resumable` header (412 without it) and the creation and PATCH headers.
 pub fn complete(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut doc = serde_json::to_value(document).unwrap_or_default();
@@ -98,6 +99,9 @@ pub fn complete(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
             }
             if has_parameters || json_body || tus {
                 added.push(("400", "a parameter, header or body is malformed"));
+            }
+            if path.contains('{') {
+                added.push(("404", "no such record in the caller's scope"));
             }
             if json_body {
                 added.push(("413", "the body is larger than `MAX_JSON_BYTES`"));

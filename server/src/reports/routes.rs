@@ -43,6 +43,7 @@ pub struct LedgerQuery {
     /// The period's last day (at most three years after `from`).
     to: Option<NaiveDate>,
     /// Instead of `from` and `to`: a calendar month, `YYYY-MM`.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     month: Option<String>,
     /// Only cases under this org unit (a district, township, village or school).
     org_unit_id: Option<uuid::Uuid>,

@@ -35,10 +35,12 @@ pub const MAX_CHILDREN: usize = 20_000;
 #[serde(deny_unknown_fields)]
 pub struct RegisteredChild {
     /// Name.
+    #[schema(min_length = 1)]
     pub name: String,
     /// Birth date.
     pub birth_date: NaiveDate,
     /// National ID number (身份证号).
+    #[schema(min_length = 1)]
     pub id_number: String,
     /// The village (or community) of residence.
     pub village_id: OrgUnitId,
