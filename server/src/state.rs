@@ -98,6 +98,15 @@ impl AppState {
             config.access_ttl,
         )?;
         let sealer = Sealer::new(&keys)?;
+        let sealed = crate::students::roll::seal_names_left_in_the_clear(&db.write, &sealer)
+            .await
+            .context("sealing the names of unenrolled children")?;
+        if sealed > 0 {
+            tracing::info!(
+                sealed,
+                "sealed the names of unenrolled children written before"
+            );
+        }
         let clock = Mutex::new(Hlc::new(DeviceId(uuid::Uuid::nil())));
         let storage = Storage::open(&config.storage).context("opening the media store")?;
         let instance =

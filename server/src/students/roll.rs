@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait as _,
 };
@@ -23,6 +24,7 @@ use crate::auth::{AuthUser, Scope};
 use crate::calendar::age_on;
 use crate::db::entity::{org_unit, student, unenrolled_child};
 use crate::error::{ApiError, Json};
+use crate::personal_data::Sealer;
 use crate::state::AppState;
 
 /// The ages of compulsory education the comparison looks at (R6).
@@ -88,15 +90,50 @@ pub struct ComparisonReport {
     pub unenrolled: Vec<UnenrolledChild>,
 }
 
-fn view(row: unenrolled_child::Model) -> UnenrolledChild {
-    UnenrolledChild {
+fn view(sealer: &Sealer, row: unenrolled_child::Model) -> anyhow::Result<UnenrolledChild> {
+    let name = match &row.name_enc {
+        Some(sealed) => sealer
+            .open(sealed, &name_context(row.id))
+            .map_err(|e| anyhow::anyhow!("the name of unenrolled child {}: {e}", row.id))?,
+        None => row.name,
+    };
+    Ok(UnenrolledChild {
         id: row.id,
-        name: row.name,
+        name,
         birth_date: row.birth_date,
         village_id: row.village_id,
         township_id: row.township_id,
         as_of: row.as_of,
+    })
+}
+
+/// The sealing context of the name of unenrolled child `id`.
+fn name_context(id: Uuid) -> String {
+    super::seal_context("unenrolled_children", "name", id)
+}
+
+/// Seals the names of unenrolled children written before names were sealed (the migration
+/// that added `name_enc` holds no key); run at start. Returns how many it sealed.
+pub async fn seal_names_left_in_the_clear(
+    db: &impl sea_orm::ConnectionTrait,
+    sealer: &Sealer,
+) -> Result<usize, sea_orm::DbErr> {
+    let plain = unenrolled_child::Entity::find()
+        .filter(unenrolled_child::Column::NameEnc.is_null())
+        .all(db)
+        .await?;
+    for row in &plain {
+        unenrolled_child::Entity::update_many()
+            .col_expr(
+                unenrolled_child::Column::NameEnc,
+                Expr::value(Some(sealer.seal(&row.name, &name_context(row.id)))),
+            )
+            .col_expr(unenrolled_child::Column::Name, Expr::value(""))
+            .filter(unenrolled_child::Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
     }
+    Ok(plain.len())
 }
 
 /// Compares the household register's children with every school roll of the caller's district
@@ -194,7 +231,8 @@ pub async fn compare_roll(
             district_id: Set(district),
             township_id: Set(township_id),
             village_id: Set(village.id),
-            name: Set(child.name.clone()),
+            name: Set(String::new()),
+            name_enc: Set(Some(state.sealer.seal(&child.name, &name_context(id)))),
             birth_date: Set(child.birth_date),
             id_number_enc: Set(state.sealer.seal(
                 child.id_number.trim(),
@@ -208,7 +246,7 @@ pub async fn compare_roll(
         let row = unenrolled_child::Entity::insert(row)
             .exec_with_returning(&txn)
             .await?;
-        report.unenrolled.push(view(row));
+        report.unenrolled.push(view(&state.sealer, row)?);
     }
     audit::record(
         &txn,
@@ -254,7 +292,8 @@ pub async fn list_unenrolled(
         .order_by_asc(unenrolled_child::Column::Id)
         .all(&state.db.read)
         .await?;
-    Ok(Json(rows.into_iter().map(view).collect()))
+    let views = rows.into_iter().map(|row| view(&state.sealer, row));
+    Ok(Json(views.collect::<anyhow::Result<_>>()?))
 }
 
 #[cfg(test)]

@@ -64,13 +64,19 @@ async fn r06_children_on_no_roll_are_routed_to_the_township_they_live_in() -> an
             ("李小花".to_owned(), theirs.unit.id.to_string()),
         ]
     );
-    // The ID numbers are sealed at rest and never sent back.
+    // The ID numbers are sealed at rest and never sent back; the names are sealed at rest (R23).
     assert!(!r.body.text().contains("520102201603020011"));
     for row in unenrolled_child::Entity::find()
         .all(&server.state.db.read)
         .await?
     {
         assert!(!row.id_number_enc.contains("5201022"));
+        for name in ["王小虎", "李小花"] {
+            assert!(
+                !format!("{row:?}").contains(name),
+                "a child's name in the clear: {row:?}"
+            );
+        }
     }
 
     // A second comparison lists nobody twice.
@@ -199,5 +205,52 @@ async fn r06_a_comparison_learns_nothing_of_another_districts_roll_or_list() -> 
         .await?;
     assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
     assert_eq!(counts(&r.body.json()), (Some(0), Some(0), Some(1)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn r23_a_name_stored_in_the_clear_before_is_sealed_at_the_next_start() -> anyhow::Result<()> {
+    use sea_orm::ActiveModelTrait as _;
+    let server = TestServer::start().await?;
+    let township = &server.home.townships[0];
+    let id = uuid::Uuid::now_v7();
+    let supervisor = &server
+        .home
+        .users
+        .iter()
+        .find(|(r, _)| *r == Role::Supervisor)
+        .expect("supervisor")
+        .1;
+    // A row as an older server wrote it: the name in the clear.
+    unenrolled_child::ActiveModel {
+        id: sea_orm::Set(id),
+        district_id: sea_orm::Set(server.home.district.id),
+        township_id: sea_orm::Set(township.unit.id),
+        village_id: sea_orm::Set(township.villages[0].id),
+        name: sea_orm::Set("周小雨".into()),
+        birth_date: sea_orm::Set(chrono::NaiveDate::from_ymd_opt(2016, 4, 4).expect("date")),
+        id_number_enc: sea_orm::Set(String::new()),
+        id_number_lookup: sea_orm::Set("legacy".into()),
+        as_of: sea_orm::Set(chrono::NaiveDate::from_ymd_opt(2026, 9, 1).expect("date")),
+        found_at: sea_orm::Set(chrono::Utc::now()),
+        found_by: sea_orm::Set(supervisor.id),
+        name_enc: sea_orm::Set(None),
+    }
+    .insert(&server.state.db.write)
+    .await?;
+
+    let _restarted = server.another_instance().await?;
+    let row = unenrolled_child::Entity::find_by_id(id)
+        .one(&server.state.db.read)
+        .await?
+        .expect("the row");
+    assert!(!format!("{row:?}").contains("周小雨"), "{row:?}");
+    let token = server.token("supervisor").await?;
+    let listed = server.get("/api/v1/unenrolled-children", &token).await?;
+    assert!(
+        listed.body.text().contains("周小雨"),
+        "{}",
+        listed.body.text()
+    );
     Ok(())
 }

@@ -18,6 +18,8 @@ pub struct Model {
     pub as_of: Date,
     pub found_at: DateTimeUtc,
     pub found_by: Uuid,
+    /// The name, sealed (`name` is empty then; it holds the name of a row written before).
+    pub name_enc: Option<String>,
 }
 
 /// No relations are declared: queries join explicitly.
