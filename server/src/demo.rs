@@ -362,7 +362,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
                 next_step: "三日内再次家访".into(),
                 notes: String::new(),
             };
-            seed::attempt(db, &mut changes, &case, attempt, author.id).await?;
+            seed::attempt(db, &state.sealer, &mut changes, &case, attempt, author.id).await?;
         }
         cases.push(case);
     }

@@ -12,6 +12,11 @@ use sha2::Sha256;
 
 use crate::keys::KeyMaterial;
 
+/// The sealing context of a personal-data field: its table, field and record.
+pub fn seal_context(table: &str, field: &str, id: uuid::Uuid) -> String {
+    format!("{table}.{field}:{id}")
+}
+
 /// Why a sealed value could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {

@@ -258,6 +258,7 @@ pub async fn case(
 /// phone edit simply applies).
 pub async fn attempt(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     changes: &mut ChangeSet,
     case: &case::Model,
     new: NewAttempt,
@@ -269,7 +270,7 @@ pub async fn attempt(
         new.id,
         case.id
     );
-    db::attempts::insert(db, &new, author, &FieldStamps::new(), Utc::now()).await?;
+    db::attempts::insert(db, sealer, &new, author, &FieldStamps::new(), Utc::now()).await?;
     changes.upsert(EntityKind::Attempt, new.id.0, RecordScope::from(case), true);
     Ok(())
 }

@@ -52,11 +52,13 @@ pub fn summary(
     })
 }
 
-/// The wire view of an attempt row and its participants.
+/// The wire view of an attempt row and its participants, its free text opened.
 pub fn attempt_view(
+    sealer: &crate::personal_data::Sealer,
     row: attempt::Model,
     participants: Vec<attempt_participant::Model>,
 ) -> anyhow::Result<Attempt> {
+    let row = crate::db::attempts::opened(sealer, row)?;
     let location = match (row.lat, row.lon) {
         (Some(lat), Some(lon)) => Some(GeoPoint {
             lat,

@@ -248,7 +248,7 @@ async fn get_case(
     let attempts = db::cases::attempts(&state.db.read, row.id)
         .await?
         .into_iter()
-        .map(|(a, p)| super::attempt_view(a, p))
+        .map(|(a, p)| super::attempt_view(&state.sealer, a, p))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Json(CaseDetail {
         case: super::view(&state, &state.db.read, row).await?,

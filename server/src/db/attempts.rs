@@ -1,4 +1,5 @@
-//! Writing attempts and their participants. One path for the demo, the tests' fixtures and sync.
+//! Writing attempts and their participants, the free text sealed (R23). One path for the demo,
+//! the tests' fixtures and sync.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -11,6 +12,7 @@ use sync_protocol::sync::{FieldStamps, NewAttempt};
 use uuid::Uuid;
 
 use crate::db::entity::{attempt, attempt_participant};
+use crate::personal_data::{Sealer, seal_context};
 
 /// The stamps text of a field clock.
 pub fn stamps_text(stamps: &FieldStamps) -> String {
@@ -22,14 +24,40 @@ pub fn parse_stamps(text: &str) -> Result<FieldStamps, DbErr> {
     serde_json::from_str(text).map_err(|e| DbErr::Custom(format!("corrupt field clock: {e}")))
 }
 
-/// The rows of a new attempt by `author` with field clock `stamps` (version 1): the attempt and
-/// its participants in order.
+/// Seals `plain`, the free-text `field` of attempt `id` (R23).
+fn seal(sealer: &Sealer, id: Uuid, field: &str, plain: &str) -> String {
+    sealer.seal(plain, &seal_context("attempts", field, id))
+}
+
+/// `row` with its free text opened (a row written before text was sealed is in the clear).
+pub fn opened(sealer: &Sealer, mut row: attempt::Model) -> Result<attempt::Model, DbErr> {
+    if !row.private_sealed {
+        return Ok(row);
+    }
+    let id = row.id;
+    let open = |field: &str, sealed: &str| {
+        sealer
+            .open(sealed, &seal_context("attempts", field, id))
+            .map_err(|e| DbErr::Custom(format!("the {field} of attempt {id}: {e}")))
+    };
+    row.met_whom = open("met_whom", &row.met_whom)?;
+    row.guardian_statement = open("guardian_statement", &row.guardian_statement)?;
+    row.next_step = open("next_step", &row.next_step)?;
+    row.notes = open("notes", &row.notes)?;
+    row.private_sealed = false;
+    Ok(row)
+}
+
+/// The rows of a new attempt by `author` with field clock `stamps` (version 1): the attempt, its
+/// free text sealed, and its participants in order.
 pub fn rows(
+    sealer: &Sealer,
     new: &NewAttempt,
     author: Uuid,
     stamps: &FieldStamps,
     now: DateTime<Utc>,
 ) -> (attempt::ActiveModel, Vec<attempt_participant::ActiveModel>) {
+    let id = new.id.0;
     let row = attempt::ActiveModel {
         id: Set(new.id.0),
         case_id: Set(new.case_id.0),
@@ -38,11 +66,17 @@ pub fn rows(
         lat: Set(new.location.map(|l| l.lat)),
         lon: Set(new.location.map(|l| l.lon)),
         accuracy_m: Set(new.location.and_then(|l| l.accuracy_m)),
-        met_whom: Set(new.met_whom.clone()),
-        guardian_statement: Set(new.guardian_statement.clone()),
+        met_whom: Set(seal(sealer, id, "met_whom", &new.met_whom)),
+        guardian_statement: Set(seal(
+            sealer,
+            id,
+            "guardian_statement",
+            &new.guardian_statement,
+        )),
         outcome: Set(new.outcome.as_str().to_owned()),
-        next_step: Set(new.next_step.clone()),
-        notes: Set(new.notes.clone()),
+        next_step: Set(seal(sealer, id, "next_step", &new.next_step)),
+        notes: Set(seal(sealer, id, "notes", &new.notes)),
+        private_sealed: Set(true),
         author_id: Set(author),
         created_at: Set(now),
         version: Set(1),
@@ -98,12 +132,13 @@ pub async fn insert_rows(
 /// Inserts `new` by `author` with field clock `stamps` (version 1) and its participants.
 pub async fn insert(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     new: &NewAttempt,
     author: Uuid,
     stamps: &FieldStamps,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let (row, participants) = rows(new, author, stamps, now);
+    let (row, participants) = rows(sealer, new, author, stamps, now);
     insert_rows(db, vec![row], participants).await
 }
 
@@ -148,11 +183,13 @@ pub async fn participants(
         .collect()
 }
 
-/// The mergeable fields of a stored attempt.
+/// The mergeable fields of a stored attempt, its free text opened.
 pub fn fields(
+    sealer: &Sealer,
     row: &attempt::Model,
     participants: Vec<Participant>,
 ) -> Result<AttemptFields, DbErr> {
+    let row = &opened(sealer, row.clone())?;
     let corrupt = |e: String| DbErr::Custom(format!("corrupt attempt {}: {e}", row.id));
     Ok(AttemptFields {
         met_whom: row.met_whom.clone(),
@@ -173,9 +210,10 @@ pub fn fields(
     })
 }
 
-/// Writes merged fields back, with the new version and field clock.
+/// Writes merged fields back, the free text sealed, with the new version and field clock.
 pub async fn store(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     row: attempt::Model,
     fields: &AttemptFields,
     stamps: &FieldStamps,
@@ -184,11 +222,17 @@ pub async fn store(
 ) -> Result<(), DbErr> {
     let id = row.id;
     let mut active: attempt::ActiveModel = row.into();
-    active.met_whom = Set(fields.met_whom.clone());
-    active.guardian_statement = Set(fields.guardian_statement.clone());
+    active.met_whom = Set(seal(sealer, id, "met_whom", &fields.met_whom));
+    active.guardian_statement = Set(seal(
+        sealer,
+        id,
+        "guardian_statement",
+        &fields.guardian_statement,
+    ));
     active.outcome = Set(fields.outcome.as_str().to_owned());
-    active.next_step = Set(fields.next_step.clone());
-    active.notes = Set(fields.notes.clone());
+    active.next_step = Set(seal(sealer, id, "next_step", &fields.next_step));
+    active.notes = Set(seal(sealer, id, "notes", &fields.notes));
+    active.private_sealed = Set(true);
     active.lat = Set(fields.location.map(|l| l.lat));
     active.lon = Set(fields.location.map(|l| l.lon));
     active.accuracy_m = Set(fields.location.and_then(|l| l.accuracy_m));

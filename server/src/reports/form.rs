@@ -175,7 +175,7 @@ pub async fn report_form(
     let attempts = db::cases::attempts(db, row.id)
         .await?
         .into_iter()
-        .map(|(a, p)| crate::cases::attempt_view(a, p))
+        .map(|(a, p)| crate::cases::attempt_view(&state.sealer, a, p))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let student_id = student.id;
     let student = crate::students::detail(&state.sealer, student, guardians)?;

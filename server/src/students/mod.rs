@@ -11,10 +11,7 @@ use uuid::Uuid;
 use crate::db::entity::{guardian, student};
 use crate::personal_data::Sealer;
 
-/// The sealing context of a personal-data field: its table, field and record.
-pub fn seal_context(table: &str, field: &str, id: Uuid) -> String {
-    format!("{table}.{field}:{id}")
-}
+pub use crate::personal_data::seal_context;
 
 /// The wire view of a student, with the sealed fields opened.
 pub fn detail(

@@ -32,6 +32,7 @@ use crate::db::entity::{
 };
 use crate::db::{attempts, documents};
 use crate::ledger::{self, LedgerKind};
+use crate::personal_data::Sealer;
 
 /// What an applied mutation left.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +68,7 @@ fn forbidden_evidence() -> Outcome {
 /// already looked up in the caller's scope.
 pub struct Batch<'a, C> {
     txn: &'a C,
+    sealer: &'a Sealer,
     user: &'a AuthUser,
     now: DateTime<Utc>,
     /// Changes to append to the log before commit.
@@ -122,10 +124,11 @@ fn field_names<E: Mergeable>(fields: &[E::Field]) -> Vec<&'static str> {
 }
 
 impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
-    /// A batch in `txn` for `user` at `now`.
-    pub fn new(txn: &'a C, user: &'a AuthUser, now: DateTime<Utc>) -> Self {
+    /// A batch in `txn` for `user` at `now`, sealing attempts' free text with `sealer`.
+    pub fn new(txn: &'a C, sealer: &'a Sealer, user: &'a AuthUser, now: DateTime<Utc>) -> Self {
         Self {
             txn,
+            sealer,
             user,
             now,
             changes: ChangeSet::default(),
@@ -456,7 +459,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
         }
         let scalars = attempt_scalars(new);
         let stamps = initial_stamps(&field_names::<AttemptFields>(&scalars), hlc);
-        let (row, participants) = attempts::rows(new, self.user.id, &stamps, self.now);
+        let (row, participants) = attempts::rows(self.sealer, new, self.user.id, &stamps, self.now);
         let content = ledger::attempt_content(
             &row.clone().try_into_model()?,
             &participants
@@ -510,7 +513,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
                 "only its author and the staff listed on it change an attempt",
             ));
         }
-        let mut state = attempts::fields(&row, participants)?;
+        let mut state = attempts::fields(self.sealer, &row, participants)?;
         let mut stamps = parse_stamps(&row.field_stamps)?;
         let version = row.version + 1;
         let losses = merge::merge_scalars(
@@ -522,7 +525,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
             version,
         );
         let grew = unite_participants(&mut state, add);
-        attempts::store(self.txn, row, &state, &stamps, version, grew).await?;
+        attempts::store(self.txn, self.sealer, row, &state, &stamps, version, grew).await?;
         self.finish_update(
             EntityKind::Attempt,
             id,

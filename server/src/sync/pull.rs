@@ -204,9 +204,12 @@ async fn records_for(
         crate::db::attempts::participants_of(db, attempts.iter().map(|a| a.id).collect()).await?;
     for row in attempts.into_iter().filter(|a| visible(&a.case_id)) {
         let (id, version, stamps) = (row.id, row.version, parse_stamps(&row.field_stamps)?);
-        let attempt: Attempt =
-            crate::cases::attempt_view(row, participants.remove(&id).unwrap_or_default())
-                .map_err(|e| corrupt("attempt", e))?;
+        let attempt: Attempt = crate::cases::attempt_view(
+            &state.sealer,
+            row,
+            participants.remove(&id).unwrap_or_default(),
+        )
+        .map_err(|e| corrupt("attempt", e))?;
         out.insert(
             (EntityKind::Attempt, id),
             PulledRecord::Attempt {

@@ -81,7 +81,7 @@ pub async fn push(
         .map(|row| (row.mutation_id, row))
         .collect();
 
-    let mut batch = Batch::new(&txn, user, now);
+    let mut batch = Batch::new(&txn, &state.sealer, user, now);
     // What a replayed mutation touches is not looked up: its stored result is the answer.
     let fresh: Vec<&Mutation> = mutations
         .iter()

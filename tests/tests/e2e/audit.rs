@@ -204,3 +204,67 @@ async fn r23_every_read_of_a_minors_evidence_is_audited() -> anyhow::Result<()> 
     assert_eq!(count("evidence.read").await?, before);
     Ok(())
 }
+
+#[tokio::test]
+async fn r23_the_free_text_of_attempts_is_sealed_at_rest() -> anyhow::Result<()> {
+    use sync_protocol::sync::{AttemptField, Change, Mutation, PROTOCOL_VERSION, PushRequest};
+    let server = TestServer::start().await?;
+    let token = server.token("teacher").await?;
+    let case = server.school_cases().next().cloned().expect("a case");
+    let mut new = tests::sample_attempt(case.id.into(), "父亲在外地打工，孩子由奶奶照看");
+    new.met_whom = "奶奶（监护人）".into();
+    new.guardian_statement = "奶奶说孩子不愿意去学校".into();
+    let device = sync_protocol::DeviceId::new();
+    let mutation = |change| Mutation {
+        id: sync_protocol::MutationId::new(),
+        base_version: 1,
+        hlc: sync_protocol::hlc::HlcStamp {
+            millis: chrono::Utc::now().timestamp_millis(),
+            counter: 0,
+            device,
+        },
+        change,
+    };
+    let push = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        mutations: vec![
+            mutation(Change::CreateAttempt {
+                attempt: new.clone(),
+            }),
+            mutation(Change::UpdateAttempt {
+                attempt_id: new.id,
+                fields: vec![AttemptField::Notes("补记：母亲也同意送回学校".into())],
+                add_participants: Vec::new(),
+            }),
+        ],
+    };
+    let r = server.post("/api/v1/sync/push", &token, &push).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body.text());
+
+    let stored = server::db::entity::attempt::Entity::find_by_id(new.id.0)
+        .one(&server.state.db.read)
+        .await?
+        .expect("stored");
+    let at_rest = format!("{stored:?}");
+    for plain in ["奶奶", "打工", "母亲", "不愿意"] {
+        assert!(
+            !at_rest.contains(plain),
+            "`{plain}` in the clear: {at_rest}"
+        );
+    }
+    // The people allowed to read it read it as written.
+    let detail = server
+        .get(&format!("/api/v1/cases/{}", case.id), &token)
+        .await?
+        .body
+        .json();
+    let attempt = detail["attempts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["id"] == new.id.to_string()))
+        .cloned()
+        .expect("the attempt");
+    assert_eq!(attempt["notes"], "补记：母亲也同意送回学校");
+    assert_eq!(attempt["met_whom"], "奶奶（监护人）");
+    assert_eq!(attempt["guardian_statement"], "奶奶说孩子不愿意去学校");
+    Ok(())
+}

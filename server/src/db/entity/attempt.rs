@@ -25,6 +25,8 @@ pub struct Model {
     /// Per-field clock (JSON of `FieldStamps`).
     pub field_stamps: String,
     pub initial_participants: i32,
+    /// Whether `met_whom`, `guardian_statement`, `next_step` and `notes` are sealed.
+    pub private_sealed: bool,
 }
 
 /// No relations are declared: queries join explicitly.

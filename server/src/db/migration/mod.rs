@@ -19,6 +19,7 @@ mod m20261203_000014_refresh_reissue;
 mod m20261203_000015_upload_holder;
 mod m20261203_000016_audit_chain;
 mod m20261203_000017_unenrolled_names_sealed;
+mod m20261203_000018_attempt_text_sealed;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_upload_holder::Migration),
             Box::new(m20261203_000016_audit_chain::Migration),
             Box::new(m20261203_000017_unenrolled_names_sealed::Migration),
+            Box::new(m20261203_000018_attempt_text_sealed::Migration),
         ]
     }
 }

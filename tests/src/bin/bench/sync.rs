@@ -197,8 +197,13 @@ async fn raw_push_rows_rate(
         for n in batch {
             let case_id = cases[n % cases.len()];
             let new = tests::sample_attempt(case_id, format!("visit {n}"));
-            let (row, participants) =
-                server::db::attempts::rows(&new, author, &Default::default(), Utc::now());
+            let (row, participants) = server::db::attempts::rows(
+                &server.state.sealer,
+                &new,
+                author,
+                &Default::default(),
+                Utc::now(),
+            );
             attempts.push(row);
             people.extend(participants);
             attempt_ids.push(new.id.0);
