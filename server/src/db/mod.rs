@@ -3,6 +3,7 @@
 pub mod attempts;
 pub mod cases;
 pub mod changes;
+pub mod conflicts;
 pub mod documents;
 pub mod entity;
 pub mod migration;

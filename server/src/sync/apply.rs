@@ -738,15 +738,21 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
         let mut ids = Vec::new();
         for loss in losses {
             let id = ConflictId::new();
+            let keep = |column: &str, value: String| match kind {
+                EntityKind::Attempt => {
+                    crate::db::conflicts::sealed(self.sealer, id.0, column, &value)
+                }
+                _ => value,
+            };
             conflict::ActiveModel {
                 id: Set(id.0),
                 entity_kind: Set(kind.as_str().to_owned()),
                 entity_id: Set(entity_id),
                 case_id: Set(case_id),
                 field: Set(loss.field.to_owned()),
-                winning_value: Set(json(&wrap(loss.winning))),
+                winning_value: Set(keep("winning_value", json(&wrap(loss.winning)))),
                 winning_hlc: Set(json(&loss.winning_hlc)),
-                losing_value: Set(json(&wrap(loss.losing))),
+                losing_value: Set(keep("losing_value", json(&wrap(loss.losing)))),
                 losing_hlc: Set(json(&loss.losing_hlc)),
                 losing_mutation_id: Set(loss.incoming_lost.then_some(m.id.0)),
                 losing_device_id: Set(loss.losing_hlc.device.0),

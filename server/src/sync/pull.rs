@@ -262,6 +262,9 @@ async fn records_for(
         fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DbErr> {
             serde_json::from_str(text).map_err(|e| corrupt("conflict", e))
         }
+        let opened = |id, column, stored: &str| {
+            crate::db::conflicts::opened(&state.sealer, id, column, stored)
+        };
         let conflict = Conflict {
             id: row.id.into(),
             entity_kind: row
@@ -271,9 +274,9 @@ async fn records_for(
             entity_id: row.entity_id,
             case_id: row.case_id.into(),
             field: row.field,
-            winning_value: parse(&row.winning_value)?,
+            winning_value: parse(&opened(row.id, "winning_value", &row.winning_value)?)?,
             winning_hlc: parse(&row.winning_hlc)?,
-            losing_value: parse(&row.losing_value)?,
+            losing_value: parse(&opened(row.id, "losing_value", &row.losing_value)?)?,
             losing_hlc: parse(&row.losing_hlc)?,
             losing_mutation_id: row.losing_mutation_id.map(Into::into),
             losing_device_id: row.losing_device_id.into(),

@@ -266,5 +266,36 @@ async fn r23_the_free_text_of_attempts_is_sealed_at_rest() -> anyhow::Result<()>
     assert_eq!(attempt["notes"], "补记：母亲也同意送回学校");
     assert_eq!(attempt["met_whom"], "奶奶（监护人）");
     assert_eq!(attempt["guardian_statement"], "奶奶说孩子不愿意去学校");
+
+    // An edit of the notes made offline earlier loses to the one above: the lost text is kept
+    // in a conflict record, sealed too, and a pull opens it.
+    let mut earlier = mutation(Change::UpdateAttempt {
+        attempt_id: new.id,
+        fields: vec![AttemptField::Notes("较早的离线记录：舅舅也在场".into())],
+        add_participants: Vec::new(),
+    });
+    earlier.hlc.millis -= 60_000;
+    earlier.hlc.device = sync_protocol::DeviceId::new();
+    let push = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        mutations: vec![earlier],
+    };
+    let r = server.post("/api/v1/sync/push", &token, &push).await?;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body.text());
+    let kept = server::db::entity::conflict::Entity::find()
+        .filter(server::db::entity::conflict::Column::EntityId.eq(new.id.0))
+        .all(&server.state.db.read)
+        .await?;
+    assert!(!kept.is_empty(), "the lost edit is kept");
+    for row in &kept {
+        assert!(!format!("{row:?}").contains("舅舅"), "{row:?}");
+    }
+    let pull = sync_protocol::sync::PullRequest {
+        protocol_version: PROTOCOL_VERSION,
+        cursor: None,
+        limit: Some(2000),
+    };
+    let page = server.post("/api/v1/sync/pull", &token, &pull).await?;
+    assert!(page.body.text().contains("舅舅"), "the pull opens the kept value");
     Ok(())
 }
