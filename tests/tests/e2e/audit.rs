@@ -296,6 +296,9 @@ async fn r23_the_free_text_of_attempts_is_sealed_at_rest() -> anyhow::Result<()>
         limit: Some(2000),
     };
     let page = server.post("/api/v1/sync/pull", &token, &pull).await?;
-    assert!(page.body.text().contains("舅舅"), "the pull opens the kept value");
+    assert!(
+        page.body.text().contains("舅舅"),
+        "the pull opens the kept value"
+    );
     Ok(())
 }
