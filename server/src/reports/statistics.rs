@@ -73,7 +73,8 @@ pub struct Statistics {
     pub by_status: BTreeMap<String, u64>,
     /// Dropouts by reason (`unknown` while none is recorded).
     pub by_reason: BTreeMap<String, u64>,
-    /// Dropouts by grade.
+    /// Dropouts by grade (keys are the grade numbers, as JSON object keys are: text).
+    #[schema(value_type = BTreeMap<String, u64>)]
     pub by_grade: BTreeMap<i32, u64>,
     /// Dropouts by class.
     pub by_class: Vec<ClassCount>,
