@@ -77,6 +77,24 @@ fn login(url: &str, username: &str, password: &str) -> reqwest::StatusCode {
     })
 }
 
+/// An access token of the demo account `username` on the server at `url`.
+async fn access_token(http: &reqwest::Client, url: &str, username: &str) -> String {
+    let body = serde_json::json!({
+        "username": username, "password": DEMO_PASSWORD,
+        "device_id": "0192b0b0-0000-7000-8000-000000000009",
+    });
+    let pair: serde_json::Value = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("token pair");
+    pair["access_token"].as_str().expect("token").to_owned()
+}
+
 fn run_with_stdin(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = server(data_dir)
         .args(args)
@@ -321,20 +339,7 @@ fn range_requests_stream_so_concurrent_downloads_hold_no_copy_of_the_file() {
     let pid = child.id();
     let (before, peak) = runtime.block_on(async {
         let http = reqwest::Client::new();
-        let body = serde_json::json!({
-            "username": "supervisor", "password": DEMO_PASSWORD,
-            "device_id": "0192b0b0-0000-7000-8000-000000000009",
-        });
-        let pair: serde_json::Value = http
-            .post(format!("{url}/api/v1/auth/login"))
-            .json(&body)
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("token pair");
-        let token = pair["access_token"].as_str().expect("token").to_owned();
+        let token = access_token(&http, &url, "supervisor").await;
         let before = peak_memory(pid);
         // Players that asked for everything from the start and read slowly (not at all here).
         let mut held = Vec::new();
@@ -413,20 +418,7 @@ fn r23_verify_finds_audit_entries_deleted_behind_the_triggers_back() {
     let runtime = runtime();
     runtime.block_on(async {
         let http = reqwest::Client::new();
-        let body = serde_json::json!({
-            "username": "supervisor", "password": DEMO_PASSWORD,
-            "device_id": "0192b0b0-0000-7000-8000-000000000007",
-        });
-        let pair: serde_json::Value = http
-            .post(format!("{url}/api/v1/auth/login"))
-            .json(&body)
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("pair");
-        let token = pair["access_token"].as_str().expect("token");
+        let token = &access_token(&http, &url, "supervisor").await;
         let cases: serde_json::Value = http
             .get(format!("{url}/api/v1/cases?limit=3"))
             .bearer_auth(token)

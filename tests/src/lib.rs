@@ -47,6 +47,24 @@ pub fn sample_attempt(
     }
 }
 
+/// A mutation from `device` on `base_version`, stamped now.
+pub fn mutation(
+    device: DeviceId,
+    base_version: i64,
+    change: sync_protocol::sync::Change,
+) -> sync_protocol::sync::Mutation {
+    sync_protocol::sync::Mutation {
+        id: sync_protocol::MutationId::new(),
+        base_version,
+        hlc: sync_protocol::hlc::HlcStamp {
+            millis: chrono::Utc::now().timestamp_millis(),
+            counter: 0,
+            device,
+        },
+        change,
+    }
+}
+
 /// The tus `Upload-Metadata` of a `kind` file (`photo`, `audio`…) with `sha256` for `attempt`.
 pub fn tus_metadata(kind: &str, sha256: &str, attempt: uuid::Uuid) -> String {
     use base64::Engine as _;
@@ -513,6 +531,29 @@ impl TestServer {
             Some(("application/json", bytes)),
         )
         .await
+    }
+
+    /// A tus creation that carries the whole `file` (creation-with-upload), a `kind` file for
+    /// `attempt`, as the holder of `token`; returns the answer and the file's SHA-256.
+    pub async fn upload_whole(
+        &self,
+        token: &str,
+        kind: &str,
+        file: Vec<u8>,
+        attempt: uuid::Uuid,
+    ) -> anyhow::Result<(reqwest::Response, String)> {
+        let sha = server::digest::sha256_hex(&file);
+        let answer = reqwest::Client::new()
+            .post(format!("{}/api/v1/uploads", self.url))
+            .bearer_auth(token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", file.len())
+            .header("Upload-Metadata", tus_metadata(kind, &sha, attempt))
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(file)
+            .send()
+            .await?;
+        Ok((answer, sha))
     }
 
     /// POST JSON text to `path` without a token.

@@ -8,13 +8,12 @@ use reqwest::StatusCode;
 use server::db::entity::{case, user};
 use sync_protocol::cases::{Participant, ReasonCategory};
 use sync_protocol::evidence::DocumentType;
-use sync_protocol::hlc::HlcStamp;
 use sync_protocol::org::{OrgUnitKind, Role};
 use sync_protocol::sync::{
-    AttemptField, CaseField, Change, DocumentField, Mutation, MutationOutcome, NewDocument,
-    PROTOCOL_VERSION, PushRequest, PushResponse, RejectCode,
+    AttemptField, CaseField, Change, DocumentField, MutationOutcome, NewDocument, PROTOCOL_VERSION,
+    PushRequest, PushResponse, RejectCode,
 };
-use sync_protocol::{DeviceId, DocumentId, MutationId};
+use sync_protocol::{DeviceId, DocumentId};
 use tests::TestServer;
 use uuid::Uuid;
 
@@ -183,16 +182,7 @@ async fn push_one(
 ) -> anyhow::Result<Option<RejectCode>> {
     let request = PushRequest {
         protocol_version: PROTOCOL_VERSION,
-        mutations: vec![Mutation {
-            id: MutationId::new(),
-            base_version: 0,
-            hlc: HlcStamp {
-                millis: chrono::Utc::now().timestamp_millis(),
-                counter: 0,
-                device: DeviceId::new(),
-            },
-            change,
-        }],
+        mutations: vec![tests::mutation(DeviceId::new(), 0, change)],
     };
     let r = server.post("/api/v1/sync/push", token, &request).await?;
     anyhow::ensure!(r.status == StatusCode::OK, "push: {}", r.body.text());

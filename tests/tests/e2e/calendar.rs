@@ -6,11 +6,10 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use serde_json::json;
 use server::db::entity::{audit_entry, work_calendar};
-use sync_protocol::hlc::HlcStamp;
+use sync_protocol::DeviceId;
 use sync_protocol::sync::{
-    Change, Mutation, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse,
+    Change, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse,
 };
-use sync_protocol::{DeviceId, MutationId};
 use tests::TestServer;
 
 /// The 2027 schedule as an administrator would type it (dates made up for the test: the State
@@ -183,18 +182,13 @@ async fn two_servers_on_one_database_behave_as_one() -> anyhow::Result<()> {
     let case = server.school_cases().next().cloned().expect("a case");
     let push = PushRequest {
         protocol_version: PROTOCOL_VERSION,
-        mutations: vec![Mutation {
-            id: MutationId::new(),
-            base_version: 0,
-            hlc: HlcStamp {
-                millis: chrono::Utc::now().timestamp_millis(),
-                counter: 0,
-                device: DeviceId::new(),
-            },
-            change: Change::CreateAttempt {
+        mutations: vec![tests::mutation(
+            DeviceId::new(),
+            0,
+            Change::CreateAttempt {
                 attempt: tests::sample_attempt(case.id.into(), "两台服务器"),
             },
-        }],
+        )],
     };
     let first = server.post("/api/v1/sync/push", &lead, &push).await?;
     let again: PushResponse = http

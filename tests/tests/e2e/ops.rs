@@ -221,21 +221,8 @@ async fn a_photo_that_does_not_decode_is_decoded_once_not_on_every_thumbnail_req
     picture.write_to(&mut whole, image::ImageFormat::Png)?;
     let whole = whole.into_inner();
     let photo = whole[..whole.len() / 2].to_vec();
-    let sha = server::digest::sha256_hex(&photo);
     let token = server.token("teacher").await?;
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/uploads", server.url))
-        .bearer_auth(&token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", photo.len())
-        .header(
-            "Upload-Metadata",
-            tests::tus_metadata("photo", &sha, attempt),
-        )
-        .header("Content-Type", "application/offset+octet-stream")
-        .body(photo)
-        .send()
-        .await?;
+    let (r, sha) = server.upload_whole(&token, "photo", photo, attempt).await?;
     assert_eq!(r.status(), StatusCode::CREATED);
     let media = media_object::Entity::find()
         .filter(media_object::Column::Sha256.eq(&sha))

@@ -9,14 +9,14 @@ use server::db::changes::{ChangeSet, RecordScope};
 use server::db::entity::{
     applied_mutation, attempt, case, case_move, change_log, conflict, org_unit,
 };
+use sync_protocol::DeviceId;
 use sync_protocol::cases::{CaseStatus, Participant, ReasonCategory};
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::sync::{
     CaseField, Change, EntityKind, Mutation, NewAttempt, PROTOCOL_VERSION, PullRequest,
     PullResponse, PushRequest,
 };
-use sync_protocol::{DeviceId, MutationId};
-use tests::TestServer;
+use tests::{TestServer, mutation};
 
 fn stamp(device: DeviceId, at: chrono::DateTime<Utc>) -> HlcStamp {
     HlcStamp {
@@ -28,15 +28,6 @@ fn stamp(device: DeviceId, at: chrono::DateTime<Utc>) -> HlcStamp {
 
 fn new_attempt(case: &case::Model) -> NewAttempt {
     tests::sample_attempt(case.id.into(), "")
-}
-
-fn mutation(device: DeviceId, base_version: i64, change: Change) -> Mutation {
-    Mutation {
-        id: MutationId::new(),
-        base_version,
-        hlc: stamp(device, Utc::now()),
-        change,
-    }
 }
 
 fn push_body(mutations: Vec<Mutation>) -> PushRequest {

@@ -24,24 +24,15 @@ enum RefreshTokens {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(RefreshTokens::Table)
-                    .add_column(text_null(RefreshTokens::Reissue))
-                    .to_owned(),
-            )
-            .await
+        super::add_column(
+            manager,
+            RefreshTokens::Table,
+            text_null(RefreshTokens::Reissue),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(RefreshTokens::Table)
-                    .drop_column(RefreshTokens::Reissue)
-                    .to_owned(),
-            )
-            .await
+        super::drop_column(manager, RefreshTokens::Table, RefreshTokens::Reissue).await
     }
 }

@@ -23,24 +23,10 @@ enum Uploads {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Uploads::Table)
-                    .add_column(uuid_null(Uploads::BusyBy))
-                    .to_owned(),
-            )
-            .await
+        super::add_column(manager, Uploads::Table, uuid_null(Uploads::BusyBy)).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Uploads::Table)
-                    .drop_column(Uploads::BusyBy)
-                    .to_owned(),
-            )
-            .await
+        super::drop_column(manager, Uploads::Table, Uploads::BusyBy).await
     }
 }

@@ -33,14 +33,7 @@ enum AuditHead {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for column in [AuditLog::PrevHash, AuditLog::Hash] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(AuditLog::Table)
-                        .add_column(text_null(column))
-                        .to_owned(),
-                )
-                .await?;
+            super::add_column(manager, AuditLog::Table, text_null(column)).await?;
         }
         manager
             .create_table(
@@ -59,14 +52,7 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(AuditHead::Table).to_owned())
             .await?;
         for column in [AuditLog::Hash, AuditLog::PrevHash] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(AuditLog::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
+            super::drop_column(manager, AuditLog::Table, column).await?;
         }
         Ok(())
     }

@@ -23,24 +23,20 @@ enum UnenrolledChildren {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(UnenrolledChildren::Table)
-                    .add_column(text_null(UnenrolledChildren::NameEnc))
-                    .to_owned(),
-            )
-            .await
+        super::add_column(
+            manager,
+            UnenrolledChildren::Table,
+            text_null(UnenrolledChildren::NameEnc),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(UnenrolledChildren::Table)
-                    .drop_column(UnenrolledChildren::NameEnc)
-                    .to_owned(),
-            )
-            .await
+        super::drop_column(
+            manager,
+            UnenrolledChildren::Table,
+            UnenrolledChildren::NameEnc,
+        )
+        .await
     }
 }

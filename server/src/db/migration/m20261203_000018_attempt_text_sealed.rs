@@ -24,24 +24,15 @@ enum Attempts {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Attempts::Table)
-                    .add_column(boolean(Attempts::PrivateSealed).default(false))
-                    .to_owned(),
-            )
-            .await
+        super::add_column(
+            manager,
+            Attempts::Table,
+            boolean(Attempts::PrivateSealed).default(false),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Attempts::Table)
-                    .drop_column(Attempts::PrivateSealed)
-                    .to_owned(),
-            )
-            .await
+        super::drop_column(manager, Attempts::Table, Attempts::PrivateSealed).await
     }
 }
