@@ -6,25 +6,17 @@ use std::time::Duration;
 
 use sync_protocol::media::{MediaKind, MediaProfile};
 
-/// A value that must never reach a log: `Debug` prints `[redacted]`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret<T>(pub T);
+pub use crate::secret::{ConfigError, Secret};
 
-impl<T> std::fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-/// What went wrong reading the configuration.
-#[derive(Debug, thiserror::Error)]
-#[error("configuration variable {name}: {reason}")]
-pub struct ConfigError {
-    /// The variable's name.
-    pub name: &'static str,
-    /// What is wrong with its value.
-    pub reason: String,
-}
+/// Seconds a request holds an upload after it took it or last renewed it; another may take
+/// over after that. A request renews it while its body's bytes keep coming, and a body silent
+/// for `UPLOAD_IDLE_SECS` ends as cut, letting the upload go.
+pub const UPLOAD_LEASE_SECS: u64 = 60;
+/// Seconds between renewals of the hold by a request receiving bytes.
+pub const UPLOAD_LEASE_RENEWAL_SECS: u64 = 20;
+/// The longest `UPLOAD_IDLE_SECS`: a silent request ends before its hold can lapse (its last
+/// renewal may be this much older than its last byte).
+pub const MAX_UPLOAD_IDLE_SECS: u64 = UPLOAD_LEASE_SECS - UPLOAD_LEASE_RENEWAL_SECS;
 
 /// Everything the server reads at start.
 #[derive(Debug, Clone)]
@@ -56,7 +48,7 @@ pub struct Config {
     /// `MAX_DOCUMENT_BYTES`; defaults from [`MediaKind::default_max_size`]).
     pub media_limits: MediaLimits,
     /// How long an upload's body may send nothing before it counts as cut (`UPLOAD_IDLE_SECS`,
-    /// 30 s, at most [`crate::media::uploads::MAX_IDLE_SECS`]): what arrived is kept, the upload
+    /// 30 s, at most [`MAX_UPLOAD_IDLE_SECS`]): what arrived is kept, the upload
     /// is let go, and the phone resumes with a new request.
     pub upload_idle: Duration,
     /// How the phones prepare photos, served at `GET /api/v1/media/profile`: the long side
@@ -201,13 +193,13 @@ impl Config {
                 document: size_limit("MAX_DOCUMENT_BYTES", MediaKind::Document.default_max_size())?,
             },
             upload_idle: match number("UPLOAD_IDLE_SECS", 30)? {
-                secs @ 1..=crate::media::uploads::MAX_IDLE_SECS => Duration::from_secs(secs),
+                secs @ 1..=MAX_UPLOAD_IDLE_SECS => Duration::from_secs(secs),
                 other => {
                     return Err(ConfigError {
                         name: "UPLOAD_IDLE_SECS",
                         reason: format!(
                             "{other} s: must be 1 to {}, so that a silent request ends before its hold on the upload can lapse",
-                            crate::media::uploads::MAX_IDLE_SECS
+                            MAX_UPLOAD_IDLE_SECS
                         ),
                     });
                 }

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, Secret};
+use crate::secret::{ConfigError, Secret};
 
 /// One key with its id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,6 +22,7 @@ pub mod observability;
 pub mod openapi;
 pub mod personal_data;
 pub mod reports;
+pub mod secret;
 pub mod seed;
 pub mod state;
 pub mod storage;

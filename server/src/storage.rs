@@ -16,8 +16,8 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 use sha2::{Digest, Sha256};
 
-use crate::config::{ConfigError, Secret};
 use crate::digest::hex;
+use crate::secret::{ConfigError, Secret};
 
 mod local_upload;
 mod streamed;

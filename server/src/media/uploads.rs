@@ -272,18 +272,11 @@ async fn settle(
     }
 }
 
-/// Seconds a request holds an upload after it took it or last renewed it; another may take
-/// over after that. A request renews it while its body's bytes keep coming, and a body silent
-/// for `UPLOAD_IDLE_SECS` ends as cut, letting the upload go.
-const LEASE_SECS: u64 = 60;
-pub(super) const LEASE: Duration = Duration::seconds(LEASE_SECS as i64);
-/// Seconds between renewals of the hold by a request receiving bytes.
-const LEASE_RENEWAL_SECS: u64 = 20;
+/// How long a request holds an upload ([`crate::config::UPLOAD_LEASE_SECS`]).
+pub(super) const LEASE: Duration = Duration::seconds(crate::config::UPLOAD_LEASE_SECS as i64);
+/// How often a request receiving bytes renews its hold.
 pub(super) const LEASE_RENEWAL: std::time::Duration =
-    std::time::Duration::from_secs(LEASE_RENEWAL_SECS);
-/// The longest `UPLOAD_IDLE_SECS`: a silent request ends before its hold can lapse (its last
-/// renewal may be this much older than its last byte).
-pub const MAX_IDLE_SECS: u64 = LEASE_SECS - LEASE_RENEWAL_SECS;
+    std::time::Duration::from_secs(crate::config::UPLOAD_LEASE_RENEWAL_SECS);
 
 /// Whether a request still holds `row`: its lease runs, and the instance holding it runs (a
 /// lease of a killed server is let go at once; see [`crate::instance`]).
