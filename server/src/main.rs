@@ -203,7 +203,7 @@ async fn verify(state: &AppState, only: Option<uuid::Uuid>) -> anyhow::Result<()
         };
         after = Some(last);
         for id in ids {
-            let report = server::ledger::verify::verify_case(db, &state.storage, id).await?;
+            let report = server::chain::verify::verify_case(db, &state.storage, id).await?;
             checked += 1;
             if !report.intact {
                 broken += 1;

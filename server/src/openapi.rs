@@ -35,7 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::auth::routes::router())
         .merge(crate::cases::routes::router())
         .merge(crate::cases::changes::router())
-        .merge(crate::ledger::routes::router())
+        .merge(crate::chain::routes::router())
         .merge(crate::reports::routes::router())
         .merge(crate::students::routes::router())
         .merge(crate::sync::routes::router())

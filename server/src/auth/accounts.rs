@@ -8,7 +8,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Scope, password, sessions};
+use super::{password, sessions};
+use crate::db::Scope;
 use crate::db::entity::{org_unit, user};
 
 /// The account called `username`.

@@ -8,7 +8,8 @@ use sea_orm::{EntityTrait, QuerySelect as _};
 use sync_protocol::org::Role;
 use uuid::Uuid;
 
-use super::{Scope, sessions};
+use super::sessions;
+use crate::db::Scope;
 use crate::db::entity::user;
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -5,7 +5,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::Scope;
+use crate::db::Scope;
 use crate::db::entity::{attempt, attempt_participant, case, student};
 
 /// Filters of the case list; every one is optional.
@@ -127,7 +127,7 @@ pub async fn open_page(
         .filter(scope.condition::<case::Entity>())
         .filter(case::Column::Status.ne(sync_protocol::cases::CaseStatus::Closed.as_str()));
     if let Some(unit) = unit {
-        query = query.filter(crate::auth::scope::under::<case::Entity>(unit));
+        query = query.filter(crate::db::scope::under::<case::Entity>(unit));
     }
     if let Some(after) = after {
         query = query.filter(case::Column::Id.gt(after));

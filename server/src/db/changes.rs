@@ -17,8 +17,8 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
+use crate::db::chain::{KnownContent, LedgerKind};
 use crate::db::entity::{case, change_log};
-use crate::ledger::{KnownContent, LedgerKind};
 
 /// The org units a record belongs to, which decide who pulls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,7 @@ struct Entry {
 }
 
 /// The changes of one transaction, appended to the log by [`ChangeSet::append`], with the
-/// ledger events they make (see [`crate::ledger`]).
+/// ledger events they make (see [`crate::db::chain`]).
 #[derive(Debug, Default)]
 pub struct ChangeSet {
     entries: Vec<Entry>,
@@ -203,7 +203,7 @@ impl ChangeSet {
             change_log::Entity::insert_many(rows).exec(txn).await?;
         }
         // The counter row is locked until commit: no other writer extends a chain meanwhile.
-        crate::ledger::append(txn, &ledger, known, chrono::Utc::now()).await
+        crate::db::chain::append(txn, &ledger, known, chrono::Utc::now()).await
     }
 }
 

@@ -2,12 +2,16 @@
 
 pub mod attempts;
 pub mod cases;
+pub mod chain;
 pub mod changes;
 pub mod conflicts;
 pub mod documents;
 pub mod entity;
 pub mod migration;
+pub mod scope;
 pub mod students;
+
+pub use scope::Scope;
 
 use std::time::Duration;
 

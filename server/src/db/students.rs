@@ -3,7 +3,7 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::auth::Scope;
+use crate::db::Scope;
 use crate::db::entity::{guardian, student};
 
 /// The student `id` if in `scope`, with their guardians in order.

@@ -18,10 +18,10 @@ use super::declaration::Declaration;
 use super::probe;
 use super::sniff::{HEADER_BYTES, allowed_type, check_dimensions};
 use crate::auth::AuthUser;
+use crate::db::chain::LedgerKind;
 use crate::db::changes::{ChangeSet, RecordScope};
 use crate::db::entity::{attempt, case, document, media_object, upload};
 use crate::error::ApiError;
-use crate::ledger::LedgerKind;
 use crate::state::AppState;
 use bytes::Bytes;
 
@@ -662,7 +662,7 @@ async fn insert_media(
         LedgerKind::Media,
         media.id,
         media.case_id,
-        crate::ledger::media_content(&media),
+        crate::db::chain::media_content(&media),
     );
     changes.append(txn).await?;
     Ok(())

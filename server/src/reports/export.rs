@@ -11,7 +11,7 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use tokio::sync::mpsc;
 
 use super::ledger::{COLUMNS, Cell, LedgerFilter, case_page, rows};
-use crate::auth::Scope;
+use crate::db::Scope;
 use crate::state::AppState;
 
 /// The formats the ledger exports to.

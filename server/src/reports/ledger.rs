@@ -11,9 +11,9 @@ use sync_protocol::cases::{AttemptKind, CaseStatus};
 use uuid::Uuid;
 
 use super::labels;
-use crate::auth::Scope;
 use crate::calendar::china_date;
 use crate::cases::{due, history, parse_stored};
+use crate::db::Scope;
 use crate::db::entity::{case, org_unit, student, user};
 use crate::state::AppState;
 
@@ -112,7 +112,7 @@ pub async fn case_page(
         .filter(scope.condition::<case::Entity>())
         .filter(case::Column::OpenedOn.lte(filter.to));
     if let Some(unit) = filter.org_unit {
-        query = query.filter(crate::auth::scope::under::<case::Entity>(unit));
+        query = query.filter(crate::db::scope::under::<case::Entity>(unit));
     }
     if let Some(after) = after {
         query = query.filter(case::Column::Id.gt(after));

@@ -13,10 +13,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::ledger::{LedgerFilter, case_page, closed_on, students_of};
-use crate::auth::Scope;
-use crate::auth::scope::under;
 use crate::cases::history::{self, CaseHistory};
+use crate::db::Scope;
 use crate::db::entity::student;
+use crate::db::scope::under;
 
 /// Dropouts in one class.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

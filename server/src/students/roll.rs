@@ -20,8 +20,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit;
-use crate::auth::{AuthUser, Scope};
+use crate::auth::AuthUser;
 use crate::calendar::age_on;
+use crate::db::Scope;
 use crate::db::entity::{org_unit, student, unenrolled_child};
 use crate::error::{ApiError, Json};
 use crate::personal_data::Sealer;

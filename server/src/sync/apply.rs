@@ -26,12 +26,12 @@ use crate::audit;
 use crate::auth::AuthUser;
 use crate::cases::{history, machine, rights};
 use crate::db::attempts::{parse_stamps, stamps_text};
+use crate::db::chain::{self, LedgerKind};
 use crate::db::changes::{ChangeSet, RecordScope};
 use crate::db::entity::{
     attempt, attempt_participant, case, case_move, conflict, document, review, user,
 };
 use crate::db::{attempts, documents};
-use crate::ledger::{self, LedgerKind};
 use crate::personal_data::Sealer;
 
 /// What an applied mutation left.
@@ -460,7 +460,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
         let scalars = attempt_scalars(new);
         let stamps = initial_stamps(&field_names::<AttemptFields>(&scalars), hlc);
         let (row, participants) = attempts::rows(self.sealer, new, self.user.id, &stamps, self.now);
-        let content = ledger::attempt_content(
+        let content = chain::attempt_content(
             &row.clone().try_into_model()?,
             &participants
                 .iter()

@@ -14,7 +14,8 @@ use sync_protocol::evidence::{Document, Review};
 use sync_protocol::sync::{Conflict, EntityKind, PullRequest, PullResponse, PulledRecord};
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, Scope};
+use crate::auth::AuthUser;
+use crate::db::Scope;
 use crate::db::attempts::parse_stamps;
 use crate::db::entity::{attempt, case, change_log, conflict, document, media_object, review};
 use crate::error::ApiError;

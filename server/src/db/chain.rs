@@ -2,15 +2,12 @@
 //! media) form a hash chain. Each event records the SHA-256 of the record's canonical content as
 //! stored, and links to the previous event:
 //! `hash = SHA-256(prev_hash ‖ seq ‖ kind ‖ entity id ‖ content SHA-256)`, starting from 64 zeros.
-//! [`verify`] recomputes the chain and the content of every record from the database (and the
-//! bytes of every media object from storage) and names the first broken link.
+//! `crate::chain::verify` recomputes the chain and the content of every record from the database
+//! (and the bytes of every media object from storage) and names the first broken link.
 //!
 //! Events are appended by [`crate::db::changes::ChangeSet::append`], after the transaction has
 //! taken its change numbers: the counter row it locked until commit serialises every writer, so
 //! two transactions never extend the same chain from the same head.
-
-pub mod routes;
-pub mod verify;
 
 use std::collections::HashMap;
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{GENESIS, LedgerKind, contents, link_hash};
+use crate::db::chain::{GENESIS, LedgerKind, contents, link_hash};
 use crate::db::entity::{
     attempt, case, case_move, document, ledger_event, ledger_head, media_object, review,
 };
