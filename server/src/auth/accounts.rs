@@ -2,21 +2,16 @@
 //! every session of the account at once.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
 
 use super::{password, sessions};
-use crate::db::Scope;
-use crate::db::entity::{org_unit, user};
+use crate::db::entity::user;
+use crate::db::{self, Scope};
 
 /// The account called `username`.
 pub async fn by_username(db: &impl ConnectionTrait, username: &str) -> anyhow::Result<user::Model> {
-    user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(db)
+    db::users::by_username(db, username)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no user `{username}`"))
 }
@@ -27,17 +22,7 @@ pub async fn in_scope(
     id: Uuid,
     scope: Scope,
 ) -> Result<Option<user::Model>, sea_orm::DbErr> {
-    let Scope::District(district) = scope else {
-        return Ok(None);
-    };
-    let Some(account) = user::Entity::find_by_id(id).one(db).await? else {
-        return Ok(None);
-    };
-    let unit = org_unit::Entity::find_by_id(account.org_unit_id)
-        .filter(org_unit::Column::DistrictId.eq(district))
-        .one(db)
-        .await?;
-    Ok(unit.map(|_| account))
+    db::users::in_scope(db, id, scope).await
 }
 
 /// Sets a new password for `username` and ends every session the account has.
@@ -53,12 +38,8 @@ pub async fn reset_password(
     let hash = password::hash(password_plain)?;
     let txn = db.begin().await?;
     let account = by_username(&txn, username).await?;
-    let id = account.id;
-    let mut row: user::ActiveModel = account.into();
-    row.password_hash = Set(hash);
-    row.updated_at = Set(Utc::now());
-    row.update(&txn).await?;
-    sessions::end_all(&txn, id, Utc::now()).await?;
+    db::users::set_password_hash(&txn, account.id, hash, Utc::now()).await?;
+    sessions::end_all(&txn, account.id, Utc::now()).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -71,12 +52,7 @@ pub async fn set_disabled(
     disabled: bool,
 ) -> Result<(), sea_orm::DbErr> {
     let now = Utc::now();
-    user::Entity::update_many()
-        .col_expr(user::Column::Disabled, disabled.into())
-        .col_expr(user::Column::UpdatedAt, now.into())
-        .filter(user::Column::Id.eq(id))
-        .exec(txn)
-        .await?;
+    db::users::set_disabled(txn, id, disabled, now).await?;
     if disabled {
         sessions::end_all(txn, id, now).await?;
     }

@@ -4,13 +4,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use sea_orm::{EntityTrait, QuerySelect as _};
 use sync_protocol::org::Role;
 use uuid::Uuid;
 
-use super::sessions;
 use crate::db::Scope;
-use crate::db::entity::user;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -55,28 +52,19 @@ impl FromRequestParts<AppState> for AuthUser {
             .verify(token.trim())
             .map_err(|e| ApiError::unauthenticated(format!("access token refused: {e}")))?;
         // The account and whether the session is live, in one query.
-        let (id, role, org_unit_id, disabled, live) = user::Entity::find_by_id(claims.sub)
-            .select_only()
-            .columns([
-                user::Column::Id,
-                user::Column::Role,
-                user::Column::OrgUnitId,
-                user::Column::Disabled,
-            ])
-            .column_as(sessions::session_is_live(claims.sid), "session_live")
-            .into_tuple::<(Uuid, String, Uuid, bool, bool)>()
-            .one(&state.db.read)
+        let who = crate::db::users::identity(&state.db.read, claims.sub, claims.sid)
             .await?
             .ok_or_else(|| ApiError::unauthenticated("account is disabled or gone"))?;
-        if !live {
+        if !who.session_live {
             return Err(ApiError::unauthenticated(
                 "session has ended; sign in again",
             ));
         }
-        if disabled {
+        if who.disabled {
             return Err(ApiError::unauthenticated("account is disabled or gone"));
         }
-        let role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        let (id, org_unit_id) = (who.id, who.org_unit_id);
+        let role = who.role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
         tracing::Span::current().record("user.id", tracing::field::display(id));
         Ok(Self {
             id,

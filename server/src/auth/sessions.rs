@@ -8,16 +8,14 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use sync_protocol::ErrorCode;
 use sync_protocol::auth::{Me, TokenPair};
 use uuid::Uuid;
 
 use super::{password, throttle};
-use crate::db::entity::{device, refresh_token, user};
+use crate::db::entity::user;
+use crate::db::{self, sessions::NewToken};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -54,10 +52,7 @@ pub async fn login(
     client: std::net::IpAddr,
 ) -> Result<TokenPair, ApiError> {
     let now = Utc::now();
-    let row = user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(&state.db.write)
-        .await?;
+    let row = db::users::by_username(&state.db.write, username).await?;
     let keys = throttle_keys(state, row.as_ref(), username, device_id, client).await?;
     throttle::admit(&state.db.write, &keys, now).await?;
 
@@ -82,19 +77,7 @@ pub async fn login(
     throttle::succeeded(&state.db.write, &keys, now).await?;
 
     let txn = state.db.write.begin().await?;
-    device::Entity::insert(device::ActiveModel {
-        id: Set(device_id),
-        user_id: Set(user.id),
-        first_seen_at: Set(now),
-        last_seen_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(device::Column::Id)
-            .update_columns([device::Column::UserId, device::Column::LastSeenAt])
-            .to_owned(),
-    )
-    .exec(&txn)
-    .await?;
+    db::sessions::record_device(&txn, device_id, user.id, now).await?;
     let pair = issue_pair(state, &txn, &user, Uuid::now_v7(), device_id, now).await?;
     txn.commit().await?;
     Ok(pair)
@@ -109,16 +92,11 @@ async fn throttle_keys(
     device_id: Uuid,
     client: std::net::IpAddr,
 ) -> Result<Vec<(String, throttle::Policy)>, ApiError> {
-    if let Some(account) = account {
-        let known = device::Entity::find_by_id(device_id)
-            .filter(device::Column::UserId.eq(account.id))
-            .one(&state.db.write)
-            .await?
-            .is_some();
-        if known {
-            let key = throttle::device_key(account.id, device_id);
-            return Ok(vec![(key, throttle::ACCOUNT)]);
-        }
+    if let Some(account) = account
+        && db::sessions::device_known(&state.db.write, device_id, account.id).await?
+    {
+        let key = throttle::device_key(account.id, device_id);
+        return Ok(vec![(key, throttle::ACCOUNT)]);
     }
     Ok(vec![
         (throttle::account_key(username), throttle::ACCOUNT),
@@ -138,20 +116,15 @@ async fn issue_pair(
     let secret: [u8; 32] = rand::random();
     let refresh = B64URL.encode(secret);
     let refresh_ttl = state.config.refresh_ttl;
-    refresh_token::Entity::insert(refresh_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        family_id: Set(family),
-        user_id: Set(user.id),
-        device_id: Set(device_id),
-        token_hash: Set(token_hash(&refresh)),
-        created_at: Set(now),
-        expires_at: Set(now + refresh_ttl),
-        used_at: Set(None),
-        revoked_at: Set(None),
-        reissue: Set(None),
-    })
-    .exec(db)
-    .await?;
+    let token = NewToken {
+        family,
+        user: user.id,
+        device: device_id,
+        hash: token_hash(&refresh),
+        created_at: now,
+        expires_at: now + refresh_ttl,
+    };
+    db::sessions::insert(db, token).await?;
     Ok(TokenPair {
         access_token: state.tokens.issue(user.id, family, device_id)?,
         token_type: "Bearer".into(),
@@ -175,58 +148,32 @@ const REISSUE_CONTEXT: &str = "refresh-reissue";
 pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, ApiError> {
     let now = Utc::now();
     let txn = state.db.write.begin().await?;
-    let Some(token) = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(token_hash(presented)))
-        .one(&txn)
-        .await?
-    else {
+    let Some(token) = db::sessions::by_hash(&txn, &token_hash(presented)).await? else {
         return Err(invalid_refresh());
     };
     if token.revoked_at.is_some() || token.expires_at <= now {
         return Err(invalid_refresh());
     }
-    // Spend the token; the `used_at IS NULL` guard makes two concurrent refreshes race safely.
-    let spent = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-        .filter(refresh_token::Column::Id.eq(token.id))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if spent.rows_affected != 1 {
+    if !db::sessions::spend(&txn, token.id, now).await? {
         if let Some(pair) = kept_pair(state, &txn, token.id, now).await? {
             return Ok(pair);
         }
         // A spent token presented again: the session is compromised.
-        revoke_family(&txn, token.family_id, now).await?;
+        db::sessions::revoke_family(&txn, token.family_id, now).await?;
         txn.commit().await?;
         tracing::warn!(family = %token.family_id, "refresh token reused; session revoked");
         return Err(invalid_refresh());
     }
     // Using this token ends its predecessor's grace.
-    refresh_token::Entity::update_many()
-        .col_expr(
-            refresh_token::Column::Reissue,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(refresh_token::Column::FamilyId.eq(token.family_id))
-        .filter(refresh_token::Column::Reissue.is_not_null())
-        .exec(&txn)
-        .await?;
-    let user = user::Entity::find_by_id(token.user_id)
-        .one(&txn)
+    db::sessions::forget_kept_pairs(&txn, token.family_id).await?;
+    let user = db::users::by_id(&txn, token.user_id)
         .await?
         .filter(|u| !u.disabled)
         .ok_or_else(invalid_refresh)?;
     let pair = issue_pair(state, &txn, &user, token.family_id, token.device_id, now).await?;
     let kept = serde_json::to_string(&pair).map_err(anyhow::Error::from)?;
-    refresh_token::Entity::update_many()
-        .col_expr(
-            refresh_token::Column::Reissue,
-            Expr::value(state.sealer.seal(&kept, REISSUE_CONTEXT)),
-        )
-        .filter(refresh_token::Column::Id.eq(token.id))
-        .exec(&txn)
-        .await?;
+    let sealed = state.sealer.seal(&kept, REISSUE_CONTEXT);
+    db::sessions::keep_pair(&txn, token.id, Some(sealed)).await?;
     txn.commit().await?;
     Ok(pair)
 }
@@ -240,7 +187,7 @@ async fn kept_pair(
     now: DateTime<Utc>,
 ) -> Result<Option<TokenPair>, ApiError> {
     // Read again: a racing refresh of the same token may just have committed its pair.
-    let Some(row) = refresh_token::Entity::find_by_id(id).one(db).await? else {
+    let Some(row) = db::sessions::by_id(db, id).await? else {
         return Ok(None);
     };
     let (Some(used_at), Some(sealed), None) = (row.used_at, row.reissue, row.revoked_at) else {
@@ -265,53 +212,14 @@ pub async fn end_all(
     user: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .col_expr(
-            refresh_token::Column::Reissue,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(refresh_token::Column::UserId.eq(user))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await
-        .map(|_| ())
+    db::sessions::revoke_user(db, user, now).await
 }
 
 /// Revokes the session `presented` belongs to. Revoking a revoked session again is not an error.
 pub async fn logout(state: &AppState, presented: &str) -> Result<(), ApiError> {
-    let token = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(token_hash(presented)))
-        .one(&state.db.write)
+    let token = db::sessions::by_hash(&state.db.write, &token_hash(presented))
         .await?
         .ok_or_else(invalid_refresh)?;
-    revoke_family(&state.db.write, token.family_id, Utc::now()).await?;
+    db::sessions::revoke_family(&state.db.write, token.family_id, Utc::now()).await?;
     Ok(())
-}
-
-async fn revoke_family(
-    db: &impl ConnectionTrait,
-    family: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), sea_orm::DbErr> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_token::Column::FamilyId.eq(family))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await
-        .map(|_| ())
-}
-
-/// Whether the session `family` is still live (not logged out, not revoked for reuse), as an
-/// expression to select along with the caller's account.
-pub fn session_is_live(family: Uuid) -> SimpleExpr {
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(refresh_token::Entity)
-            .and_where(refresh_token::Column::FamilyId.eq(family))
-            .and_where(refresh_token::Column::RevokedAt.is_null())
-            .to_owned(),
-    )
 }

@@ -3,12 +3,9 @@
 //! instance behind a load balancer sees the same ones.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, TransactionTrait};
 
-use crate::db::entity::login_throttle;
+use crate::db::throttle::{clear, locked};
 use crate::error::ApiError;
 
 /// How failures turn into delays for one kind of key.
@@ -103,9 +100,7 @@ pub async fn succeeded(
     let txn = db.begin().await?;
     for (n, (key, policy)) in keys.iter().enumerate() {
         if n == 0 {
-            login_throttle::Entity::delete_by_id(key.clone())
-                .exec(&txn)
-                .await?;
+            clear(&txn, key).await?;
             continue;
         }
         let row = locked(&txn, key, now).await?;
@@ -116,46 +111,15 @@ pub async fn succeeded(
     txn.commit().await
 }
 
-/// The row of `key`, made if missing, locked to the end of the transaction (on SQLite, the one
-/// writer connection serialises these transactions).
-async fn locked(
-    txn: &DatabaseTransaction,
-    key: &str,
-    now: DateTime<Utc>,
-) -> Result<login_throttle::Model, sea_orm::DbErr> {
-    login_throttle::Entity::insert(login_throttle::ActiveModel {
-        key: Set(key.to_owned()),
-        failures: Set(0),
-        last_failure_at: Set(now),
-        blocked_until: Set(None),
-    })
-    .on_conflict_do_nothing_on([login_throttle::Column::Key])
-    .exec(txn)
-    .await?;
-    login_throttle::Entity::find_by_id(key.to_owned())
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("login_throttle {key}")))
-}
-
 /// Writes the count of `key`, blocked for `delay` from `at`.
 async fn store(
-    txn: &DatabaseTransaction,
+    txn: &sea_orm::DatabaseTransaction,
     key: &str,
     failures: i32,
     at: DateTime<Utc>,
     delay: Option<Duration>,
 ) -> Result<(), sea_orm::DbErr> {
-    login_throttle::Entity::update(login_throttle::ActiveModel {
-        key: Set(key.to_owned()),
-        failures: Set(failures),
-        last_failure_at: Set(at),
-        blocked_until: Set(delay.map(|d| at + d)),
-    })
-    .exec(txn)
-    .await
-    .map(|_| ())
+    crate::db::throttle::store(txn, key, failures, at, delay.map(|d| at + d)).await
 }
 
 #[cfg(test)]

@@ -112,8 +112,14 @@ async fn list_due(
     let mut after = query.after.map(|id| id.0);
     'walk: loop {
         let unit = query.org_unit_id.map(|u| u.0);
-        let rows =
-            db::cases::open_page(&state.db.read, user.scope(), unit, after, DUE_PAGE).await?;
+        let rows = {
+            let walk = db::cases::Walk {
+                unit,
+                open_only: true,
+                opened_by: None,
+            };
+            db::cases::page(&state.db.read, user.scope(), walk, after, DUE_PAGE).await?
+        };
         let full = rows.len() as u64 == DUE_PAGE;
         after = rows.last().map(|c| c.id);
         for (case, _) in super::views(&state, &state.db.read, rows).await? {

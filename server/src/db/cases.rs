@@ -114,19 +114,34 @@ pub async fn open_of_student(
         .await
 }
 
-/// The open cases in `scope` (every status but `closed`), under `unit` if given, by id, `limit`
-/// at a time after `after`: what the due list walks.
-pub async fn open_page(
+/// Which cases a walk over [`page`] takes, besides the caller's scope.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Walk {
+    /// Only cases under this org unit, whatever its level.
+    pub unit: Option<Uuid>,
+    /// Only open cases (every status but `closed`): what the due list walks.
+    pub open_only: bool,
+    /// Only cases opened on or before this day: what a report of a period walks.
+    pub opened_by: Option<chrono::NaiveDate>,
+}
+
+/// The cases of `walk` in `scope`, by id, `limit` at a time after `after`.
+pub async fn page(
     db: &impl ConnectionTrait,
     scope: Scope,
-    unit: Option<Uuid>,
+    walk: Walk,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<case::Model>, DbErr> {
-    let mut query = case::Entity::find()
-        .filter(scope.condition::<case::Entity>())
-        .filter(case::Column::Status.ne(sync_protocol::cases::CaseStatus::Closed.as_str()));
-    if let Some(unit) = unit {
+    let mut query = case::Entity::find().filter(scope.condition::<case::Entity>());
+    if walk.open_only {
+        query = query
+            .filter(case::Column::Status.ne(sync_protocol::cases::CaseStatus::Closed.as_str()));
+    }
+    if let Some(day) = walk.opened_by {
+        query = query.filter(case::Column::OpenedOn.lte(day));
+    }
+    if let Some(unit) = walk.unit {
         query = query.filter(crate::db::scope::under::<case::Entity>(unit));
     }
     if let Some(after) = after {

@@ -7,9 +7,14 @@ pub mod changes;
 pub mod conflicts;
 pub mod documents;
 pub mod entity;
+pub mod media;
 pub mod migration;
+pub mod org;
 pub mod scope;
+pub mod sessions;
 pub mod students;
+pub mod throttle;
+pub mod users;
 
 pub use scope::Scope;
 

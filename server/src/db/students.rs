@@ -1,6 +1,10 @@
 //! Queries on students and guardians, filtered by the caller's scope inside the SQL.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use std::collections::HashMap;
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 use uuid::Uuid;
 
 use crate::db::Scope;
@@ -25,4 +29,31 @@ pub async fn find(
         .all(db)
         .await?;
     Ok(Some((student, guardians)))
+}
+
+/// The students `ids`, by id (no scope: the ids come from cases already read in scope).
+pub async fn by_id(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, student::Model>, DbErr> {
+    Ok(student::Entity::find()
+        .filter(student::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect())
+}
+
+/// How many students are in `scope`, under `unit` if given.
+pub async fn count(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    unit: Option<Uuid>,
+) -> Result<u64, DbErr> {
+    let mut students = student::Entity::find().filter(scope.condition::<student::Entity>());
+    if let Some(unit) = unit {
+        students = students.filter(crate::db::scope::under::<student::Entity>(unit));
+    }
+    students.count(db).await
 }

@@ -6,7 +6,6 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt as _;
-use sea_orm::{EntityTrait, QueryFilter};
 use sync_protocol::{ErrorCode, Problem};
 use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::entity::{case, media_object};
+use crate::db::entity::media_object;
 use crate::error::{ApiError, Path};
 use crate::state::AppState;
 
@@ -34,13 +33,7 @@ async fn read_in_scope(
     id: Uuid,
     thumbnail: bool,
 ) -> Result<media_object::Model, ApiError> {
-    let media = media_object::Entity::find_by_id(id)
-        .one(&state.db.read)
-        .await?
-        .ok_or_else(|| ApiError::not_found("media"))?;
-    case::Entity::find_by_id(media.case_id)
-        .filter(user.scope().condition::<case::Entity>())
-        .one(&state.db.read)
+    let media = crate::db::media::find_in_scope(&state.db.read, user.scope(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("media"))?;
     crate::audit::record(

@@ -1,20 +1,16 @@
 //! The ledger (台账) as rows: one per case, with the columns the seeds name, read a page at a
 //! time so an export of a whole district never holds it in memory.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ConnectionTrait, DbErr};
 use sync_protocol::cases::{AttemptKind, CaseStatus};
 use uuid::Uuid;
 
 use super::labels;
 use crate::calendar::china_date;
 use crate::cases::{due, history, parse_stored};
-use crate::db::Scope;
-use crate::db::entity::{case, org_unit, student, user};
+use crate::db::entity::{case, student};
+use crate::db::{self, Scope};
 use crate::state::AppState;
 
 /// The columns of the ledger, in order (the header row).
@@ -108,42 +104,12 @@ pub async fn case_page(
     filter: &LedgerFilter,
     after: Option<Uuid>,
 ) -> Result<Vec<case::Model>, DbErr> {
-    let mut query = case::Entity::find()
-        .filter(scope.condition::<case::Entity>())
-        .filter(case::Column::OpenedOn.lte(filter.to));
-    if let Some(unit) = filter.org_unit {
-        query = query.filter(crate::db::scope::under::<case::Entity>(unit));
-    }
-    if let Some(after) = after {
-        query = query.filter(case::Column::Id.gt(after));
-    }
-    query
-        .order_by_asc(case::Column::Id)
-        .limit(PAGE)
-        .all(db)
-        .await
-}
-
-/// Names of org units and users a page refers to, looked up once per page.
-async fn names<E>(
-    db: &impl ConnectionTrait,
-    ids: impl Iterator<Item = Uuid>,
-    id: E::Column,
-    name: E::Column,
-) -> Result<HashMap<Uuid, String>, DbErr>
-where
-    E: EntityTrait,
-{
-    let ids: Vec<Uuid> = ids.collect();
-    let pairs: Vec<(Uuid, String)> = E::find()
-        .select_only()
-        .column(id)
-        .column(name)
-        .filter(id.is_in(ids))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(pairs.into_iter().collect())
+    let walk = db::cases::Walk {
+        unit: filter.org_unit,
+        opened_by: Some(filter.to),
+        open_only: false,
+    };
+    db::cases::page(db, scope, walk, after, PAGE).await
 }
 
 /// The names one case's documents show: its school, its township, its responsible person.
@@ -162,20 +128,8 @@ pub async fn unit_and_user_names(
     db: &impl ConnectionTrait,
     c: &case::Model,
 ) -> Result<CaseNames, DbErr> {
-    let mut units = names::<org_unit::Entity>(
-        db,
-        [c.school_id, c.township_id].into_iter(),
-        org_unit::Column::Id,
-        org_unit::Column::Name,
-    )
-    .await?;
-    let mut people = names::<user::Entity>(
-        db,
-        c.responsible_user_id.into_iter(),
-        user::Column::Id,
-        user::Column::DisplayName,
-    )
-    .await?;
+    let mut units = db::org::unit_names(db, vec![c.school_id, c.township_id]).await?;
+    let mut people = db::org::user_names(db, c.responsible_user_id.into_iter().collect()).await?;
     Ok(CaseNames {
         school: units.remove(&c.school_id).unwrap_or_default(),
         township: units.remove(&c.township_id).unwrap_or_default(),
@@ -184,20 +138,6 @@ pub async fn unit_and_user_names(
             .and_then(|u| people.remove(&u))
             .unwrap_or_default(),
     })
-}
-
-/// The students of `cases`, by id.
-pub async fn students_of(
-    db: &impl ConnectionTrait,
-    cases: &[case::Model],
-) -> Result<HashMap<Uuid, student::Model>, DbErr> {
-    Ok(student::Entity::find()
-        .filter(student::Column::Id.is_in(cases.iter().map(|c| c.student_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect())
 }
 
 fn corrupt(e: anyhow::Error) -> DbErr {
@@ -212,23 +152,13 @@ pub async fn rows(
     cases: &[case::Model],
     first: u32,
 ) -> Result<Vec<Vec<Cell>>, DbErr> {
-    let students = students_of(db, cases).await?;
-    let units = names::<org_unit::Entity>(
-        db,
-        cases
-            .iter()
-            .flat_map(|c| [c.school_id, c.village_id, c.township_id]),
-        org_unit::Column::Id,
-        org_unit::Column::Name,
-    )
-    .await?;
-    let people = names::<user::Entity>(
-        db,
-        cases.iter().filter_map(|c| c.responsible_user_id),
-        user::Column::Id,
-        user::Column::DisplayName,
-    )
-    .await?;
+    let students = db::students::by_id(db, cases.iter().map(|c| c.student_id)).await?;
+    let units = cases
+        .iter()
+        .flat_map(|c| [c.school_id, c.village_id, c.township_id]);
+    let units = db::org::unit_names(db, units.collect()).await?;
+    let people = cases.iter().filter_map(|c| c.responsible_user_id);
+    let people = db::org::user_names(db, people.collect()).await?;
     let mut histories = history::load(db, cases).await?;
     let calendar = state.calendar().await.map_err(|e| corrupt(e.into()))?;
     let mut out = Vec::with_capacity(cases.len());

@@ -5,18 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use sync_protocol::cases::CaseStatus;
 use sync_protocol::evidence::DocumentType;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::ledger::{LedgerFilter, case_page, closed_on, students_of};
+use super::ledger::{LedgerFilter, case_page, closed_on};
 use crate::cases::history::{self, CaseHistory};
-use crate::db::Scope;
-use crate::db::entity::student;
-use crate::db::scope::under;
+use crate::db::{self, Scope};
 
 /// Dropouts in one class.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -96,11 +94,7 @@ pub async fn statistics(
     scope: Scope,
     filter: LedgerFilter,
 ) -> Result<Statistics, DbErr> {
-    let mut students = student::Entity::find().filter(scope.condition::<student::Entity>());
-    if let Some(unit) = filter.org_unit {
-        students = students.filter(under::<student::Entity>(unit));
-    }
-    let enrolled = students.count(db).await?;
+    let enrolled = db::students::count(db, scope, filter.org_unit).await?;
     let mut stats = Statistics {
         from: filter.from,
         to: filter.to,
@@ -126,7 +120,7 @@ pub async fn statistics(
         let full = cases.len() as u64 == super::ledger::PAGE;
         after = cases.last().map(|c| c.id);
         let mut histories = history::load(db, &cases).await?;
-        let pupils = students_of(db, &cases).await?;
+        let pupils = db::students::by_id(db, cases.iter().map(|c| c.student_id)).await?;
         for c in &cases {
             let Some(h) = histories.remove(&c.id) else {
                 continue;
