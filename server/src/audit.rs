@@ -3,15 +3,12 @@
 //! that `server verify` checks.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionSession as _, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::entity::{audit_entry, audit_head};
+use crate::db::chain::GENESIS;
+use crate::db::{self, entity::audit_entry};
 
 /// What an audit entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,25 +71,6 @@ impl Action {
     }
 }
 
-/// The hash before the first link of the chain.
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// The hash of an entry: SHA-256 over the hash before it and every field but its id, each on
-/// its own line.
-fn link_hash(prev: &str, e: &audit_entry::Model) -> String {
-    let fields = [
-        prev.to_owned(),
-        e.at.timestamp_micros().to_string(),
-        e.actor_id.map(|a| a.to_string()).unwrap_or_default(),
-        e.action.clone(),
-        e.entity_kind.clone(),
-        e.entity_id.map(|a| a.to_string()).unwrap_or_default(),
-        e.client_addr.clone().unwrap_or_default(),
-        e.detail.clone(),
-    ];
-    crate::digest::sha256_hex(fields.join("\n").as_bytes())
-}
-
 /// Appends one entry: `actor` did `action` on `entity` (if the action is on one record), linked
 /// to the entry before it. The chain's head row is locked to the end of the transaction (or of
 /// this call's own, when `db` is no transaction), so entries link in the order they commit.
@@ -107,7 +85,7 @@ pub async fn record(
     let detail =
         serde_json::json!({ "device_id": actor.device_id, "role": actor.role, "detail": detail });
     let now = Utc::now();
-    let mut entry = audit_entry::Model {
+    let entry = audit_entry::Model {
         id: 0,
         // Stored to the microsecond on every engine: hashed as stored.
         at: DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now),
@@ -120,34 +98,7 @@ pub async fn record(
         prev_hash: None,
         hash: None,
     };
-    let txn = db.begin().await?;
-    let prev = audit_head::Entity::find_by_id(1)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .map_or_else(|| GENESIS.to_owned(), |h| h.hash);
-    let hash = link_hash(&prev, &entry);
-    entry.prev_hash = Some(prev);
-    entry.hash = Some(hash.clone());
-    let mut row: audit_entry::ActiveModel = entry.into();
-    row.id = sea_orm::ActiveValue::NotSet;
-    let id = audit_entry::Entity::insert(row)
-        .exec(&txn)
-        .await?
-        .last_insert_id;
-    audit_head::Entity::insert(audit_head::ActiveModel {
-        id: Set(1),
-        last_id: Set(id),
-        hash: Set(hash),
-    })
-    .on_conflict(
-        OnConflict::column(audit_head::Column::Id)
-            .update_columns([audit_head::Column::LastId, audit_head::Column::Hash])
-            .to_owned(),
-    )
-    .exec(&txn)
-    .await?;
-    txn.commit().await
+    db::audit::append(db, entry).await
 }
 
 /// What [`verify`] found in the audit log.
@@ -169,12 +120,7 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<AuditCheck, sea_orm::Db
     let mut last_id = None;
     let mut after = i64::MIN;
     loop {
-        let page = audit_entry::Entity::find()
-            .filter(audit_entry::Column::Id.gt(after))
-            .order_by_asc(audit_entry::Column::Id)
-            .limit(1000)
-            .all(db)
-            .await?;
+        let page = db::audit::page(db, after, 1000).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
         for e in page {
@@ -196,7 +142,7 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<AuditCheck, sea_orm::Db
                     e.id
                 ));
             }
-            if link_hash(stored_prev, &e) != *stored {
+            if db::audit::link_hash(stored_prev, &e) != *stored {
                 check
                     .problems
                     .push(format!("entry {} was changed after it was written", e.id));
@@ -205,7 +151,7 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<AuditCheck, sea_orm::Db
             last_id = Some(e.id);
         }
     }
-    let head = audit_head::Entity::find_by_id(1).one(db).await?;
+    let head = db::audit::head(db).await?;
     match (head, last_id, prev) {
         (None, None, _) => {}
         (Some(head), Some(id), Some(hash)) if head.last_id == id && head.hash == hash => {}

@@ -9,9 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
-};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 /// This process's id and the lock that says it runs.
@@ -44,24 +42,7 @@ impl Instance {
         use anyhow::Context as _;
         let id = Uuid::now_v7();
         let hold = if database_url.starts_with("postgres") {
-            let mut options = ConnectOptions::new(database_url);
-            // One connection, never recycled: the lock lives as long as it does.
-            options
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .test_before_acquire(false)
-                .sqlx_logging(false);
-            let connection = Database::connect(options)
-                .await
-                .context("connecting for the instance lock")?;
-            connection
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_advisory_lock($1)",
-                    [advisory_key(id).into()],
-                ))
+            let connection = crate::db::advisory::hold(database_url, advisory_key(id))
                 .await
                 .context("taking the instance lock")?;
             Hold::Postgres(connection)
@@ -91,23 +72,7 @@ impl Instance {
         match &self.hold {
             Hold::File { dir, .. } => file_is_locked(&dir.join(format!("{other}.lock"))),
             Hold::Postgres(connection) => {
-                let key = advisory_key(other);
-                // A bigint key is kept as two 32-bit halves.
-                let (high, low) = ((key >> 32) & 0xFFFF_FFFF, key & 0xFFFF_FFFF);
-                let row = connection
-                    .query_one_raw(Statement::from_sql_and_values(
-                        DbBackend::Postgres,
-                        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' \
-                         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                         AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1 \
-                         AND granted) AS held",
-                        [high.into(), low.into()],
-                    ))
-                    .await?;
-                Ok(row
-                    .map(|r| r.try_get::<bool>("", "held"))
-                    .transpose()?
-                    .unwrap_or(false))
+                Ok(crate::db::advisory::is_held(connection, advisory_key(other)).await?)
             }
         }
     }

@@ -1,12 +1,11 @@
 //! Schedules loaded by an administrator, kept in `work_calendars` and laid over the shipped ones.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, EntityTrait as _, QueryOrder as _, QuerySelect as _, Set};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::{CalendarError, WorkCalendar, YearSchedule};
-use crate::db::entity::work_calendar;
+use crate::db;
 
 /// What loading a calendar can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -33,25 +32,14 @@ pub type Marks = Vec<(i32, DateTime<Utc>)>;
 
 /// The marks of the schedules stored now (a few rows: one a year).
 pub async fn marks(db: &impl ConnectionTrait) -> Result<Marks, sea_orm::DbErr> {
-    work_calendar::Entity::find()
-        .select_only()
-        .column(work_calendar::Column::Year)
-        .column(work_calendar::Column::LoadedAt)
-        .order_by_asc(work_calendar::Column::Year)
-        .into_tuple()
-        .all(db)
-        .await
+    db::calendars::marks(db).await
 }
 
 /// The shipped schedules with every stored one laid over them, and the stored ones' marks.
 pub async fn load_all(db: &impl ConnectionTrait) -> Result<(WorkCalendar, Marks), StoreError> {
     let mut calendar = WorkCalendar::shipped()?;
     let mut marks = Vec::new();
-    for row in work_calendar::Entity::find()
-        .order_by_asc(work_calendar::Column::Year)
-        .all(db)
-        .await?
-    {
+    for row in db::calendars::all(db).await? {
         marks.push((row.year, row.loaded_at));
         let schedule: YearSchedule =
             serde_json::from_str(&row.schedule).map_err(|source| StoreError::Corrupt {
@@ -74,24 +62,7 @@ pub async fn save(
         year: schedule.year,
         source,
     })?;
-    work_calendar::Entity::insert(work_calendar::ActiveModel {
-        year: Set(schedule.year),
-        source: Set(schedule.source.clone()),
-        schedule: Set(json),
-        loaded_at: Set(Utc::now()),
-        loaded_by: Set(loaded_by),
-    })
-    .on_conflict(
-        OnConflict::column(work_calendar::Column::Year)
-            .update_columns([
-                work_calendar::Column::Source,
-                work_calendar::Column::Schedule,
-                work_calendar::Column::LoadedAt,
-                work_calendar::Column::LoadedBy,
-            ])
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
+    let source = schedule.source.clone();
+    db::calendars::save(db, schedule.year, source, json, loaded_by).await?;
     Ok(())
 }

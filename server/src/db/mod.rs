@@ -1,6 +1,9 @@
 //! The database: connections, migrations, entities and the queries handlers call.
 
+pub mod advisory;
 pub mod attempts;
+pub mod audit;
+pub mod calendars;
 pub mod cases;
 pub mod chain;
 pub mod changes;
