@@ -5,21 +5,17 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ConnectionTrait, DbErr};
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, Department, ReasonCategory,
 };
-use sync_protocol::evidence::{DocumentType, ReviewTarget, Verdict};
-use sync_protocol::media::MediaKind;
+use sync_protocol::evidence::{DocumentType, Verdict};
 use uuid::Uuid;
 
 use super::parse_stored;
 use crate::calendar::china_date;
-use crate::db::entity::{
-    attempt, attempt_participant, case, case_move, document, media_object, review, student,
-};
+use crate::db::entity::case;
+use crate::db::{self, history::HistoryRows};
 
 /// One move along the case machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,16 +238,7 @@ pub async fn load(
     for chunk in cases.chunks(500) {
         let ids: Vec<Uuid> = chunk.iter().map(|c| c.id).collect();
         load_chunk(db, &ids, &mut out).await?;
-        let births: HashMap<Uuid, NaiveDate> = student::Entity::find()
-            .select_only()
-            .column(student::Column::Id)
-            .column(student::Column::BirthDate)
-            .filter(student::Column::Id.is_in(chunk.iter().map(|c| c.student_id)))
-            .into_tuple::<(Uuid, NaiveDate)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
+        let births = db::students::birth_dates(db, chunk.iter().map(|c| c.student_id)).await?;
         for c in chunk {
             if let Some(h) = out.get_mut(&c.id) {
                 h.birth_date = births.get(&c.student_id).copied();
@@ -266,45 +253,14 @@ async fn load_chunk(
     ids: &[Uuid],
     out: &mut HashMap<Uuid, CaseHistory>,
 ) -> Result<(), DbErr> {
-    let moves = case_move::Entity::find()
-        .filter(case_move::Column::CaseId.is_in(ids.iter().copied()))
-        .order_by_asc(case_move::Column::MovedAt)
-        .order_by_asc(case_move::Column::RecordedAt)
-        .all(db)
-        .await?;
-    let attempts = attempt::Entity::find()
-        .filter(attempt::Column::CaseId.is_in(ids.iter().copied()))
-        .order_by_asc(attempt::Column::OccurredAt)
-        .all(db)
-        .await?;
-    let documents = document::Entity::find()
-        .filter(document::Column::CaseId.is_in(ids.iter().copied()))
-        .order_by_asc(document::Column::CreatedAt)
-        .all(db)
-        .await?;
-    let reviews = review::Entity::find()
-        .filter(review::Column::CaseId.is_in(ids.iter().copied()))
-        .filter(review::Column::TargetKind.eq(ReviewTarget::Document.as_str()))
-        .order_by_asc(review::Column::CreatedAt)
-        .all(db)
-        .await?;
-    let recordings = media_object::Entity::find()
-        .filter(media_object::Column::CaseId.is_in(ids.iter().copied()))
-        .filter(media_object::Column::Kind.eq(MediaKind::Audio.as_str()))
-        .all(db)
-        .await?;
-    let joined = attempt_participant::Entity::find()
-        .filter(
-            attempt_participant::Column::AttemptId.is_in(
-                attempts
-                    .iter()
-                    .filter(|a| a.kind == AttemptKind::JointPersuasion.as_str())
-                    .map(|a| a.id),
-            ),
-        )
-        .filter(attempt_participant::Column::Department.is_not_null())
-        .all(db)
-        .await?;
+    let HistoryRows {
+        moves,
+        attempts,
+        documents,
+        document_reviews: reviews,
+        recordings,
+        departments_joined: joined,
+    } = db::history::of_cases(db, ids).await?;
     let mut departments: HashMap<Uuid, Vec<Department>> = HashMap::new();
     for p in joined {
         if let Some(d) = p.department.as_deref() {

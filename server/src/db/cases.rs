@@ -1,12 +1,17 @@
 //! Queries on cases and attempts, always filtered by the caller's scope inside the SQL.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::db::entity::{attempt, attempt_participant, case, student};
+use crate::db::changes::RecordScope;
+use crate::db::entity::{
+    attempt, attempt_participant, case, conflict, document, media_object, review, student,
+};
 
 /// Filters of the case list; every one is optional.
 #[derive(Debug, Clone, Default)]
@@ -174,4 +179,93 @@ pub async fn attempts(
             (a, mine)
         })
         .collect())
+}
+
+/// The ids of every record of `case_id`, by kind.
+pub async fn records_of(
+    db: &impl ConnectionTrait,
+    case_id: Uuid,
+) -> Result<Vec<(EntityKind, Uuid)>, DbErr> {
+    let mut out = vec![(EntityKind::Case, case_id)];
+    let ids = |rows: Vec<Uuid>, kind| rows.into_iter().map(move |id| (kind, id));
+    out.extend(ids(
+        attempt::Entity::find()
+            .select_only()
+            .column(attempt::Column::Id)
+            .filter(attempt::Column::CaseId.eq(case_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        EntityKind::Attempt,
+    ));
+    out.extend(ids(
+        document::Entity::find()
+            .select_only()
+            .column(document::Column::Id)
+            .filter(document::Column::CaseId.eq(case_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        EntityKind::Document,
+    ));
+    out.extend(ids(
+        review::Entity::find()
+            .select_only()
+            .column(review::Column::Id)
+            .filter(review::Column::CaseId.eq(case_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        EntityKind::Review,
+    ));
+    out.extend(ids(
+        conflict::Entity::find()
+            .select_only()
+            .column(conflict::Column::Id)
+            .filter(conflict::Column::CaseId.eq(case_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        EntityKind::Conflict,
+    ));
+    out.extend(ids(
+        media_object::Entity::find()
+            .select_only()
+            .column(media_object::Column::Id)
+            .filter(media_object::Column::CaseId.eq(case_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        EntityKind::Media,
+    ));
+    Ok(out)
+}
+
+/// Every case of `student`, open or closed.
+pub async fn of_student(
+    db: &impl ConnectionTrait,
+    student: Uuid,
+) -> Result<Vec<case::Model>, DbErr> {
+    case::Entity::find()
+        .filter(case::Column::StudentId.eq(student))
+        .all(db)
+        .await
+}
+
+/// Moves the case `id` to the school, village and township of `to` (a roll change, R7).
+pub async fn move_to(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    to: RecordScope,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    case::Entity::update_many()
+        .col_expr(case::Column::SchoolId, to.school_id.into())
+        .col_expr(case::Column::VillageId, to.village_id.into())
+        .col_expr(case::Column::TownshipId, to.township_id.into())
+        .col_expr(case::Column::UpdatedAt, now.into())
+        .filter(case::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
 }

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod conflicts;
 pub mod documents;
 pub mod entity;
+pub mod history;
 pub mod media;
 pub mod migration;
 pub mod org;
@@ -17,6 +18,7 @@ pub mod scope;
 pub mod sessions;
 pub mod students;
 pub mod throttle;
+pub mod unenrolled;
 pub mod users;
 
 pub use scope::Scope;

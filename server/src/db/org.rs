@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sync_protocol::org::OrgUnitKind;
 use uuid::Uuid;
 
 use crate::db::entity::{org_unit, user};
@@ -39,4 +40,33 @@ pub async fn user_names(
     ids: Vec<Uuid>,
 ) -> Result<HashMap<Uuid, String>, DbErr> {
     names::<user::Entity>(db, ids, user::Column::Id, user::Column::DisplayName).await
+}
+
+/// The org unit `id` if it is of `kind` and inside `district`.
+pub async fn unit_in_district(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    kind: OrgUnitKind,
+    district: Uuid,
+) -> Result<Option<org_unit::Model>, DbErr> {
+    org_unit::Entity::find_by_id(id)
+        .filter(org_unit::Column::Kind.eq(kind.as_str()))
+        .filter(org_unit::Column::DistrictId.eq(district))
+        .one(db)
+        .await
+}
+
+/// The villages of `district`, by id.
+pub async fn villages_of(
+    db: &impl ConnectionTrait,
+    district: Uuid,
+) -> Result<HashMap<Uuid, org_unit::Model>, DbErr> {
+    Ok(org_unit::Entity::find()
+        .filter(org_unit::Column::DistrictId.eq(district))
+        .filter(org_unit::Column::Kind.eq(OrgUnitKind::Village.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect())
 }

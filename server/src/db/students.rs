@@ -4,10 +4,12 @@ use std::collections::HashMap;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
 use crate::db::Scope;
+use crate::db::changes::RecordScope;
 use crate::db::entity::{guardian, student};
 
 /// The student `id` if in `scope`, with their guardians in order.
@@ -16,11 +18,7 @@ pub async fn find(
     scope: Scope,
     id: Uuid,
 ) -> Result<Option<(student::Model, Vec<guardian::Model>)>, DbErr> {
-    let Some(student) = student::Entity::find_by_id(id)
-        .filter(scope.condition::<student::Entity>())
-        .one(db)
-        .await?
-    else {
+    let Some(student) = in_scope(db, scope, id).await? else {
         return Ok(None);
     };
     let guardians = guardian::Entity::find()
@@ -56,4 +54,64 @@ pub async fn count(
         students = students.filter(crate::db::scope::under::<student::Entity>(unit));
     }
     students.count(db).await
+}
+
+/// The birth dates of the students `ids`, by id.
+pub async fn birth_dates(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, chrono::NaiveDate>, DbErr> {
+    let pairs: Vec<(Uuid, chrono::NaiveDate)> = student::Entity::find()
+        .select_only()
+        .column(student::Column::Id)
+        .column(student::Column::BirthDate)
+        .filter(student::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(pairs.into_iter().collect())
+}
+
+/// The student `id` if in `scope`.
+pub async fn in_scope(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    id: Uuid,
+) -> Result<Option<student::Model>, DbErr> {
+    student::Entity::find_by_id(id)
+        .filter(scope.condition::<student::Entity>())
+        .one(db)
+        .await
+}
+
+/// Moves the student `id` to the school, village and township of `to` (a roll change, R7).
+pub async fn move_to(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    to: RecordScope,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    student::Entity::update_many()
+        .col_expr(student::Column::SchoolId, to.school_id.into())
+        .col_expr(student::Column::VillageId, to.village_id.into())
+        .col_expr(student::Column::TownshipId, to.township_id.into())
+        .col_expr(student::Column::UpdatedAt, now.into())
+        .filter(student::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Whether a student with ID-number lookup `lookup` is on a roll of `district`.
+pub async fn on_roll(
+    db: &impl ConnectionTrait,
+    lookup: &str,
+    district: Uuid,
+) -> Result<bool, DbErr> {
+    Ok(student::Entity::find()
+        .filter(student::Column::IdNumberLookup.eq(lookup))
+        .filter(student::Column::DistrictId.eq(district))
+        .one(db)
+        .await?
+        .is_some())
 }

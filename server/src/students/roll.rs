@@ -4,16 +4,11 @@
 //! township's worklist of suspected cases that have no school yet (a ledger row needs a school;
 //! it opens once a school takes the child).
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use chrono::{NaiveDate, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait as _,
-};
+use sea_orm::TransactionTrait as _;
 use serde::{Deserialize, Serialize};
-use sync_protocol::org::{OrgUnitKind, Role};
+use sync_protocol::org::Role;
 use sync_protocol::{OrgUnitId, Problem};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -22,8 +17,8 @@ use uuid::Uuid;
 use crate::audit;
 use crate::auth::AuthUser;
 use crate::calendar::age_on;
-use crate::db::Scope;
-use crate::db::entity::{org_unit, student, unenrolled_child};
+use crate::db::entity::unenrolled_child;
+use crate::db::{self, Scope};
 use crate::error::{ApiError, Json};
 use crate::personal_data::Sealer;
 use crate::state::AppState;
@@ -119,20 +114,10 @@ pub async fn seal_names_left_in_the_clear(
     db: &impl sea_orm::ConnectionTrait,
     sealer: &Sealer,
 ) -> Result<usize, sea_orm::DbErr> {
-    let plain = unenrolled_child::Entity::find()
-        .filter(unenrolled_child::Column::NameEnc.is_null())
-        .all(db)
-        .await?;
+    let plain = db::unenrolled::names_in_the_clear(db).await?;
     for row in &plain {
-        unenrolled_child::Entity::update_many()
-            .col_expr(
-                unenrolled_child::Column::NameEnc,
-                Expr::value(Some(sealer.seal(&row.name, &name_context(row.id)))),
-            )
-            .col_expr(unenrolled_child::Column::Name, Expr::value(""))
-            .filter(unenrolled_child::Column::Id.eq(row.id))
-            .exec(db)
-            .await?;
+        let sealed = sealer.seal(&row.name, &name_context(row.id));
+        db::unenrolled::store_sealed_name(db, row.id, sealed).await?;
     }
     Ok(plain.len())
 }
@@ -168,14 +153,7 @@ pub async fn compare_roll(
             body.children.len()
         )));
     }
-    let villages: HashMap<Uuid, org_unit::Model> = org_unit::Entity::find()
-        .filter(org_unit::Column::DistrictId.eq(district))
-        .filter(org_unit::Column::Kind.eq(OrgUnitKind::Village.as_str()))
-        .all(&state.db.read)
-        .await?
-        .into_iter()
-        .map(|v| (v.id, v))
-        .collect();
+    let villages = db::org::villages_of(&state.db.read, district).await?;
     if let Some((n, child)) = (0..)
         .zip(&body.children)
         .find(|(_, c)| !villages.contains_key(&c.village_id.0))
@@ -202,23 +180,11 @@ pub async fn compare_roll(
         let lookup = state.sealer.id_number_lookup(&child.id_number);
         // Only this district's roll and list are asked: another district's are not the
         // caller's to learn, nor to hide a child from.
-        let on_roll = student::Entity::find()
-            .filter(student::Column::IdNumberLookup.eq(&lookup))
-            .filter(student::Column::DistrictId.eq(district))
-            .one(&txn)
-            .await?
-            .is_some();
-        if on_roll {
+        if db::students::on_roll(&txn, &lookup, district).await? {
             report.on_roll += 1;
             continue;
         }
-        let listed = unenrolled_child::Entity::find()
-            .filter(unenrolled_child::Column::IdNumberLookup.eq(&lookup))
-            .filter(unenrolled_child::Column::DistrictId.eq(district))
-            .one(&txn)
-            .await?
-            .is_some();
-        if listed {
+        if db::unenrolled::listed(&txn, &lookup, district).await? {
             report.already_listed += 1;
             continue;
         }
@@ -227,26 +193,24 @@ pub async fn compare_roll(
         let township_id = village
             .township_id
             .ok_or_else(|| anyhow::anyhow!("village {} has no township", village.id))?;
-        let row = unenrolled_child::ActiveModel {
-            id: Set(id),
-            district_id: Set(district),
-            township_id: Set(township_id),
-            village_id: Set(village.id),
-            name: Set(String::new()),
-            name_enc: Set(Some(state.sealer.seal(&child.name, &name_context(id)))),
-            birth_date: Set(child.birth_date),
-            id_number_enc: Set(state.sealer.seal(
+        let row = unenrolled_child::Model {
+            id,
+            district_id: district,
+            township_id,
+            village_id: village.id,
+            name: String::new(),
+            name_enc: Some(state.sealer.seal(&child.name, &name_context(id))),
+            birth_date: child.birth_date,
+            id_number_enc: state.sealer.seal(
                 child.id_number.trim(),
                 &super::seal_context("unenrolled_children", "id_number", id),
-            )),
-            id_number_lookup: Set(lookup),
-            as_of: Set(body.as_of),
-            found_at: Set(now),
-            found_by: Set(user.id),
+            ),
+            id_number_lookup: lookup,
+            as_of: body.as_of,
+            found_at: now,
+            found_by: user.id,
         };
-        let row = unenrolled_child::Entity::insert(row)
-            .exec_with_returning(&txn)
-            .await?;
+        let row = db::unenrolled::insert(&txn, row).await?;
         report.unenrolled.push(view(&state.sealer, row)?);
     }
     audit::record(
@@ -278,21 +242,12 @@ pub async fn list_unenrolled(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Vec<UnenrolledChild>>, ApiError> {
-    let column = match user.scope() {
-        Scope::Township(id) => unenrolled_child::Column::TownshipId.eq(id),
-        Scope::Village(id) => unenrolled_child::Column::VillageId.eq(id),
-        Scope::District(id) => unenrolled_child::Column::DistrictId.eq(id),
-        Scope::School(_) => {
-            return Err(ApiError::forbidden(
-                "unenrolled children are the township's to persuade, not a school's",
-            ));
-        }
-    };
-    let rows = unenrolled_child::Entity::find()
-        .filter(column)
-        .order_by_asc(unenrolled_child::Column::Id)
-        .all(&state.db.read)
-        .await?;
+    if let Scope::School(_) = user.scope() {
+        return Err(ApiError::forbidden(
+            "unenrolled children are the township's to persuade, not a school's",
+        ));
+    }
+    let rows = db::unenrolled::in_scope(&state.db.read, user.scope()).await?;
     let views = rows.into_iter().map(|row| view(&state.sealer, row));
     Ok(Json(views.collect::<anyhow::Result<_>>()?))
 }
