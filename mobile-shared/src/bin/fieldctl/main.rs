@@ -7,12 +7,15 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-use mobile_shared::{AttemptDraft, Left, MediaState, Phone, SyncEvent, SyncProgress, SyncReport};
+use mobile_shared::{AttemptDraft, MediaState, Phone, SyncReport};
 use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, GeoPoint, ReasonCategory};
 use sync_protocol::media::MediaKind;
 use sync_protocol::sync::{CaseField, Change};
+
+use progress::{Bar, describe_left};
+
+mod progress;
 
 /// Prints a line to standard output; a closed pipe (`fieldctl cases | head`) ends the program
 /// quietly instead of panicking.
@@ -107,138 +110,42 @@ enum CaseCommand {
 #[derive(Debug, Subcommand)]
 enum AttemptCommand {
     /// Record a persuasion attempt (applied here at once, pushed on the next sync).
-    Record {
-        /// The case id.
-        #[arg(long = "case")]
-        case_id: CaseId,
-        /// home_visit, phone_call, collective_visit or joint_persuasion.
-        #[arg(long)]
-        kind: AttemptKind,
-        /// refused, agreed_to_return, undecided or not_reached.
-        #[arg(long)]
-        outcome: AttemptOutcome,
-        /// Whom they met.
-        #[arg(long, default_value = "")]
-        met_whom: String,
-        /// Notes.
-        #[arg(long, default_value = "")]
-        notes: String,
-        /// The next step agreed.
-        #[arg(long, default_value = "")]
-        next_step: String,
-        /// Latitude (with --lon).
-        #[arg(long, requires = "lon", allow_negative_numbers = true)]
-        lat: Option<f64>,
-        /// Longitude (with --lat).
-        #[arg(long, requires = "lat", allow_negative_numbers = true)]
-        lon: Option<f64>,
-        /// A photo of the visit (repeatable); scaled down and sent on the next sync.
-        #[arg(long)]
-        photo: Vec<PathBuf>,
-        /// A recording of the talk (repeatable); sent on the next sync.
-        #[arg(long)]
-        audio: Vec<PathBuf>,
-    },
+    Record(RecordArgs),
 }
 
-/// Draws a sync's progress on standard error.
-struct Bar {
-    bar: ProgressBar,
-    push_style: ProgressStyle,
-    pull_style: ProgressStyle,
-    upload_style: ProgressStyle,
-}
-
-impl Bar {
-    fn new() -> anyhow::Result<Self> {
-        Ok(Self {
-            bar: ProgressBar::new_spinner(),
-            push_style: ProgressStyle::with_template("push {bar:30} {pos}/{len} {msg}")?,
-            pull_style: ProgressStyle::with_template("pull {spinner} {msg}")?,
-            upload_style: ProgressStyle::with_template(
-                "发送 {bar:30} {bytes}/{total_bytes} {msg}",
-            )?,
-        })
-    }
-}
-
-impl SyncProgress for Bar {
-    fn event(&mut self, event: SyncEvent) {
-        match event {
-            SyncEvent::Pushing { total } if total > 0 => {
-                self.bar.set_style(self.push_style.clone());
-                self.bar.set_length(total as u64);
-            }
-            SyncEvent::Pushing { .. } => {}
-            SyncEvent::Pushed { done, total } => {
-                self.bar.set_length(total as u64);
-                self.bar.set_position(done as u64);
-            }
-            SyncEvent::Pulled { records, .. } => {
-                self.bar.set_style(self.pull_style.clone());
-                self.bar.set_message(format!("{records} records"));
-                self.bar.tick();
-            }
-            SyncEvent::Preparing { file_name } => {
-                self.bar.set_message(format!("正在压缩照片 {file_name}"));
-                self.bar.tick();
-            }
-            SyncEvent::Uploading(p) => {
-                self.bar.set_style(self.upload_style.clone());
-                self.bar.set_length(p.total_size);
-                self.bar.set_position(p.total_sent);
-                let left = p.time_left.map_or(String::new(), |t| {
-                    format!("，剩余约 {}", minutes_seconds(t))
-                });
-                self.bar.set_message(format!(
-                    "文件 {}/{} {} {}/{}{left}",
-                    p.file,
-                    p.files,
-                    p.file_name,
-                    indicatif::HumanBytes(p.sent),
-                    indicatif::HumanBytes(p.size),
-                ));
-            }
-            SyncEvent::Retrying {
-                delay,
-                cause,
-                error,
-                ..
-            } => {
-                self.bar.set_message(format!(
-                    "{}（{:.0} 秒后）[{}: {error}]",
-                    cause.message_zh(),
-                    delay.as_secs_f64().ceil(),
-                    cause.code()
-                ));
-                self.bar.tick();
-            }
-            SyncEvent::Waiting { delay, left } => {
-                self.bar.set_message(format!(
-                    "连不上服务器，{:.0} 秒后再试；{}",
-                    delay.as_secs_f64().ceil(),
-                    describe_left(&left)
-                ));
-                self.bar.tick();
-            }
-        }
-    }
-}
-
-/// `m:ss`.
-fn minutes_seconds(t: std::time::Duration) -> String {
-    let s = t.as_secs();
-    format!("{}:{:02}", s / 60, s % 60)
-}
-
-/// What is still on the phone to send, for the field worker.
-fn describe_left(left: &Left) -> String {
-    format!(
-        "还有 {} 条记录、{} 个文件（{}）未发送，已保存在手机上，不会丢失",
-        left.mutations,
-        left.files,
-        indicatif::HumanBytes(left.bytes)
-    )
+/// What `fieldctl attempt record` is given.
+#[derive(Debug, clap::Args)]
+struct RecordArgs {
+    /// The case id.
+    #[arg(long = "case")]
+    case_id: CaseId,
+    /// home_visit, phone_call, collective_visit or joint_persuasion.
+    #[arg(long)]
+    kind: AttemptKind,
+    /// refused, agreed_to_return, undecided or not_reached.
+    #[arg(long)]
+    outcome: AttemptOutcome,
+    /// Whom they met.
+    #[arg(long, default_value = "")]
+    met_whom: String,
+    /// Notes.
+    #[arg(long, default_value = "")]
+    notes: String,
+    /// The next step agreed.
+    #[arg(long, default_value = "")]
+    next_step: String,
+    /// Latitude (with --lon).
+    #[arg(long, requires = "lon", allow_negative_numbers = true)]
+    lat: Option<f64>,
+    /// Longitude (with --lat).
+    #[arg(long, requires = "lat", allow_negative_numbers = true)]
+    lon: Option<f64>,
+    /// A photo of the visit (repeatable); scaled down and sent on the next sync.
+    #[arg(long)]
+    photo: Vec<PathBuf>,
+    /// A recording of the talk (repeatable); sent on the next sync.
+    #[arg(long)]
+    audio: Vec<PathBuf>,
 }
 
 /// How `fieldctl` syncs.
@@ -323,117 +230,20 @@ async fn main() -> anyhow::Result<()> {
     let mut phone = Phone::open(&cli.dir)
         .with_context(|| format!("opening the phone in {}", cli.dir.display()))?;
     match cli.command {
-        Command::Login { server, username } => {
-            let mut password = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut password)
-                .context("reading the password")?;
-            let me = phone
-                .login(&server, &username, password.trim_end_matches(['\r', '\n']))
-                .await?;
-            say!("signed in as {} ({})", me.display_name, me.role.as_str());
-        }
+        Command::Login { server, username } => login(&mut phone, &server, &username).await,
         Command::Logout => {
             phone.logout().await?;
             say!("signed out");
+            Ok(())
         }
-        Command::Pull => run_sync(&mut phone, Mode::Pull).await?,
-        Command::Sync { until_done } => {
-            let mode = if until_done {
-                Mode::UntilDone
-            } else {
-                Mode::Sync
-            };
-            run_sync(&mut phone, mode).await?;
-        }
-        Command::Cases => {
-            let cases = phone.cases()?;
-            let today = chrono::Local::now().date_naive();
-            for case in &cases {
-                // The next step the rules ask for, as the server computed it at the last pull.
-                let next = case.due.first().map_or(String::new(), |d| {
-                    let late = if d.due_on.is_some_and(|day| day < today) {
-                        "overdue "
-                    } else {
-                        ""
-                    };
-                    let by = d.due_on.map_or(String::new(), |day| format!(" by {day}"));
-                    format!("  [{late}{}{by}: {}]", d.rule, d.hint)
-                });
-                say!(
-                    "{}  {:<18} {}  {}{next}",
-                    case.id,
-                    case.status.as_str(),
-                    case.opened_on,
-                    case.student_name
-                );
-            }
-            say!(
-                "{} cases, {} changes pending",
-                cases.len(),
-                phone.pending_count()?
-            );
-        }
-        Command::Next => {
-            let account = phone
-                .account()?
-                .context("nobody has signed in on this phone")?;
-            let steps = phone.next_steps(account.role, chrono::Local::now().date_naive())?;
-            for step in &steps {
-                say!(
-                    "{}  {:<4} {:<10} {}{}  {}",
-                    step.case_id,
-                    step.item.rule,
-                    step.item
-                        .due_on
-                        .map_or("-".to_owned(), |day| day.to_string()),
-                    if step.overdue { "overdue " } else { "" },
-                    step.student_name,
-                    step.item.hint
-                );
-            }
-            say!("{} steps for {}", steps.len(), account.role.as_str());
-        }
+        Command::Pull => run_sync(&mut phone, Mode::Pull).await,
+        Command::Sync { until_done: false } => run_sync(&mut phone, Mode::Sync).await,
+        Command::Sync { until_done: true } => run_sync(&mut phone, Mode::UntilDone).await,
+        Command::Cases => list_cases(&phone),
+        Command::Next => list_next_steps(&phone),
         Command::Case {
             command: CaseCommand::Show { case_id },
-        } => {
-            let detail = phone
-                .case(case_id)?
-                .with_context(|| format!("no case {case_id} on this phone"))?;
-            let case = &detail.case;
-            say!(
-                "{}  {}  {}",
-                case.id,
-                case.student_name,
-                case.status.as_str()
-            );
-            say!(
-                "reason: {}  relapses: {}  opened: {}",
-                case.reason.map_or("-", ReasonCategory::as_str),
-                case.relapse_count,
-                case.opened_on
-            );
-            for d in &case.due {
-                say!(
-                    "  due {}  {}  {}  {}",
-                    d.rule,
-                    d.due_on.map_or("-".to_owned(), |day| day.to_string()),
-                    d.who.as_str(),
-                    d.hint
-                );
-            }
-            for a in &detail.attempts {
-                say!(
-                    "  {}  {}  {:<16} {:<16} {}",
-                    a.id,
-                    a.occurred_at.format("%Y-%m-%d %H:%M"),
-                    a.kind.as_str(),
-                    a.outcome.as_str(),
-                    a.notes
-                );
-            }
-        }
+        } => show_case(&phone, case_id),
         Command::Case {
             command:
                 CaseCommand::Edit {
@@ -441,118 +251,254 @@ async fn main() -> anyhow::Result<()> {
                     reason,
                     status,
                 },
-        } => {
-            let fields: Vec<CaseField> = reason
-                .map(CaseField::Reason)
-                .into_iter()
-                .chain(status.map(CaseField::Status))
-                .collect();
-            anyhow::ensure!(!fields.is_empty(), "give --reason and/or --status");
-            let id = phone.edit_case(case_id, fields)?;
-            say!("queued {id}");
-        }
+        } => edit_case(&phone, case_id, reason, status),
         Command::Attempt {
-            command:
-                AttemptCommand::Record {
-                    case_id,
-                    kind,
-                    outcome,
-                    met_whom,
-                    notes,
-                    next_step,
-                    lat,
-                    lon,
-                    photo,
-                    audio,
-                },
-        } => {
-            let draft = AttemptDraft {
-                met_whom,
-                notes,
-                next_step,
-                location: lat.zip(lon).map(|(lat, lon)| GeoPoint {
-                    lat,
-                    lon,
-                    accuracy_m: None,
-                }),
-                ..AttemptDraft::new(case_id, kind, outcome)
-            };
-            let id = phone.record_attempt(draft)?;
-            say!("recorded {id}");
-            let files = photo
-                .iter()
-                .map(|p| (MediaKind::Photo, p))
-                .chain(audio.iter().map(|p| (MediaKind::Audio, p)));
-            for (kind, path) in files {
-                let queued = phone.attach(id, kind, path)?;
-                say!(
-                    "queued {} {} ({} bytes)",
-                    kind.as_str(),
-                    queued.file_name,
-                    queued.size
-                );
-            }
-        }
-        Command::Pending => {
-            let pending = phone.pending()?;
-            for p in &pending {
-                say!(
-                    "{:>4}  {}  {}  {}",
-                    p.seq,
-                    p.created_at.format("%Y-%m-%d %H:%M:%S"),
-                    p.mutation.id,
-                    describe(&p.mutation.change)
-                );
-            }
-            say!("{} pending", pending.len());
-        }
-        Command::Conflicts => {
-            let conflicts = phone.conflicts()?;
-            for c in &conflicts {
-                say!(
-                    "{}  case {}  {} {}: kept {}, lost {}",
-                    c.created_at.format("%Y-%m-%d %H:%M"),
-                    c.case_id,
-                    c.entity_kind.as_str(),
-                    c.field,
-                    serde_json::to_string(&c.winning_value)?,
-                    serde_json::to_string(&c.losing_value)?
-                );
-            }
-            say!("{} conflicts", conflicts.len());
-        }
-        Command::Rejections => {
-            let rejections = phone.rejections()?;
-            for r in &rejections {
-                say!(
-                    "{}  {}  {}: {}",
-                    r.at.format("%Y-%m-%d %H:%M"),
-                    describe(&r.mutation.change),
-                    serde_json::to_string(&r.code)?,
-                    r.reason
-                );
-            }
-            say!("{} rejected", rejections.len());
-        }
-        Command::Media => {
-            let queue = phone.media_queue()?;
-            for m in &queue {
-                let state = match (&m.state, &m.failure) {
-                    (MediaState::Failed, Some(f)) => format!("refused: {} ({})", f.code, f.detail),
-                    (MediaState::Done, _) => "sent".to_owned(),
-                    _ => format!("waiting, {}/{} bytes sent", m.sent, m.size),
-                };
-                say!(
-                    "{}  attempt {}  {:<5}  {}  {}",
-                    m.id,
-                    m.attempt_id,
-                    m.kind.as_str(),
-                    m.file_name,
-                    state
-                );
-            }
-            say!("{} files", queue.len());
-        }
+            command: AttemptCommand::Record(args),
+        } => record_attempt(&phone, args),
+        Command::Pending => list_pending(&phone),
+        Command::Conflicts => list_conflicts(&phone),
+        Command::Rejections => list_rejections(&phone),
+        Command::Media => list_media(&phone),
     }
+}
+
+/// `fieldctl login`: the password is read from standard input (one line).
+async fn login(phone: &mut Phone, server: &str, username: &str) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("reading the password")?;
+    let me = phone
+        .login(server, username, password.trim_end_matches(['\r', '\n']))
+        .await?;
+    say!("signed in as {} ({})", me.display_name, me.role.as_str());
+    Ok(())
+}
+
+/// `fieldctl cases`: each case with the next step the rules ask for, as the server computed it
+/// at the last pull.
+fn list_cases(phone: &Phone) -> anyhow::Result<()> {
+    let cases = phone.cases()?;
+    let today = chrono::Local::now().date_naive();
+    for case in &cases {
+        let next = case.due.first().map_or(String::new(), |d| {
+            let late = if d.due_on.is_some_and(|day| day < today) {
+                "overdue "
+            } else {
+                ""
+            };
+            let by = d.due_on.map_or(String::new(), |day| format!(" by {day}"));
+            format!("  [{late}{}{by}: {}]", d.rule, d.hint)
+        });
+        say!(
+            "{}  {:<18} {}  {}{next}",
+            case.id,
+            case.status.as_str(),
+            case.opened_on,
+            case.student_name
+        );
+    }
+    say!(
+        "{} cases, {} changes pending",
+        cases.len(),
+        phone.pending_count()?
+    );
+    Ok(())
+}
+
+/// `fieldctl next`.
+fn list_next_steps(phone: &Phone) -> anyhow::Result<()> {
+    let account = phone
+        .account()?
+        .context("nobody has signed in on this phone")?;
+    let steps = phone.next_steps(account.role, chrono::Local::now().date_naive())?;
+    for step in &steps {
+        say!(
+            "{}  {:<4} {:<10} {}{}  {}",
+            step.case_id,
+            step.item.rule,
+            step.item
+                .due_on
+                .map_or("-".to_owned(), |day| day.to_string()),
+            if step.overdue { "overdue " } else { "" },
+            step.student_name,
+            step.item.hint
+        );
+    }
+    say!("{} steps for {}", steps.len(), account.role.as_str());
+    Ok(())
+}
+
+/// `fieldctl case show`.
+fn show_case(phone: &Phone, case_id: CaseId) -> anyhow::Result<()> {
+    let detail = phone
+        .case(case_id)?
+        .with_context(|| format!("no case {case_id} on this phone"))?;
+    let case = &detail.case;
+    say!(
+        "{}  {}  {}",
+        case.id,
+        case.student_name,
+        case.status.as_str()
+    );
+    say!(
+        "reason: {}  relapses: {}  opened: {}",
+        case.reason.map_or("-", ReasonCategory::as_str),
+        case.relapse_count,
+        case.opened_on
+    );
+    for d in &case.due {
+        say!(
+            "  due {}  {}  {}  {}",
+            d.rule,
+            d.due_on.map_or("-".to_owned(), |day| day.to_string()),
+            d.who.as_str(),
+            d.hint
+        );
+    }
+    for a in &detail.attempts {
+        say!(
+            "  {}  {}  {:<16} {:<16} {}",
+            a.id,
+            a.occurred_at.format("%Y-%m-%d %H:%M"),
+            a.kind.as_str(),
+            a.outcome.as_str(),
+            a.notes
+        );
+    }
+    Ok(())
+}
+
+/// `fieldctl case edit`.
+fn edit_case(
+    phone: &Phone,
+    case_id: CaseId,
+    reason: Option<ReasonCategory>,
+    status: Option<CaseStatus>,
+) -> anyhow::Result<()> {
+    let fields: Vec<CaseField> = reason
+        .map(CaseField::Reason)
+        .into_iter()
+        .chain(status.map(CaseField::Status))
+        .collect();
+    anyhow::ensure!(!fields.is_empty(), "give --reason and/or --status");
+    let id = phone.edit_case(case_id, fields)?;
+    say!("queued {id}");
+    Ok(())
+}
+
+/// `fieldctl attempt record`: the attempt, then its files in the media queue.
+fn record_attempt(phone: &Phone, args: RecordArgs) -> anyhow::Result<()> {
+    let RecordArgs {
+        case_id,
+        kind,
+        outcome,
+        met_whom,
+        notes,
+        next_step,
+        lat,
+        lon,
+        photo,
+        audio,
+    } = args;
+    let draft = AttemptDraft {
+        met_whom,
+        notes,
+        next_step,
+        location: lat.zip(lon).map(|(lat, lon)| GeoPoint {
+            lat,
+            lon,
+            accuracy_m: None,
+        }),
+        ..AttemptDraft::new(case_id, kind, outcome)
+    };
+    let id = phone.record_attempt(draft)?;
+    say!("recorded {id}");
+    let files = photo
+        .iter()
+        .map(|p| (MediaKind::Photo, p))
+        .chain(audio.iter().map(|p| (MediaKind::Audio, p)));
+    for (kind, path) in files {
+        let queued = phone.attach(id, kind, path)?;
+        say!(
+            "queued {} {} ({} bytes)",
+            kind.as_str(),
+            queued.file_name,
+            queued.size
+        );
+    }
+    Ok(())
+}
+
+/// `fieldctl pending`.
+fn list_pending(phone: &Phone) -> anyhow::Result<()> {
+    let pending = phone.pending()?;
+    for p in &pending {
+        say!(
+            "{:>4}  {}  {}  {}",
+            p.seq,
+            p.created_at.format("%Y-%m-%d %H:%M:%S"),
+            p.mutation.id,
+            describe(&p.mutation.change)
+        );
+    }
+    say!("{} pending", pending.len());
+    Ok(())
+}
+
+/// `fieldctl conflicts`.
+fn list_conflicts(phone: &Phone) -> anyhow::Result<()> {
+    let conflicts = phone.conflicts()?;
+    for c in &conflicts {
+        say!(
+            "{}  case {}  {} {}: kept {}, lost {}",
+            c.created_at.format("%Y-%m-%d %H:%M"),
+            c.case_id,
+            c.entity_kind.as_str(),
+            c.field,
+            serde_json::to_string(&c.winning_value)?,
+            serde_json::to_string(&c.losing_value)?
+        );
+    }
+    say!("{} conflicts", conflicts.len());
+    Ok(())
+}
+
+/// `fieldctl rejections`.
+fn list_rejections(phone: &Phone) -> anyhow::Result<()> {
+    let rejections = phone.rejections()?;
+    for r in &rejections {
+        say!(
+            "{}  {}  {}: {}",
+            r.at.format("%Y-%m-%d %H:%M"),
+            describe(&r.mutation.change),
+            serde_json::to_string(&r.code)?,
+            r.reason
+        );
+    }
+    say!("{} rejected", rejections.len());
+    Ok(())
+}
+
+/// `fieldctl media`.
+fn list_media(phone: &Phone) -> anyhow::Result<()> {
+    let queue = phone.media_queue()?;
+    for m in &queue {
+        let state = match (&m.state, &m.failure) {
+            (MediaState::Failed, Some(f)) => format!("refused: {} ({})", f.code, f.detail),
+            (MediaState::Done, _) => "sent".to_owned(),
+            _ => format!("waiting, {}/{} bytes sent", m.sent, m.size),
+        };
+        say!(
+            "{}  attempt {}  {:<5}  {}  {}",
+            m.id,
+            m.attempt_id,
+            m.kind.as_str(),
+            m.file_name,
+            state
+        );
+    }
+    say!("{} files", queue.len());
     Ok(())
 }
