@@ -65,11 +65,6 @@ wire_enum!(
 );
 
 impl CaseStatus {
-    /// Whether the case is still open (not closed).
-    pub fn is_open(self) -> bool {
-        self != Self::Closed
-    }
-
     /// Checks a move along the case machine (DOMAIN.md §Case life):
     /// `absent → suspected → school_persuasion → reported → joint_persuasion → returned | closed`,
     /// `returned → follow_up → closed`, and a relapse `returned | follow_up → suspected` that

@@ -1,4 +1,6 @@
-//! The `media_queue` table.
+//! The media queue's rows: reads and writes of the `media_queue` table, which the store creates
+//! with the rest of its tables (`store::MEDIA_QUEUE`), so this module uses the store and the store
+//! knows nothing of it.
 
 use rusqlite::{Connection, OptionalExtension as _, params};
 use sync_protocol::AttemptId;
@@ -7,23 +9,6 @@ use uuid::Uuid;
 
 use super::{MediaFailure, MediaState, QueuedMedia};
 use crate::store::{Context as _, StoreError};
-
-/// The table, created with the rest of the store. Until an entry is `prepared`, its file is the
-/// original as attached and `size` and `sha256` are the original's size and an empty string.
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS media_queue (
-    id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL, kind TEXT NOT NULL, file_name TEXT NOT NULL,
-    size INTEGER NOT NULL, sha256 TEXT NOT NULL, upload_url TEXT, sent INTEGER NOT NULL,
-    state TEXT NOT NULL, failure_code TEXT, failure_detail TEXT, queued_at TEXT NOT NULL,
-    prepared INTEGER NOT NULL DEFAULT 1, preview_of TEXT);
-";
-
-/// Brings a table of schema version 1 (where files were prepared when attached, and no preview
-/// was sent) up to date.
-pub(crate) const FROM_VERSION_1: &str = "
-ALTER TABLE media_queue ADD COLUMN prepared INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE media_queue ADD COLUMN preview_of TEXT;
-";
 
 const COLUMNS: &str = "id, attempt_id, kind, file_name, size, sha256, sent, state, failure_code, \
      failure_detail, prepared, preview_of";

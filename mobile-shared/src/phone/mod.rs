@@ -10,12 +10,11 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use rusqlite::Connection;
 use sync_protocol::auth::{Me, TokenPair};
-use sync_protocol::cases::{CaseDetail, CaseSummary, DueItem, Participant};
+use sync_protocol::cases::{CaseDetail, CaseSummary, DueItem};
 use sync_protocol::evidence::{Document, Review};
 use sync_protocol::org::Role;
 use sync_protocol::sync::{
-    AttemptField, CaseField, Change, Conflict, DocumentField, Mutation, NewAttempt, NewDocument,
-    RejectCode,
+    CaseField, Change, Conflict, DocumentField, Mutation, NewAttempt, NewDocument, RejectCode,
 };
 use sync_protocol::{AttemptId, CaseId, DeviceId, DocumentId, MutationId};
 
@@ -385,25 +384,6 @@ impl Phone {
             let case = records::view::<CaseSummary>(tx, case_id.0)?
                 .ok_or(PhoneError::UnknownCase(case_id))?;
             Ok(case.version)
-        })
-    }
-
-    /// Changes fields of an attempt held here and adds participants (never removes any).
-    pub fn edit_attempt(
-        &self,
-        attempt_id: AttemptId,
-        fields: Vec<AttemptField>,
-        add_participants: Vec<Participant>,
-    ) -> Result<MutationId, PhoneError> {
-        let change = Change::UpdateAttempt {
-            attempt_id,
-            fields,
-            add_participants,
-        };
-        self.queue(change, |tx| {
-            let attempt = records::view::<sync_protocol::cases::Attempt>(tx, attempt_id.0)?
-                .ok_or(PhoneError::UnknownAttempt(attempt_id))?;
-            Ok(attempt.version)
         })
     }
 

@@ -51,6 +51,24 @@ CREATE TABLE IF NOT EXISTS rejections (
     reason TEXT NOT NULL, at TEXT NOT NULL);
 ";
 
+/// The media queue's table (its rows are read and written by `media::queue`). Until an entry is
+/// `prepared`, its file is the original as attached and `size` and `sha256` are the original's
+/// size and an empty string.
+const MEDIA_QUEUE: &str = "
+CREATE TABLE IF NOT EXISTS media_queue (
+    id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL, kind TEXT NOT NULL, file_name TEXT NOT NULL,
+    size INTEGER NOT NULL, sha256 TEXT NOT NULL, upload_url TEXT, sent INTEGER NOT NULL,
+    state TEXT NOT NULL, failure_code TEXT, failure_detail TEXT, queued_at TEXT NOT NULL,
+    prepared INTEGER NOT NULL DEFAULT 1, preview_of TEXT);
+";
+
+/// Brings a table of schema version 1 (where files were prepared when attached, and no preview
+/// was sent) up to date.
+const MEDIA_QUEUE_FROM_VERSION_1: &str = "
+ALTER TABLE media_queue ADD COLUMN prepared INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE media_queue ADD COLUMN preview_of TEXT;
+";
+
 /// What the local store can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -146,10 +164,10 @@ impl Store {
             return Err(StoreError::NewerSchema { found });
         }
         conn.execute_batch(SCHEMA).context("creating the tables")?;
-        conn.execute_batch(crate::media::queue::SCHEMA)
+        conn.execute_batch(MEDIA_QUEUE)
             .context("creating the media queue")?;
         if found == 1 {
-            conn.execute_batch(crate::media::queue::FROM_VERSION_1)
+            conn.execute_batch(MEDIA_QUEUE_FROM_VERSION_1)
                 .context("bringing the media queue to schema version 2")?;
         }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -79,23 +79,29 @@ async fn record_ids(
     }
 }
 
-/// Verifies the ledger of `case_id`, reading every evidence file back from `storage`.
-pub async fn verify_case(
-    db: &impl ConnectionTrait,
-    storage: &Storage,
-    case_id: Uuid,
-) -> anyhow::Result<Verification> {
-    let events = ledger_event::Entity::find()
-        .filter(ledger_event::Column::CaseId.eq(case_id))
-        .order_by_asc(ledger_event::Column::Seq)
-        .all(db)
-        .await?;
-    let mut findings = Vec::new();
+/// What walking a case's chain found.
+#[derive(Debug)]
+struct Links {
+    /// Links missing, out of order, or not hashing to what they record; a chain cut short.
+    findings: Vec<Finding>,
+    /// Each record's last event: its link and the content SHA-256 it recorded.
+    last: HashMap<(LedgerKind, Uuid), (i64, String)>,
+    /// The hash of the last link ([`GENESIS`] for an empty chain).
+    head: String,
+}
 
-    // The links.
+/// Walks the chain of `case_id` (`events` in order of `seq`): each link must follow the one
+/// before (`seq` 1, 2, … and the previous hash), hash to what it records, and the last must be the
+/// recorded head (`(seq, hash)`, absent for a case nothing was recorded on).
+fn check_links(
+    case_id: Uuid,
+    events: &[ledger_event::Model],
+    recorded_head: Option<(i64, &str)>,
+) -> Links {
+    let mut findings = Vec::new();
     let mut prev = GENESIS.to_owned();
     let mut last: HashMap<(LedgerKind, Uuid), (i64, String)> = HashMap::new();
-    for (expected, e) in (1..).zip(&events) {
+    for (expected, e) in (1..).zip(events) {
         let Some(kind) = LedgerKind::parse(&e.entity_kind) else {
             findings.push(finding(
                 Some(e.seq),
@@ -124,13 +130,8 @@ pub async fn verify_case(
         prev = e.hash.clone();
         last.insert((kind, e.entity_id), (e.seq, e.content_sha256.clone()));
     }
-    let head = ledger_head::Entity::find_by_id(case_id).one(db).await?;
     let length = events.last().map_or(0, |e| e.seq);
-    if head
-        .as_ref()
-        .map_or((0, GENESIS), |h| (h.seq, h.hash.as_str()))
-        != (length, prev.as_str())
-    {
+    if recorded_head.unwrap_or((0, GENESIS)) != (length, prev.as_str()) {
         findings.push(finding(
             Some(length + 1),
             "case",
@@ -138,36 +139,78 @@ pub async fn verify_case(
             "the chain ends before its recorded head: events were removed",
         ));
     }
+    Links {
+        findings,
+        last,
+        head: prev,
+    }
+}
+
+/// Compares the records of `kind` in a case (`ids`, with `current`: each one's case and content
+/// SHA-256 now, as [`contents`] gives them) with what their last events recorded (`last`): a
+/// record gone, changed since, or never recorded in the ledger is a finding.
+fn check_records(
+    kind: LedgerKind,
+    last: &HashMap<(LedgerKind, Uuid), (i64, String)>,
+    ids: &[Uuid],
+    current: &HashMap<Uuid, (Uuid, String)>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for ((k, id), (seq, recorded)) in last.iter().filter(|((k, _), _)| *k == kind) {
+        match current.get(id) {
+            None => findings.push(finding(Some(*seq), k.as_str(), *id, "the record is gone")),
+            Some((_, now)) if now != recorded => findings.push(finding(
+                Some(*seq),
+                k.as_str(),
+                *id,
+                "the record differs from its last recorded state",
+            )),
+            Some(_) => {}
+        }
+    }
+    let known: HashSet<Uuid> = last
+        .keys()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, id)| *id)
+        .collect();
+    for id in ids.iter().filter(|id| !known.contains(id)) {
+        findings.push(finding(
+            None,
+            kind.as_str(),
+            *id,
+            "the record was written outside the ledger",
+        ));
+    }
+    findings
+}
+
+/// Verifies the ledger of `case_id`, reading every evidence file back from `storage`.
+pub async fn verify_case(
+    db: &impl ConnectionTrait,
+    storage: &Storage,
+    case_id: Uuid,
+) -> anyhow::Result<Verification> {
+    let events = ledger_event::Entity::find()
+        .filter(ledger_event::Column::CaseId.eq(case_id))
+        .order_by_asc(ledger_event::Column::Seq)
+        .all(db)
+        .await?;
+    let recorded_head = ledger_head::Entity::find_by_id(case_id).one(db).await?;
+    let Links {
+        mut findings,
+        last,
+        head,
+    } = check_links(
+        case_id,
+        &events,
+        recorded_head.as_ref().map(|h| (h.seq, h.hash.as_str())),
+    );
 
     // The records against their last recorded content, and records the ledger never saw.
     for kind in LedgerKind::ALL {
         let ids = record_ids(db, kind, case_id).await?;
         let current = contents(db, kind, &ids).await?;
-        for ((k, id), (seq, recorded)) in last.iter().filter(|((k, _), _)| *k == kind) {
-            match current.get(id) {
-                None => findings.push(finding(Some(*seq), k.as_str(), *id, "the record is gone")),
-                Some((_, now)) if now != recorded => findings.push(finding(
-                    Some(*seq),
-                    k.as_str(),
-                    *id,
-                    "the record differs from its last recorded state",
-                )),
-                Some(_) => {}
-            }
-        }
-        let known: HashSet<Uuid> = last
-            .keys()
-            .filter(|(k, _)| *k == kind)
-            .map(|(_, id)| *id)
-            .collect();
-        for id in ids.iter().filter(|id| !known.contains(id)) {
-            findings.push(finding(
-                None,
-                kind.as_str(),
-                *id,
-                "the record was written outside the ledger",
-            ));
-        }
+        findings.extend(check_records(kind, &last, &ids, &current));
     }
 
     // The case's status against its last move.
@@ -219,8 +262,207 @@ pub async fn verify_case(
     Ok(Verification {
         case_id,
         events: events.len() as u64,
-        head: prev,
+        head,
         intact: findings.is_empty(),
         findings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CASE: Uuid = Uuid::from_u128(1);
+
+    /// A chain over `records` (kind, record, content SHA-256), linked and hashed as `append` does.
+    fn chain(records: &[(LedgerKind, Uuid, &str)]) -> Vec<ledger_event::Model> {
+        let mut prev = GENESIS.to_owned();
+        (1..)
+            .zip(records)
+            .map(|(seq, &(kind, id, content))| {
+                let hash = link_hash(&prev, seq, kind, id, content);
+                ledger_event::Model {
+                    case_id: CASE,
+                    seq,
+                    entity_kind: kind.as_str().to_owned(),
+                    entity_id: id,
+                    content_sha256: content.to_owned(),
+                    prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                    hash,
+                    recorded_at: chrono::Utc::now(),
+                }
+            })
+            .collect()
+    }
+
+    fn three() -> Vec<ledger_event::Model> {
+        chain(&[
+            (LedgerKind::Move, Uuid::from_u128(10), "m1"),
+            (LedgerKind::Attempt, Uuid::from_u128(20), "a1"),
+            (LedgerKind::Attempt, Uuid::from_u128(20), "a2"),
+        ])
+    }
+
+    fn head_of(events: &[ledger_event::Model]) -> Option<(i64, &str)> {
+        events.last().map(|e| (e.seq, e.hash.as_str()))
+    }
+
+    /// The findings' links and problems, in order.
+    fn problems(findings: &[Finding]) -> Vec<(Option<i64>, &str)> {
+        findings
+            .iter()
+            .map(|f| (f.seq, f.problem.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_chain_has_no_findings_and_ends_at_its_head() {
+        let events = three();
+        let links = check_links(CASE, &events, head_of(&events));
+        assert_eq!(problems(&links.findings), []);
+        assert_eq!(links.head, events[2].hash);
+        // Each record's last event counts: the attempt's second version, at link 3.
+        assert_eq!(
+            links.last.get(&(LedgerKind::Attempt, Uuid::from_u128(20))),
+            Some(&(3, "a2".to_owned()))
+        );
+        assert_eq!(links.last.len(), 2);
+    }
+
+    #[test]
+    fn an_empty_chain_without_a_head_is_intact() {
+        let links = check_links(CASE, &[], None);
+        assert_eq!(problems(&links.findings), []);
+        assert_eq!(links.head, GENESIS);
+    }
+
+    #[test]
+    fn a_changed_entry_no_longer_hashes_to_what_it_records() {
+        let mut events = three();
+        let head = head_of(&events).map(|(seq, hash)| (seq, hash.to_owned()));
+        events[1].content_sha256 = "forged".to_owned();
+        let head = head.as_ref().map(|(seq, hash)| (*seq, hash.as_str()));
+        let links = check_links(CASE, &events, head);
+        assert_eq!(
+            problems(&links.findings),
+            [(Some(2), "the link's hash does not match what it records")]
+        );
+    }
+
+    #[test]
+    fn a_changed_entry_rehashed_breaks_the_next_link() {
+        let mut events = three();
+        let head = head_of(&events).map(|(seq, hash)| (seq, hash.to_owned()));
+        let e = &mut events[1];
+        e.content_sha256 = "forged".to_owned();
+        e.hash = link_hash(
+            &e.prev_hash,
+            e.seq,
+            LedgerKind::Attempt,
+            e.entity_id,
+            "forged",
+        );
+        let head = head.as_ref().map(|(seq, hash)| (*seq, hash.as_str()));
+        let links = check_links(CASE, &events, head);
+        assert_eq!(
+            problems(&links.findings),
+            [(Some(3), "link 3 is missing or out of order")]
+        );
+    }
+
+    #[test]
+    fn a_deleted_entry_is_named_by_the_link_that_follows_it() {
+        let mut events = three();
+        let head = head_of(&events).map(|(seq, hash)| (seq, hash.to_owned()));
+        events.remove(1);
+        let head = head.as_ref().map(|(seq, hash)| (*seq, hash.as_str()));
+        let links = check_links(CASE, &events, head);
+        assert_eq!(
+            problems(&links.findings),
+            [(Some(3), "link 2 is missing or out of order")]
+        );
+    }
+
+    #[test]
+    fn a_chain_cut_off_at_the_end_falls_short_of_its_head() {
+        let mut events = three();
+        let head = head_of(&events).map(|(seq, hash)| (seq, hash.to_owned()));
+        events.pop();
+        let head = head.as_ref().map(|(seq, hash)| (*seq, hash.as_str()));
+        let links = check_links(CASE, &events, head);
+        let finding = &links.findings[..];
+        assert_eq!(
+            problems(finding),
+            [(
+                Some(3),
+                "the chain ends before its recorded head: events were removed"
+            )]
+        );
+        assert_eq!(finding[0].entity_id, CASE);
+        // Every event gone, the head still recorded: the same.
+        let links = check_links(CASE, &[], head);
+        assert_eq!(links.findings.len(), 1);
+        assert_eq!(links.findings[0].seq, Some(1));
+    }
+
+    #[test]
+    fn an_unknown_kind_is_named_and_skipped() {
+        let mut events = three();
+        events[1].entity_kind = "gift".to_owned();
+        let links = check_links(CASE, &events, head_of(&events));
+        // Skipped, its hash is not followed: the next link no longer links to the chain.
+        assert_eq!(
+            problems(&links.findings),
+            [
+                (Some(2), "unknown event kind"),
+                (Some(3), "link 3 is missing or out of order")
+            ]
+        );
+        assert_eq!(links.findings[0].entity_kind, "gift");
+        // The links after it still count for their records.
+        assert_eq!(
+            links.last.get(&(LedgerKind::Attempt, Uuid::from_u128(20))),
+            Some(&(3, "a2".to_owned()))
+        );
+    }
+
+    #[test]
+    fn records_are_checked_against_their_last_recorded_content() {
+        let events = three();
+        let last = check_links(CASE, &events, head_of(&events)).last;
+        let attempt = Uuid::from_u128(20);
+        let current = |content: &str| HashMap::from([(attempt, (CASE, content.to_owned()))]);
+
+        let same = check_records(LedgerKind::Attempt, &last, &[attempt], &current("a2"));
+        assert_eq!(problems(&same), []);
+        // An older version is not what the last event recorded.
+        let changed = check_records(LedgerKind::Attempt, &last, &[attempt], &current("a1"));
+        assert_eq!(
+            problems(&changed),
+            [(Some(3), "the record differs from its last recorded state")]
+        );
+        let gone = check_records(LedgerKind::Attempt, &last, &[], &HashMap::new());
+        assert_eq!(problems(&gone), [(Some(3), "the record is gone")]);
+        // Only records of the kind asked about are compared.
+        let documents = check_records(LedgerKind::Document, &last, &[], &HashMap::new());
+        assert_eq!(problems(&documents), []);
+    }
+
+    #[test]
+    fn a_record_the_ledger_never_saw_is_named() {
+        let events = three();
+        let last = check_links(CASE, &events, head_of(&events)).last;
+        let stranger = Uuid::from_u128(30);
+        let current = HashMap::from([
+            (Uuid::from_u128(20), (CASE, "a2".to_owned())),
+            (stranger, (CASE, "x".to_owned())),
+        ]);
+        let ids = [Uuid::from_u128(20), stranger];
+        let findings = check_records(LedgerKind::Attempt, &last, &ids, &current);
+        assert_eq!(
+            problems(&findings),
+            [(None, "the record was written outside the ledger")]
+        );
+        assert_eq!(findings[0].entity_id, stranger);
+    }
 }

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use mobile_shared::{AttemptDraft, NoProgress, Phone, RetryPolicy, SyncEvent, SyncOptions};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
 use server::config::Config;
-use server::db::entity::{applied_mutation, attempt};
+use server::db::entity::{applied_mutation, attempt, upload};
 use server::demo::{self, DemoSpec};
 use server::{AppState, db::Db};
 use sync_protocol::cases::{AttemptKind, AttemptOutcome};
@@ -263,9 +263,26 @@ async fn a_server_killed_mid_upload_lets_the_upload_go_on_at_once_after_a_restar
             .body(reqwest::Body::wrap_stream(body))
             .send(),
     );
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    // The signal that the server holds it: its lease, in the database.
+    let id: uuid::Uuid = at.rsplit('/').next().unwrap_or_default().parse()?;
+    let held = || async {
+        let row = upload::Entity::find_by_id(id).one(&db.read).await?;
+        anyhow::Ok(
+            row.and_then(|r| r.busy_until)
+                .is_some_and(|t| t > chrono::Utc::now()),
+        )
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while !held().await? {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        anyhow::Ok(())
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("the server never took the upload's lease"))??;
     server.kill()?;
     server.wait()?;
+    assert!(held().await?, "the dead process's lease is still in force");
     drop(more);
     let _ = stalled.await;
     let mut server = start(&env)?;

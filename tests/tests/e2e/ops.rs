@@ -229,8 +229,21 @@ async fn a_photo_that_does_not_decode_is_decoded_once_not_on_every_thumbnail_req
         .one(&server.state.db.read)
         .await?
         .expect("the photo is evidence all the same");
-    // The background turn comes once uploads pause.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    // The background turn comes once uploads pause: it stores what it found (an empty
+    // thumbnail, for a photo that does not decode), which nothing else has asked for yet.
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while server.state.storage.thumbnail(&sha).await?.is_none() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        anyhow::Ok(())
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("the photo was never decoded in the background"))??;
+    assert_eq!(
+        decodes.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "decoded in the background"
+    );
     for _ in 0..3 {
         let r = server
             .get(&format!("/api/v1/media/{}/thumbnail", media.id), &token)
