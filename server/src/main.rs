@@ -173,30 +173,18 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
 
 /// Verifies one case or every case, printing what does not match and progress on stderr.
 async fn verify(state: &AppState, only: Option<uuid::Uuid>) -> anyhow::Result<()> {
-    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
-    use sea_orm::{PaginatorTrait as _, QuerySelect as _};
-    use server::db::entity::case;
+    use server::db::cases;
     let db = &state.db.read;
     let total = match only {
         Some(_) => 1,
-        None => case::Entity::find().count(db).await?,
+        None => cases::count_all(db).await?,
     };
     let (mut checked, mut broken, mut after) = (0u64, 0u64, None);
     loop {
         let ids: Vec<uuid::Uuid> = match only {
             Some(id) if after.is_none() => vec![id],
             Some(_) => Vec::new(),
-            None => {
-                let mut query = case::Entity::find()
-                    .select_only()
-                    .column(case::Column::Id)
-                    .order_by_asc(case::Column::Id)
-                    .limit(500);
-                if let Some(after) = after {
-                    query = query.filter(case::Column::Id.gt(after));
-                }
-                query.into_tuple().all(db).await?
-            }
+            None => cases::id_page(db, after, 500).await?,
         };
         let Some(last) = ids.last().copied() else {
             break;

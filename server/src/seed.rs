@@ -2,9 +2,7 @@
 //! district, the admin commands and the tests' fixtures all go through these functions.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-};
+use sea_orm::ConnectionTrait;
 use sync_protocol::cases::{CaseStatus, FoundBy, ReasonCategory};
 use sync_protocol::org::{OrgUnitKind, Role};
 use sync_protocol::students::{Gender, Guardian, SpecialGroups};
@@ -43,21 +41,21 @@ pub async fn org_unit(
         parent_kind.map_or("nothing", OrgUnitKind::as_str),
     );
     let id = Uuid::now_v7();
-    let row = org_unit::ActiveModel {
-        id: Set(id),
-        parent_id: Set(parent.map(|p| p.id)),
-        kind: Set(kind.as_str().to_owned()),
-        name: Set(name.to_owned()),
-        code: Set(code.to_owned()),
-        district_id: Set(parent.map_or(id, |p| p.district_id)),
-        township_id: Set(if kind == OrgUnitKind::Township {
+    let row = org_unit::Model {
+        id,
+        parent_id: parent.map(|p| p.id),
+        kind: kind.as_str().to_owned(),
+        name: name.to_owned(),
+        code: code.to_owned(),
+        district_id: parent.map_or(id, |p| p.district_id),
+        township_id: if kind == OrgUnitKind::Township {
             Some(id)
         } else {
             parent.and_then(|p| p.township_id)
-        }),
-        created_at: Set(Utc::now()),
+        },
+        created_at: Utc::now(),
     };
-    Ok(row.insert(db).await?)
+    Ok(db::org::insert_unit(db, row).await?)
 }
 
 /// The org unit with `code`.
@@ -65,9 +63,7 @@ pub async fn org_unit_by_code(
     db: &impl ConnectionTrait,
     code: &str,
 ) -> anyhow::Result<org_unit::Model> {
-    org_unit::Entity::find()
-        .filter(org_unit::Column::Code.eq(code))
-        .one(db)
+    db::org::unit_by_code(db, code)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no org unit with code `{code}`"))
 }
@@ -94,18 +90,18 @@ pub async fn user(
         "a password needs at least 8 characters"
     );
     let now = Utc::now();
-    let row = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        username: Set(username.to_owned()),
-        display_name: Set(display_name.to_owned()),
-        role: Set(role.as_str().to_owned()),
-        org_unit_id: Set(unit.id),
-        password_hash: Set(password::hash(password_plain)?),
-        disabled: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = user::Model {
+        id: Uuid::now_v7(),
+        username: username.to_owned(),
+        display_name: display_name.to_owned(),
+        role: role.as_str().to_owned(),
+        org_unit_id: unit.id,
+        password_hash: password::hash(password_plain)?,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
     };
-    Ok(row.insert(db).await?)
+    Ok(db::users::insert(db, row).await?)
 }
 
 /// A student to create.
@@ -158,51 +154,48 @@ pub async fn student(
         .ok_or_else(|| anyhow::anyhow!("village `{}` has no township", village.code))?;
     let id = Uuid::now_v7();
     let now = Utc::now();
-    let row = student::ActiveModel {
-        id: Set(id),
-        name: Set(new.name),
-        gender: Set(new.gender.as_str().to_owned()),
-        birth_date: Set(new.birth_date),
-        id_number_enc: Set(sealer.seal(&new.id_number, &seal_context("students", "id_number", id))),
-        id_number_lookup: Set(sealer.id_number_lookup(&new.id_number)),
-        registration_no: Set(new.registration_no),
-        school_id: Set(school.id),
-        village_id: Set(village.id),
-        township_id: Set(township),
-        district_id: Set(village.district_id),
-        grade: Set(new.grade),
-        class_name: Set(new.class_name),
-        household_address_enc: Set(sealer.seal(
+    let row = student::Model {
+        id,
+        name: new.name,
+        gender: new.gender.as_str().to_owned(),
+        birth_date: new.birth_date,
+        id_number_enc: sealer.seal(&new.id_number, &seal_context("students", "id_number", id)),
+        id_number_lookup: sealer.id_number_lookup(&new.id_number),
+        registration_no: new.registration_no,
+        school_id: school.id,
+        village_id: village.id,
+        township_id: township,
+        district_id: village.district_id,
+        grade: new.grade,
+        class_name: new.class_name,
+        household_address_enc: sealer.seal(
             &new.household_address,
             &seal_context("students", "household_address", id),
-        )),
-        residence_address_enc: Set(sealer.seal(
+        ),
+        residence_address_enc: sealer.seal(
             &new.residence_address,
             &seal_context("students", "residence_address", id),
-        )),
-        left_behind: Set(new.groups.left_behind),
-        orphan: Set(new.groups.orphan),
-        disabled: Set(new.groups.disabled),
-        poor_household: Set(new.groups.poor_household),
-        migrant: Set(new.groups.migrant),
-        created_at: Set(now),
-        updated_at: Set(now),
+        ),
+        left_behind: new.groups.left_behind,
+        orphan: new.groups.orphan,
+        disabled: new.groups.disabled,
+        poor_household: new.groups.poor_household,
+        migrant: new.groups.migrant,
+        created_at: now,
+        updated_at: now,
     };
-    let row = row.insert(db).await?;
-    for (position, g) in (0..).zip(new.guardians) {
+    let guardians = (0..).zip(new.guardians).map(|(position, g)| {
         let gid = Uuid::now_v7();
-        guardian::ActiveModel {
-            id: Set(gid),
-            student_id: Set(id),
-            position: Set(position),
-            name: Set(g.name),
-            relation: Set(g.relation),
-            phone_enc: Set(sealer.seal(&g.phone, &seal_context("guardians", "phone", gid))),
+        guardian::Model {
+            id: gid,
+            student_id: id,
+            position,
+            name: g.name,
+            relation: g.relation,
+            phone_enc: sealer.seal(&g.phone, &seal_context("guardians", "phone", gid)),
         }
-        .insert(db)
-        .await?;
-    }
-    Ok(row)
+    });
+    Ok(db::students::insert(db, row, guardians.collect()).await?)
 }
 
 /// A case to open.
@@ -230,26 +223,26 @@ pub async fn case(
     new: NewCase,
 ) -> anyhow::Result<case::Model> {
     let now = Utc::now();
-    let row = case::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        student_id: Set(student.id),
-        school_id: Set(student.school_id),
-        village_id: Set(student.village_id),
-        township_id: Set(student.township_id),
-        district_id: Set(student.district_id),
-        status: Set(new.status.as_str().to_owned()),
-        found_by: Set(new.found_by.as_str().to_owned()),
-        reason: Set(new.reason.map(|r| r.as_str().to_owned())),
-        responsible_user_id: Set(new.responsible_user_id),
-        opened_on: Set(new.opened_on),
-        relapse_count: Set(new.relapse_count),
-        closure_reason: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        field_stamps: Set("{}".into()),
+    let row = case::Model {
+        id: Uuid::now_v7(),
+        student_id: student.id,
+        school_id: student.school_id,
+        village_id: student.village_id,
+        township_id: student.township_id,
+        district_id: student.district_id,
+        status: new.status.as_str().to_owned(),
+        found_by: new.found_by.as_str().to_owned(),
+        reason: new.reason.map(|r| r.as_str().to_owned()),
+        responsible_user_id: new.responsible_user_id,
+        opened_on: new.opened_on,
+        relapse_count: new.relapse_count,
+        closure_reason: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        field_stamps: "{}".into(),
     };
-    let row = row.insert(db).await?;
+    let row = db::cases::insert(db, row).await?;
     changes.upsert(EntityKind::Case, row.id, RecordScope::from(&row), true);
     Ok(row)
 }

@@ -5,15 +5,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::chain::{GENESIS, LedgerKind, contents, link_hash};
-use crate::db::entity::{
-    attempt, case, case_move, document, ledger_event, ledger_head, media_object, review,
-};
+use crate::db;
+use crate::db::chain::{self, GENESIS, LedgerKind, contents, link_hash};
+use crate::db::entity::ledger_event;
 use crate::storage::Storage;
 
 /// Something in a case that does not match its ledger.
@@ -50,32 +49,6 @@ fn finding(seq: Option<i64>, kind: &str, id: Uuid, problem: impl Into<String>) -
         entity_kind: kind.to_owned(),
         entity_id: id,
         problem: problem.into(),
-    }
-}
-
-/// The ids of the records of `kind` that belong to `case_id`.
-async fn record_ids(
-    db: &impl ConnectionTrait,
-    kind: LedgerKind,
-    case_id: Uuid,
-) -> Result<Vec<Uuid>, sea_orm::DbErr> {
-    macro_rules! ids {
-        ($entity:ident) => {
-            $entity::Entity::find()
-                .select_only()
-                .column($entity::Column::Id)
-                .filter($entity::Column::CaseId.eq(case_id))
-                .into_tuple()
-                .all(db)
-                .await
-        };
-    }
-    match kind {
-        LedgerKind::Attempt => ids!(attempt),
-        LedgerKind::Document => ids!(document),
-        LedgerKind::Review => ids!(review),
-        LedgerKind::Move => ids!(case_move),
-        LedgerKind::Media => ids!(media_object),
     }
 }
 
@@ -190,12 +163,8 @@ pub async fn verify_case(
     storage: &Storage,
     case_id: Uuid,
 ) -> anyhow::Result<Verification> {
-    let events = ledger_event::Entity::find()
-        .filter(ledger_event::Column::CaseId.eq(case_id))
-        .order_by_asc(ledger_event::Column::Seq)
-        .all(db)
-        .await?;
-    let recorded_head = ledger_head::Entity::find_by_id(case_id).one(db).await?;
+    let events = chain::events_of(db, case_id).await?;
+    let recorded_head = chain::head_of(db, case_id).await?;
     let Links {
         mut findings,
         last,
@@ -208,19 +177,14 @@ pub async fn verify_case(
 
     // The records against their last recorded content, and records the ledger never saw.
     for kind in LedgerKind::ALL {
-        let ids = record_ids(db, kind, case_id).await?;
+        let ids = chain::record_ids(db, kind, case_id).await?;
         let current = contents(db, kind, &ids).await?;
         findings.extend(check_records(kind, &last, &ids, &current));
     }
 
     // The case's status against its last move.
-    if let Some(row) = case::Entity::find_by_id(case_id).one(db).await? {
-        let moves = case_move::Entity::find()
-            .filter(case_move::Column::CaseId.eq(case_id))
-            .order_by_desc(case_move::Column::MovedAt)
-            .order_by_desc(case_move::Column::RecordedAt)
-            .one(db)
-            .await?;
+    if let Some(row) = db::cases::by_id(db, case_id).await? {
+        let moves = db::cases::last_move(db, case_id).await?;
         if let Some(m) = moves.filter(|m| m.to_status != row.status) {
             findings.push(finding(
                 last.get(&(LedgerKind::Move, m.id)).map(|(seq, _)| *seq),
@@ -235,11 +199,7 @@ pub async fn verify_case(
     }
 
     // The evidence files, read back.
-    for m in media_object::Entity::find()
-        .filter(media_object::Column::CaseId.eq(case_id))
-        .all(db)
-        .await?
-    {
+    for m in db::media::of_case(db, case_id).await? {
         let seq = last.get(&(LedgerKind::Media, m.id)).map(|(seq, _)| *seq);
         match storage.rehash(&m.sha256).await {
             Ok((sha, _)) if sha == m.sha256 => {}

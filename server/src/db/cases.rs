@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
@@ -10,7 +11,8 @@ use uuid::Uuid;
 use crate::db::Scope;
 use crate::db::changes::RecordScope;
 use crate::db::entity::{
-    attempt, attempt_participant, case, conflict, document, media_object, review, student,
+    attempt, attempt_participant, case, case_move, conflict, document, media_object, review,
+    student,
 };
 
 /// Filters of the case list; every one is optional.
@@ -268,4 +270,52 @@ pub async fn move_to(
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// The case `id`, whatever its scope (for the operator's commands, not for a caller).
+pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<case::Model>, DbErr> {
+    case::Entity::find_by_id(id).one(db).await
+}
+
+/// The last move of `case_id`: by the day it was made, then by when it was recorded.
+pub async fn last_move(
+    db: &impl ConnectionTrait,
+    case_id: Uuid,
+) -> Result<Option<case_move::Model>, DbErr> {
+    case_move::Entity::find()
+        .filter(case_move::Column::CaseId.eq(case_id))
+        .order_by_desc(case_move::Column::MovedAt)
+        .order_by_desc(case_move::Column::RecordedAt)
+        .one(db)
+        .await
+}
+
+/// How many cases there are, in every scope.
+pub async fn count_all(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    case::Entity::find().count(db).await
+}
+
+/// The ids of every case after `after`, `limit` at a time, in order (for the operator's
+/// commands, not for a caller).
+pub async fn id_page(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut query = case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .order_by_asc(case::Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(case::Column::Id.gt(after));
+    }
+    query.into_tuple().all(db).await
+}
+
+/// Stores the new case `row`.
+pub async fn insert(db: &impl ConnectionTrait, row: case::Model) -> Result<case::Model, DbErr> {
+    case::Entity::insert(case::ActiveModel::from(row))
+        .exec_with_returning(db)
+        .await
 }

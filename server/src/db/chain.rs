@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect as _,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -322,4 +323,50 @@ pub async fn append(
             .await?;
     }
     Ok(())
+}
+
+/// The ids of the records of `kind` that belong to `case_id`.
+pub async fn record_ids(
+    db: &impl ConnectionTrait,
+    kind: LedgerKind,
+    case_id: Uuid,
+) -> Result<Vec<Uuid>, DbErr> {
+    macro_rules! ids {
+        ($entity:ident) => {
+            $entity::Entity::find()
+                .select_only()
+                .column($entity::Column::Id)
+                .filter($entity::Column::CaseId.eq(case_id))
+                .into_tuple()
+                .all(db)
+                .await
+        };
+    }
+    match kind {
+        LedgerKind::Attempt => ids!(attempt),
+        LedgerKind::Document => ids!(document),
+        LedgerKind::Review => ids!(review),
+        LedgerKind::Move => ids!(case_move),
+        LedgerKind::Media => ids!(media_object),
+    }
+}
+
+/// The events of `case_id`'s chain, in order.
+pub async fn events_of(
+    db: &impl ConnectionTrait,
+    case_id: Uuid,
+) -> Result<Vec<ledger_event::Model>, DbErr> {
+    ledger_event::Entity::find()
+        .filter(ledger_event::Column::CaseId.eq(case_id))
+        .order_by_asc(ledger_event::Column::Seq)
+        .all(db)
+        .await
+}
+
+/// The recorded head of `case_id`'s chain.
+pub async fn head_of(
+    db: &impl ConnectionTrait,
+    case_id: Uuid,
+) -> Result<Option<ledger_head::Model>, DbErr> {
+    ledger_head::Entity::find_by_id(case_id).one(db).await
 }

@@ -1,6 +1,6 @@
 //! Queries on evidence files (`media_objects`).
 
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::db::Scope;
@@ -20,4 +20,15 @@ pub async fn find_in_scope(
         .one(db)
         .await?;
     Ok(case.map(|_| media))
+}
+
+/// The media objects of `case_id`.
+pub async fn of_case(
+    db: &impl ConnectionTrait,
+    case_id: Uuid,
+) -> Result<Vec<media_object::Model>, DbErr> {
+    media_object::Entity::find()
+        .filter(media_object::Column::CaseId.eq(case_id))
+        .all(db)
+        .await
 }

@@ -70,3 +70,24 @@ pub async fn villages_of(
         .map(|v| (v.id, v))
         .collect())
 }
+
+/// Stores the new org unit `unit`.
+pub async fn insert_unit(
+    db: &impl ConnectionTrait,
+    unit: org_unit::Model,
+) -> Result<org_unit::Model, DbErr> {
+    org_unit::Entity::insert(org_unit::ActiveModel::from(unit))
+        .exec_with_returning(db)
+        .await
+}
+
+/// The org unit with `code`.
+pub async fn unit_by_code(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<org_unit::Model>, DbErr> {
+    org_unit::Entity::find()
+        .filter(org_unit::Column::Code.eq(code))
+        .one(db)
+        .await
+}

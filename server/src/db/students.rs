@@ -115,3 +115,20 @@ pub async fn on_roll(
         .await?
         .is_some())
 }
+
+/// Stores the new student `row` with `guardians`.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    row: student::Model,
+    guardians: Vec<guardian::Model>,
+) -> Result<student::Model, DbErr> {
+    let row = student::Entity::insert(student::ActiveModel::from(row))
+        .exec_with_returning(db)
+        .await?;
+    if !guardians.is_empty() {
+        guardian::Entity::insert_many(guardians.into_iter().map(guardian::ActiveModel::from))
+            .exec(db)
+            .await?;
+    }
+    Ok(row)
+}

@@ -126,3 +126,10 @@ pub async fn set_disabled(
         .await
         .map(|_| ())
 }
+
+/// Stores the new account `account`.
+pub async fn insert(db: &impl ConnectionTrait, account: user::Model) -> Result<user::Model, DbErr> {
+    user::Entity::insert(user::ActiveModel::from(account))
+        .exec_with_returning(db)
+        .await
+}
