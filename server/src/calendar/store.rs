@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, EntityTrait as _, QueryOrder as _, QuerySelect as _, Set};
+use sync_protocol::calendar::YearSchedule;
 use uuid::Uuid;
 
-use super::{CalendarError, WorkCalendar, YearSchedule};
+use super::{CalendarError, WorkCalendar};
 use crate::db::entity::work_calendar;
 
 /// What loading a calendar can fail with.

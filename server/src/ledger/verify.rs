@@ -6,8 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::Serialize;
-use utoipa::ToSchema;
+use sync_protocol::ledger::{Finding, Verification};
 use uuid::Uuid;
 
 use super::{GENESIS, LedgerKind, contents, link_hash};
@@ -15,34 +14,6 @@ use crate::db::entity::{
     attempt, case, case_move, document, ledger_event, ledger_head, media_object, review,
 };
 use crate::storage::Storage;
-
-/// Something in a case that does not match its ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Finding {
-    /// The event (link) concerned, when there is one.
-    pub seq: Option<i64>,
-    /// What kind of record: `attempt`, `document`, `review`, `move`, `media`, or `case`.
-    pub entity_kind: String,
-    /// The record.
-    pub entity_id: Uuid,
-    /// What is wrong, in words.
-    pub problem: String,
-}
-
-/// The result of verifying one case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Verification {
-    /// The case.
-    pub case_id: Uuid,
-    /// Events in its chain.
-    pub events: u64,
-    /// The chain's last hash (64 zeros for an empty chain): note it to detect a rewrite later.
-    pub head: String,
-    /// Whether nothing was found.
-    pub intact: bool,
-    /// Everything found, the earliest link first.
-    pub findings: Vec<Finding>,
-}
 
 fn finding(seq: Option<i64>, kind: &str, id: Uuid, problem: impl Into<String>) -> Finding {
     Finding {
