@@ -12,13 +12,17 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct LedgerQuery {
     /// The period's first day.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<NaiveDate>,
     /// The period's last day (at most three years after `from`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<NaiveDate>,
     /// Instead of `from` and `to`: a calendar month, `YYYY-MM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$"))]
     pub month: Option<String>,
     /// Only cases under this org unit (a district, township, village or school).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub org_unit_id: Option<uuid::Uuid>,
 }
 

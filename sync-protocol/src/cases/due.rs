@@ -12,12 +12,16 @@ use crate::ids::{CaseId, OrgUnitId};
 #[serde(deny_unknown_fields)]
 pub struct DueQuery {
     /// Only cases with something overdue.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub overdue: Option<bool>,
     /// Only cases under this org unit (a township, village or school of the caller's scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub org_unit_id: Option<OrgUnitId>,
     /// The `next_after` of the previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<CaseId>,
     /// Cases per page, 1–500 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
     pub limit: Option<u64>,
 }

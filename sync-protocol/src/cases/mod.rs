@@ -448,18 +448,25 @@ pub struct CasePage {
 #[serde(deny_unknown_fields)]
 pub struct CaseListQuery {
     /// Only cases in this status.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<CaseStatus>,
     /// Only cases with this reason category.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<ReasonCategory>,
     /// Only cases of this school.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub school_id: Option<OrgUnitId>,
     /// Only cases of this village of residence.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub village_id: Option<OrgUnitId>,
     /// Only cases of this township of residence.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub township_id: Option<OrgUnitId>,
     /// The `next_after` of the previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<CaseId>,
     /// Page size, 1–500 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
     pub limit: Option<u64>,
 }
