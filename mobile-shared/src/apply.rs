@@ -2,13 +2,13 @@
 //! mutations replayed on top, under the merge rules the server applies
 //! ([`sync_protocol::merge`]), so the phone shows at once what the server will hold after a sync.
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sync_protocol::cases::{Attempt, CaseSummary};
 use sync_protocol::evidence::Document;
 use sync_protocol::merge::{
-    AttemptFields, CaseFields, DocumentFields, Rejection, apply_case_update, merge_scalars,
-    unite_participants,
+    AttemptFields, CaseFields, DocumentFields, Rejection, apply_attempt_update, apply_case_update,
+    merge_scalars,
 };
 use sync_protocol::sync::{Change, FieldStamps, Mutation, RejectCode};
 use sync_protocol::{AttemptId, CaseId, DocumentId, UserId};
@@ -56,6 +56,12 @@ fn rejection(code: RejectCode, reason: &str) -> Rejection {
     }
 }
 
+/// When a record the phone made counts as created until the server's copy is pulled: the
+/// stamp of the mutation that made it.
+fn stamped_at(mutation: &Mutation) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(mutation.hlc.millis).unwrap_or_default()
+}
+
 /// Replays a case update on a case's view. Anything else leaves it as it is.
 pub(crate) fn replay_case(
     view: &mut Versioned<CaseSummary>,
@@ -64,14 +70,7 @@ pub(crate) fn replay_case(
     let Change::UpdateCase { fields, .. } = &mutation.change else {
         return Ok(());
     };
-    let case = &mut view.value;
-    let mut merged = CaseFields {
-        status: case.status,
-        reason: case.reason,
-        responsible_user_id: case.responsible_user_id,
-        relapse_count: case.relapse_count,
-        closure_reason: case.closure_reason,
-    };
+    let mut merged = CaseFields::from(&view.value);
     apply_case_update(
         &mut merged,
         &mut view.stamps,
@@ -80,11 +79,7 @@ pub(crate) fn replay_case(
         fields,
         view.version,
     )?;
-    case.status = merged.status;
-    case.reason = merged.reason;
-    case.responsible_user_id = merged.responsible_user_id;
-    case.relapse_count = merged.relapse_count;
-    case.closure_reason = merged.closure_reason;
+    merged.write_to(&mut view.value);
     Ok(())
 }
 
@@ -101,22 +96,7 @@ pub(crate) fn replay_attempt(
             // A creation the server already sent back changes nothing.
             if view.is_none() {
                 *view = Some(Versioned {
-                    value: Attempt {
-                        id: new.id,
-                        case_id: new.case_id,
-                        kind: new.kind,
-                        occurred_at: new.occurred_at,
-                        location: new.location,
-                        participants: new.participants.clone(),
-                        met_whom: new.met_whom.clone(),
-                        guardian_statement: new.guardian_statement.clone(),
-                        outcome: new.outcome,
-                        next_step: new.next_step.clone(),
-                        notes: new.notes.clone(),
-                        author_id: author,
-                        created_at: DateTime::from_timestamp_millis(mutation.hlc.millis)
-                            .unwrap_or_default(),
-                    },
+                    value: new.recorded(author, stamped_at(mutation)),
                     version: 0,
                     stamps: FieldStamps::new(),
                 });
@@ -134,35 +114,17 @@ pub(crate) fn replay_attempt(
             if fields.is_empty() && add_participants.is_empty() {
                 return Err(Rejection::empty_update());
             }
-            let attempt = &mut view.value;
-            let mut merged = AttemptFields {
-                met_whom: attempt.met_whom.clone(),
-                guardian_statement: attempt.guardian_statement.clone(),
-                outcome: attempt.outcome,
-                next_step: attempt.next_step.clone(),
-                notes: attempt.notes.clone(),
-                location: attempt.location,
-                participants: attempt.participants.clone(),
-                // Which participants came with the creation is not on the wire: the ones held
-                // now stay in their order, and the server's order arrives with the next pull.
-                initial_participants: attempt.participants.len(),
-            };
-            merge_scalars(
+            let mut merged = AttemptFields::from(&view.value);
+            apply_attempt_update(
                 &mut merged,
                 &mut view.stamps,
                 mutation.base_version,
                 mutation.hlc,
                 fields,
+                add_participants,
                 view.version,
             );
-            unite_participants(&mut merged, add_participants);
-            attempt.met_whom = merged.met_whom;
-            attempt.guardian_statement = merged.guardian_statement;
-            attempt.outcome = merged.outcome;
-            attempt.next_step = merged.next_step;
-            attempt.notes = merged.notes;
-            attempt.location = merged.location;
-            attempt.participants = merged.participants;
+            merged.write_to(&mut view.value);
             Ok(())
         }
         _ => Ok(()),
@@ -179,18 +141,7 @@ pub(crate) fn replay_document(
         Change::CreateDocument { document: new } => {
             if view.is_none() {
                 *view = Some(Versioned {
-                    value: Document {
-                        id: new.id,
-                        case_id: new.case_id,
-                        doc_type: new.doc_type,
-                        title: new.title.clone(),
-                        issued_by: new.issued_by.clone(),
-                        issued_on: new.issued_on,
-                        notes: new.notes.clone(),
-                        author_id: author,
-                        created_at: DateTime::from_timestamp_millis(mutation.hlc.millis)
-                            .unwrap_or_default(),
-                    },
+                    value: new.recorded(author, stamped_at(mutation)),
                     version: 0,
                     stamps: FieldStamps::new(),
                 });
@@ -204,13 +155,7 @@ pub(crate) fn replay_document(
             if fields.is_empty() {
                 return Err(Rejection::empty_update());
             }
-            let document = &mut view.value;
-            let mut merged = DocumentFields {
-                title: document.title.clone(),
-                issued_by: document.issued_by.clone(),
-                issued_on: document.issued_on,
-                notes: document.notes.clone(),
-            };
+            let mut merged = DocumentFields::from(&view.value);
             merge_scalars(
                 &mut merged,
                 &mut view.stamps,
@@ -219,10 +164,7 @@ pub(crate) fn replay_document(
                 fields,
                 view.version,
             );
-            document.title = merged.title;
-            document.issued_by = merged.issued_by;
-            document.issued_on = merged.issued_on;
-            document.notes = merged.notes;
+            merged.write_to(&mut view.value);
             Ok(())
         }
         _ => Ok(()),

@@ -297,7 +297,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Calendar(CalendarCommand::Load { file }) => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let schedule: server::calendar::YearSchedule = serde_json::from_str(&text)
+            let schedule: sync_protocol::calendar::YearSchedule = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a holiday schedule", file.display()))?;
             server::calendar::store::save(&state.db.write, &schedule, None).await?;
             println!(

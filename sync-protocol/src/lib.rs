@@ -2,15 +2,18 @@
 //! stable error codes. No I/O lives here, so a phone core can embed it as it is.
 
 pub mod auth;
+pub mod calendar;
 pub mod cases;
 pub mod error;
 pub mod evidence;
 pub mod hlc;
 pub mod ids;
+pub mod ledger;
 pub mod media;
 pub mod merge;
 pub mod org;
 pub mod plausible;
+pub mod reports;
 pub mod students;
 pub mod sync;
 

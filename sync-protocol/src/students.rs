@@ -1,4 +1,5 @@
-//! A student's record. It is a minor's personal data: reading it is audited (R23).
+//! A student's record, and the roll: transfers (R7) and the comparison with the household
+//! register (R6). A student's record is a minor's personal data: reading it is audited (R23).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -76,4 +77,77 @@ pub struct StudentDetail {
     pub guardians: Vec<Guardian>,
     /// Special-group flags.
     pub groups: SpecialGroups,
+}
+
+/// Body of `POST /api/v1/students/{id}/transfer`: where a student moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// The new school.
+    pub school_id: OrgUnitId,
+    /// The new village of residence.
+    pub village_id: OrgUnitId,
+}
+
+/// One child of the household register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredChild {
+    /// Name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    pub name: String,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// National ID number (身份证号).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    pub id_number: String,
+    /// The village (or community) of residence.
+    pub village_id: OrgUnitId,
+}
+
+/// Body of `POST /api/v1/roll-comparisons`: the household register's children of the district.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RollComparison {
+    /// The day ages are counted on (the school year's start).
+    pub as_of: NaiveDate,
+    /// The children on the register (at most 20,000 per request).
+    pub children: Vec<RegisteredChild>,
+}
+
+/// A child on the register and on no roll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnenrolledChild {
+    /// The finding.
+    pub id: uuid::Uuid,
+    /// Name.
+    pub name: String,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// Village of residence.
+    pub village_id: uuid::Uuid,
+    /// Township of residence, which persuades the family.
+    pub township_id: uuid::Uuid,
+    /// The comparison's day.
+    pub as_of: NaiveDate,
+}
+
+/// What a roll comparison found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ComparisonReport {
+    /// Children compared.
+    pub children: u64,
+    /// Of those, younger than 6 or older than 16 on `as_of`.
+    pub out_of_age: u64,
+    /// On a school's roll.
+    pub on_roll: u64,
+    /// Listed as unenrolled by an earlier comparison already.
+    pub already_listed: u64,
+    /// Newly listed, each routed to the township of residence.
+    pub unenrolled: Vec<UnenrolledChild>,
 }

@@ -78,10 +78,17 @@ pub fn tus_metadata(kind: &str, sha256: &str, attempt: uuid::Uuid) -> String {
     )
 }
 
-/// A supervisor's approving review of `target` (`attempt`, `document`, `closure`) `target_id`,
-/// as `POST /api/v1/cases/{id}/reviews` takes it.
-pub fn approval(target: &str, target_id: uuid::Uuid) -> serde_json::Value {
-    serde_json::json!({ "target": target, "target_id": target_id, "verdict": "approved" })
+/// A supervisor's approving review of `target` (an attempt, a document, a closure) `target_id`.
+pub fn approval(
+    target: sync_protocol::evidence::ReviewTarget,
+    target_id: uuid::Uuid,
+) -> sync_protocol::cases::ReviewRequest {
+    sync_protocol::cases::ReviewRequest {
+        target,
+        target_id,
+        verdict: sync_protocol::evidence::Verdict::Approved,
+        reason: String::new(),
+    }
 }
 
 /// The case `id` as `phone` holds it.
@@ -253,6 +260,12 @@ pub mod bytes_body {
         /// The body as JSON.
         pub fn json(&self) -> serde_json::Value {
             serde_json::from_slice(&self.0).unwrap_or(serde_json::Value::Null)
+        }
+
+        /// The body as the wire type `T`.
+        pub fn parse<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<T> {
+            serde_json::from_slice(&self.0)
+                .map_err(|e| anyhow::anyhow!("not the expected body ({e}): {}", self.text()))
         }
     }
 }
@@ -434,22 +447,25 @@ impl TestServer {
         let version = self.get(&path, token).await?.body.json()["version"]
             .as_i64()
             .unwrap_or(0);
-        let body = serde_json::json!({ "base_version": version, "fields": fields });
+        let body = sync_protocol::cases::CaseChange {
+            base_version: version,
+            fields: fields.to_vec(),
+        };
         self.request(
             reqwest::Method::PATCH,
             &path,
             Some(token),
-            Some(("application/json", body.to_string().into_bytes())),
+            Some(("application/json", serde_json::to_vec(&body)?)),
         )
         .await
     }
 
-    /// `POST /api/v1/cases/{id}/reviews` with `review` (target, target id, verdict, reason).
+    /// `POST /api/v1/cases/{id}/reviews` with `review`.
     pub async fn review_case(
         &self,
         token: &str,
         id: sync_protocol::CaseId,
-        review: &serde_json::Value,
+        review: &sync_protocol::cases::ReviewRequest,
     ) -> anyhow::Result<Raw> {
         self.post(&format!("/api/v1/cases/{id}/reviews"), token, review)
             .await

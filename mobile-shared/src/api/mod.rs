@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sync_protocol::auth::{LoginRequest, LogoutRequest, RefreshRequest, TokenPair};
-use sync_protocol::cases::{CaseDetail, CasePage, CaseStatus};
+use sync_protocol::cases::{CaseDetail, CaseListQuery, CasePage};
 use sync_protocol::students::StudentDetail;
 use sync_protocol::sync::{PullRequest, PullResponse, PushRequest, PushResponse};
 use sync_protocol::{CaseId, DeviceId, Problem, StudentId};
@@ -89,20 +89,6 @@ pub(crate) struct TusAnswer {
     pub offset: Option<u64>,
     /// `Location`: where a created upload is.
     pub location: Option<String>,
-}
-
-/// Filters of the case list.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CaseQuery {
-    /// Only cases in this status.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<CaseStatus>,
-    /// Resume after this case id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<CaseId>,
-    /// Page size.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u64>,
 }
 
 /// Longest wait for a connection to open.
@@ -380,7 +366,7 @@ impl Client {
     }
 
     /// One page of the cases the user may see.
-    pub async fn cases(&mut self, query: &CaseQuery) -> Result<CasePage, ClientError> {
+    pub async fn cases(&mut self, query: &CaseListQuery) -> Result<CasePage, ClientError> {
         self.get("/api/v1/cases", Some(query)).await
     }
 
@@ -388,9 +374,9 @@ impl Client {
     pub async fn all_cases(
         &mut self,
     ) -> Result<Vec<sync_protocol::cases::CaseSummary>, ClientError> {
-        let mut query = CaseQuery {
+        let mut query = CaseListQuery {
             limit: Some(500),
-            ..CaseQuery::default()
+            ..CaseListQuery::default()
         };
         let mut all = Vec::new();
         loop {

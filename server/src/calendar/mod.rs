@@ -12,7 +12,7 @@ pub mod store;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc, Weekday};
-use serde::{Deserialize, Serialize};
+use sync_protocol::calendar::{HolidayRange, YearSchedule};
 
 /// China Standard Time (UTC+8), in which the ledger's dates are reckoned.
 pub const CHINA_OFFSET_SECS: i32 = 8 * 3600;
@@ -37,30 +37,6 @@ const SHIPPED: [&str; 2] = [
     include_str!("../../calendars/cn-2025.json"),
     include_str!("../../calendars/cn-2026.json"),
 ];
-
-/// One year's published schedule, as the JSON files and the API carry it.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct YearSchedule {
-    /// The year.
-    pub year: i32,
-    /// The notice it comes from (title, number, date).
-    pub source: String,
-    /// Days off; weekend days inside a range count too.
-    pub holidays: Vec<HolidayRange>,
-    /// Weekend days that are working days (调休上班).
-    pub adjusted_working_days: Vec<NaiveDate>,
-}
-
-/// Consecutive days off, both ends included.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HolidayRange {
-    /// The first day off.
-    pub first: NaiveDate,
-    /// The last day off.
-    pub last: NaiveDate,
-}
 
 /// What the calendar refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,15 +2,13 @@
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
-use serde::Serialize;
+use sync_protocol::calendar::{CalendarYears, LoadedYear, YearSchedule};
 use sync_protocol::org::Role;
 use sync_protocol::{ErrorCode, Problem};
 use tracing::instrument;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::YearSchedule;
 use super::store::{self, StoreError};
 use crate::audit;
 use crate::auth::AuthUser;
@@ -22,25 +20,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_calendars))
         .routes(routes!(put_calendar))
-}
-
-/// A year with a schedule.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LoadedYear {
-    /// The year.
-    pub year: i32,
-    /// The notice its schedule comes from.
-    pub source: String,
-}
-
-/// The years with a schedule, and the years deadlines may need that have none.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CalendarYears {
-    /// Years loaded, oldest first.
-    pub years: Vec<LoadedYear>,
-    /// Years without a schedule that deadlines counted from today may fall in: working days
-    /// cannot be counted there until one is loaded.
-    pub missing: Vec<i32>,
 }
 
 /// Which years have a holiday schedule.

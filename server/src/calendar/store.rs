@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
+use sync_protocol::calendar::YearSchedule;
 use uuid::Uuid;
 
-use super::{CalendarError, WorkCalendar, YearSchedule};
+use super::{CalendarError, WorkCalendar};
 use crate::db;
 
 /// What loading a calendar can fail with.

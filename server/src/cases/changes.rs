@@ -6,51 +6,20 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::NaiveDate;
 use sea_orm::TransactionTrait as _;
-use serde::Deserialize;
-use sync_protocol::cases::{CaseStatus, CaseSummary, FoundBy};
-use sync_protocol::evidence::{ReviewTarget, Verdict};
+use sync_protocol::cases::{CaseChange, CaseStatus, CaseSummary, FoundBy, OpenCase, ReviewRequest};
 use sync_protocol::org::Role;
 use sync_protocol::sync::{
-    CaseField, Change, Mutation, MutationOutcome, NewReview, PROTOCOL_VERSION, PushRequest,
-    RejectCode,
+    Change, Mutation, MutationOutcome, NewReview, PROTOCOL_VERSION, PushRequest, RejectCode,
 };
-use sync_protocol::{CaseId, ErrorCode, MutationId, Problem, ReviewId, StudentId};
+use sync_protocol::{CaseId, ErrorCode, MutationId, Problem, ReviewId};
 use tracing::instrument;
-use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::db::changes::ChangeSet;
 use crate::error::{ApiError, Json, Path};
 use crate::state::AppState;
 use crate::{audit, db, seed};
-
-/// Body of `PATCH /api/v1/cases/{id}`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CaseChange {
-    /// The case version the change was made on (as read from `GET /api/v1/cases/{id}`).
-    pub base_version: i64,
-    /// The changed fields only.
-    #[schema(min_items = 1)]
-    pub fields: Vec<CaseField>,
-}
-
-/// Body of `POST /api/v1/cases/{id}/reviews`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewRequest {
-    /// What is judged.
-    pub target: ReviewTarget,
-    /// The attempt's or document's id, or the case's own id for a closure request.
-    pub target_id: uuid::Uuid,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// Why (required unless approved).
-    #[serde(default)]
-    pub reason: String,
-}
 
 /// Applies `change` for `user` as one mutation of a push, answering a refusal as a problem.
 async fn apply(
@@ -171,20 +140,6 @@ async fn review_case(
         StatusCode::CREATED,
         Json(read_back(&state, &user, id).await?),
     ))
-}
-
-/// Body of `POST /api/v1/cases`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OpenCase {
-    /// The student.
-    pub student_id: StudentId,
-    /// How the absence was found (default: the daily roll call).
-    #[serde(default)]
-    pub found_by: Option<FoundBy>,
-    /// The first day of the unexcused absence (default: today, China's date).
-    #[serde(default)]
-    pub first_absent_on: Option<NaiveDate>,
 }
 
 /// Who reports an absence: the class teacher at the morning roll call, or the school's lead.

@@ -1,13 +1,11 @@
 //! `/api/v1/cases`: the ledger list with filters and paging, and one case with its attempts.
 
 use axum::extract::{ConnectInfo, State};
-use serde::Deserialize;
 use sync_protocol::cases::{
-    CaseDetail, CasePage, CaseStatus, CaseSummary, DueItem, DueWhat, ReasonCategory,
+    CaseDetail, CaseListQuery, CasePage, CaseSummary, DueCase, DueEntry, DueList, DueQuery, DueWhat,
 };
-use sync_protocol::{CaseId, OrgUnitId, Problem};
+use sync_protocol::{CaseId, Problem};
 use tracing::instrument;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,59 +20,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_cases))
         .routes(routes!(list_due))
         .routes(routes!(get_case))
-}
-
-/// Query of `GET /api/v1/cases/due`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DueQuery {
-    /// Only cases with something overdue.
-    overdue: Option<bool>,
-    /// Only cases under this org unit (a township, village or school of the caller's scope).
-    org_unit_id: Option<OrgUnitId>,
-    /// The `next_after` of the previous page.
-    after: Option<CaseId>,
-    /// Cases per page, 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<u64>,
-}
-
-/// A due item and whether its day has passed.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct DueEntry {
-    /// The item.
-    #[serde(flatten)]
-    pub item: DueItem,
-    /// Whether `due_on` is before today (China's date).
-    pub overdue: bool,
-}
-
-/// A case with what is due on it.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct DueCase {
-    /// The case.
-    pub case_id: CaseId,
-    /// The student's name.
-    pub student_name: String,
-    /// Its school.
-    pub school_id: OrgUnitId,
-    /// Where it stands.
-    pub status: CaseStatus,
-    /// What is due, by whom and by when, earliest first.
-    pub items: Vec<DueEntry>,
-}
-
-/// What is due on the cases in the caller's scope.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct DueList {
-    /// Open cases with something due, by case id.
-    pub cases: Vec<DueCase>,
-    /// Years without a holiday schedule that some deadlines of this page fall in: those
-    /// deadlines are not counted until the year is loaded (`PUT /api/v1/calendars/{year}`).
-    pub calendar_missing: Vec<i32>,
-    /// Pass as `after` for the next page; absent on the last page.
-    pub next_after: Option<CaseId>,
 }
 
 /// Cases read per query while walking the due list.
@@ -158,28 +103,6 @@ async fn list_due(
 
 /// Largest page the list returns.
 const MAX_PAGE: u64 = 500;
-
-/// Query of `GET /api/v1/cases`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct CaseListQuery {
-    /// Only cases in this status.
-    status: Option<CaseStatus>,
-    /// Only cases with this reason category.
-    reason: Option<ReasonCategory>,
-    /// Only cases of this school.
-    school_id: Option<OrgUnitId>,
-    /// Only cases of this village of residence.
-    village_id: Option<OrgUnitId>,
-    /// Only cases of this township of residence.
-    township_id: Option<OrgUnitId>,
-    /// The `next_after` of the previous page.
-    after: Option<CaseId>,
-    /// Page size, 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<u64>,
-}
 
 /// Lists the cases in the caller's scope, ordered by id, a page at a time.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseListQuery),

@@ -1,11 +1,12 @@
 //! `GET /api/v1/cases/{id}/verify`: the bureau checks a case's ledger for tampering.
 
 use axum::extract::State;
+use sync_protocol::ledger::Verification;
 use sync_protocol::org::Role;
 use sync_protocol::{CaseId, Problem};
 use tracing::instrument;
 
-use super::verify::{Verification, verify_case};
+use super::verify::verify_case;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::{ApiError, Json, Path};

@@ -6,42 +6,13 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::ConnectionTrait;
-use serde::Serialize;
-use utoipa::ToSchema;
+use sync_protocol::ledger::{Finding, Verification};
 use uuid::Uuid;
 
 use crate::db;
 use crate::db::chain::{self, GENESIS, LedgerKind, contents, link_hash};
 use crate::db::entity::ledger_event;
 use crate::storage::Storage;
-
-/// Something in a case that does not match its ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Finding {
-    /// The event (link) concerned, when there is one.
-    pub seq: Option<i64>,
-    /// What kind of record: `attempt`, `document`, `review`, `move`, `media`, or `case`.
-    pub entity_kind: String,
-    /// The record.
-    pub entity_id: Uuid,
-    /// What is wrong, in words.
-    pub problem: String,
-}
-
-/// The result of verifying one case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Verification {
-    /// The case.
-    pub case_id: Uuid,
-    /// Events in its chain.
-    pub events: u64,
-    /// The chain's last hash (64 zeros for an empty chain): note it to detect a rewrite later.
-    pub head: String,
-    /// Whether nothing was found.
-    pub intact: bool,
-    /// Everything found, the earliest link first.
-    pub findings: Vec<Finding>,
-}
 
 fn finding(seq: Option<i64>, kind: &str, id: Uuid, problem: impl Into<String>) -> Finding {
     Finding {

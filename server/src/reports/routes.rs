@@ -5,17 +5,15 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use serde::Deserialize;
 use sync_protocol::Problem;
 use sync_protocol::org::Role;
+use sync_protocol::reports::{LedgerQuery, Statistics};
 use tracing::instrument;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::export::{ExportFormat, ledger_body};
 use super::ledger::LedgerFilter;
-use super::statistics::Statistics;
 use crate::audit;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Json, Query};
@@ -32,22 +30,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The longest period one export covers.
 const MAX_PERIOD_DAYS: i64 = 3 * 366;
-
-/// Query of the ledger exports and statistics: a period (`from` and `to`, or `month`).
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct LedgerQuery {
-    /// The period's first day.
-    from: Option<NaiveDate>,
-    /// The period's last day (at most three years after `from`).
-    to: Option<NaiveDate>,
-    /// Instead of `from` and `to`: a calendar month, `YYYY-MM`.
-    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
-    month: Option<String>,
-    /// Only cases under this org unit (a district, township, village or school).
-    org_unit_id: Option<uuid::Uuid>,
-}
 
 /// Who may export a ledger: the school's lead, the township, the bureau (R23: not every user).
 const EXPORTERS: &[Role] = &[Role::SchoolLead, Role::TownshipOfficer, Role::Supervisor];

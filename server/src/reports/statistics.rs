@@ -6,79 +6,14 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{ConnectionTrait, DbErr};
-use serde::Serialize;
 use sync_protocol::cases::CaseStatus;
 use sync_protocol::evidence::DocumentType;
-use utoipa::ToSchema;
+use sync_protocol::reports::{ClassCount, GroupCounts, Statistics};
 use uuid::Uuid;
 
 use super::ledger::{LedgerFilter, case_page, closed_on};
 use crate::cases::history::{self, CaseHistory};
 use crate::db::{self, Scope};
-
-/// Dropouts in one class.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ClassCount {
-    /// The school.
-    pub school_id: Uuid,
-    /// The grade.
-    pub grade: i32,
-    /// The class.
-    pub class_name: String,
-    /// Dropouts.
-    pub dropouts: u64,
-}
-
-/// Dropouts in each special group (a student may be in several).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
-pub struct GroupCounts {
-    /// 留守儿童.
-    pub left_behind: u64,
-    /// 孤儿.
-    pub orphan: u64,
-    /// 残疾.
-    pub disabled: u64,
-    /// 脱贫户 (建档立卡).
-    pub poor_household: u64,
-    /// 随迁子女.
-    pub migrant: u64,
-}
-
-/// The statistics of a period.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Statistics {
-    /// The period's first day.
-    pub from: chrono::NaiveDate,
-    /// The period's last day.
-    pub to: chrono::NaiveDate,
-    /// The org unit counted, when one was asked for.
-    pub org_unit_id: Option<Uuid>,
-    /// Students on the roll in the scope.
-    pub enrolled: u64,
-    /// Cases open at some time in the period.
-    pub open_cases: u64,
-    /// Of those, opened in the period.
-    pub new_cases: u64,
-    /// Of the open cases, those reported to the bureau (R9): the dropouts.
-    pub dropouts: u64,
-    /// Dropouts per hundred students enrolled.
-    pub dropout_rate_percent: f64,
-    /// Cases that returned to school in the period.
-    pub returned: u64,
-    /// Cases closed (销号) in the period.
-    pub closed: u64,
-    /// Open cases by their status now.
-    pub by_status: BTreeMap<String, u64>,
-    /// Dropouts by reason (`unknown` while none is recorded).
-    pub by_reason: BTreeMap<String, u64>,
-    /// Dropouts by grade (keys are the grade numbers, as JSON object keys are: text).
-    #[schema(value_type = BTreeMap<String, u64>)]
-    pub by_grade: BTreeMap<i32, u64>,
-    /// Dropouts by class.
-    pub by_class: Vec<ClassCount>,
-    /// Dropouts in the special groups, counted separately.
-    pub special_groups: GroupCounts,
-}
 
 /// Whether the case of `history` was reported to the bureau: it moved to `reported`, stands
 /// there or in joint persuasion, or carries the report form.

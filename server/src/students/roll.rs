@@ -5,13 +5,12 @@
 //! it opens once a school takes the child).
 
 use axum::extract::State;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use sea_orm::TransactionTrait as _;
-use serde::{Deserialize, Serialize};
+use sync_protocol::Problem;
 use sync_protocol::org::Role;
-use sync_protocol::{OrgUnitId, Problem};
+use sync_protocol::students::{ComparisonReport, RollComparison, UnenrolledChild};
 use tracing::instrument;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit;
@@ -27,64 +26,6 @@ use crate::state::AppState;
 pub const SCHOOL_AGES: std::ops::RangeInclusive<i32> = 6..=16;
 /// Most children in one comparison request.
 pub const MAX_CHILDREN: usize = 20_000;
-
-/// One child of the household register.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisteredChild {
-    /// Name.
-    #[schema(min_length = 1)]
-    pub name: String,
-    /// Birth date.
-    pub birth_date: NaiveDate,
-    /// National ID number (身份证号).
-    #[schema(min_length = 1)]
-    pub id_number: String,
-    /// The village (or community) of residence.
-    pub village_id: OrgUnitId,
-}
-
-/// Body of `POST /api/v1/roll-comparisons`: the household register's children of the district.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RollComparison {
-    /// The day ages are counted on (the school year's start).
-    pub as_of: NaiveDate,
-    /// The children on the register (at most 20,000 per request).
-    pub children: Vec<RegisteredChild>,
-}
-
-/// A child on the register and on no roll.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct UnenrolledChild {
-    /// The finding.
-    pub id: Uuid,
-    /// Name.
-    pub name: String,
-    /// Birth date.
-    pub birth_date: NaiveDate,
-    /// Village of residence.
-    pub village_id: Uuid,
-    /// Township of residence, which persuades the family.
-    pub township_id: Uuid,
-    /// The comparison's day.
-    pub as_of: NaiveDate,
-}
-
-/// What a comparison found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ComparisonReport {
-    /// Children compared.
-    pub children: u64,
-    /// Of those, younger than 6 or older than 16 on `as_of`.
-    pub out_of_age: u64,
-    /// On a school's roll.
-    pub on_roll: u64,
-    /// Listed as unenrolled by an earlier comparison already.
-    pub already_listed: u64,
-    /// Newly listed, each routed to the township of residence.
-    pub unenrolled: Vec<UnenrolledChild>,
-}
 
 fn view(sealer: &Sealer, row: unenrolled_child::Model) -> anyhow::Result<UnenrolledChild> {
     let name = match &row.name_enc {
@@ -254,6 +195,8 @@ pub async fn list_unenrolled(
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+
     use super::*;
 
     #[test]

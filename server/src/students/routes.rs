@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use sync_protocol::students::StudentDetail;
+use sync_protocol::students::{StudentDetail, TransferRequest};
 use sync_protocol::{Problem, StudentId};
 use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
@@ -54,16 +54,6 @@ async fn get_student(
     )
     .await?;
     Ok(Json(detail))
-}
-
-/// Where a student moves.
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransferRequest {
-    /// The new school.
-    pub school_id: sync_protocol::OrgUnitId,
-    /// The new village of residence.
-    pub village_id: sync_protocol::OrgUnitId,
 }
 
 /// Moves a student (and their cases) to another school and village of the district: a roll

@@ -2,11 +2,12 @@
 //! loading one (checked, stored, audited, used at once), and everyone else refused; two servers
 //! on one database that behave as one.
 
+use chrono::NaiveDate;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
-use serde_json::json;
 use server::db::entity::{audit_entry, work_calendar};
 use sync_protocol::DeviceId;
+use sync_protocol::calendar::{CalendarYears, HolidayRange, YearSchedule};
 use sync_protocol::sync::{
     Change, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse,
 };
@@ -14,20 +15,24 @@ use tests::TestServer;
 
 /// The 2027 schedule as an administrator would type it (dates made up for the test: the State
 /// Council had not published 2027 when this was written).
-fn schedule_2027() -> serde_json::Value {
-    json!({
-        "year": 2027,
-        "source": "test schedule",
-        "holidays": [{ "first": "2027-02-05", "last": "2027-02-12" }],
-        "adjusted_working_days": ["2027-02-13"]
-    })
+fn schedule_2027() -> YearSchedule {
+    let day = |m, d| NaiveDate::from_ymd_opt(2027, m, d).unwrap_or_default();
+    YearSchedule {
+        year: 2027,
+        source: "test schedule".into(),
+        holidays: vec![HolidayRange {
+            first: day(2, 5),
+            last: day(2, 12),
+        }],
+        adjusted_working_days: vec![day(2, 13)],
+    }
 }
 
 async fn put(
     server: &TestServer,
     token: &str,
     year: i32,
-    body: &serde_json::Value,
+    body: &YearSchedule,
 ) -> anyhow::Result<tests::Raw> {
     server
         .request(
@@ -45,10 +50,13 @@ async fn an_administrator_loads_a_year_and_working_days_count_with_it() -> anyho
     let teacher = server.token("teacher").await?;
     let listed = server.get("/api/v1/calendars", &teacher).await?;
     assert_eq!(listed.status, StatusCode::OK);
-    let years: Vec<i64> = listed.body.json()["years"]
-        .as_array()
-        .map(|ys| ys.iter().filter_map(|y| y["year"].as_i64()).collect())
-        .unwrap_or_default();
+    let years: Vec<i32> = listed
+        .body
+        .parse::<CalendarYears>()?
+        .years
+        .iter()
+        .map(|y| y.year)
+        .collect();
     assert!(years.contains(&2025) && years.contains(&2026), "{years:?}");
     assert!(!years.contains(&2027));
 
@@ -67,7 +75,7 @@ async fn an_administrator_loads_a_year_and_working_days_count_with_it() -> anyho
     assert_eq!(elsewhere.status, StatusCode::BAD_REQUEST);
     assert_eq!(elsewhere.body.json()["code"], "invalid_parameter");
     let mut monday = schedule_2027();
-    monday["adjusted_working_days"] = json!(["2027-03-01"]);
+    monday.adjusted_working_days = NaiveDate::from_ymd_opt(2027, 3, 1).into_iter().collect();
     let bad = put(&server, &admin, 2027, &monday).await?;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -86,18 +94,13 @@ async fn an_administrator_loads_a_year_and_working_days_count_with_it() -> anyho
 
     let loaded = put(&server, &admin, 2027, &schedule_2027()).await?;
     assert_eq!(loaded.status, StatusCode::NO_CONTENT);
-    let listed = server.get("/api/v1/calendars", &teacher).await?.body.json();
-    assert!(
-        listed["years"]
-            .as_array()
-            .is_some_and(|ys| ys.iter().any(|y| y["year"] == 2027)),
-        "{listed}"
-    );
-    assert!(
-        !listed["missing"]
-            .as_array()
-            .is_some_and(|m| m.contains(&json!(2027)))
-    );
+    let listed: CalendarYears = server
+        .get("/api/v1/calendars", &teacher)
+        .await?
+        .body
+        .parse()?;
+    assert!(listed.years.iter().any(|y| y.year == 2027), "{listed:?}");
+    assert!(!listed.missing.contains(&2027));
 
     // Used at once, kept for the next start, and audited.
     let date =

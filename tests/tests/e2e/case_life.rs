@@ -9,7 +9,7 @@ use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, Department, DueWhat, Participant,
     ReasonCategory,
 };
-use sync_protocol::evidence::DocumentType;
+use sync_protocol::evidence::{DocumentType, ReviewTarget};
 use sync_protocol::media::MediaKind;
 use sync_protocol::sync::CaseField;
 use sync_protocol::{CaseId, DocumentId};
@@ -175,12 +175,12 @@ async fn r10_r19_a_case_lives_from_absence_to_closure_through_phones_and_the_web
     let supervisor = server.token("supervisor").await?;
     for doc in [application, certificate] {
         let r = server
-            .review_case(&supervisor, id, &approval("document", doc.0))
+            .review_case(&supervisor, id, &approval(ReviewTarget::Document, doc.0))
             .await?;
         assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body.text());
     }
     let refused = server
-        .review_case(&supervisor, id, &approval("closure", case.id))
+        .review_case(&supervisor, id, &approval(ReviewTarget::Closure, case.id))
         .await?;
     assert_eq!(refused.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     let detail = refused.body.json()["detail"]
@@ -200,13 +200,17 @@ async fn r10_r19_a_case_lives_from_absence_to_closure_through_phones_and_the_web
     .await?;
     assert_eq!(
         server
-            .review_case(&supervisor, id, &approval("document", suspension.0))
+            .review_case(
+                &supervisor,
+                id,
+                &approval(ReviewTarget::Document, suspension.0)
+            )
             .await?
             .status,
         reqwest::StatusCode::CREATED
     );
     let closed = server
-        .review_case(&supervisor, id, &approval("closure", case.id))
+        .review_case(&supervisor, id, &approval(ReviewTarget::Closure, case.id))
         .await?;
     assert_eq!(
         closed.status,

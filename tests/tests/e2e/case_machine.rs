@@ -7,8 +7,11 @@ use sea_orm::{
     ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
 };
 use server::db::entity::{audit_entry, case_move, document, student};
-use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, ClosureReason};
-use sync_protocol::evidence::DocumentType;
+use sync_protocol::cases::{
+    AttemptKind, AttemptOutcome, CaseStatus, CaseSummary, ClosureReason, FoundBy, OpenCase,
+    ReviewRequest,
+};
+use sync_protocol::evidence::{DocumentType, ReviewTarget, Verdict};
 use sync_protocol::org::Role;
 use sync_protocol::sync::CaseField;
 use sync_protocol::{CaseId, UserId};
@@ -147,7 +150,7 @@ async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Resul
     let supervisor = server.token("supervisor").await?;
     let township = server.token("township_officer").await?;
     let teacher = server.token("teacher").await?;
-    let approve_closure = approval("closure", case.id);
+    let approve_closure = approval(ReviewTarget::Closure, case.id);
 
     // Without a closure request there is nothing to approve.
     let r = server
@@ -203,15 +206,16 @@ async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Resul
         .ok_or_else(|| anyhow::anyhow!("the certificate"))?;
 
     // A review that does not approve says why.
-    let unexplained = serde_json::json!({
-        "target": "document", "target_id": certificate.id, "verdict": "rejected",
-    });
+    let unexplained = ReviewRequest {
+        verdict: Verdict::Rejected,
+        ..approval(ReviewTarget::Document, certificate.id)
+    };
     let r = server.review_case(&supervisor, id, &unexplained).await?;
     assert_eq!(
         (r.status, r.body.json()["code"].clone()),
         (reqwest::StatusCode::BAD_REQUEST, "invalid_body".into())
     );
-    let approve_document = approval("document", certificate.id);
+    let approve_document = approval(ReviewTarget::Document, certificate.id);
     assert_eq!(
         server
             .review_case(&supervisor, id, &approve_document)
@@ -295,17 +299,18 @@ async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> a
         .find(|s| !with_case.contains(&s.id))
         .ok_or_else(|| anyhow::anyhow!("a student of the school with no case"))?;
     let teacher = server.token("teacher").await?;
-    let body = serde_json::json!({ "student_id": pupil.id });
+    let body = OpenCase {
+        student_id: pupil.id.into(),
+        found_by: None,
+        first_absent_on: None,
+    };
     let r = server.post("/api/v1/cases", &teacher, &body).await?;
     assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body.text());
-    let opened = r.body.json();
-    assert_eq!(opened["status"], "absent");
-    assert_eq!(opened["found_by"], "daily_attendance");
-    let rules: Vec<&str> = opened["due"]
-        .as_array()
-        .map(|d| d.iter().filter_map(|i| i["rule"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(rules, ["R2", "R3", "R4", "R5"], "{opened}");
+    let opened: CaseSummary = r.body.parse()?;
+    assert_eq!(opened.status, CaseStatus::Absent);
+    assert_eq!(opened.found_by, FoundBy::DailyAttendance);
+    let rules: Vec<&str> = opened.due.iter().map(|i| i.rule.as_str()).collect();
+    assert_eq!(rules, ["R2", "R3", "R4", "R5"], "{opened:?}");
 
     // One open row per student; another school's teacher does not see the student.
     let again = server.post("/api/v1/cases", &teacher, &body).await?;
@@ -323,7 +328,10 @@ async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> a
         )
         .await?;
     assert_eq!(village.status, reqwest::StatusCode::FORBIDDEN);
-    let future = serde_json::json!({ "student_id": pupil.id, "first_absent_on": "2999-01-01" });
+    let future = OpenCase {
+        first_absent_on: chrono::NaiveDate::from_ymd_opt(2999, 1, 1),
+        ..body.clone()
+    };
     assert!(
         server
             .post("/api/v1/cases", &teacher, &future)
@@ -334,8 +342,7 @@ async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> a
     // The teacher's phone holds it at the next sync.
     let mut phone = server.phone("teacher").await?;
     phone.sync(&mut NoProgress).await?;
-    let id: uuid::Uuid = opened["id"].as_str().unwrap_or_default().parse()?;
-    assert!(phone.cases()?.iter().any(|c| c.id.0 == id));
+    assert!(phone.cases()?.iter().any(|c| c.id == opened.id));
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use server::db::entity::{case, student};
 use sync_protocol::CaseId;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, ClosureReason};
-use sync_protocol::evidence::DocumentType;
+use sync_protocol::evidence::{DocumentType, ReviewTarget};
 use sync_protocol::media::MediaKind;
 use sync_protocol::sync::CaseField;
 use tests::files::wav;
@@ -83,7 +83,7 @@ async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
     );
     for paper in &papers {
         let r = server
-            .review_case(&supervisor, id, &approval("document", paper.0))
+            .review_case(&supervisor, id, &approval(ReviewTarget::Document, paper.0))
             .await?;
         anyhow::ensure!(
             r.status == reqwest::StatusCode::CREATED,
@@ -93,7 +93,7 @@ async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
     }
 
     let refused = server
-        .review_case(&supervisor, id, &approval("closure", case.id))
+        .review_case(&supervisor, id, &approval(ReviewTarget::Closure, case.id))
         .await?;
     assert_eq!(
         refused.status,
@@ -116,10 +116,10 @@ async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
     let paper = officer.record_document(DocumentDraft::new(id, *last, "材料"))?;
     officer.sync(&mut NoProgress).await?;
     server
-        .review_case(&supervisor, id, &approval("document", paper.0))
+        .review_case(&supervisor, id, &approval(ReviewTarget::Document, paper.0))
         .await?;
     let closed = server
-        .review_case(&supervisor, id, &approval("closure", case.id))
+        .review_case(&supervisor, id, &approval(ReviewTarget::Closure, case.id))
         .await?;
     assert_eq!(
         closed.status,

@@ -5,8 +5,9 @@
 
 use chrono::{Datelike as _, Duration, NaiveDate, Utc};
 use mobile_shared::{AttemptDraft, DocumentDraft, NoProgress};
-use server::calendar::{YearSchedule, china_date};
+use server::calendar::china_date;
 use sync_protocol::CaseId;
+use sync_protocol::calendar::YearSchedule;
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, DueWhat, ReasonCategory};
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::Role;

@@ -5,7 +5,26 @@
 use sea_orm::EntityTrait as _;
 use server::db::entity::{student, unenrolled_child};
 use sync_protocol::org::Role;
+use sync_protocol::students::{ComparisonReport, RegisteredChild, RollComparison, UnenrolledChild};
 use tests::TestServer;
+
+/// A child of the register, born on `born` (`YYYY-MM-DD`), living in `village`.
+fn child(name: &str, born: &str, id_number: &str, village: uuid::Uuid) -> RegisteredChild {
+    RegisteredChild {
+        name: name.to_owned(),
+        birth_date: born.parse().unwrap_or_default(),
+        id_number: id_number.to_owned(),
+        village_id: village.into(),
+    }
+}
+
+/// A comparison of `children` as of the 2026 school year's start.
+fn comparison(children: Vec<RegisteredChild>) -> RollComparison {
+    RollComparison {
+        as_of: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap_or_default(),
+        children,
+    }
+}
 
 #[tokio::test]
 async fn r06_children_on_no_roll_are_routed_to_the_township_they_live_in() -> anyhow::Result<()> {
@@ -17,51 +36,64 @@ async fn r06_children_on_no_roll_are_routed_to_the_township_they_live_in() -> an
     let pupil_id_number = server.id_number_of(&pupil)?;
     let mine = &server.home.townships[0];
     let theirs = &server.home.townships[1];
-    let child = |name: &str, born: &str, id_number: &str, village: uuid::Uuid| {
-        serde_json::json!({
-            "name": name, "birth_date": born, "id_number": id_number, "village_id": village,
-        })
-    };
-    let body = serde_json::json!({
-        "as_of": "2026-09-01",
-        "children": [
-            child(&pupil.name, &pupil.birth_date.to_string(), &pupil_id_number, mine.villages[0].id),
-            child("王小虎", "2016-03-02", "520102201603020011", mine.villages[0].id),
-            child("李小花", "2014-07-15", "520102201407150022", theirs.villages[0].id),
-            child("张大山", "2006-01-01", "520102200601010033", mine.villages[0].id),
-            child("赵小宝", "2021-01-01", "520102202101010044", mine.villages[0].id),
-        ],
-    });
+    let body = comparison(vec![
+        child(
+            &pupil.name,
+            &pupil.birth_date.to_string(),
+            &pupil_id_number,
+            mine.villages[0].id,
+        ),
+        child(
+            "王小虎",
+            "2016-03-02",
+            "520102201603020011",
+            mine.villages[0].id,
+        ),
+        child(
+            "李小花",
+            "2014-07-15",
+            "520102201407150022",
+            theirs.villages[0].id,
+        ),
+        child(
+            "张大山",
+            "2006-01-01",
+            "520102200601010033",
+            mine.villages[0].id,
+        ),
+        child(
+            "赵小宝",
+            "2021-01-01",
+            "520102202101010044",
+            mine.villages[0].id,
+        ),
+    ]);
     let supervisor = server.token("supervisor").await?;
     let r = server
         .post("/api/v1/roll-comparisons", &supervisor, &body)
         .await?;
     assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
-    let report = r.body.json();
+    let report: ComparisonReport = r.body.parse()?;
     assert_eq!(
         (
-            report["children"].as_u64(),
-            report["on_roll"].as_u64(),
-            report["out_of_age"].as_u64(),
-            report["already_listed"].as_u64(),
+            report.children,
+            report.on_roll,
+            report.out_of_age,
+            report.already_listed,
         ),
-        (Some(5), Some(1), Some(2), Some(0)),
-        "{report}"
+        (5, 1, 2, 0),
+        "{report:?}"
     );
-    let listed: Vec<(String, String)> = report["unenrolled"]
-        .as_array()
+    let listed: Vec<(String, uuid::Uuid)> = report
+        .unenrolled
         .into_iter()
-        .flatten()
-        .map(|c| {
-            let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
-            (text("name"), text("township_id"))
-        })
+        .map(|c| (c.name, c.township_id))
         .collect();
     assert_eq!(
         listed,
         [
-            ("王小虎".to_owned(), mine.unit.id.to_string()),
-            ("李小花".to_owned(), theirs.unit.id.to_string()),
+            ("王小虎".to_owned(), mine.unit.id),
+            ("李小花".to_owned(), theirs.unit.id),
         ]
     );
     // The ID numbers are sealed at rest and never sent back; the names are sealed at rest (R23).
@@ -80,37 +112,32 @@ async fn r06_children_on_no_roll_are_routed_to_the_township_they_live_in() -> an
     }
 
     // A second comparison lists nobody twice.
-    let again = server
+    let again: ComparisonReport = server
         .post("/api/v1/roll-comparisons", &supervisor, &body)
         .await?
         .body
-        .json();
-    assert_eq!(again["already_listed"], 2);
-    assert_eq!(again["unenrolled"].as_array().map(Vec::len), Some(0));
+        .parse()?;
+    assert_eq!(again.already_listed, 2);
+    assert!(again.unenrolled.is_empty());
 
     // Each township sees its own; schools and other districts see none.
     let officer = server.token("township_officer").await?;
-    let theirs_list = server
+    let theirs_list: Vec<UnenrolledChild> = server
         .get("/api/v1/unenrolled-children", &officer)
         .await?
         .body
-        .json();
-    let names: Vec<&str> = theirs_list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["name"].as_str())
-        .collect();
+        .parse()?;
+    let names: Vec<&str> = theirs_list.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["王小虎"]);
-    let outsider = server
+    let outsider: Vec<UnenrolledChild> = server
         .get(
             "/api/v1/unenrolled-children",
             &server.token("b-supervisor").await?,
         )
         .await?
         .body
-        .json();
-    assert_eq!(outsider.as_array().map(Vec::len), Some(0));
+        .parse()?;
+    assert!(outsider.is_empty());
     let teacher = server.token("teacher").await?;
     assert_eq!(
         server
@@ -128,10 +155,12 @@ async fn r06_children_on_no_roll_are_routed_to_the_township_they_live_in() -> an
     );
 
     // A village of another district is refused, naming the child.
-    let foreign = serde_json::json!({
-        "as_of": "2026-09-01",
-        "children": [child("钱小二", "2015-05-05", "520102201505050055", server.other.townships[0].villages[0].id)],
-    });
+    let foreign = comparison(vec![child(
+        "钱小二",
+        "2015-05-05",
+        "520102201505050055",
+        server.other.townships[0].villages[0].id,
+    )]);
     let r = server
         .post("/api/v1/roll-comparisons", &supervisor, &foreign)
         .await?;
@@ -150,20 +179,16 @@ async fn r06_a_comparison_learns_nothing_of_another_districts_roll_or_list() -> 
         .ok_or_else(|| anyhow::anyhow!("a student of the other district"))?;
     let id_number = server.id_number_of(&theirs)?;
     let body = |village: uuid::Uuid| {
-        serde_json::json!({
-            "as_of": "2026-09-01",
-            "children": [{
-                "name": theirs.name, "birth_date": theirs.birth_date.to_string(),
-                "id_number": id_number, "village_id": village,
-            }],
-        })
+        let born = theirs.birth_date.to_string();
+        comparison(vec![child(&theirs.name, &born, &id_number, village)])
     };
-    let counts = |report: &serde_json::Value| {
-        (
-            report["on_roll"].as_u64(),
-            report["already_listed"].as_u64(),
-            report["unenrolled"].as_array().map(Vec::len),
-        )
+    let counts = |r: &tests::Raw| -> anyhow::Result<(u64, u64, usize)> {
+        let report: ComparisonReport = r.body.parse()?;
+        Ok((
+            report.on_roll,
+            report.already_listed,
+            report.unenrolled.len(),
+        ))
     };
     let here = server.token("supervisor").await?;
     let r = server
@@ -175,27 +200,26 @@ async fn r06_a_comparison_learns_nothing_of_another_districts_roll_or_list() -> 
         .await?;
     assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
     assert_eq!(
-        counts(&r.body.json()),
-        (Some(0), Some(0), Some(1)),
+        counts(&r)?,
+        (0, 0, 1),
         "another district's roll is not this district's to learn"
     );
 
     // A child on no roll, listed here first, is listed by the other district too: our list
     // does not hide it from theirs.
     let nobody = |village: uuid::Uuid| {
-        serde_json::json!({
-            "as_of": "2026-09-01",
-            "children": [{
-                "name": "孙小燕", "birth_date": "2015-05-05",
-                "id_number": "520102201505050066", "village_id": village,
-            }],
-        })
+        comparison(vec![child(
+            "孙小燕",
+            "2015-05-05",
+            "520102201505050066",
+            village,
+        )])
     };
     let here_village = server.home.townships[0].villages[0].id;
     let r = server
         .post("/api/v1/roll-comparisons", &here, &nobody(here_village))
         .await?;
-    assert_eq!(counts(&r.body.json()), (Some(0), Some(0), Some(1)));
+    assert_eq!(counts(&r)?, (0, 0, 1));
     let there = server
         .token(&TestServer::other_username(Role::Supervisor))
         .await?;
@@ -204,7 +228,7 @@ async fn r06_a_comparison_learns_nothing_of_another_districts_roll_or_list() -> 
         .post("/api/v1/roll-comparisons", &there, &nobody(other_village))
         .await?;
     assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body.text());
-    assert_eq!(counts(&r.body.json()), (Some(0), Some(0), Some(1)));
+    assert_eq!(counts(&r)?, (0, 0, 1));
     Ok(())
 }
 

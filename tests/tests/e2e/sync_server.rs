@@ -10,8 +10,9 @@ use server::db::entity::{
     applied_mutation, attempt, case, case_move, change_log, conflict, org_unit,
 };
 use sync_protocol::DeviceId;
-use sync_protocol::cases::{CaseStatus, Participant, ReasonCategory};
+use sync_protocol::cases::{CaseStatus, OpenCase, Participant, ReasonCategory};
 use sync_protocol::hlc::HlcStamp;
+use sync_protocol::students::TransferRequest;
 use sync_protocol::sync::{
     CaseField, Change, EntityKind, Mutation, NewAttempt, PROTOCOL_VERSION, PullRequest,
     PullResponse, PushRequest,
@@ -565,7 +566,10 @@ async fn transfer(
     case: &case::Model,
     (school, village): (&org_unit::Model, &org_unit::Model),
 ) -> anyhow::Result<StatusCode> {
-    let body = serde_json::json!({ "school_id": school.id, "village_id": village.id });
+    let body = TransferRequest {
+        school_id: school.id.into(),
+        village_id: village.id.into(),
+    };
     let r = server
         .post(
             &format!("/api/v1/students/{}/transfer", case.student_id),
@@ -810,7 +814,11 @@ async fn a_poison_date_or_place_is_refused_at_the_edge_and_the_district_keeps_sy
         .post(
             "/api/v1/cases",
             &lead,
-            &serde_json::json!({ "student_id": case.student_id, "first_absent_on": "1900-01-01" }),
+            &OpenCase {
+                student_id: case.student_id.into(),
+                found_by: None,
+                first_absent_on: chrono::NaiveDate::from_ymd_opt(1900, 1, 1),
+            },
         )
         .await?;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body.text());

@@ -1,4 +1,11 @@
-//! The case ledger as clients read it: cases (台账 rows) and their persuasion attempts.
+//! The case ledger as clients read it: cases (台账 rows) and their persuasion attempts; what is
+//! due on them ([`due`]) and what the web sends to open and change them ([`edits`]).
+
+pub mod due;
+pub mod edits;
+
+pub use due::{DueCase, DueEntry, DueList, DueQuery};
+pub use edits::{CaseChange, OpenCase, ReviewRequest};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -428,6 +435,35 @@ pub struct CasePage {
     pub items: Vec<CaseSummary>,
     /// Pass as `after` for the next page; absent on the last page.
     pub next_after: Option<CaseId>,
+}
+
+/// Query of `GET /api/v1/cases`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct CaseListQuery {
+    /// Only cases in this status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CaseStatus>,
+    /// Only cases with this reason category.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ReasonCategory>,
+    /// Only cases of this school.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub school_id: Option<OrgUnitId>,
+    /// Only cases of this village of residence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub village_id: Option<OrgUnitId>,
+    /// Only cases of this township of residence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub township_id: Option<OrgUnitId>,
+    /// The `next_after` of the previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<CaseId>,
+    /// Page size, 1–500 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
+    pub limit: Option<u64>,
 }
 
 #[cfg(test)]
