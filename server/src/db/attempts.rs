@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use sync_protocol::cases::Participant;
 use sync_protocol::merge::AttemptFields;
@@ -56,32 +56,27 @@ pub fn rows(
     author: Uuid,
     stamps: &FieldStamps,
     now: DateTime<Utc>,
-) -> (attempt::ActiveModel, Vec<attempt_participant::ActiveModel>) {
+) -> (attempt::Model, Vec<attempt_participant::Model>) {
     let id = new.id.0;
-    let row = attempt::ActiveModel {
-        id: Set(new.id.0),
-        case_id: Set(new.case_id.0),
-        kind: Set(new.kind.as_str().to_owned()),
-        occurred_at: Set(new.occurred_at),
-        lat: Set(new.location.map(|l| l.lat)),
-        lon: Set(new.location.map(|l| l.lon)),
-        accuracy_m: Set(new.location.and_then(|l| l.accuracy_m)),
-        met_whom: Set(seal(sealer, id, "met_whom", &new.met_whom)),
-        guardian_statement: Set(seal(
-            sealer,
-            id,
-            "guardian_statement",
-            &new.guardian_statement,
-        )),
-        outcome: Set(new.outcome.as_str().to_owned()),
-        next_step: Set(seal(sealer, id, "next_step", &new.next_step)),
-        notes: Set(seal(sealer, id, "notes", &new.notes)),
-        private_sealed: Set(true),
-        author_id: Set(author),
-        created_at: Set(now),
-        version: Set(1),
-        field_stamps: Set(stamps_text(stamps)),
-        initial_participants: Set(i32::try_from(new.participants.len()).unwrap_or(i32::MAX)),
+    let row = attempt::Model {
+        id: new.id.0,
+        case_id: new.case_id.0,
+        kind: new.kind.as_str().to_owned(),
+        occurred_at: new.occurred_at,
+        lat: new.location.map(|l| l.lat),
+        lon: new.location.map(|l| l.lon),
+        accuracy_m: new.location.and_then(|l| l.accuracy_m),
+        met_whom: seal(sealer, id, "met_whom", &new.met_whom),
+        guardian_statement: seal(sealer, id, "guardian_statement", &new.guardian_statement),
+        outcome: new.outcome.as_str().to_owned(),
+        next_step: seal(sealer, id, "next_step", &new.next_step),
+        notes: seal(sealer, id, "notes", &new.notes),
+        private_sealed: true,
+        author_id: author,
+        created_at: now,
+        version: 1,
+        field_stamps: stamps_text(stamps),
+        initial_participants: i32::try_from(new.participants.len()).unwrap_or(i32::MAX),
     };
     (row, participant_rows(new.id.0, &new.participants))
 }
@@ -89,18 +84,18 @@ pub fn rows(
 fn participant_rows(
     attempt_id: Uuid,
     participants: &[Participant],
-) -> Vec<attempt_participant::ActiveModel> {
+) -> Vec<attempt_participant::Model> {
     participants
         .iter()
         .zip(0..)
-        .map(|(p, position)| attempt_participant::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            attempt_id: Set(attempt_id),
-            position: Set(position),
-            user_id: Set(p.user_id.map(|u| u.0)),
-            name: Set(p.name.clone()),
-            unit: Set(p.unit.clone()),
-            department: Set(p.department.map(|d| d.as_str().to_owned())),
+        .map(|(p, position)| attempt_participant::Model {
+            id: Uuid::now_v7(),
+            attempt_id,
+            position,
+            user_id: p.user_id.map(|u| u.0),
+            name: p.name.clone(),
+            unit: p.unit.clone(),
+            department: p.department.map(|d| d.as_str().to_owned()),
         })
         .collect()
 }
@@ -111,16 +106,22 @@ const CHUNK: usize = 500;
 /// Inserts attempt rows, then participant rows, many per statement.
 pub async fn insert_rows(
     db: &impl ConnectionTrait,
-    attempts: Vec<attempt::ActiveModel>,
-    participants: Vec<attempt_participant::ActiveModel>,
+    attempts: Vec<attempt::Model>,
+    participants: Vec<attempt_participant::Model>,
 ) -> Result<(), DbErr> {
-    let mut attempts = attempts.into_iter().peekable();
+    let mut attempts = attempts
+        .into_iter()
+        .map(attempt::ActiveModel::from)
+        .peekable();
     while attempts.peek().is_some() {
         attempt::Entity::insert_many(attempts.by_ref().take(CHUNK))
             .exec(db)
             .await?;
     }
-    let mut participants = participants.into_iter().peekable();
+    let mut participants = participants
+        .into_iter()
+        .map(attempt_participant::ActiveModel::from)
+        .peekable();
     while participants.peek().is_some() {
         attempt_participant::Entity::insert_many(participants.by_ref().take(CHUNK))
             .exec(db)
@@ -263,4 +264,25 @@ pub async fn participants_of(
         }
     }
     Ok(by_attempt)
+}
+
+/// The attempt `id`, as stored (free text still sealed).
+pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<attempt::Model>, DbErr> {
+    attempt::Entity::find_by_id(id).one(db).await
+}
+
+/// Those of the attempts `ids` that exist.
+pub async fn existing(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<Uuid> = attempt::Entity::find()
+            .select_only()
+            .column(attempt::Column::Id)
+            .filter(attempt::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
 }

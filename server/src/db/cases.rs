@@ -319,3 +319,48 @@ pub async fn insert(db: &impl ConnectionTrait, row: case::Model) -> Result<case:
         .exec_with_returning(db)
         .await
 }
+
+/// The cases `ids` that are in `scope`, by id.
+pub async fn by_id_in_scope(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, case::Model>, DbErr> {
+    Ok(case::Entity::find()
+        .filter(case::Column::Id.is_in(ids))
+        .filter(scope.condition::<case::Entity>())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
+}
+
+/// Records the status move `row`.
+pub async fn insert_move(db: &impl ConnectionTrait, row: case_move::Model) -> Result<(), DbErr> {
+    case_move::Entity::insert(case_move::ActiveModel::from(row))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// When the latest move of case `id` counts as made, if it ever moved.
+pub async fn latest_move_at(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(case_move::Entity::find()
+        .select_only()
+        .column_as(case_move::Column::MovedAt.max(), "latest")
+        .filter(case_move::Column::CaseId.eq(id))
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
+/// Writes every field of the case `row` (found by its id) and returns it as stored.
+pub async fn update(db: &impl ConnectionTrait, row: case::Model) -> Result<case::Model, DbErr> {
+    use sea_orm::ActiveModelTrait as _;
+    case::ActiveModel::from(row).reset_all().update(db).await
+}

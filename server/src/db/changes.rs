@@ -13,12 +13,16 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait as _,
+};
 use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
+use crate::db::Scope;
 use crate::db::chain::{KnownContent, LedgerKind};
-use crate::db::entity::{case, change_log};
+use crate::db::entity::{attempt, case, change_log, document, media_object, review};
 
 /// The org units a record belongs to, which decide who pulls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,4 +225,56 @@ async fn take_numbers(txn: &impl ConnectionTrait, count: i64) -> Result<i64, DbE
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("sync_counter row 1".into()))?;
     row.try_get::<i64>("", "value")
+}
+
+/// The next `limit` rows of the log in `scope` after number `after`, in order.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<change_log::Model>, DbErr> {
+    change_log::Entity::find()
+        .filter(scope.condition::<change_log::Entity>())
+        .filter(change_log::Column::Seq.gt(after))
+        .order_by_asc(change_log::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Of `cases`, those with an attempt, document, review or media object changed after `seq`.
+pub async fn cases_touched_after<'a>(
+    db: &impl ConnectionTrait,
+    cases: impl Iterator<Item = &'a Uuid> + Clone,
+    seq: i64,
+) -> Result<HashSet<Uuid>, DbErr> {
+    let later = |kind: EntityKind| {
+        change_log::Entity::find()
+            .select_only()
+            .column(change_log::Column::EntityId)
+            .filter(change_log::Column::Seq.gt(seq))
+            .filter(change_log::Column::EntityKind.eq(kind.as_str()))
+            .into_query()
+    };
+    let ids = || cases.clone().copied();
+    macro_rules! case_ids {
+        ($entity:ident, $kind:expr) => {
+            $entity::Entity::find()
+                .select_only()
+                .column($entity::Column::CaseId)
+                .distinct()
+                .filter($entity::Column::CaseId.is_in(ids()))
+                .filter($entity::Column::Id.in_subquery(later($kind)))
+                .into_tuple::<Uuid>()
+                .all(db)
+                .await?
+        };
+    }
+    let mut out = HashSet::new();
+    out.extend(case_ids!(attempt, EntityKind::Attempt));
+    out.extend(case_ids!(document, EntityKind::Document));
+    out.extend(case_ids!(review, EntityKind::Review));
+    out.extend(case_ids!(media_object, EntityKind::Media));
+    Ok(out)
 }

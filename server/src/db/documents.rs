@@ -1,7 +1,7 @@
 //! Writing documents' metadata.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait as _};
 use sync_protocol::merge::DocumentFields;
 use sync_protocol::sync::{FieldStamps, NewDocument};
 use uuid::Uuid;
@@ -60,4 +60,9 @@ pub async fn store(
     active.version = Set(version);
     active.field_stamps = Set(stamps_text(stamps));
     active.update(db).await.map(|_| ())
+}
+
+/// The document `id`.
+pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<document::Model>, DbErr> {
+    document::Entity::find_by_id(id).one(db).await
 }

@@ -4,10 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use axum::http::StatusCode;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait as _,
-};
+use sea_orm::{ConnectionTrait, DbErr};
 use sync_protocol::ErrorCode;
 use sync_protocol::cases::{Attempt, GeoPoint};
 use sync_protocol::evidence::{Document, Review};
@@ -15,9 +12,9 @@ use sync_protocol::sync::{Conflict, EntityKind, PullRequest, PullResponse, Pulle
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::Scope;
 use crate::db::attempts::parse_stamps;
-use crate::db::entity::{attempt, case, change_log, conflict, document, media_object, review};
+use crate::db::entity::{case, change_log};
+use crate::db::{self, Scope};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -60,13 +57,7 @@ pub async fn pull(
         )));
     }
     let db = &state.db.read;
-    let rows = change_log::Entity::find()
-        .filter(user.scope().condition::<change_log::Entity>())
-        .filter(change_log::Column::Seq.gt(after))
-        .order_by_asc(change_log::Column::Seq)
-        .limit(u64::from(limit))
-        .all(db)
-        .await?;
+    let rows = db::changes::page(db, user.scope(), after, u64::from(limit)).await?;
     let more = rows.len() == usize::try_from(limit).unwrap_or(usize::MAX);
     let cursor = rows.last().map_or(after, |r| r.seq).to_string();
     let records = records_for(state, db, user.scope(), &rows, more).await?;
@@ -76,42 +67,6 @@ pub async fn pull(
         more,
         server_hlc: state.server_stamp(),
     })
-}
-
-/// Of `cases`, those with an attempt, document, review or media object changed after `seq`.
-async fn touched_after(
-    db: &impl ConnectionTrait,
-    cases: &HashMap<Uuid, case::Model>,
-    seq: i64,
-) -> Result<HashSet<Uuid>, DbErr> {
-    let later = |kind: EntityKind| {
-        change_log::Entity::find()
-            .select_only()
-            .column(change_log::Column::EntityId)
-            .filter(change_log::Column::Seq.gt(seq))
-            .filter(change_log::Column::EntityKind.eq(kind.as_str()))
-            .into_query()
-    };
-    let ids = || cases.keys().copied();
-    macro_rules! case_ids {
-        ($entity:ident, $kind:expr) => {
-            $entity::Entity::find()
-                .select_only()
-                .column($entity::Column::CaseId)
-                .distinct()
-                .filter($entity::Column::CaseId.is_in(ids()))
-                .filter($entity::Column::Id.in_subquery(later($kind)))
-                .into_tuple::<Uuid>()
-                .all(db)
-                .await?
-        };
-    }
-    let mut out = HashSet::new();
-    out.extend(case_ids!(attempt, EntityKind::Attempt));
-    out.extend(case_ids!(document, EntityKind::Document));
-    out.extend(case_ids!(review, EntityKind::Review));
-    out.extend(case_ids!(media_object, EntityKind::Media));
-    Ok(out)
 }
 
 /// The current state of the records named by `rows`, in row order. A record no longer in the
@@ -132,26 +87,13 @@ async fn records_for(
         ids.entry(kind).or_default().push(row.entity_id);
     }
     let take = |kind| ids.get(&kind).cloned().unwrap_or_default();
-    let attempts = attempt::Entity::find()
-        .filter(attempt::Column::Id.is_in(take(EntityKind::Attempt)))
-        .all(db)
-        .await?;
-    let documents = document::Entity::find()
-        .filter(document::Column::Id.is_in(take(EntityKind::Document)))
-        .all(db)
-        .await?;
-    let reviews = review::Entity::find()
-        .filter(review::Column::Id.is_in(take(EntityKind::Review)))
-        .all(db)
-        .await?;
-    let conflicts = conflict::Entity::find()
-        .filter(conflict::Column::Id.is_in(take(EntityKind::Conflict)))
-        .all(db)
-        .await?;
-    let media = media_object::Entity::find()
-        .filter(media_object::Column::Id.is_in(take(EntityKind::Media)))
-        .all(db)
-        .await?;
+    let db::records::Records {
+        attempts,
+        documents,
+        reviews,
+        conflicts,
+        media,
+    } = db::records::by_id(db, take).await?;
 
     // Every case the page touches, looked up in the caller's scope.
     let pulled_cases: HashSet<Uuid> = take(EntityKind::Case).into_iter().collect();
@@ -161,14 +103,7 @@ async fn records_for(
     case_ids.extend(reviews.iter().map(|r| r.case_id));
     case_ids.extend(conflicts.iter().map(|c| c.case_id));
     case_ids.extend(media.iter().map(|m| m.case_id));
-    let cases: HashMap<Uuid, case::Model> = case::Entity::find()
-        .filter(case::Column::Id.is_in(case_ids))
-        .filter(scope.condition::<case::Entity>())
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let cases = db::cases::by_id_in_scope(db, scope, case_ids).await?;
     let visible = |case_id: &Uuid| cases.contains_key(case_id);
 
     let mut out: HashMap<(EntityKind, Uuid), PulledRecord> = HashMap::new();
@@ -176,7 +111,7 @@ async fn records_for(
     // and documents (those not in the page's rows come after them), unless a later page touches
     // it again and will send it then.
     let later = match (more, rows.last()) {
-        (true, Some(last)) => touched_after(db, &cases, last.seq).await?,
+        (true, Some(last)) => db::changes::cases_touched_after(db, cases.keys(), last.seq).await?,
         _ => HashSet::new(),
     };
     let mut touched: Vec<case::Model> = cases

@@ -1,12 +1,11 @@
 //! `push`: a batch of mutations applied in order, each exactly once, in one transaction whose
 //! commit comes before the answer.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::TransactionTrait;
 use sync_protocol::ErrorCode;
 use sync_protocol::hlc;
 use sync_protocol::sync::{Mutation, MutationOutcome, MutationResult, PushRequest, PushResponse};
@@ -14,7 +13,7 @@ use uuid::Uuid;
 
 use super::apply::Batch;
 use crate::auth::AuthUser;
-use crate::db::entity::applied_mutation;
+use crate::db::{self, entity::applied_mutation};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -73,13 +72,7 @@ pub async fn push(
     });
     let txn = state.db.write.begin().await?;
     let ids: Vec<Uuid> = mutations.iter().map(|m| m.id.0).collect();
-    let mut known: HashMap<Uuid, applied_mutation::Model> = applied_mutation::Entity::find()
-        .filter(applied_mutation::Column::MutationId.is_in(ids))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|row| (row.mutation_id, row))
-        .collect();
+    let mut known = db::mutations::applied(&txn, ids).await?;
 
     let mut batch = Batch::new(&txn, &state.sealer, user, now);
     // What a replayed mutation touches is not looked up: its stored result is the answer.
@@ -139,19 +132,7 @@ pub async fn push(
     if clamped_count > 0 {
         tracing::warn!(user.id = %user.id, device = %user.device_id, clamped_count, "clock far ahead: stamps pulled back to server time");
     }
-    for chunk in records.chunks(500) {
-        let rows = chunk.iter().map(|r| applied_mutation::ActiveModel {
-            mutation_id: Set(r.mutation_id),
-            body_hash: Set(r.body_hash.clone()),
-            user_id: Set(r.user_id),
-            device_id: Set(r.device_id),
-            result: Set(r.result.clone()),
-            created_at: Set(r.created_at),
-        });
-        applied_mutation::Entity::insert_many(rows)
-            .exec(&txn)
-            .await?;
-    }
+    db::mutations::record(&txn, &records).await?;
     batch.flush().await?;
     batch.changes.append(&txn).await?;
     txn.commit().await?;

@@ -1,7 +1,7 @@
 //! An attempt's creation, held back to be inserted with the batch's other new attempts, and its
 //! update: the merge of its fields and participants by its author or the staff listed on it.
 
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, TransactionTrait, TryIntoModel as _};
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 use sync_protocol::cases::Participant;
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::merge::{self, AttemptFields, Rejection};
@@ -29,7 +29,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
             return Ok(forbidden_evidence());
         }
         if self.existing_attempts.contains(&new.id.0) {
-            let Some(existing) = attempt::Entity::find_by_id(new.id.0).one(self.txn).await? else {
+            let Some(existing) = attempts::by_id(self.txn, new.id.0).await? else {
                 return Ok(not_found("attempt"));
             };
             let same = existing.case_id == new.case_id.0
@@ -56,13 +56,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         }
         let stamps = merge::creation_stamps::<AttemptFields>(&new.scalar_fields(), hlc);
         let (row, participants) = attempts::rows(self.sealer, new, self.user.id, &stamps, self.now);
-        let content = chain::attempt_content(
-            &row.clone().try_into_model()?,
-            &participants
-                .iter()
-                .map(|p| p.clone().try_into_model())
-                .collect::<Result<Vec<_>, _>>()?,
-        );
+        let content = chain::attempt_content(&row, &participants);
         self.pending.ids.insert(new.id.0);
         self.pending.attempts.push(row);
         self.pending.participants.extend(participants);
@@ -88,7 +82,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
     ) -> Result<Outcome, DbErr> {
         let row = match known {
             Some(row) => row,
-            None => match attempt::Entity::find_by_id(id).one(self.txn).await? {
+            None => match attempts::by_id(self.txn, id).await? {
                 Some(row) => row,
                 None => return Ok(not_found("attempt")),
             },

@@ -2,10 +2,7 @@
 //! case machine over the case's history, recorded and audited.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 use sync_protocol::cases::CaseStatus;
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::merge::{self, CaseFields, Rejection};
@@ -16,7 +13,10 @@ use super::{Batch, Outcome, not_found, reject};
 use crate::audit;
 use crate::cases::{history, machine, rights};
 use crate::db::attempts::{parse_stamps, stamps_text};
-use crate::db::entity::{case, case_move, user};
+use crate::db::{
+    self,
+    entity::{case, case_move},
+};
 
 /// The merging fields of the stored case `row`.
 fn case_fields(row: &case::Model) -> Result<CaseFields, DbErr> {
@@ -132,18 +132,17 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         to: CaseStatus,
     ) -> Result<(), DbErr> {
         let move_id = Uuid::now_v7();
-        case_move::ActiveModel {
-            id: Set(move_id),
-            case_id: Set(id),
-            from_status: Set(from.as_str().to_owned()),
-            to_status: Set(to.as_str().to_owned()),
-            moved_by: Set(self.user.id),
-            moved_at: Set(self.move_date(id, hlc).await?),
-            recorded_at: Set(self.now),
-            mutation_id: Set(m.id.0),
-        }
-        .insert(self.txn)
-        .await?;
+        let row = case_move::Model {
+            id: move_id,
+            case_id: id,
+            from_status: from.as_str().to_owned(),
+            to_status: to.as_str().to_owned(),
+            moved_by: self.user.id,
+            moved_at: self.move_date(id, hlc).await?,
+            recorded_at: self.now,
+            mutation_id: m.id.0,
+        };
+        db::cases::insert_move(self.txn, row).await?;
         self.changes.record_move(move_id);
         audit::record(
             self.txn,
@@ -166,16 +165,18 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         version: i64,
     ) -> Result<case::Model, DbErr> {
         let id = row.id;
-        let mut active: case::ActiveModel = row.into();
-        active.status = Set(state.status.as_str().to_owned());
-        active.reason = Set(state.reason.map(|r| r.as_str().to_owned()));
-        active.responsible_user_id = Set(state.responsible_user_id.map(|u| u.0));
-        active.relapse_count = Set(state.relapse_count);
-        active.closure_reason = Set(state.closure_reason.map(|r| r.as_str().to_owned()));
-        active.version = Set(version);
-        active.field_stamps = Set(stamps_text(stamps));
-        active.updated_at = Set(self.now);
-        let updated = active.update(self.txn).await?;
+        let row = case::Model {
+            status: state.status.as_str().to_owned(),
+            reason: state.reason.map(|r| r.as_str().to_owned()),
+            responsible_user_id: state.responsible_user_id.map(|u| u.0),
+            relapse_count: state.relapse_count,
+            closure_reason: state.closure_reason.map(|r| r.as_str().to_owned()),
+            version,
+            field_stamps: stamps_text(stamps),
+            updated_at: self.now,
+            ..row
+        };
+        let updated = db::cases::update(self.txn, row).await?;
         self.cases.insert(id, Some(updated.clone()));
         Ok(updated)
     }
@@ -184,14 +185,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
     /// [`machine::MOVE_BACKDATE_LIMIT`] before now, nor than the case's previous move.
     async fn move_date(&self, id: Uuid, hlc: HlcStamp) -> Result<DateTime<Utc>, DbErr> {
         let stamped = DateTime::from_timestamp_millis(hlc.millis).unwrap_or(self.now);
-        let previous: Option<DateTime<Utc>> = case_move::Entity::find()
-            .select_only()
-            .column_as(case_move::Column::MovedAt.max(), "latest")
-            .filter(case_move::Column::CaseId.eq(id))
-            .into_tuple()
-            .one(self.txn)
-            .await?
-            .flatten();
+        let previous = db::cases::latest_move_at(self.txn, id).await?;
         let floor = previous.map_or(self.now - machine::MOVE_BACKDATE_LIMIT, |p| {
             p.max(self.now - machine::MOVE_BACKDATE_LIMIT)
         });
@@ -206,8 +200,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
             case.township_id,
             case.district_id,
         ];
-        Ok(user::Entity::find_by_id(person)
-            .one(self.txn)
+        Ok(db::users::by_id(self.txn, person)
             .await?
             .is_some_and(|p| units.contains(&p.org_unit_id)))
     }

@@ -1,6 +1,6 @@
 //! A document's creation and the update of its metadata, by its author.
 
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::merge::{self, DocumentFields, Rejection};
 use sync_protocol::sync::{
@@ -12,8 +12,7 @@ use super::{Batch, Outcome, created, forbidden_evidence, not_found, reject};
 use crate::cases::rights;
 use crate::db::attempts::parse_stamps;
 use crate::db::changes::RecordScope;
-use crate::db::documents;
-use crate::db::entity::document;
+use crate::db::{self, documents};
 
 impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
     pub(super) async fn create_document(
@@ -28,7 +27,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         if !rights::records_evidence(self.user.role) {
             return Ok(forbidden_evidence());
         }
-        if let Some(existing) = document::Entity::find_by_id(new.id.0).one(self.txn).await? {
+        if let Some(existing) = db::documents::by_id(self.txn, new.id.0).await? {
             if existing.case_id != new.case_id.0
                 || existing.doc_type != new.doc_type.as_str()
                 || existing.author_id != self.user.id
@@ -60,7 +59,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         id: Uuid,
         fields: &[DocumentField],
     ) -> Result<Outcome, DbErr> {
-        let Some(row) = document::Entity::find_by_id(id).one(self.txn).await? else {
+        let Some(row) = db::documents::by_id(self.txn, id).await? else {
             return Ok(not_found("document"));
         };
         let Some(case) = self.case(row.case_id).await? else {

@@ -10,18 +10,18 @@ mod reviews;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 use sync_protocol::merge::{FieldLoss, Rejection};
 use sync_protocol::sync::{Change, EntityKind, FieldValue, Mutation, RejectCode};
 use sync_protocol::{ConflictId, hlc::HlcStamp};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::changes::{ChangeSet, RecordScope};
 use crate::db::entity::{attempt, attempt_participant, case, conflict};
+use crate::db::{
+    self,
+    changes::{ChangeSet, RecordScope},
+};
 use crate::personal_data::Sealer;
 
 /// What an applied mutation left.
@@ -83,8 +83,8 @@ pub struct Batch<'a, C> {
 #[derive(Default)]
 struct Pending {
     ids: HashSet<Uuid>,
-    attempts: Vec<attempt::ActiveModel>,
-    participants: Vec<attempt_participant::ActiveModel>,
+    attempts: Vec<attempt::Model>,
+    participants: Vec<attempt_participant::Model>,
 }
 
 impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
@@ -118,13 +118,9 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
             for id in chunk {
                 self.cases.insert(*id, None);
             }
-            let found = case::Entity::find()
-                .filter(case::Column::Id.is_in(chunk.iter().copied()))
-                .filter(self.user.scope().condition::<case::Entity>())
-                .all(self.txn)
-                .await?;
-            for row in found {
-                self.cases.insert(row.id, Some(row));
+            let ids = chunk.iter().copied();
+            for (id, row) in db::cases::by_id_in_scope(self.txn, self.user.scope(), ids).await? {
+                self.cases.insert(id, Some(row));
             }
         }
         let ids: Vec<Uuid> = mutations
@@ -134,16 +130,8 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
                 _ => None,
             })
             .collect();
-        for chunk in ids.chunks(500) {
-            let found: Vec<Uuid> = attempt::Entity::find()
-                .select_only()
-                .column(attempt::Column::Id)
-                .filter(attempt::Column::Id.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(self.txn)
-                .await?;
-            self.existing_attempts.extend(found);
-        }
+        let found = db::attempts::existing(self.txn, &ids).await?;
+        self.existing_attempts.extend(found);
         Ok(())
     }
 
@@ -159,10 +147,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
         if let Some(cached) = self.cases.get(&id) {
             return Ok(cached.clone());
         }
-        let found = case::Entity::find_by_id(id)
-            .filter(self.user.scope().condition::<case::Entity>())
-            .one(self.txn)
-            .await?;
+        let found = db::cases::find(self.txn, self.user.scope(), id).await?;
         self.cases.insert(id, found.clone());
         Ok(found)
     }
@@ -224,22 +209,21 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
                 }
                 _ => value,
             };
-            conflict::ActiveModel {
-                id: Set(id.0),
-                entity_kind: Set(kind.as_str().to_owned()),
-                entity_id: Set(entity_id),
-                case_id: Set(case_id),
-                field: Set(loss.field.to_owned()),
-                winning_value: Set(keep("winning_value", json(&wrap(loss.winning)))),
-                winning_hlc: Set(json(&loss.winning_hlc)),
-                losing_value: Set(keep("losing_value", json(&wrap(loss.losing)))),
-                losing_hlc: Set(json(&loss.losing_hlc)),
-                losing_mutation_id: Set(loss.incoming_lost.then_some(m.id.0)),
-                losing_device_id: Set(loss.losing_hlc.device.0),
-                created_at: Set(self.now),
-            }
-            .insert(self.txn)
-            .await?;
+            let row = conflict::Model {
+                id: id.0,
+                entity_kind: kind.as_str().to_owned(),
+                entity_id,
+                case_id,
+                field: loss.field.to_owned(),
+                winning_value: keep("winning_value", json(&wrap(loss.winning))),
+                winning_hlc: json(&loss.winning_hlc),
+                losing_value: keep("losing_value", json(&wrap(loss.losing))),
+                losing_hlc: json(&loss.losing_hlc),
+                losing_mutation_id: loss.incoming_lost.then_some(m.id.0),
+                losing_device_id: loss.losing_hlc.device.0,
+                created_at: self.now,
+            };
+            db::conflicts::insert(self.txn, row).await?;
             self.changes.upsert(EntityKind::Conflict, id.0, scope, true);
             ids.push(id);
         }

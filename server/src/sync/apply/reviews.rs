@@ -1,9 +1,7 @@
 //! A supervisor's review: recorded once and never changed; approving a closure request closes
 //! the row through the case machine.
 
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 use sync_protocol::cases::CaseStatus;
 use sync_protocol::evidence::{ReviewTarget, Verdict};
 use sync_protocol::hlc::HlcStamp;
@@ -13,7 +11,10 @@ use sync_protocol::sync::{CaseField, EntityKind, Mutation, NewReview, RejectCode
 use super::{Batch, Outcome, created, not_found, reject};
 use crate::audit;
 use crate::db::changes::RecordScope;
-use crate::db::entity::{attempt, case, document, review};
+use crate::db::{
+    self,
+    entity::{case, review},
+};
 
 impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
     /// Records a supervisor's review. Approving a closure request closes the row, through the
@@ -34,7 +35,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         let Some(case) = self.case(new.case_id.0).await? else {
             return Ok(not_found("case"));
         };
-        if let Some(existing) = review::Entity::find_by_id(new.id.0).one(self.txn).await? {
+        if let Some(existing) = db::reviews::by_id(self.txn, new.id.0).await? {
             return Ok(self.review_again(&existing, new));
         }
         if new.verdict != Verdict::Approved && new.reason.trim().is_empty() {
@@ -77,12 +78,10 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
     /// Whether what `new` judges belongs to `case`.
     async fn judges_a_record_of(&self, new: &NewReview, case: &case::Model) -> Result<bool, DbErr> {
         Ok(match new.target {
-            ReviewTarget::Attempt => attempt::Entity::find_by_id(new.target_id)
-                .one(self.txn)
+            ReviewTarget::Attempt => db::attempts::by_id(self.txn, new.target_id)
                 .await?
                 .is_some_and(|a| a.case_id == case.id),
-            ReviewTarget::Document => document::Entity::find_by_id(new.target_id)
-                .one(self.txn)
+            ReviewTarget::Document => db::documents::by_id(self.txn, new.target_id)
                 .await?
                 .is_some_and(|d| d.case_id == case.id),
             ReviewTarget::Closure => new.target_id == case.id,
@@ -91,18 +90,17 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
 
     /// Stores, audits and logs the review `new` of `case`.
     async fn insert_review(&mut self, new: &NewReview, case: &case::Model) -> Result<(), DbErr> {
-        review::ActiveModel {
-            id: Set(new.id.0),
-            case_id: Set(new.case_id.0),
-            target_kind: Set(new.target.as_str().to_owned()),
-            target_id: Set(new.target_id),
-            verdict: Set(new.verdict.as_str().to_owned()),
-            reason: Set(new.reason.clone()),
-            reviewer_id: Set(self.user.id),
-            created_at: Set(self.now),
-        }
-        .insert(self.txn)
-        .await?;
+        let row = review::Model {
+            id: new.id.0,
+            case_id: new.case_id.0,
+            target_kind: new.target.as_str().to_owned(),
+            target_id: new.target_id,
+            verdict: new.verdict.as_str().to_owned(),
+            reason: new.reason.clone(),
+            reviewer_id: self.user.id,
+            created_at: self.now,
+        };
+        db::reviews::insert(self.txn, row).await?;
         audit::record(
             self.txn,
             self.user,
