@@ -263,10 +263,7 @@ async fn raw_push_rows_rate(
         txn.query_one(&numbers)
             .await?
             .context("the change counter")?;
-        attempt::Entity::insert_many(attempts).exec(&txn).await?;
-        attempt_participant::Entity::insert_many(people)
-            .exec(&txn)
-            .await?;
+        server::db::attempts::insert_rows(&txn, attempts, people).await?;
         applied_mutation::Entity::insert_many(records)
             .exec(&txn)
             .await?;
