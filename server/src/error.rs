@@ -6,13 +6,54 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sync_protocol::{ErrorCode, Problem};
 
-/// An error a request ends in.
+/// An error a request ends in, named by what happened; [`ApiError::parts`] is the one mapping
+/// from what happened to the HTTP status of its problem+json answer. Domain code says what
+/// happened; only the HTTP layer (tus, byte ranges) picks a status itself ([`ApiError::Http`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The request is wrong; `detail` says how.
+    /// The request does not parse, or a parameter is malformed (400).
     #[error("{detail}")]
-    BadRequest {
-        /// The status, one of the 4xx.
+    Malformed {
+        /// The stable code.
+        code: ErrorCode,
+        /// What is wrong, in words.
+        detail: String,
+    },
+    /// The caller is not signed in, or what they signed in with is not valid (401).
+    #[error("{detail}")]
+    Unauthenticated {
+        /// The stable code.
+        code: ErrorCode,
+        /// What is wrong, in words.
+        detail: String,
+    },
+    /// The caller's role may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The record does not exist in the caller's scope (404): what was looked for.
+    #[error("no such {0}")]
+    NotFound(String),
+    /// The request conflicts with what is stored (409).
+    #[error("{detail}")]
+    Conflict {
+        /// The stable code.
+        code: ErrorCode,
+        /// What is wrong, in words.
+        detail: String,
+    },
+    /// The request is well-formed but breaks a rule (422).
+    #[error("{detail}")]
+    Invalid {
+        /// The stable code.
+        code: ErrorCode,
+        /// What is wrong, in words.
+        detail: String,
+    },
+    /// An answer of the HTTP protocol itself (a tus version, an offset, a byte range, a size or
+    /// media type the transport refuses), whose status the route picks.
+    #[error("{detail}")]
+    Http {
+        /// The status, one of the 4xx or 503.
         status: StatusCode,
         /// The stable code.
         code: ErrorCode,
@@ -34,50 +75,73 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// A 4xx with a code and a detail.
+    /// An answer of the HTTP protocol with `status` (for the HTTP layer only; domain code uses
+    /// the variant that says what happened).
     pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self::BadRequest {
+        Self::Http {
             status,
             code,
             detail: detail.into(),
         }
     }
 
-    /// 404: the record does not exist in the caller's scope.
+    /// The record does not exist in the caller's scope.
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            format!("no such {what}"),
-        )
+        Self::NotFound(what.to_owned())
     }
 
-    /// 401: the caller is not signed in, or their token is not valid.
+    /// The caller is not signed in, or their token is not valid.
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, detail)
+        Self::Unauthenticated {
+            code: ErrorCode::Unauthenticated,
+            detail: detail.into(),
+        }
     }
 
-    /// 403: the caller's role may not do this.
+    /// The caller's role may not do this.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, detail)
+        Self::Forbidden(detail.into())
     }
 
-    /// 400: a path or query parameter is malformed.
+    /// A path or query parameter is malformed.
     pub fn invalid_parameter(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidParameter, detail)
+        Self::Malformed {
+            code: ErrorCode::InvalidParameter,
+            detail: detail.into(),
+        }
     }
 
+    /// The request conflicts with what is stored.
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// The request is well-formed but breaks a rule.
+    pub fn invalid(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// The one mapping from what happened to the status, code and detail of the answer.
     fn parts(&self) -> (StatusCode, ErrorCode, Option<String>) {
+        let detail = Some(self.to_string());
         match self {
-            Self::BadRequest {
-                status,
-                code,
-                detail,
-            } => (*status, *code, Some(detail.clone())),
+            Self::Malformed { code, .. } => (StatusCode::BAD_REQUEST, *code, detail),
+            Self::Unauthenticated { code, .. } => (StatusCode::UNAUTHORIZED, *code, detail),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden, detail),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound, detail),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, *code, detail),
+            Self::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code, detail),
+            Self::Http { status, code, .. } => (*status, *code, detail),
             Self::TooManyAttempts { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::TooManyAttempts,
-                Some(self.to_string()),
+                detail,
             ),
             Self::Database(_) | Self::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, None)
@@ -127,14 +191,11 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let detail = rejection.body_text();
         match rejection {
-            JsonRejection::JsonSyntaxError(_) => {
-                Self::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, detail)
-            }
-            JsonRejection::JsonDataError(_) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::InvalidBody,
+            JsonRejection::JsonSyntaxError(_) => Self::Malformed {
+                code: ErrorCode::MalformedJson,
                 detail,
-            ),
+            },
+            JsonRejection::JsonDataError(_) => Self::invalid(ErrorCode::InvalidBody, detail),
             JsonRejection::MissingJsonContentType(_) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,

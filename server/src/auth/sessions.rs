@@ -4,7 +4,6 @@
 //! the next one in the family. Presenting a spent token again means it was stolen or replayed: the
 //! whole family is revoked. Only SHA-256 hashes of refresh tokens are stored.
 
-use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Utc};
@@ -20,11 +19,10 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 fn invalid_refresh() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        ErrorCode::InvalidRefreshToken,
-        "refresh token is unknown, expired, already used or revoked",
-    )
+    ApiError::Unauthenticated {
+        code: ErrorCode::InvalidRefreshToken,
+        detail: "refresh token is unknown, expired, already used or revoked".into(),
+    }
 }
 
 /// The SHA-256 of a refresh token, in hex, as stored.
@@ -67,11 +65,10 @@ pub async fn login(
     let user = match row {
         Some(user) if matches && !user.disabled => user,
         _ => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::InvalidCredentials,
-                "username or password is wrong, or the account is disabled",
-            ));
+            return Err(ApiError::Unauthenticated {
+                code: ErrorCode::InvalidCredentials,
+                detail: "username or password is wrong, or the account is disabled".into(),
+            });
         }
     };
     throttle::succeeded(&state.db.write, &keys, now).await?;

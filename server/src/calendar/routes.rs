@@ -4,7 +4,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use sync_protocol::calendar::{CalendarYears, LoadedYear, YearSchedule};
 use sync_protocol::org::Role;
-use sync_protocol::{ErrorCode, Problem};
+use sync_protocol::Problem;
 use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -70,21 +70,16 @@ async fn put_calendar(
         ));
     }
     if schedule.year != year {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidParameter,
-            format!("the schedule is for {}, not {year}", schedule.year),
-        ));
+        return Err(ApiError::invalid_parameter(format!(
+            "the schedule is for {}, not {year}",
+            schedule.year
+        )));
     }
     let txn = sea_orm::TransactionTrait::begin(&state.db.write).await?;
     match store::save(&txn, &schedule, Some(user.id)).await {
         Ok(()) => {}
         Err(StoreError::Invalid(e)) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidParameter,
-                e.to_string(),
-            ));
+            return Err(ApiError::invalid_parameter(e.to_string()));
         }
         Err(e) => return Err(ApiError::Internal(e.into())),
     }

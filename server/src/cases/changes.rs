@@ -48,21 +48,20 @@ async fn apply(
     match outcome {
         MutationOutcome::Applied { .. } => Ok(()),
         MutationOutcome::Rejected { code, reason } => {
-            let (status, code) = match code {
-                RejectCode::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
-                RejectCode::Forbidden => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            Err(match code {
+                RejectCode::NotFound => ApiError::NotFound(reason),
+                RejectCode::Forbidden => ApiError::Forbidden(reason),
                 RejectCode::IllegalTransition => {
-                    (StatusCode::CONFLICT, ErrorCode::IllegalTransition)
+                    ApiError::conflict(ErrorCode::IllegalTransition, reason)
                 }
-                RejectCode::RequirementsUnmet => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ErrorCode::RequirementsUnmet,
-                ),
-                RejectCode::ImmutableField | RejectCode::Invalid => {
-                    (StatusCode::BAD_REQUEST, ErrorCode::InvalidBody)
+                RejectCode::RequirementsUnmet => {
+                    ApiError::invalid(ErrorCode::RequirementsUnmet, reason)
                 }
-            };
-            Err(ApiError::new(status, code, reason))
+                RejectCode::ImmutableField | RejectCode::Invalid => ApiError::Malformed {
+                    code: ErrorCode::InvalidBody,
+                    detail: reason,
+                },
+            })
         }
     }
 }
@@ -183,8 +182,7 @@ async fn open_case(
         .await?
         .ok_or_else(|| ApiError::not_found("student"))?;
     if let Some(open) = db::cases::open_of_student(&txn, student.id).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(ApiError::conflict(
             ErrorCode::CaseAlreadyOpen,
             format!("the student's case {} is open: record on it", open.id),
         ));

@@ -2,7 +2,6 @@
 //! with them, and every record of those cases leaves the old scope: the change log tells the old
 //! scope's phones to drop them and the new scope's phones to fetch them.
 
-use axum::http::StatusCode;
 use chrono::Utc;
 use sea_orm::TransactionTrait;
 use sync_protocol::ErrorCode;
@@ -34,8 +33,7 @@ pub async fn transfer(
         .ok_or_else(|| ApiError::not_found("student"))?;
     let unit = |id, kind| db::org::unit_in_district(&txn, id, kind, student.district_id);
     let invalid = |what: &str| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::invalid(
             ErrorCode::InvalidBody,
             format!("no such {what} in this district"),
         )

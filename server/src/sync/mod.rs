@@ -24,11 +24,10 @@ pub fn check_protocol(version: u32) -> Result<(), ApiError> {
         ));
     }
     if version > PROTOCOL_VERSION {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::UnsupportedProtocol,
-            format!("protocol {version} is newer than this server's {PROTOCOL_VERSION}"),
-        ));
+        return Err(ApiError::Malformed {
+            code: ErrorCode::UnsupportedProtocol,
+            detail: format!("protocol {version} is newer than this server's {PROTOCOL_VERSION}"),
+        });
     }
     Ok(())
 }

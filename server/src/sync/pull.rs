@@ -3,9 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use axum::http::StatusCode;
 use sea_orm::{ConnectionTrait, DbErr};
-use sync_protocol::ErrorCode;
 use sync_protocol::cases::{Attempt, GeoPoint};
 use sync_protocol::evidence::{Document, Review};
 use sync_protocol::sync::{Conflict, EntityKind, PullRequest, PullResponse, PulledRecord};
@@ -24,11 +22,7 @@ pub const DEFAULT_PAGE: u32 = 500;
 pub const MAX_PAGE: u32 = 2000;
 
 fn bad_cursor() -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        ErrorCode::InvalidParameter,
-        "cursor is not one this server handed out",
-    )
+    ApiError::invalid_parameter("cursor is not one this server handed out")
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> DbErr {

@@ -31,8 +31,7 @@ fn body_hash(m: &Mutation) -> Result<String, ApiError> {
 }
 
 fn reused(id: Uuid) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
+    ApiError::conflict(
         ErrorCode::MutationIdReused,
         format!(
             "mutation {id} was already sent with a different body; nothing in this push was applied"
