@@ -2,9 +2,9 @@
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
+use sync_protocol::Problem;
 use sync_protocol::calendar::{CalendarYears, LoadedYear, YearSchedule};
 use sync_protocol::org::Role;
-use sync_protocol::Problem;
 use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

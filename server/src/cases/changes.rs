@@ -47,22 +47,20 @@ async fn apply(
         .ok_or_else(|| anyhow::anyhow!("a push of one mutation answered with no result"))?;
     match outcome {
         MutationOutcome::Applied { .. } => Ok(()),
-        MutationOutcome::Rejected { code, reason } => {
-            Err(match code {
-                RejectCode::NotFound => ApiError::NotFound(reason),
-                RejectCode::Forbidden => ApiError::Forbidden(reason),
-                RejectCode::IllegalTransition => {
-                    ApiError::conflict(ErrorCode::IllegalTransition, reason)
-                }
-                RejectCode::RequirementsUnmet => {
-                    ApiError::invalid(ErrorCode::RequirementsUnmet, reason)
-                }
-                RejectCode::ImmutableField | RejectCode::Invalid => ApiError::Malformed {
-                    code: ErrorCode::InvalidBody,
-                    detail: reason,
-                },
-            })
-        }
+        MutationOutcome::Rejected { code, reason } => Err(match code {
+            RejectCode::NotFound => ApiError::NotFound(reason),
+            RejectCode::Forbidden => ApiError::Forbidden(reason),
+            RejectCode::IllegalTransition => {
+                ApiError::conflict(ErrorCode::IllegalTransition, reason)
+            }
+            RejectCode::RequirementsUnmet => {
+                ApiError::invalid(ErrorCode::RequirementsUnmet, reason)
+            }
+            RejectCode::ImmutableField | RejectCode::Invalid => ApiError::Malformed {
+                code: ErrorCode::InvalidBody,
+                detail: reason,
+            },
+        }),
     }
 }
 

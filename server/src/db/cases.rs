@@ -5,15 +5,11 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
 use crate::db::Scope;
 use crate::db::changes::RecordScope;
-use crate::db::entity::{
-    attempt, attempt_participant, case, case_move, conflict, document, media_object, review,
-    student,
-};
+use crate::db::entity::{attempt, attempt_participant, case, case_move, student};
 
 /// Filters of the case list; every one is optional.
 #[derive(Debug, Clone, Default)]
@@ -181,66 +177,6 @@ pub async fn attempts(
             (a, mine)
         })
         .collect())
-}
-
-/// The ids of every record of `case_id`, by kind.
-pub async fn records_of(
-    db: &impl ConnectionTrait,
-    case_id: Uuid,
-) -> Result<Vec<(EntityKind, Uuid)>, DbErr> {
-    let mut out = vec![(EntityKind::Case, case_id)];
-    let ids = |rows: Vec<Uuid>, kind| rows.into_iter().map(move |id| (kind, id));
-    out.extend(ids(
-        attempt::Entity::find()
-            .select_only()
-            .column(attempt::Column::Id)
-            .filter(attempt::Column::CaseId.eq(case_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        EntityKind::Attempt,
-    ));
-    out.extend(ids(
-        document::Entity::find()
-            .select_only()
-            .column(document::Column::Id)
-            .filter(document::Column::CaseId.eq(case_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        EntityKind::Document,
-    ));
-    out.extend(ids(
-        review::Entity::find()
-            .select_only()
-            .column(review::Column::Id)
-            .filter(review::Column::CaseId.eq(case_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        EntityKind::Review,
-    ));
-    out.extend(ids(
-        conflict::Entity::find()
-            .select_only()
-            .column(conflict::Column::Id)
-            .filter(conflict::Column::CaseId.eq(case_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        EntityKind::Conflict,
-    ));
-    out.extend(ids(
-        media_object::Entity::find()
-            .select_only()
-            .column(media_object::Column::Id)
-            .filter(media_object::Column::CaseId.eq(case_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        EntityKind::Media,
-    ));
-    Ok(out)
 }
 
 /// Every case of `student`, open or closed.

@@ -24,6 +24,7 @@ use crate::db::entity::{
     attempt, attempt_participant, case_move, document, ledger_event, ledger_head, media_object,
     review,
 };
+use crate::db::records::case_ids;
 use crate::digest::sha256_hex;
 
 /// The kinds of ledger events.
@@ -331,23 +332,12 @@ pub async fn record_ids(
     kind: LedgerKind,
     case_id: Uuid,
 ) -> Result<Vec<Uuid>, DbErr> {
-    macro_rules! ids {
-        ($entity:ident) => {
-            $entity::Entity::find()
-                .select_only()
-                .column($entity::Column::Id)
-                .filter($entity::Column::CaseId.eq(case_id))
-                .into_tuple()
-                .all(db)
-                .await
-        };
-    }
     match kind {
-        LedgerKind::Attempt => ids!(attempt),
-        LedgerKind::Document => ids!(document),
-        LedgerKind::Review => ids!(review),
-        LedgerKind::Move => ids!(case_move),
-        LedgerKind::Media => ids!(media_object),
+        LedgerKind::Attempt => case_ids!(db, attempt, case_id),
+        LedgerKind::Document => case_ids!(db, document, case_id),
+        LedgerKind::Review => case_ids!(db, review, case_id),
+        LedgerKind::Move => case_ids!(db, case_move, case_id),
+        LedgerKind::Media => case_ids!(db, media_object, case_id),
     }
 }
 

@@ -1,6 +1,7 @@
-//! Records of every kind a case holds, read by id (what a pull page names).
+//! Records of every kind a case holds: read by id (what a pull page names), or every id of one
+//! kind in a case.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect as _};
 use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
@@ -48,4 +49,37 @@ pub async fn by_id(
             .all(db)
             .await?,
     })
+}
+
+/// The ids of the rows of the entity module `$entity` that belong to case `$case_id`.
+macro_rules! case_ids {
+    ($db:expr, $entity:ident, $case_id:expr) => {
+        $entity::Entity::find()
+            .select_only()
+            .column($entity::Column::Id)
+            .filter($entity::Column::CaseId.eq($case_id))
+            .into_tuple::<Uuid>()
+            .all($db)
+            .await
+    };
+}
+pub(crate) use case_ids;
+
+/// The ids of every record of `case_id`, by kind, the case first.
+pub async fn of_case(
+    db: &impl ConnectionTrait,
+    case_id: Uuid,
+) -> Result<Vec<(EntityKind, Uuid)>, DbErr> {
+    let mut out = vec![(EntityKind::Case, case_id)];
+    let kinds = [
+        (EntityKind::Attempt, case_ids!(db, attempt, case_id)?),
+        (EntityKind::Document, case_ids!(db, document, case_id)?),
+        (EntityKind::Review, case_ids!(db, review, case_id)?),
+        (EntityKind::Conflict, case_ids!(db, conflict, case_id)?),
+        (EntityKind::Media, case_ids!(db, media_object, case_id)?),
+    ];
+    for (kind, ids) in kinds {
+        out.extend(ids.into_iter().map(|id| (kind, id)));
+    }
+    Ok(out)
 }
