@@ -83,6 +83,18 @@ pub(crate) fn replay_case(
     Ok(())
 }
 
+/// Replays a creation on `view`: the record as recorded, until the server's copy is pulled. A
+/// creation the server already sent back changes nothing.
+fn created<T>(view: &mut Option<Versioned<T>>, recorded: impl FnOnce() -> T) {
+    if view.is_none() {
+        *view = Some(Versioned {
+            value: recorded(),
+            version: 0,
+            stamps: FieldStamps::new(),
+        });
+    }
+}
+
 /// Replays an attempt's creation or update on its view (`None`: no such attempt here yet).
 /// A new attempt's author is `author`, and its creation time the mutation's stamp, until the
 /// server's copy is pulled.
@@ -93,14 +105,7 @@ pub(crate) fn replay_attempt(
 ) -> Result<(), Rejection> {
     match &mutation.change {
         Change::CreateAttempt { attempt: new } => {
-            // A creation the server already sent back changes nothing.
-            if view.is_none() {
-                *view = Some(Versioned {
-                    value: new.recorded(author, stamped_at(mutation)),
-                    version: 0,
-                    stamps: FieldStamps::new(),
-                });
-            }
+            created(view, || new.recorded(author, stamped_at(mutation)));
             Ok(())
         }
         Change::UpdateAttempt {
@@ -139,13 +144,7 @@ pub(crate) fn replay_document(
 ) -> Result<(), Rejection> {
     match &mutation.change {
         Change::CreateDocument { document: new } => {
-            if view.is_none() {
-                *view = Some(Versioned {
-                    value: new.recorded(author, stamped_at(mutation)),
-                    version: 0,
-                    stamps: FieldStamps::new(),
-                });
-            }
+            created(view, || new.recorded(author, stamped_at(mutation)));
             Ok(())
         }
         Change::UpdateDocument { fields, .. } => {
