@@ -2,7 +2,11 @@
 //! request signatures (a wrong key is refused), serving a directory in a temporary folder.
 
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -12,6 +16,8 @@ use s3s::service::S3ServiceBuilder;
 use s3s::{S3Result, s3_error};
 use server::config::Secret;
 use server::storage::StorageConfig;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 /// The access key the test server accepts.
@@ -31,6 +37,8 @@ pub struct S3Server {
     connections: Arc<Mutex<Vec<AbortHandle>>>,
     /// Every request it was asked, as `<operation> <path>`.
     requests: Arc<Mutex<Vec<String>>>,
+    /// What came in over the wire, for tests to wait on.
+    traffic: Arc<Traffic>,
     _dir: tempfile::TempDir,
 }
 
@@ -50,13 +58,22 @@ impl S3Server {
         let endpoint = format!("http://{}", listener.local_addr()?);
         let connections = Arc::new(Mutex::new(Vec::<AbortHandle>::new()));
         let served = connections.clone();
+        let traffic = Arc::new(Traffic::default());
+        let counted = traffic.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let service = service.clone();
+                let traffic = counted.clone();
                 let connection = tokio::spawn(async move {
+                    let stream = Counted {
+                        inner: stream,
+                        traffic: traffic.clone(),
+                    };
                     let _ = Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
+                    traffic.ended.fetch_add(1, Ordering::SeqCst);
+                    traffic.changed.notify_waiters();
                 });
                 if let Ok(mut served) = served.lock() {
                     served.retain(|c| !c.is_finished());
@@ -69,8 +86,36 @@ impl S3Server {
             root,
             connections,
             requests,
+            traffic,
             _dir: dir,
         })
+    }
+
+    /// Bytes received so far over every connection (requests with their bodies).
+    pub fn received(&self) -> u64 {
+        self.traffic.received.load(Ordering::SeqCst)
+    }
+
+    /// Connections that have ended so far (closed by the client, cut, or dropped mid-request).
+    pub fn connections_ended(&self) -> u64 {
+        self.traffic.ended.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `done` holds of this server (checked each time bytes arrive or a connection
+    /// ends), failing after 20 s with `what`.
+    pub async fn wait_until(&self, what: &str, done: impl Fn(&Self) -> bool) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let changed = self.traffic.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if done(self) {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                anyhow::bail!("the S3 server never saw {what}");
+            }
+        }
     }
 
     /// The storage configuration for this server, with `secret` as the secret key.
@@ -121,5 +166,54 @@ impl S3Access for Recorder {
             Some(_) => Ok(()),
             None => Err(s3_error!(AccessDenied, "Signature is required")),
         }
+    }
+}
+
+/// Counters of what the server received, and a signal each time one moves.
+#[derive(Default)]
+struct Traffic {
+    received: AtomicU64,
+    ended: AtomicU64,
+    changed: Notify,
+}
+
+/// A connection whose incoming bytes are counted.
+struct Counted {
+    inner: tokio::net::TcpStream,
+    traffic: Arc<Traffic>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = (buf.filled().len() - before) as u64;
+        if read > 0 {
+            self.traffic.received.fetch_add(read, Ordering::SeqCst);
+            self.traffic.changed.notify_waiters();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

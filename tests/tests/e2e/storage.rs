@@ -155,23 +155,32 @@ async fn an_original_streamed_to_s3_is_stored_only_once_found_right() -> anyhow:
     let (sha, size) = (sha256_hex(&data), data.len() as u64);
 
     // Every byte but the last is with the store, which has stored nothing yet.
+    let before = s3.received();
     let put = streamed(&storage, &sha, &data).await?;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // A signed PUT's headers take well over 200 bytes: past this, the body is all but in.
+    s3.wait_until("every byte but the last", |s3| {
+        s3.received() >= before + size - 1 + 200
+    })
+    .await?;
     assert!(!storage.contains(&sha).await?, "the last byte is held back");
     // Abandoned (the phone's body was cut), it stays so.
+    let ended = s3.connections_ended();
     drop(put);
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    s3.wait_until("the abandoned PUT end", |s3| s3.connections_ended() > ended)
+        .await?;
     assert!(!storage.contains(&sha).await?);
 
     // A body whose hash is not the declared one is refused, and nothing is stored.
     let wrong = sha256_hex(b"another photo");
     let put = streamed(&storage, &wrong, &data).await?;
+    let ended = s3.connections_ended();
     let err = storage
         .finish_streamed(put, &wrong, size, &sha)
         .await
         .expect_err("hash mismatch");
     assert!(matches!(err, StorageError::Mismatch { .. }), "{err}");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    s3.wait_until("the refused PUT end", |s3| s3.connections_ended() > ended)
+        .await?;
     assert!(!storage.contains(&wrong).await?);
 
     // Found right, it is stored whole.
@@ -199,9 +208,13 @@ async fn a_streamed_original_whose_put_is_cut_is_stored_from_memory() -> anyhow:
         .stream_original(&sha, size)
         .context("an S3 store streams originals")?;
     let (first, rest) = data.split_at(data.len() / 2);
+    let before = s3.received();
     put.send(data.slice_ref(first)).await;
     // The store drops the PUT's connection halfway (a restart, a network cut).
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    s3.wait_until("the first half", |s3| {
+        s3.received() >= before + first.len() as u64
+    })
+    .await?;
     s3.cut_connections();
     put.send(data.slice_ref(rest)).await;
     assert_eq!(
