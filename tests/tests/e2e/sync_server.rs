@@ -496,6 +496,33 @@ async fn pull_all(
     }
 }
 
+/// Waits until a session of this PostgreSQL database waits on a lock (20 s at most).
+async fn blocked_on_a_lock(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    use sea_orm::ConnectionTrait as _;
+    let waiting = sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let row = db.query_one_raw(waiting.clone()).await?;
+        if row
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0)
+            > 0
+        {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no session ever waited on a lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn the_cursor_never_skips_a_change_committed_late() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
@@ -518,7 +545,10 @@ async fn the_cursor_never_skips_a_change_committed_late() -> anyhow::Result<()> 
         second.append(&t2).await?;
         t2.commit().await
     });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    if server.state.db.backend() == sea_orm::DbBackend::Postgres {
+        // T2 has appended as far as the counter row T1 holds: PostgreSQL shows it waiting.
+        blocked_on_a_lock(&db).await?;
+    } // On SQLite T2 cannot even begin: the one write connection is T1's until it ends.
     let (seen, middle) = pull_all(&server, &token, Some(start.clone())).await?;
     assert!(
         seen.is_empty(),
