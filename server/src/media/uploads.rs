@@ -5,11 +5,7 @@
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait as _, EntityTrait, Iterable as _, QueryFilter,
-    QueryOrder as _, QuerySelect, QueryTrait as _, TransactionTrait,
-};
+use sea_orm::TransactionTrait as _;
 use sync_protocol::ErrorCode;
 use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
@@ -20,7 +16,8 @@ use super::sniff::{HEADER_BYTES, allowed_type, check_dimensions};
 use crate::auth::AuthUser;
 use crate::db::chain::LedgerKind;
 use crate::db::changes::{ChangeSet, RecordScope};
-use crate::db::entity::{attempt, case, document, media_object, upload};
+use crate::db::entity::{case, media_object, upload};
+use crate::db::uploads::Free;
 use crate::error::ApiError;
 use crate::state::AppState;
 use bytes::Bytes;
@@ -36,25 +33,14 @@ async fn target_case(
     user: &AuthUser,
     declaration: &Declaration,
 ) -> Result<case::Model, ApiError> {
-    // The record's case, in one query.
-    let owner = match declaration.target_kind {
-        "attempt" => Query::select()
-            .column(attempt::Column::CaseId)
-            .from(attempt::Entity)
-            .and_where(attempt::Column::Id.eq(declaration.target_id))
-            .to_owned(),
-        _ => Query::select()
-            .column(document::Column::CaseId)
-            .from(document::Entity)
-            .and_where(document::Column::Id.eq(declaration.target_id))
-            .to_owned(),
-    };
-    case::Entity::find()
-        .filter(case::Column::Id.in_subquery(owner))
-        .filter(user.scope().condition::<case::Entity>())
-        .one(&state.db.read)
-        .await?
-        .ok_or_else(|| ApiError::not_found(declaration.target_kind))
+    crate::db::uploads::target_case(
+        &state.db.read,
+        user.scope(),
+        declaration.target_kind,
+        declaration.target_id,
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found(declaration.target_kind))
 }
 
 /// Creates an upload; returns it and how a body that follows (creation-with-upload) holds it.
@@ -83,7 +69,7 @@ pub async fn create(
     // counts only once the record is in scope.
     let (case, readable, made) = tokio::join!(
         target_case(state, user, declaration),
-        readable_size(&state.db.read, user, &declaration.sha256),
+        crate::db::media::readable_size(&state.db.read, user.scope(), &declaration.sha256),
         repeated(&state.db.write, user.id, declaration)
     );
     let case = case?;
@@ -147,11 +133,7 @@ pub(super) async fn save_new(
     db: &impl sea_orm::ConnectionTrait,
     row: &upload::Model,
 ) -> Result<(), sea_orm::DbErr> {
-    upload::ActiveModel::from(row.clone())
-        .reset_all()
-        .insert(db)
-        .await?;
-    Ok(())
+    crate::db::uploads::insert(db, row).await
 }
 
 pub(super) fn storage_error(e: StorageError) -> ApiError {
@@ -201,11 +183,7 @@ async fn lookup(
     user: &AuthUser,
     id: Uuid,
 ) -> Result<Option<upload::Model>, sea_orm::DbErr> {
-    upload::Entity::find_by_id(id)
-        .filter(upload::Column::UserId.eq(user.id))
-        .filter(upload::Column::ExpiresAt.gt(Utc::now()))
-        .one(&state.db.write)
-        .await
+    crate::db::uploads::find_unexpired(&state.db.write, user.id, id, Utc::now()).await
 }
 
 /// The unexpired upload that the user `user_id` made for the file and record `declaration`
@@ -221,18 +199,16 @@ pub async fn repeated(
     let Some(key) = declaration.client_key.as_deref() else {
         return Ok(None);
     };
-    upload::Entity::find()
-        .filter(upload::Column::UserId.eq(user_id))
-        .filter(upload::Column::ClientKey.eq(key))
-        .filter(upload::Column::Sha256.eq(&declaration.sha256))
-        .filter(upload::Column::Length.eq(i64::try_from(declaration.length).unwrap_or(i64::MAX)))
-        .filter(upload::Column::Kind.eq(declaration.kind.as_str()))
-        .filter(upload::Column::TargetKind.eq(declaration.target_kind))
-        .filter(upload::Column::TargetId.eq(declaration.target_id))
-        .filter(upload::Column::ExpiresAt.gt(Utc::now()))
-        .order_by_desc(upload::Column::Offset)
-        .one(db)
-        .await
+    let same = crate::db::uploads::SameFile {
+        user_id,
+        client_key: key,
+        sha256: &declaration.sha256,
+        length: i64::try_from(declaration.length).unwrap_or(i64::MAX),
+        kind: declaration.kind.as_str(),
+        target_kind: declaration.target_kind,
+        target_id: declaration.target_id,
+    };
+    crate::db::uploads::repeated(db, same, Utc::now()).await
 }
 
 /// How long `HEAD` waits for a PATCH that holds the upload.
@@ -296,13 +272,8 @@ pub(super) async fn hold(
     id: Uuid,
     until: Option<DateTime<Utc>>,
 ) -> Result<(), ApiError> {
-    let holder = until.map(|_| state.instance.id());
-    upload::Entity::update_many()
-        .col_expr(upload::Column::BusyUntil, Expr::value(until))
-        .col_expr(upload::Column::BusyBy, Expr::value(holder))
-        .filter(upload::Column::Id.eq(id))
-        .exec(&state.db.write)
-        .await?;
+    let lease = until.map(|until| (until, state.instance.id()));
+    crate::db::uploads::hold(&state.db.write, id, lease).await?;
     Ok(())
 }
 
@@ -315,19 +286,9 @@ pub(super) async fn set_offset(
     hash_state: Vec<u8>,
     release: bool,
 ) -> Result<(), ApiError> {
-    let lease = (!release).then(|| Utc::now() + LEASE);
-    let holder = lease.map(|_| state.instance.id());
-    upload::Entity::update_many()
-        .col_expr(upload::Column::BusyBy, Expr::value(holder))
-        .col_expr(
-            upload::Column::Offset,
-            Expr::value(i64::try_from(offset).unwrap_or(i64::MAX)),
-        )
-        .col_expr(upload::Column::HashState, Expr::value(Some(hash_state)))
-        .col_expr(upload::Column::BusyUntil, Expr::value(lease))
-        .filter(upload::Column::Id.eq(id))
-        .exec(&state.db.write)
-        .await?;
+    let lease = (!release).then(|| (Utc::now() + LEASE, state.instance.id()));
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    crate::db::uploads::set_offset(&state.db.write, id, offset, hash_state, lease).await?;
     Ok(())
 }
 
@@ -356,26 +317,12 @@ pub(super) async fn take_lease(
 ) -> Result<(), ApiError> {
     let now = Utc::now();
     let at = i64::try_from(offset).unwrap_or(i64::MAX);
-    let take = |free: sea_orm::Condition| {
-        upload::Entity::update_many()
-            .col_expr(upload::Column::BusyUntil, Expr::value(Some(now + LEASE)))
-            .col_expr(
-                upload::Column::BusyBy,
-                Expr::value(Some(state.instance.id())),
-            )
-            .filter(upload::Column::Id.eq(row.id))
-            .filter(upload::Column::Offset.eq(at))
-            .filter(free)
-            .exec(&state.db.write)
-    };
-    let free = sea_orm::Condition::any()
-        .add(upload::Column::BusyUntil.is_null())
-        .add(upload::Column::BusyUntil.lt(now));
-    if take(free).await?.rows_affected == 1 {
+    let lease = (now + LEASE, state.instance.id());
+    let take = |free| crate::db::uploads::take(&state.db.write, row.id, at, lease, free);
+    if take(Free::At(now)).await? {
         return Ok(());
     }
-    let current = upload::Entity::find_by_id(row.id)
-        .one(&state.db.write)
+    let current = crate::db::uploads::find(&state.db.write, row.id)
         .await?
         .ok_or_else(|| ApiError::not_found("upload"))?;
     if current.offset != at {
@@ -389,8 +336,7 @@ pub(super) async fn take_lease(
         && !held_by_a_running_instance(state, &current).await?
     {
         // Only from that holder: another request may have taken it meanwhile.
-        let gone = sea_orm::Condition::all().add(upload::Column::BusyBy.eq(holder));
-        if take(gone).await?.rows_affected == 1 {
+        if take(Free::From(holder)).await? {
             tracing::info!(upload = %row.id, %holder, "took over an upload whose server is gone");
             return Ok(());
         }
@@ -472,9 +418,7 @@ pub(super) async fn complete(
             Ok(linked)
         }
         Err(StorageError::Mismatch { actual_sha256, .. }) => {
-            upload::Entity::delete_by_id(row.id)
-                .exec(&state.db.write)
-                .await?;
+            crate::db::uploads::delete(&state.db.write, row.id).await?;
             Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::HashMismatch,
@@ -507,7 +451,7 @@ async fn link(
     };
     // Probing reads a recording whole: not for a file the record already has.
     let duration_ms = if content_type.starts_with("audio/")
-        && !is_evidence(&state.db.write, &row.sha256, record).await?
+        && !crate::db::media::is_evidence(&state.db.write, &row.sha256, record).await?
     {
         let length = u64::try_from(row.length).unwrap_or(0);
         probe::stored_duration_ms(state, &row.sha256, length).await
@@ -519,9 +463,7 @@ async fn link(
     // The record's case, locked until commit: two uploads of the same file for the same record
     // finishing together take turns here, so the second sees the first's link (PostgreSQL;
     // SQLite has one writer at a time anyway).
-    let case = case::Entity::find_by_id(row.case_id)
-        .lock_exclusive()
-        .one(&txn)
+    let case = crate::db::media::lock_case(&txn, row.case_id)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
     insert_media(
@@ -543,67 +485,10 @@ async fn link(
     if lease == Lease::Unsaved {
         save_new(&txn, &done).await?;
     } else {
-        upload::Entity::update_many()
-            .col_expr(upload::Column::Offset, Expr::value(done.offset))
-            .col_expr(
-                upload::Column::BusyUntil,
-                Expr::value(None::<DateTime<Utc>>),
-            )
-            .filter(upload::Column::Id.eq(done.id))
-            .exec(&txn)
-            .await?;
+        crate::db::uploads::mark_done(&txn, done.id, done.offset).await?;
     }
     txn.commit().await?;
     Ok(done)
-}
-
-/// The size of the stored file `sha256` if it is evidence of a record in a case the caller may
-/// read (and so stored: see [`is_evidence`]).
-async fn readable_size(
-    db: &impl sea_orm::ConnectionTrait,
-    user: &AuthUser,
-    sha256: &str,
-) -> Result<Option<i64>, sea_orm::DbErr> {
-    let in_scope = Query::select()
-        .column(case::Column::Id)
-        .from(case::Entity)
-        .cond_where(user.scope().condition::<case::Entity>())
-        .to_owned();
-    media_object::Entity::find()
-        .select_only()
-        .column(media_object::Column::Size)
-        .filter(media_object::Column::Sha256.eq(sha256))
-        .filter(media_object::Column::CaseId.in_subquery(in_scope))
-        .into_tuple::<i64>()
-        .one(db)
-        .await
-}
-
-/// Whether the file with `sha256` is evidence of the record `target` (its kind and id). If it
-/// is, its original is stored: originals are stored before they are linked, and never removed
-/// (one stored but never linked, after a failed link, is received again and stored again, byte
-/// for byte).
-async fn is_evidence(
-    db: &impl sea_orm::ConnectionTrait,
-    sha256: &str,
-    target: (&str, Uuid),
-) -> Result<bool, sea_orm::DbErr> {
-    let found = evidence(sha256, target)
-        .into_tuple::<Uuid>()
-        .one(db)
-        .await?;
-    Ok(found.is_some())
-}
-
-/// The ids of the media objects of the file `sha256` that are evidence of the record `target`
-/// (its kind and id).
-fn evidence(sha256: &str, (kind, id): (&str, Uuid)) -> sea_orm::Select<media_object::Entity> {
-    media_object::Entity::find()
-        .select_only()
-        .column(media_object::Column::Id)
-        .filter(media_object::Column::Sha256.eq(sha256))
-        .filter(media_object::Column::TargetKind.eq(kind))
-        .filter(media_object::Column::TargetId.eq(id))
 }
 
 /// Inserts the media object of the finished upload `row` and its change-log entry, so phones of
@@ -637,22 +522,7 @@ async fn insert_media(
         duration_ms: duration_ms.and_then(|d| i64::try_from(d).ok()),
         preview_of: row.preview_of.clone(),
     };
-    let values = media_object::ActiveModel::from(media.clone());
-    let (columns, values): (Vec<_>, Vec<Expr>) = media_object::Column::iter()
-        .filter_map(|column| Some((column, Expr::val(values.get(column).into_value()?))))
-        .unzip();
-    let linked = evidence(&row.sha256, (&row.target_kind, row.target_id));
-    let unless_linked = Query::select()
-        .exprs(values)
-        .and_where(Expr::not_exists(linked.into_query()))
-        .to_owned();
-    let insert = Query::insert()
-        .into_table(media_object::Entity)
-        .columns(columns)
-        .select_from(unless_linked)
-        .map_err(|e| anyhow::anyhow!("inserting a media object: {e}"))?
-        .to_owned();
-    if txn.execute(&insert).await?.rows_affected() == 0 {
+    if !crate::db::media::insert_unless_linked(txn, &media).await? {
         return Ok(());
     }
     // Phones of the case's scope pull the reference with their next sync.
@@ -675,9 +545,7 @@ pub async fn terminate(state: &AppState, row: upload::Model) -> Result<(), ApiEr
         .delete_segments(&incoming(&row), 0)
         .await
         .map_err(storage_error)?;
-    upload::Entity::delete_by_id(row.id)
-        .exec(&state.db.write)
-        .await?;
+    crate::db::uploads::delete(&state.db.write, row.id).await?;
     Ok(())
 }
 
@@ -686,10 +554,7 @@ pub async fn terminate(state: &AppState, row: upload::Model) -> Result<(), ApiEr
 /// untouched for as long; returns how many uploads went.
 pub async fn expire(state: &AppState) -> Result<usize, ApiError> {
     let now = Utc::now();
-    let expired = upload::Entity::find()
-        .filter(upload::Column::ExpiresAt.lte(now))
-        .all(&state.db.write)
-        .await?;
+    let expired = crate::db::uploads::expired(&state.db.write, now).await?;
     let mut count = expired.len();
     for row in expired {
         terminate(state, row).await?;
@@ -699,15 +564,7 @@ pub async fn expire(state: &AppState) -> Result<usize, ApiError> {
         .uploads_idle_since(now - EXPIRY)
         .await
         .map_err(storage_error)?;
-    let known: std::collections::HashSet<Uuid> = upload::Entity::find()
-        .select_only()
-        .column(upload::Column::Id)
-        .filter(upload::Column::Id.is_in(idle.iter().copied()))
-        .into_tuple()
-        .all(&state.db.write)
-        .await?
-        .into_iter()
-        .collect();
+    let known = crate::db::uploads::known(&state.db.write, idle.iter().copied()).await?;
     for id in idle.into_iter().filter(|id| !known.contains(id)) {
         // Such an upload fitted in one segment, so it has no S3 multipart to abort (whose key
         // would need the hash).
