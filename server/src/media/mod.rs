@@ -7,7 +7,6 @@ pub mod derive;
 pub mod download;
 pub mod probe;
 pub mod profile;
-pub mod receive;
 pub mod routes;
 pub mod sniff;
 pub mod upload_hash;

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{declaration, receive, uploads};
+use super::{declaration, uploads};
 use crate::auth::AuthUser;
 use crate::db::entity::upload;
 use crate::error::{ApiError, Path};
@@ -109,7 +109,7 @@ async fn receive_detached(
     body: Body,
     lease: uploads::Lease,
 ) -> Result<upload::Model, ApiError> {
-    tokio::spawn(async move { receive::receive(&state, row, &headers, body, lease).await })
+    tokio::spawn(async move { uploads::receive(&state, row, &headers, body, lease).await })
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("receiving an upload: {e}")))?
 }
