@@ -155,3 +155,28 @@ fn the_checks_see_what_they_look_for() {
     assert_eq!(names, ["DbErr", "QuerySelect", "sea_query", "Set"]);
     assert_eq!(names_after("crate::auth::Scope", "crate::"), ["auth"]);
 }
+
+/// Folders whose code takes a sub-state of its own (by `FromRef`), never the whole
+/// `crate::state` (which imports them: the one direction).
+const OWN_STATE: [&str; 1] = ["media"];
+
+#[test]
+fn media_takes_its_own_state() {
+    let (root, files) = server_sources();
+    let mut wrong = Vec::new();
+    for folder in OWN_STATE {
+        for file in files.iter().filter(|f| f.starts_with(root.join(folder))) {
+            if names_after(&code(file), "crate::")
+                .iter()
+                .any(|n| n == "state")
+            {
+                wrong.push(format!("{} imports crate::state", file.display()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the whole state imported where a sub-state is taken:\n{}",
+        wrong.join("\n")
+    );
+}

@@ -11,8 +11,8 @@ use super::link::link;
 use super::{end::terminate, incoming, storage_error};
 use crate::db::entity::upload;
 use crate::error::ApiError;
+use crate::media::MediaState;
 use crate::media::sniff::{HEADER_BYTES, allowed_type, check_dimensions};
-use crate::state::AppState;
 use crate::storage::{StorageError, Stored, Streamed};
 
 /// Where the bytes of a finished upload are.
@@ -37,7 +37,7 @@ pub(super) enum Finished {
 /// Checks and stores a finished upload and links it to its record. A type the kind does not
 /// allow, or a size or hash that differs from the declaration, removes the bytes and the upload.
 pub(super) async fn complete(
-    state: &AppState,
+    state: &MediaState,
     row: upload::Model,
     finished: Finished,
     lease: Lease,

@@ -11,14 +11,14 @@ use super::storage_error;
 use crate::auth::AuthUser;
 use crate::db::entity::{case, upload};
 use crate::error::ApiError;
+use crate::media::MediaState;
 use crate::media::declaration::Declaration;
 use crate::media::sniff::{HEADER_BYTES, allowed_type};
-use crate::state::AppState;
 use crate::storage::SEGMENT;
 
 /// The case of the attempt or document `declaration` names, if the caller may see it.
 async fn target_case(
-    state: &AppState,
+    state: &MediaState,
     user: &AuthUser,
     declaration: &Declaration,
 ) -> Result<case::Model, ApiError> {
@@ -49,7 +49,7 @@ async fn target_case(
 /// follows. If the object is stored already, the upload is finished at once. The record must be
 /// in the caller's scope (404 otherwise).
 pub async fn create(
-    state: &AppState,
+    state: &MediaState,
     user: &AuthUser,
     declaration: &Declaration,
     with_body: bool,

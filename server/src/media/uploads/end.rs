@@ -1,19 +1,20 @@
 //! An upload's end short of its link: terminated by its client, or expired (tus expiration) and
 //! swept with the bytes of uploads that never got a row.
 
+use axum::extract::FromRef;
 use chrono::{Duration, Utc};
 
 use super::{incoming, storage_error};
 use crate::db::entity::upload;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::media::MediaState;
 use crate::storage::Incoming;
 
 /// How long an unfinished upload is kept.
 pub const EXPIRY: Duration = Duration::hours(24);
 
 /// Ends an upload and deletes what it had received.
-pub async fn terminate(state: &AppState, row: upload::Model) -> Result<(), ApiError> {
+pub async fn terminate(state: &MediaState, row: upload::Model) -> Result<(), ApiError> {
     state
         .storage
         .delete_segments(&incoming(&row), 0)
@@ -26,7 +27,7 @@ pub async fn terminate(state: &AppState, row: upload::Model) -> Result<(), ApiEr
 /// Deletes every upload past its expiry and its segments, and the bytes of uploads that never
 /// got a row (a server stopped while receiving a creation's body: see [`super::Lease::Unsaved`]) left
 /// untouched for as long; returns how many uploads went.
-pub async fn expire(state: &AppState) -> Result<usize, ApiError> {
+pub async fn expire(state: &MediaState) -> Result<usize, ApiError> {
     let now = Utc::now();
     let expired = crate::db::uploads::expired(&state.db.write, now).await?;
     let mut count = expired.len();
@@ -56,15 +57,24 @@ pub async fn expire(state: &AppState) -> Result<usize, ApiError> {
     Ok(count)
 }
 
-/// Every ten minutes, deletes expired uploads (tus expiration); runs for the server's lifetime.
-pub async fn sweep_expired(state: AppState) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-    loop {
-        tick.tick().await;
-        match expire(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(expired = n, "expired uploads removed"),
-            Err(e) => tracing::warn!(error = ?e, "removing expired uploads failed; will try again"),
+/// Every ten minutes, deletes expired uploads (tus expiration); runs for the server's lifetime
+/// on the media part of `state`.
+pub fn sweep_expired<S>(state: S) -> impl Future<Output = ()> + Send + 'static
+where
+    MediaState: FromRef<S>,
+{
+    let state = MediaState::from_ref(&state);
+    async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match expire(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "expired uploads removed"),
+                Err(e) => {
+                    tracing::warn!(error = ?e, "removing expired uploads failed; will try again")
+                }
+            }
         }
     }
 }

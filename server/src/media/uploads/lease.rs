@@ -12,10 +12,14 @@ use crate::auth::AuthUser;
 use crate::db::entity::upload;
 use crate::db::uploads::Free;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::media::MediaState;
 
 /// The upload `id` of `user` that has not expired.
-pub async fn find(state: &AppState, user: &AuthUser, id: Uuid) -> Result<upload::Model, ApiError> {
+pub async fn find(
+    state: &MediaState,
+    user: &AuthUser,
+    id: Uuid,
+) -> Result<upload::Model, ApiError> {
     lookup(state, user, id)
         .await?
         .ok_or_else(|| ApiError::not_found("upload"))
@@ -23,7 +27,7 @@ pub async fn find(state: &AppState, user: &AuthUser, id: Uuid) -> Result<upload:
 
 /// The upload `id` of `user` if it has not expired.
 async fn lookup(
-    state: &AppState,
+    state: &MediaState,
     user: &AuthUser,
     id: Uuid,
 ) -> Result<Option<upload::Model>, sea_orm::DbErr> {
@@ -36,7 +40,7 @@ const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// The upload `id` of `user` once no PATCH holds it, or as it stands after waiting a few seconds
 /// for that.
 pub async fn settled(
-    state: &AppState,
+    state: &MediaState,
     user: &AuthUser,
     id: Uuid,
 ) -> Result<upload::Model, ApiError> {
@@ -49,7 +53,7 @@ pub async fn settled(
 /// The upload `row` of `user` once no PATCH holds it, or as it stands after waiting a few
 /// seconds for that; `None` if it is gone meanwhile.
 pub(super) async fn settle(
-    state: &AppState,
+    state: &MediaState,
     user: &AuthUser,
     mut row: upload::Model,
 ) -> Result<Option<upload::Model>, ApiError> {
@@ -75,7 +79,10 @@ pub(super) const LEASE_RENEWAL: std::time::Duration =
 
 /// Whether a request still holds `row`: its lease runs, and the instance holding it runs (a
 /// lease of a killed server is let go at once; see [`crate::instance`]).
-async fn held_by_a_running_instance(state: &AppState, row: &upload::Model) -> anyhow::Result<bool> {
+async fn held_by_a_running_instance(
+    state: &MediaState,
+    row: &upload::Model,
+) -> anyhow::Result<bool> {
     if row.busy_until.is_none_or(|until| until <= Utc::now()) {
         return Ok(false);
     }
@@ -104,7 +111,7 @@ pub enum Lease {
 /// the server is still keeping what the cut connection sent). A lease whose holding instance no
 /// longer runs is taken over at once.
 pub(super) async fn take_lease(
-    state: &AppState,
+    state: &MediaState,
     row: &upload::Model,
     offset: u64,
 ) -> Result<(), ApiError> {
@@ -139,7 +146,7 @@ pub(super) async fn take_lease(
 
 /// Holds upload `id` for the request receiving it until `until`; `None` lets it go.
 pub(super) async fn hold(
-    state: &AppState,
+    state: &MediaState,
     id: Uuid,
     until: Option<DateTime<Utc>>,
 ) -> Result<(), ApiError> {
@@ -151,7 +158,7 @@ pub(super) async fn hold(
 /// Moves the offset, with `hash_state`, the hash of the bytes up to it (see [`crate::media::upload_hash`]);
 /// `release` ends the PATCH's lease, otherwise it is renewed.
 pub(super) async fn set_offset(
-    state: &AppState,
+    state: &MediaState,
     id: Uuid,
     offset: u64,
     hash_state: Vec<u8>,

@@ -12,15 +12,15 @@ use crate::db::chain::LedgerKind;
 use crate::db::changes::{ChangeSet, RecordScope};
 use crate::db::entity::{case, media_object, upload};
 use crate::error::ApiError;
+use crate::media::MediaState;
 use crate::media::probe;
-use crate::state::AppState;
 
 /// Records the stored object as evidence of its attempt or document, with what its bytes say
 /// (`head` is its first bytes), and marks the upload done (writing its row if `lease` says it
 /// is not written yet). The same file sent again for the same record (a phone that did not
 /// hear the answer sends it again) links nothing new.
 pub(super) async fn link(
-    state: &AppState,
+    state: &MediaState,
     row: upload::Model,
     content_type: &str,
     head: &[u8],

@@ -23,10 +23,10 @@ use super::{incoming, storage_error};
 use crate::db::entity::upload;
 use crate::digest::hex;
 use crate::error::ApiError;
+use crate::media::MediaState;
 use crate::media::declaration::bad;
 use crate::media::sniff::HEADER_BYTES;
 use crate::media::upload_hash;
-use crate::state::AppState;
 use crate::storage::{Appender, Incoming, SEGMENT, StorageError, Streamed};
 
 /// A running digest of the algorithm `Upload-Checksum` names.
@@ -74,7 +74,7 @@ impl Checksum {
 /// soon as it is written, so a cut connection loses nothing that arrived; with one, the whole
 /// body counts or none of it. Returns the upload with its new offset.
 pub async fn receive(
-    state: &AppState,
+    state: &MediaState,
     row: upload::Model,
     headers: &HeaderMap,
     body: Body,
@@ -121,7 +121,7 @@ pub async fn receive(
 /// a few at once (parts of one multipart upload). The offset moves (when it moves piece by
 /// piece) only past pieces stored, in order, each time with the hash state of the bytes up to it.
 struct Writes<'a> {
-    state: &'a AppState,
+    state: &'a MediaState,
     upload: Incoming,
     /// Locally, where every byte goes as it arrives.
     appender: Option<Appender>,
@@ -142,7 +142,7 @@ impl<'a> Writes<'a> {
     /// The writes of a body whose first byte goes at `start` (`name_now`: see
     /// [`crate::storage::Storage::appender`]).
     fn new(
-        state: &'a AppState,
+        state: &'a MediaState,
         upload: Incoming,
         start: u64,
         move_offset: bool,
@@ -266,7 +266,7 @@ impl<'a> Writes<'a> {
 
 /// Receives `body` (of `body_length` bytes, if the request said) at `offset`.
 async fn receive_leased(
-    state: &AppState,
+    state: &MediaState,
     row: upload::Model,
     offset: u64,
     body_length: Option<u64>,
@@ -284,7 +284,7 @@ async fn receive_leased(
 
 /// A body on its way in: what arrived of it, and where its bytes go.
 struct Receiving<'a> {
-    state: &'a AppState,
+    state: &'a MediaState,
     writes: Writes<'a>,
     /// The whole file's length.
     length: u64,
@@ -314,7 +314,7 @@ struct Receiving<'a> {
 impl<'a> Receiving<'a> {
     /// Prepares to receive a body of the upload `row` from `offset`.
     fn start(
-        state: &'a AppState,
+        state: &'a MediaState,
         row: &upload::Model,
         offset: u64,
         body_length: Option<u64>,
@@ -376,7 +376,7 @@ impl<'a> Receiving<'a> {
         let mut stream = body.into_data_stream();
         let mut renewed = tokio::time::Instant::now();
         loop {
-            let idle = self.state.config.upload_idle;
+            let idle = self.state.upload_idle;
             let piece = match tokio::time::timeout(idle, stream.next()).await {
                 Ok(Some(Ok(piece))) => piece,
                 Ok(None) => return Ok(false),
