@@ -3,6 +3,7 @@
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
+use axum::extract::FromRef;
 use sync_protocol::DeviceId;
 use sync_protocol::hlc::{Hlc, HlcStamp};
 
@@ -10,6 +11,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::db::Db;
 use crate::keys::KeyMaterial;
+use crate::media::MediaState;
 use crate::personal_data::Sealer;
 use crate::storage::Storage;
 
@@ -49,13 +51,13 @@ pub struct Inner {
     /// Media objects.
     pub storage: Storage,
     /// Permits for heavy work (image decoding) run off the async threads, one per core.
-    pub heavy: tokio::sync::Semaphore,
+    pub heavy: Arc<tokio::sync::Semaphore>,
     /// Background work (thumbnails of finished uploads): one at a time, once uploads pause.
-    pub background: crate::media::derive::Background,
+    pub background: Arc<crate::media::derive::Background>,
     /// The working-day calendar: the shipped holiday schedules and those stored.
     pub calendar: std::sync::RwLock<Arc<LoadedCalendar>>,
     /// This process among the instances on the database (who holds an upload).
-    pub instance: crate::instance::Instance,
+    pub instance: Arc<crate::instance::Instance>,
 }
 
 impl Deref for AppState {
@@ -129,12 +131,12 @@ impl AppState {
             sealer,
             clock,
             storage,
-            heavy: tokio::sync::Semaphore::new(
+            heavy: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
-            ),
+            )),
             background: Default::default(),
             calendar: std::sync::RwLock::new(Arc::new(LoadedCalendar { calendar, marks })),
-            instance,
+            instance: Arc::new(instance),
         })))
     }
 
@@ -163,12 +165,32 @@ impl AppState {
         Ok(fresh)
     }
 
+    /// The media part of the state (what [`FromRef`] hands the media handlers).
+    pub fn media(&self) -> MediaState {
+        MediaState::from_ref(self)
+    }
+
     /// A fresh stamp of the server's clock.
     pub fn server_stamp(&self) -> HlcStamp {
         let now = chrono::Utc::now().timestamp_millis();
         match self.clock.lock() {
             Ok(mut clock) => clock.tick(now),
             Err(poisoned) => poisoned.into_inner().tick(now),
+        }
+    }
+}
+
+impl FromRef<AppState> for MediaState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            storage: state.storage.clone(),
+            limits: state.config.media_limits,
+            profile: state.config.media_profile,
+            upload_idle: state.config.upload_idle,
+            heavy: state.heavy.clone(),
+            background: state.background.clone(),
+            instance: state.instance.clone(),
         }
     }
 }

@@ -19,12 +19,12 @@ use sha2::{Digest, Sha256};
 use crate::digest::hex;
 use crate::secret::{ConfigError, Secret};
 
+mod in_progress;
 mod local_upload;
 mod streamed;
-mod uploads;
+pub use in_progress::{Incoming, MAX_UPLOAD_BYTES, SEGMENT};
 pub use local_upload::Appender;
 pub use streamed::Streamed;
-pub use uploads::{Incoming, MAX_UPLOAD_BYTES, SEGMENT};
 
 /// Where media objects live.
 #[derive(Debug, Clone)]
@@ -162,7 +162,7 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     /// The same store's multipart API, when it is S3 (uploads in progress are kept as parts).
     multipart: Option<Arc<dyn MultipartStore>>,
-    /// The root folder when the store is local (see the uploads section below).
+    /// The root folder when the store is local (see [`in_progress`]).
     local_root: Option<PathBuf>,
     /// On S3, how an original goes up while it arrives.
     streamer: Option<streamed::Streamer>,

@@ -99,28 +99,12 @@ fn db_imports_nothing_above_it() {
     );
 }
 
-/// Files whose queries are still to move behind `db/` (issue 17): the list only shrinks.
-const NOT_YET_MOVED: [&str; 1] = ["media/uploads.rs"];
-
 #[test]
 fn only_db_builds_queries() {
     let (root, files) = server_sources();
     let mut wrong = Vec::new();
     for file in files.iter().filter(|f| !f.starts_with(root.join("db"))) {
-        let relative = file.strip_prefix(&root).expect("under src");
         let code = code(file);
-        if NOT_YET_MOVED.iter().any(|n| relative == Path::new(n)) {
-            let moved = names_after(&code, "sea_orm::")
-                .iter()
-                .all(|n| HANDLES.contains(&n.as_str()))
-                && !QUERY_WORDS.iter().any(|w| code.contains(w));
-            assert!(
-                !moved,
-                "{} moved: take it off NOT_YET_MOVED",
-                relative.display()
-            );
-            continue;
-        }
         for name in names_after(&code, "sea_orm::") {
             if !HANDLES.contains(&name.as_str()) {
                 wrong.push(format!("{} uses sea_orm::{name}", file.display()));
@@ -146,4 +130,29 @@ fn the_checks_see_what_they_look_for() {
     );
     assert_eq!(names, ["DbErr", "QuerySelect", "sea_query", "Set"]);
     assert_eq!(names_after("crate::auth::Scope", "crate::"), ["auth"]);
+}
+
+/// Folders whose code takes a sub-state of its own (by `FromRef`), never the whole
+/// `crate::state` (which imports them: the one direction).
+const OWN_STATE: [&str; 1] = ["media"];
+
+#[test]
+fn media_takes_its_own_state() {
+    let (root, files) = server_sources();
+    let mut wrong = Vec::new();
+    for folder in OWN_STATE {
+        for file in files.iter().filter(|f| f.starts_with(root.join(folder))) {
+            if names_after(&code(file), "crate::")
+                .iter()
+                .any(|n| n == "state")
+            {
+                wrong.push(format!("{} imports crate::state", file.display()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the whole state imported where a sub-state is taken:\n{}",
+        wrong.join("\n")
+    );
 }

@@ -22,6 +22,7 @@ pub mod sessions;
 pub mod students;
 pub mod throttle;
 pub mod unenrolled;
+pub mod uploads;
 pub mod users;
 
 pub use scope::Scope;

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use tokio::sync::{AcquireError, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
-use crate::state::AppState;
+use crate::media::MediaState;
 
 /// The longest side of a thumbnail.
 pub const THUMBNAIL_SIDE: u32 = 320;
@@ -97,7 +97,7 @@ fn thumbnail_of(original: &[u8]) -> Result<Vec<u8>, image::ImageError> {
 /// Stores the thumbnail `made` of the original `sha256`; `None` if the image did not decode,
 /// which is remembered as an empty thumbnail (no JPEG is empty), so it is never decoded again.
 async fn keep(
-    state: &AppState,
+    state: &MediaState,
     sha256: &str,
     made: Result<Vec<u8>, image::ImageError>,
 ) -> anyhow::Result<Option<Bytes>> {
@@ -114,7 +114,7 @@ async fn keep(
 
 /// The thumbnail of the image original `sha256`: the stored one, else made now and stored.
 /// `None` if the image does not decode (found out once, then remembered).
-pub async fn thumbnail(state: &AppState, sha256: &str) -> anyhow::Result<Option<Bytes>> {
+pub async fn thumbnail(state: &MediaState, sha256: &str) -> anyhow::Result<Option<Bytes>> {
     if let Some(jpeg) = state.storage.thumbnail(sha256).await? {
         return Ok(Some(jpeg).filter(|j| !j.is_empty()));
     }
@@ -127,7 +127,7 @@ pub async fn thumbnail(state: &AppState, sha256: &str) -> anyhow::Result<Option<
 /// Makes the thumbnail of the image original `sha256` in the background, so that an upload's
 /// answer does not wait for decoding; a request that comes first makes it itself. The file is
 /// read from the store when its turn comes (nothing waits in memory).
-pub fn thumbnail_later(state: &AppState, sha256: &str) {
+pub fn thumbnail_later(state: &MediaState, sha256: &str) {
     let (state, sha256) = (state.clone(), sha256.to_owned());
     tokio::spawn(async move {
         if let Err(e) = make_in_background(&state, &sha256).await {
@@ -136,7 +136,7 @@ pub fn thumbnail_later(state: &AppState, sha256: &str) {
     });
 }
 
-async fn make_in_background(state: &AppState, sha256: &str) -> anyhow::Result<()> {
+async fn make_in_background(state: &MediaState, sha256: &str) -> anyhow::Result<()> {
     let _turn = state.background.turn().await?;
     state.background.pause().await;
     if state.storage.thumbnail(sha256).await?.is_some() {

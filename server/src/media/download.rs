@@ -12,13 +12,21 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use axum::extract::{FromRef, FromRequestParts};
+
 use crate::auth::AuthUser;
 use crate::db::entity::media_object;
 use crate::error::{ApiError, Path};
-use crate::state::AppState;
+use crate::media::MediaState;
 
 /// The download routes.
-pub fn router() -> OpenApiRouter<AppState> {
+/// Generic over the server's state `S`, which hands out [`MediaState`].
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    MediaState: FromRef<S>,
+    AuthUser: FromRequestParts<S, Rejection = ApiError>,
+{
     OpenApiRouter::new()
         .routes(routes!(get_media))
         .routes(routes!(get_thumbnail))
@@ -27,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The media object `id` if the caller sees its case (else 404, like a missing one), its read
 /// recorded in the audit log (R23: evidence about a minor).
 async fn read_in_scope(
-    state: &AppState,
+    state: &MediaState,
     user: &AuthUser,
     peer: std::net::SocketAddr,
     id: Uuid,
@@ -57,7 +65,7 @@ async fn read_in_scope(
     ))]
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn get_thumbnail(
-    State(state): State<AppState>,
+    State(state): State<MediaState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     user: AuthUser,
     Path(id): Path<Uuid>,
@@ -141,7 +149,7 @@ fn encode_file_name(name: &str) -> String {
     ))]
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn get_media(
-    State(state): State<AppState>,
+    State(state): State<MediaState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     user: AuthUser,
     headers: HeaderMap,

@@ -14,7 +14,7 @@ use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 
-use crate::state::AppState;
+use crate::media::MediaState;
 use crate::storage::Storage;
 
 /// When and where a file was made: as a photo's EXIF says, or as the phone declares.
@@ -176,7 +176,7 @@ pub fn duration_ms(source: Box<dyn MediaSource>) -> Option<u64> {
 }
 
 /// Probes the duration of the stored recording `sha256` of `len` bytes off the async threads.
-pub async fn stored_duration_ms(state: &AppState, sha256: &str, len: u64) -> Option<u64> {
+pub async fn stored_duration_ms(state: &MediaState, sha256: &str, len: u64) -> Option<u64> {
     let _permit = state.heavy.acquire().await.ok()?;
     let source = StoredSource {
         runtime: tokio::runtime::Handle::current(),

@@ -8,12 +8,20 @@ use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use axum::extract::{FromRef, FromRequestParts};
+
 use crate::auth::AuthUser;
-use crate::error::Json;
-use crate::state::AppState;
+use crate::error::{ApiError, Json};
+use crate::media::MediaState;
 
 /// The profile route.
-pub fn router() -> OpenApiRouter<AppState> {
+/// Generic over the server's state `S`, which hands out [`MediaState`].
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    MediaState: FromRef<S>,
+    AuthUser: FromRequestParts<S, Rejection = ApiError>,
+{
     OpenApiRouter::new().routes(routes!(get_profile))
 }
 
@@ -25,6 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, fields(user.id))]
-async fn get_profile(State(state): State<AppState>, _user: AuthUser) -> Json<MediaProfile> {
-    Json(state.config.media_profile)
+async fn get_profile(State(state): State<MediaState>, _user: AuthUser) -> Json<MediaProfile> {
+    Json(state.profile)
 }

@@ -11,11 +11,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{declaration, receive, uploads};
+use super::{declaration, uploads};
+use axum::extract::{FromRef, FromRequestParts};
+
 use crate::auth::AuthUser;
 use crate::db::entity::upload;
 use crate::error::{ApiError, Path};
-use crate::state::AppState;
+use crate::media::MediaState;
 
 /// The tus version spoken.
 const TUS_VERSION: &str = "1.0.0";
@@ -23,7 +25,13 @@ const TUS_VERSION: &str = "1.0.0";
 const TUS_EXTENSIONS: &str = "creation,creation-with-upload,checksum,termination,expiration";
 
 /// The upload routes.
-pub fn router() -> OpenApiRouter<AppState> {
+/// Generic over the server's state `S`, which hands out [`MediaState`].
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    MediaState: FromRef<S>,
+    AuthUser: FromRequestParts<S, Rejection = ApiError>,
+{
     OpenApiRouter::new()
         .routes(routes!(options_uploads, create_upload))
         .routes(routes!(head_upload, patch_upload, delete_upload))
@@ -103,20 +111,20 @@ fn tus_response(status: StatusCode, row: Option<&upload::Model>) -> Response {
 /// Receives a body in a task of its own: when the connection drops, the request's future is
 /// cancelled, but the task goes on to the end of the body, so what arrived is kept.
 async fn receive_detached(
-    state: AppState,
+    state: MediaState,
     row: upload::Model,
     headers: HeaderMap,
     body: Body,
     lease: uploads::Lease,
 ) -> Result<upload::Model, ApiError> {
-    tokio::spawn(async move { receive::receive(&state, row, &headers, body, lease).await })
+    tokio::spawn(async move { uploads::receive(&state, row, &headers, body, lease).await })
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("receiving an upload: {e}")))?
 }
 
 /// What the server speaks.
 #[utoipa::path(options, path = "/api/v1/uploads", tag = "media", responses((status = 204, description = "tus capabilities in headers")))]
-async fn options_uploads(State(state): State<AppState>) -> Response {
+async fn options_uploads(State(state): State<MediaState>) -> Response {
     let mut response = tus_response(StatusCode::NO_CONTENT, None);
     let headers = response.headers_mut();
     headers.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
@@ -125,10 +133,7 @@ async fn options_uploads(State(state): State<AppState>) -> Response {
         "tus-checksum-algorithm",
         HeaderValue::from_static("sha1,sha256"),
     );
-    headers.insert(
-        "tus-max-size",
-        HeaderValue::from(state.config.media_limits.largest()),
-    );
+    headers.insert("tus-max-size", HeaderValue::from(state.limits.largest()));
     response
 }
 
@@ -150,7 +155,7 @@ async fn options_uploads(State(state): State<AppState>) -> Response {
     ))]
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn create_upload(
-    State(state): State<AppState>,
+    State(state): State<MediaState>,
     user: AuthUser,
     headers: HeaderMap,
     body: Body,
@@ -161,7 +166,7 @@ async fn create_upload(
             "Upload-Concat: the concatenation extension is not supported; send the file as one upload",
         ));
     }
-    let declaration = declaration::declaration(&headers, &state.config.media_limits)?;
+    let declaration = declaration::declaration(&headers, &state.limits)?;
     let with_body = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v == "application/offset+octet-stream");
@@ -189,7 +194,7 @@ async fn create_upload(
     responses((status = 200, description = "`Upload-Offset` and `Upload-Length` in headers"), (status = 404, description = "no such upload")))]
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn head_upload(
-    State(state): State<AppState>,
+    State(state): State<MediaState>,
     user: AuthUser,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
@@ -211,7 +216,7 @@ async fn head_upload(
     ))]
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn patch_upload(
-    State(state): State<AppState>,
+    State(state): State<MediaState>,
     user: AuthUser,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
@@ -247,7 +252,7 @@ async fn patch_upload(
     responses((status = 204, description = "terminated"), (status = 404, description = "no such upload")))]
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
 async fn delete_upload(
-    State(state): State<AppState>,
+    State(state): State<MediaState>,
     user: AuthUser,
     headers: HeaderMap,
     Path(id): Path<Uuid>,

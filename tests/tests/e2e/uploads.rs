@@ -843,7 +843,10 @@ async fn terminated_and_expired_uploads_leave_nothing_on(server: TestServer) -> 
                 None,
                 "an expired upload is gone for the client"
             );
-            assert_eq!(server::media::uploads::expire(&server.state).await?, 1);
+            assert_eq!(
+                server::media::uploads::expire(&server.state.media()).await?,
+                1
+            );
         } else {
             let r = tus.request(Method::DELETE, &at).send().await?;
             assert_eq!(r.status(), StatusCode::NO_CONTENT);
@@ -1006,7 +1009,7 @@ async fn bytes_no_upload_names_are_removed_once_the_expiry_has_passed() -> anyho
         .set_times(std::fs::FileTimes::new().set_modified(when))?;
 
     // The server's own sweep may run first; either way, after it only the old orphan is gone.
-    server::media::uploads::expire(&server.state).await?;
+    server::media::uploads::expire(&server.state.media()).await?;
     let mut left: Vec<String> = server.state.storage.uploads_kept().await?;
     left.sort();
     let mut expected = vec![

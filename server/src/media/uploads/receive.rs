@@ -16,18 +16,18 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use sync_protocol::ErrorCode;
 
-use super::declaration::bad;
-use super::sniff::HEADER_BYTES;
-use super::upload_hash;
-use super::uploads::{
-    Finished, LEASE, LEASE_RENEWAL, Lease, complete, hold, incoming, save_new, set_offset,
-    storage_error, take_lease,
-};
+use super::complete::{Finished, complete};
+use super::create::save_new;
+use super::lease::{LEASE, LEASE_RENEWAL, Lease, hold, set_offset, take_lease};
+use super::{incoming, storage_error};
 use crate::db::entity::upload;
 use crate::digest::hex;
 use crate::error::ApiError;
-use crate::state::AppState;
-use crate::storage::{Appender, Incoming, SEGMENT, StorageError};
+use crate::media::MediaState;
+use crate::media::declaration::bad;
+use crate::media::sniff::HEADER_BYTES;
+use crate::media::upload_hash;
+use crate::storage::{Appender, Incoming, SEGMENT, StorageError, Streamed};
 
 /// A running digest of the algorithm `Upload-Checksum` names.
 enum Checksum {
@@ -74,7 +74,7 @@ impl Checksum {
 /// soon as it is written, so a cut connection loses nothing that arrived; with one, the whole
 /// body counts or none of it. Returns the upload with its new offset.
 pub async fn receive(
-    state: &AppState,
+    state: &MediaState,
     row: upload::Model,
     headers: &HeaderMap,
     body: Body,
@@ -121,7 +121,7 @@ pub async fn receive(
 /// a few at once (parts of one multipart upload). The offset moves (when it moves piece by
 /// piece) only past pieces stored, in order, each time with the hash state of the bytes up to it.
 struct Writes<'a> {
-    state: &'a AppState,
+    state: &'a MediaState,
     upload: Incoming,
     /// Locally, where every byte goes as it arrives.
     appender: Option<Appender>,
@@ -142,7 +142,7 @@ impl<'a> Writes<'a> {
     /// The writes of a body whose first byte goes at `start` (`name_now`: see
     /// [`crate::storage::Storage::appender`]).
     fn new(
-        state: &'a AppState,
+        state: &'a MediaState,
         upload: Incoming,
         start: u64,
         move_offset: bool,
@@ -266,121 +266,204 @@ impl<'a> Writes<'a> {
 
 /// Receives `body` (of `body_length` bytes, if the request said) at `offset`.
 async fn receive_leased(
-    state: &AppState,
+    state: &MediaState,
     row: upload::Model,
     offset: u64,
     body_length: Option<u64>,
-    mut checksum: Option<Checksum>,
+    checksum: Option<Checksum>,
     body: Body,
     lease: Lease,
 ) -> Result<upload::Model, ApiError> {
-    let length = u64::try_from(row.length).unwrap_or(0);
-    let all_or_nothing = checksum.is_some();
-    let upload = incoming(&row);
-    // The hash of every byte received, continued from the state saved with the offset.
-    let mut hash = upload_hash::resume(row.hash_state.as_deref(), offset)
-        .map_err(|e| anyhow::anyhow!("upload {}: {e}", row.id))?;
-    let mut stream = body.into_data_stream();
-    let (mut written, mut received, mut cut) = (offset, offset, false);
-    let mut writes = Writes::new(
-        state,
-        upload.clone(),
-        offset,
-        !all_or_nothing,
-        lease != Lease::Unsaved,
-    );
-    // On S3, a whole file that fits one piece goes up to its final key as it arrives, and is
-    // stored only if completion finds it right (not when the body is one chunk of several, as
-    // a phone on a slow link sends them).
-    let whole = offset == 0 && body_length.is_none_or(|n| n == length);
-    let mut streamed = if whole && length < SEGMENT as u64 {
-        state.storage.stream_original(&row.sha256, length)
-    } else {
-        None
-    };
-    // The piece being filled: its length, and its bytes where the store takes them from memory
-    // (locally they are in the upload's file as they arrive; streamed, they are kept as sent).
-    let mut pending = 0;
-    let buffered = writes.in_memory() && streamed.is_none();
-    let mut buffer = if buffered {
-        BytesMut::with_capacity(SEGMENT.min(usize::try_from(length - offset).unwrap_or(SEGMENT)))
-    } else {
-        BytesMut::new()
-    };
-    // Locally, the file's first bytes if this body starts it: what completion sniffs.
-    let mut head = (offset == 0 && !writes.in_memory()).then(BytesMut::new);
-    let mut renewed = tokio::time::Instant::now();
-    loop {
-        let piece = match tokio::time::timeout(state.config.upload_idle, stream.next()).await {
-            Ok(Some(Ok(piece))) => piece,
-            Ok(None) => break,
-            // Cut, or silent for the idle time (a connection that died without closing): what
-            // arrived is kept as from a cut body.
-            Ok(Some(Err(_))) | Err(_) => {
-                cut = true;
-                break;
-            }
+    let mut receiving = Receiving::start(state, &row, offset, body_length, checksum, lease)?;
+    let cut = receiving.read(row.id, body, lease).await?;
+    receiving.writes.settle().await?;
+    receiving.check(cut).await?;
+    // Completion moves the offset with the link; until then a retry may send the end again.
+    receiving.finish(row, lease).await
+}
+
+/// A body on its way in: what arrived of it, and where its bytes go.
+struct Receiving<'a> {
+    state: &'a MediaState,
+    writes: Writes<'a>,
+    /// The whole file's length.
+    length: u64,
+    /// Where the body starts.
+    offset: u64,
+    /// With a checksum, the body counts whole or not at all.
+    all_or_nothing: bool,
+    checksum: Option<Checksum>,
+    /// The hash of every byte received, continued from the state saved with the offset.
+    hash: Sha256,
+    /// On S3, a whole small file on its way to its final key as it arrives.
+    streamed: Option<Streamed>,
+    /// Every byte before `written` is in a piece handed to the store; `pending` more are in
+    /// the piece being filled.
+    written: u64,
+    pending: usize,
+    /// Where the bytes received end.
+    received: u64,
+    /// Whether the piece being filled is kept in `buffer` (where the store takes its bytes from
+    /// memory: on S3, unless streamed).
+    buffered: bool,
+    buffer: BytesMut,
+    /// Locally, the file's first bytes if this body starts it: what completion sniffs.
+    head: Option<BytesMut>,
+}
+
+impl<'a> Receiving<'a> {
+    /// Prepares to receive a body of the upload `row` from `offset`.
+    fn start(
+        state: &'a MediaState,
+        row: &upload::Model,
+        offset: u64,
+        body_length: Option<u64>,
+        checksum: Option<Checksum>,
+        lease: Lease,
+    ) -> Result<Self, ApiError> {
+        let length = u64::try_from(row.length).unwrap_or(0);
+        let all_or_nothing = checksum.is_some();
+        let hash = upload_hash::resume(row.hash_state.as_deref(), offset)
+            .map_err(|e| anyhow::anyhow!("upload {}: {e}", row.id))?;
+        let writes = Writes::new(
+            state,
+            incoming(row),
+            offset,
+            !all_or_nothing,
+            lease != Lease::Unsaved,
+        );
+        // On S3, a whole file that fits one piece goes up to its final key as it arrives, and is
+        // stored only if completion finds it right (not when the body is one chunk of several,
+        // as a phone on a slow link sends them).
+        let whole = offset == 0 && body_length.is_none_or(|n| n == length);
+        let streamed = if whole && length < SEGMENT as u64 {
+            state.storage.stream_original(&row.sha256, length)
+        } else {
+            None
         };
-        // An upload nobody else knows has no row to hold yet.
-        if lease != Lease::Unsaved && renewed.elapsed() >= LEASE_RENEWAL {
-            hold(state, row.id, Some(Utc::now() + LEASE)).await?;
-            renewed = tokio::time::Instant::now();
+        // The piece being filled: its bytes where the store takes them from memory (locally
+        // they are in the upload's file as they arrive; streamed, they are kept as sent).
+        let buffered = writes.in_memory() && streamed.is_none();
+        let buffer = if buffered {
+            let left = usize::try_from(length - offset).unwrap_or(SEGMENT);
+            BytesMut::with_capacity(SEGMENT.min(left))
+        } else {
+            BytesMut::new()
+        };
+        let head = (offset == 0 && !writes.in_memory()).then(BytesMut::new);
+        Ok(Self {
+            state,
+            writes,
+            length,
+            offset,
+            all_or_nothing,
+            checksum,
+            hash,
+            streamed,
+            written: offset,
+            pending: 0,
+            received: offset,
+            buffered,
+            buffer,
+            head,
+        })
+    }
+
+    /// Reads `body` to its end, renewing the lease of upload `id` as it goes; whether the body
+    /// was cut, or silent for the idle time (a connection that died without closing): what
+    /// arrived is then kept as from a cut body.
+    async fn read(&mut self, id: uuid::Uuid, body: Body, lease: Lease) -> Result<bool, ApiError> {
+        let mut stream = body.into_data_stream();
+        let mut renewed = tokio::time::Instant::now();
+        loop {
+            let idle = self.state.upload_idle;
+            let piece = match tokio::time::timeout(idle, stream.next()).await {
+                Ok(Some(Ok(piece))) => piece,
+                Ok(None) => return Ok(false),
+                Ok(Some(Err(_))) | Err(_) => return Ok(true),
+            };
+            // An upload nobody else knows has no row to hold yet.
+            if lease != Lease::Unsaved && renewed.elapsed() >= LEASE_RENEWAL {
+                hold(self.state, id, Some(Utc::now() + LEASE)).await?;
+                renewed = tokio::time::Instant::now();
+            }
+            self.arrived(piece).await?;
         }
-        if received + piece.len() as u64 > length {
-            writes.settle().await?;
-            // Without a checksum the segments already written stand; with one, none of this body does.
-            let from = if all_or_nothing { offset } else { written };
-            state
-                .storage
-                .delete_segments(&upload, from)
-                .await
-                .map_err(storage_error)?;
-            return Err(bad(format!("the body goes past Upload-Length {length}")));
+    }
+
+    /// Takes a piece of the body as it arrives.
+    async fn arrived(&mut self, piece: Bytes) -> Result<(), ApiError> {
+        if self.received + piece.len() as u64 > self.length {
+            self.writes.settle().await?;
+            // Without a checksum the segments already written stand; with one, none of this
+            // body does.
+            let from = if self.all_or_nothing {
+                self.offset
+            } else {
+                self.written
+            };
+            self.delete_from(from).await?;
+            return Err(bad(format!(
+                "the body goes past Upload-Length {}",
+                self.length
+            )));
         }
-        if let Some(c) = checksum.as_mut() {
+        if let Some(c) = self.checksum.as_mut() {
             c.update(&piece);
         }
-        writes.arrived(&piece).await?;
-        if let Some(streamed) = streamed.as_mut() {
+        self.writes.arrived(&piece).await?;
+        if let Some(streamed) = self.streamed.as_mut() {
             streamed.send(piece.clone()).await;
         }
-        received += piece.len() as u64;
-        // Hashed as it arrives; stored in pieces that end on the store's segment boundaries (on
-        // S3 each whole one is a part), each with the hash state at its end.
-        let mut rest = piece;
+        self.received += piece.len() as u64;
+        self.split(piece).await
+    }
+
+    /// Hashes `rest` and stores it in pieces that end on the store's segment boundaries (on S3
+    /// each whole one is a part), each with the hash state at its end.
+    async fn split(&mut self, mut rest: Bytes) -> Result<(), ApiError> {
         while !rest.is_empty() {
-            let end = written + pending as u64;
+            let end = self.written + self.pending as u64;
             let room = SEGMENT - usize::try_from(end % SEGMENT as u64).unwrap_or(0);
             let bytes = rest.split_to(rest.len().min(room));
             let fills = bytes.len() == room;
-            hash.update(&bytes);
-            pending += bytes.len();
-            if buffered {
-                buffer.extend_from_slice(&bytes);
-            } else if let Some(head) = head.as_mut() {
+            self.hash.update(&bytes);
+            self.pending += bytes.len();
+            if self.buffered {
+                self.buffer.extend_from_slice(&bytes);
+            } else if let Some(head) = self.head.as_mut() {
                 let wanted = (HEADER_BYTES as usize)
                     .saturating_sub(head.len())
                     .min(bytes.len());
                 head.extend_from_slice(&bytes[..wanted]);
             }
             if fills {
-                let piece = written..written + pending as u64;
-                let hash_state = upload_hash::save(&hash);
-                writes
-                    .put(piece.clone(), buffer.split().freeze(), hash_state)
-                    .await?;
-                (written, pending) = (piece.end, 0);
+                let piece = self.written..self.written + self.pending as u64;
+                let hash_state = upload_hash::save(&self.hash);
+                let bytes = self.buffer.split().freeze();
+                self.writes.put(piece.clone(), bytes, hash_state).await?;
+                (self.written, self.pending) = (piece.end, 0);
             }
         }
+        Ok(())
     }
-    writes.settle().await?;
-    if all_or_nothing && (cut || !checksum.take().is_some_and(Checksum::matches)) {
-        state
+
+    /// Deletes what the store keeps of the upload from `from` on.
+    async fn delete_from(&self, from: u64) -> Result<(), ApiError> {
+        self.state
             .storage
-            .delete_segments(&upload, offset)
+            .delete_segments(&self.writes.upload, from)
             .await
-            .map_err(storage_error)?;
-        return Err(ApiError::new(
+            .map_err(storage_error)
+    }
+
+    /// With a checksum, a body that was cut or does not match it counts for nothing (460).
+    async fn check(&mut self, cut: bool) -> Result<(), ApiError> {
+        if !self.all_or_nothing || !cut && self.checksum.take().is_some_and(Checksum::matches) {
+            return Ok(());
+        }
+        self.delete_from(self.offset).await?;
+        Err(ApiError::new(
             StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
             ErrorCode::ChecksumMismatch,
             if cut {
@@ -388,42 +471,48 @@ async fn receive_leased(
             } else {
                 "Upload-Checksum does not match the body; the offset did not move"
             },
-        ));
+        ))
     }
-    // Completion moves the offset with the link; until then a retry may send the end again.
-    let last = match streamed {
-        // The whole file came in this request, on its way to the store but for its last byte.
-        Some(put) if received == length => {
-            let sha256 = hex(&hash.finalize());
-            return complete(state, row, Finished::Streamed { put, sha256 }, lease).await;
+
+    /// Stores the last bytes of the body, and completes the upload `row` if they end the file;
+    /// otherwise saves the offset reached and lets the upload go.
+    async fn finish(mut self, row: upload::Model, lease: Lease) -> Result<upload::Model, ApiError> {
+        let state = self.state;
+        let last = match self.streamed.take() {
+            // The whole file came in this request, on its way to the store but for its last
+            // byte.
+            Some(put) if self.received == self.length => {
+                let sha256 = hex(&self.hash.finalize());
+                return complete(state, row, Finished::Streamed { put, sha256 }, lease).await;
+            }
+            // Cut: what arrived is kept as a segment (the PUT is abandoned).
+            Some(put) => Bytes::from(put.file()),
+            None => self.buffer.split().freeze(),
+        };
+        self.writes.put_last(self.written, last).await?;
+        if self.received == self.length {
+            let sha256 = hex(&self.hash.finalize());
+            let head = self.head.map(BytesMut::freeze);
+            return complete(state, row, Finished::Kept { sha256, head }, lease).await;
         }
-        // Cut: what arrived is kept as a segment (the PUT is abandoned).
-        Some(put) => Bytes::from(put.file()),
-        None => buffer.freeze(),
-    };
-    writes.put_last(written, last).await?;
-    if received == length {
-        let sha256 = hex(&hash.finalize());
-        let head = head.map(BytesMut::freeze);
-        return complete(state, row, Finished::Kept { sha256, head }, lease).await;
+        let hash_state = upload_hash::save(&self.hash);
+        let row = upload::Model {
+            offset: i64::try_from(self.received).unwrap_or(i64::MAX),
+            hash_state: Some(hash_state.clone()),
+            busy_until: None,
+            busy_by: None,
+            ..row
+        };
+        if lease == Lease::Unsaved {
+            state
+                .storage
+                .keep_upload_name(&self.writes.upload)
+                .await
+                .map_err(storage_error)?;
+            save_new(&state.db.write, &row).await?;
+        } else {
+            set_offset(state, row.id, self.received, hash_state, true).await?;
+        }
+        Ok(row)
     }
-    let hash_state = upload_hash::save(&hash);
-    let row = upload::Model {
-        offset: i64::try_from(received).unwrap_or(i64::MAX),
-        hash_state: Some(hash_state.clone()),
-        busy_until: None,
-        busy_by: None,
-        ..row
-    };
-    if lease == Lease::Unsaved {
-        state
-            .storage
-            .keep_upload_name(&upload)
-            .await
-            .map_err(storage_error)?;
-        save_new(&state.db.write, &row).await?;
-    } else {
-        set_offset(state, row.id, received, hash_state, true).await?;
-    }
-    Ok(row)
 }
