@@ -18,7 +18,7 @@ use crate::config::MediaLimits;
 use crate::error::ApiError;
 
 pub(super) fn bad(detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidParameter, detail)
+    ApiError::invalid_parameter(detail)
 }
 
 /// `Upload-Metadata`: comma-separated `key base64value` pairs.

@@ -52,13 +52,7 @@ pub fn check_dimensions(content_type: &str, head: &[u8]) -> Result<(), ApiError>
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(64 * 1024 * 1024);
     reader.limits(limits);
-    let refused = |detail: String| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::ImageTooLarge,
-            detail,
-        )
-    };
+    let refused = |detail: String| ApiError::invalid(ErrorCode::ImageTooLarge, detail);
     let (width, height) = reader.into_dimensions().map_err(|e| {
         refused(format!(
             "the image's dimensions cannot be read, or exceed {MAX_SIDE} pixels a side: {e}"

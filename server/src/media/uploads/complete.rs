@@ -2,7 +2,6 @@
 //! file is stored under its hash (or refused, and removed, if it is not what was declared), and
 //! linked.
 
-use axum::http::StatusCode;
 use bytes::Bytes;
 use sync_protocol::ErrorCode;
 
@@ -90,8 +89,7 @@ pub(super) async fn complete(
         }
         Err(StorageError::Mismatch { actual_sha256, .. }) => {
             crate::db::uploads::delete(&state.db.write, row.id).await?;
-            Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            Err(ApiError::invalid(
                 ErrorCode::HashMismatch,
                 format!(
                     "the file's SHA-256 is {actual_sha256}, not the declared {}; it was not kept",
