@@ -100,7 +100,7 @@ impl AppState {
             config.access_ttl,
         )?;
         let sealer = Sealer::new(&keys)?;
-        let sealed = crate::students::roll::seal_names_left_in_the_clear(&db.write, &sealer)
+        let sealed = crate::db::unenrolled::seal_names_left_in_the_clear(&db.write, &sealer)
             .await
             .context("sealing the names of unenrolled children")?;
         if sealed > 0 {

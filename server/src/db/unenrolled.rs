@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db::Scope;
 use crate::db::entity::unenrolled_child;
+use crate::personal_data::{Sealer, seal_context};
 
 /// The children whose name an older server stored in the clear.
 pub async fn names_in_the_clear(
@@ -75,4 +76,23 @@ pub async fn in_scope(
         .order_by_asc(unenrolled_child::Column::Id)
         .all(db)
         .await
+}
+
+/// The sealing context of the name of unenrolled child `id`.
+pub fn name_context(id: Uuid) -> String {
+    seal_context("unenrolled_children", "name", id)
+}
+
+/// Seals the names of unenrolled children written before names were sealed (the migration
+/// that added `name_enc` holds no key); run at start. Returns how many it sealed.
+pub async fn seal_names_left_in_the_clear(
+    db: &impl ConnectionTrait,
+    sealer: &Sealer,
+) -> Result<usize, DbErr> {
+    let plain = names_in_the_clear(db).await?;
+    for row in &plain {
+        let sealed = sealer.seal(&row.name, &name_context(row.id));
+        store_sealed_name(db, row.id, sealed).await?;
+    }
+    Ok(plain.len())
 }

@@ -30,7 +30,7 @@ pub const MAX_CHILDREN: usize = 20_000;
 fn view(sealer: &Sealer, row: unenrolled_child::Model) -> anyhow::Result<UnenrolledChild> {
     let name = match &row.name_enc {
         Some(sealed) => sealer
-            .open(sealed, &name_context(row.id))
+            .open(sealed, &db::unenrolled::name_context(row.id))
             .map_err(|e| anyhow::anyhow!("the name of unenrolled child {}: {e}", row.id))?,
         None => row.name,
     };
@@ -42,25 +42,6 @@ fn view(sealer: &Sealer, row: unenrolled_child::Model) -> anyhow::Result<Unenrol
         township_id: row.township_id,
         as_of: row.as_of,
     })
-}
-
-/// The sealing context of the name of unenrolled child `id`.
-fn name_context(id: Uuid) -> String {
-    super::seal_context("unenrolled_children", "name", id)
-}
-
-/// Seals the names of unenrolled children written before names were sealed (the migration
-/// that added `name_enc` holds no key); run at start. Returns how many it sealed.
-pub async fn seal_names_left_in_the_clear(
-    db: &impl sea_orm::ConnectionTrait,
-    sealer: &Sealer,
-) -> Result<usize, sea_orm::DbErr> {
-    let plain = db::unenrolled::names_in_the_clear(db).await?;
-    for row in &plain {
-        let sealed = sealer.seal(&row.name, &name_context(row.id));
-        db::unenrolled::store_sealed_name(db, row.id, sealed).await?;
-    }
-    Ok(plain.len())
 }
 
 /// Compares the household register's children with every school roll of the caller's district
@@ -140,7 +121,7 @@ pub async fn compare_roll(
             township_id,
             village_id: village.id,
             name: String::new(),
-            name_enc: Some(state.sealer.seal(&child.name, &name_context(id))),
+            name_enc: Some(state.sealer.seal(&child.name, &db::unenrolled::name_context(id))),
             birth_date: child.birth_date,
             id_number_enc: state.sealer.seal(
                 child.id_number.trim(),

@@ -113,7 +113,7 @@ pub async fn create(
     }
     row.busy_until = with_body.then(|| now + LEASE);
     row.busy_by = with_body.then(|| state.instance.id());
-    save_new(&state.db.write, &row).await?;
+    crate::db::uploads::insert(&state.db.write, &row).await?;
     Ok((row, Lease::Held))
 }
 
@@ -140,12 +140,4 @@ pub async fn repeated(
         target_id: declaration.target_id,
     };
     crate::db::uploads::repeated(db, same, Utc::now()).await
-}
-
-/// Writes the row of an upload not saved before.
-pub(super) async fn save_new(
-    db: &impl sea_orm::ConnectionTrait,
-    row: &upload::Model,
-) -> Result<(), sea_orm::DbErr> {
-    crate::db::uploads::insert(db, row).await
 }

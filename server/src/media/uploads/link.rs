@@ -6,7 +6,6 @@ use sea_orm::TransactionTrait as _;
 use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
-use super::create::save_new;
 use super::lease::Lease;
 use crate::db::chain::LedgerKind;
 use crate::db::changes::{ChangeSet, RecordScope};
@@ -66,7 +65,7 @@ pub(super) async fn link(
         ..row
     };
     if lease == Lease::Unsaved {
-        save_new(&txn, &done).await?;
+        crate::db::uploads::insert(&txn, &done).await?;
     } else {
         crate::db::uploads::mark_done(&txn, done.id, done.offset).await?;
     }

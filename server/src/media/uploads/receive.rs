@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 use sync_protocol::ErrorCode;
 
 use super::complete::{Finished, complete};
-use super::create::save_new;
 use super::lease::{LEASE, LEASE_RENEWAL, Lease, hold, set_offset, take_lease};
 use super::{incoming, storage_error};
 use crate::db::entity::upload;
@@ -509,7 +508,7 @@ impl<'a> Receiving<'a> {
                 .keep_upload_name(&self.writes.upload)
                 .await
                 .map_err(storage_error)?;
-            save_new(&state.db.write, &row).await?;
+            crate::db::uploads::insert(&state.db.write, &row).await?;
         } else {
             set_offset(state, row.id, self.received, hash_state, true).await?;
         }
