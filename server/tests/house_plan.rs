@@ -1,6 +1,7 @@
 //! The house plan of `docs/architecture.md`, checked on the source: `db/` is the one door to SQL
 //! and imports nothing above it.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// What `db/` may import from the rest of the crate: the foundation below it.
@@ -155,4 +156,152 @@ fn media_takes_its_own_state() {
         "the whole state imported where a sub-state is taken:\n{}",
         wrong.join("\n")
     );
+}
+
+/// The module a source file under `root` is (`media::uploads::create`; the crate root is "").
+fn module_of(root: &Path, file: &Path) -> String {
+    let relative = file
+        .strip_prefix(root)
+        .expect("under src")
+        .with_extension("");
+    let mut parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod" || p == "lib") {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+/// The modules of `known` that the code of module `me` names by a `crate::` or `super::` path
+/// (each path taken to the longest module it names), but for `me` and the modules it is in.
+fn imports(me: &str, code: &str, known: &HashSet<String>) -> HashSet<String> {
+    let parent = me.rsplit_once("::").map_or("", |(p, _)| p);
+    let mut out = HashSet::new();
+    for (prefix, base) in [("crate::", ""), ("super::", parent)] {
+        for (at, _) in code.match_indices(prefix) {
+            let rest = &code[at + prefix.len()..];
+            let path: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            let mut paths = vec![path.clone()];
+            if let Some(group) = rest[path.len()..].strip_prefix('{') {
+                let group = &group[..group.find('}').unwrap_or(group.len())];
+                paths.extend(
+                    group
+                        .split(',')
+                        .map(|name| format!("{path}{}", name.trim())),
+                );
+            }
+            for path in paths {
+                let mut parts: Vec<&str> = base.split("::").filter(|p| !p.is_empty()).collect();
+                parts.extend(path.split("::").filter(|p| !p.is_empty()));
+                while !parts.is_empty() && !known.contains(&parts.join("::")) {
+                    parts.pop();
+                }
+                let target = parts.join("::");
+                if !target.is_empty() && target != me && !me.starts_with(&format!("{target}::")) {
+                    out.insert(target);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A loop in `edges`, as the modules along it, if there is one.
+fn a_loop(edges: &HashMap<String, HashSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        at: &str,
+        edges: &HashMap<String, HashSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut HashSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|m| m == at) {
+            let mut found = path[start..].to_vec();
+            found.push(at.to_owned());
+            return Some(found);
+        }
+        if !done.insert(at.to_owned()) {
+            return None;
+        }
+        path.push(at.to_owned());
+        let mut next: Vec<&String> = edges.get(at).into_iter().flatten().collect();
+        next.sort();
+        for target in next {
+            if let Some(found) = visit(target, edges, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = HashSet::new();
+    let mut starts: Vec<&String> = edges.keys().collect();
+    starts.sort();
+    starts
+        .into_iter()
+        .find_map(|m| visit(m, edges, &mut Vec::new(), &mut done))
+}
+
+/// The import graph of the library under `crate_dir/src` (binaries left out), without tests.
+fn import_graph(crate_dir: &str) -> HashMap<String, HashSet<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(crate_dir)
+        .join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    files.retain(|f| !f.starts_with(root.join("bin")) && !f.ends_with("main.rs"));
+    let modules: Vec<(String, String)> = files
+        .iter()
+        .map(|f| {
+            let code = code(f);
+            let code = code
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            (module_of(&root, f), code)
+        })
+        .collect();
+    let known: HashSet<String> = modules.iter().map(|(m, _)| m.clone()).collect();
+    modules
+        .iter()
+        .map(|(m, code)| (m.clone(), imports(m, code, &known)))
+        .collect()
+}
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    for crate_dir in ["server", "mobile-shared", "sync-protocol"] {
+        let graph = import_graph(crate_dir);
+        assert!(graph.len() > 5, "{crate_dir}: the graph was read");
+        if let Some(found) = a_loop(&graph) {
+            panic!(
+                "{crate_dir}: modules import each other: {}",
+                found.join(" → ")
+            );
+        }
+    }
+}
+
+#[test]
+fn the_loop_check_sees_a_loop() {
+    let known: HashSet<String> = ["a", "b", "b::c"].map(String::from).into();
+    assert_eq!(
+        imports("b::c", "use crate::a::X; use super::{d, e};", &known),
+        ["a".to_owned()].into()
+    );
+    let mut edges = HashMap::new();
+    edges.insert("a".to_owned(), imports("a", "use crate::b::c::Y;", &known));
+    edges.insert("b::c".to_owned(), imports("b::c", "crate::a::f()", &known));
+    assert_eq!(
+        a_loop(&edges),
+        Some(vec!["a".into(), "b::c".into(), "a".into()])
+    );
+    edges.insert("b::c".to_owned(), HashSet::new());
+    assert_eq!(a_loop(&edges), None);
 }

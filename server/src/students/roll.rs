@@ -121,7 +121,11 @@ pub async fn compare_roll(
             township_id,
             village_id: village.id,
             name: String::new(),
-            name_enc: Some(state.sealer.seal(&child.name, &db::unenrolled::name_context(id))),
+            name_enc: Some(
+                state
+                    .sealer
+                    .seal(&child.name, &db::unenrolled::name_context(id)),
+            ),
             birth_date: child.birth_date,
             id_number_enc: state.sealer.seal(
                 child.id_number.trim(),
