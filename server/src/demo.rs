@@ -17,7 +17,7 @@ use sync_protocol::sync::NewAttempt;
 
 use crate::db::changes::ChangeSet;
 use crate::db::entity::{case, org_unit, user};
-use crate::seed::{self, NewCase, NewStudent};
+use crate::records::{self, NewCase, NewStudent};
 use crate::state::AppState;
 
 /// What to build.
@@ -173,7 +173,9 @@ fn attempts_for(status: CaseStatus) -> (usize, usize) {
 
 /// Whether the demo district with `code` is already loaded.
 pub async fn is_loaded(state: &AppState, code: &str) -> anyhow::Result<bool> {
-    Ok(seed::org_unit_by_code(&state.db.read, code).await.is_ok())
+    Ok(records::org_unit_by_code(&state.db.read, code)
+        .await
+        .is_ok())
 }
 
 /// Builds the demo district in one transaction.
@@ -181,7 +183,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let txn = state.db.write.begin().await?;
     let db = &txn;
-    let district = seed::org_unit(
+    let district = records::org_unit(
         db,
         OrgUnitKind::District,
         &spec.district_name,
@@ -192,7 +194,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
     let mut townships = Vec::new();
     for (t, township_name) in TOWNSHIPS.iter().enumerate() {
         let code = format!("{}-T{}", spec.code, t + 1);
-        let unit = seed::org_unit(
+        let unit = records::org_unit(
             db,
             OrgUnitKind::Township,
             township_name,
@@ -203,7 +205,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
         let mut villages = Vec::new();
         for (v, name) in VILLAGES.iter().enumerate() {
             villages.push(
-                seed::org_unit(
+                records::org_unit(
                     db,
                     OrgUnitKind::Village,
                     name,
@@ -222,7 +224,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
                     .trim_end_matches("街道")
             );
             schools.push(
-                seed::org_unit(
+                records::org_unit(
                     db,
                     OrgUnitKind::School,
                     &full,
@@ -251,7 +253,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
         let display = format!("{}{title}", SURNAMES[users.len() % SURNAMES.len()]);
         users.push((
             role,
-            seed::user(db, &username, &display, role, unit, &spec.password).await?,
+            records::user(db, &username, &display, role, unit, &spec.password).await?,
         ));
     }
     let teacher = users[0].1.clone();
@@ -265,7 +267,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
         let school = &township.schools[slot % township.schools.len()];
         let village = &township.villages[slot % township.villages.len()];
         let grade = i32::try_from(1 + (i % 9)).unwrap_or(1);
-        let student = seed::student(
+        let student = records::student(
             db,
             &state.sealer,
             school,
@@ -279,7 +281,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
         let status = CaseStatus::ALL[cases.len() % CaseStatus::ALL.len()];
         let opened_on = NaiveDate::from_ymd_opt(year, 9, 1).unwrap_or_default()
             + Duration::days(rng.random_range(0..60));
-        let case = seed::case(
+        let case = records::case(
             db,
             &mut changes,
             &student,
@@ -362,7 +364,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
                 next_step: "三日内再次家访".into(),
                 notes: String::new(),
             };
-            seed::attempt(db, &state.sealer, &mut changes, &case, attempt, author.id).await?;
+            records::attempt(db, &state.sealer, &mut changes, &case, attempt, author.id).await?;
         }
         cases.push(case);
     }

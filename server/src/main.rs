@@ -5,7 +5,7 @@ use std::io::BufRead as _;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use server::config::Config;
-use server::{AppState, demo, seed};
+use server::{AppState, demo, records};
 use sync_protocol::org::{OrgUnitKind, Role};
 use tracing_subscriber::EnvFilter;
 
@@ -267,10 +267,11 @@ async fn main() -> anyhow::Result<()> {
             parent,
         }) => {
             let parent = match parent {
-                Some(code) => Some(seed::org_unit_by_code(&state.db.write, &code).await?),
+                Some(code) => Some(records::org_unit_by_code(&state.db.write, &code).await?),
                 None => None,
             };
-            let unit = seed::org_unit(&state.db.write, kind, &name, &code, parent.as_ref()).await?;
+            let unit =
+                records::org_unit(&state.db.write, kind, &name, &code, parent.as_ref()).await?;
             println!("added {} `{}` ({})", unit.kind, unit.code, unit.id);
             Ok(())
         }
@@ -280,9 +281,9 @@ async fn main() -> anyhow::Result<()> {
             role,
             org_unit,
         }) => {
-            let unit = seed::org_unit_by_code(&state.db.write, &org_unit).await?;
+            let unit = records::org_unit_by_code(&state.db.write, &org_unit).await?;
             let password = read_password()?;
-            let user = seed::user(
+            let user = records::user(
                 &state.db.write,
                 &username,
                 &display_name,

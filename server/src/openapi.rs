@@ -34,7 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::observability::router())
         .merge(crate::auth::routes::router())
         .merge(crate::cases::routes::router())
-        .merge(crate::cases::changes::router())
+        .merge(crate::cases::edits::router())
         .merge(crate::chain::routes::router())
         .merge(crate::reports::routes::router())
         .merge(crate::students::routes::router())
