@@ -163,7 +163,7 @@ const MAX_FN_LINES: usize = 80;
 
 /// Files and functions over the limits, each with why (`path` for a file, `path::fn` for a
 /// function, paths from the workspace root): the list only shrinks.
-const TOO_LONG: [(&str, &str); 16] = [
+const TOO_LONG: &[(&str, &str)] = &[
     ("mobile-shared/src/phone/mod.rs", "to split next (issue 17)"),
     (
         "mobile-shared/src/sync/uploads.rs::upload",
@@ -179,16 +179,11 @@ const TOO_LONG: [(&str, &str); 16] = [
     ),
     ("server/src/db/chain.rs::append", "to split next (issue 17)"),
     ("server/src/demo.rs::load", "to split next (issue 17)"),
-    ("server/src/main.rs::main", "to split next (issue 17)"),
     (
         "server/src/media/receive.rs::receive_leased",
         "being split (issue 17)",
     ),
     ("server/src/media/uploads.rs", "being split (issue 17)"),
-    (
-        "server/src/openapi.rs::complete",
-        "to split next (issue 17)",
-    ),
     (
         "server/src/reports/form.rs::render",
         "to split next (issue 17)",
