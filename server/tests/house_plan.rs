@@ -178,28 +178,11 @@ const TOO_LONG: &[(&str, &str)] = &[
         "to split next (issue 17)",
     ),
     ("server/src/db/chain.rs::append", "to split next (issue 17)"),
-    ("server/src/demo.rs::load", "to split next (issue 17)"),
     (
         "server/src/media/receive.rs::receive_leased",
         "being split (issue 17)",
     ),
     ("server/src/media/uploads.rs", "being split (issue 17)"),
-    (
-        "server/src/reports/form.rs::render",
-        "to split next (issue 17)",
-    ),
-    (
-        "server/src/reports/ledger.rs::rows",
-        "to split next (issue 17)",
-    ),
-    (
-        "server/src/reports/statistics.rs::statistics",
-        "to split next (issue 17)",
-    ),
-    (
-        "server/src/students/roll.rs::compare_roll",
-        "to split next (issue 17)",
-    ),
     (
         "server/src/sync/pull.rs::records_for",
         "queries moving to db/ (issue 17)",
