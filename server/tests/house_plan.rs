@@ -170,10 +170,6 @@ const TOO_LONG: &[(&str, &str)] = &[
         "to split next (issue 17)",
     ),
     (
-        "server/src/config.rs::from_lookup",
-        "to split next (issue 17)",
-    ),
-    (
         "server/src/db/chain.rs::contents",
         "to split next (issue 17)",
     ),
