@@ -95,78 +95,25 @@ impl Config {
 
     /// Reads the configuration through `get`, which returns a variable's value if set.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let parsed = |name: &'static str, default: &str| -> Result<String, ConfigError> {
-            Ok(get(name).unwrap_or_else(|| default.to_owned()))
-        };
-        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => v.parse().map_err(|e| ConfigError {
-                    name,
-                    reason: format!("`{v}` is not a whole number: {e}"),
-                }),
-            }
-        };
-        // An upload is at most 10,000 parts of one segment on S3.
-        let size_limit = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            let limit = number(name, default)?;
-            if limit > crate::storage::MAX_UPLOAD_BYTES {
-                return Err(ConfigError {
-                    name,
-                    reason: format!(
-                        "{limit} bytes is over the largest upload, {} bytes",
-                        crate::storage::MAX_UPLOAD_BYTES
-                    ),
-                });
-            }
-            Ok(limit)
-        };
-        // A whole number of type `T` from `name`, within `range`.
-        fn ranged<T: Copy + Into<u64> + TryFrom<u64>>(
-            number: impl Fn(&'static str, u64) -> Result<u64, ConfigError>,
-            name: &'static str,
-            default: T,
-            range: std::ops::RangeInclusive<T>,
-        ) -> Result<T, ConfigError> {
-            let value = number(name, default.into())?;
-            match T::try_from(value) {
-                Ok(v) if (*range.start()).into() <= value && value <= (*range.end()).into() => {
-                    Ok(v)
-                }
-                _ => Err(ConfigError {
-                    name,
-                    reason: format!(
-                        "{value} is out of range: it must be {} to {}",
-                        (*range.start()).into(),
-                        (*range.end()).into()
-                    ),
-                }),
-            }
-        }
+        let env = Env(get);
         let defaults = MediaProfile::default();
         let media_profile = MediaProfile {
-            photo_long_side: ranged(
-                number,
-                "PHOTO_LONG_SIDE",
-                defaults.photo_long_side,
-                320..=8192,
-            )?,
-            photo_quality: ranged(number, "PHOTO_QUALITY", defaults.photo_quality, 30..=100)?,
-            preview_long_side: ranged(
-                number,
+            photo_long_side: env.ranged("PHOTO_LONG_SIDE", defaults.photo_long_side, 320..=8192)?,
+            photo_quality: env.ranged("PHOTO_QUALITY", defaults.photo_quality, 30..=100)?,
+            preview_long_side: env.ranged(
                 "PHOTO_PREVIEW_SIDE",
                 defaults.preview_long_side,
                 0..=1024,
             )?,
         };
-        let bind = parsed("BIND", "127.0.0.1:8080")?;
+        let bind = env.text("BIND", "127.0.0.1:8080");
         let bind = bind.parse().map_err(|e| ConfigError {
             name: "BIND",
             reason: format!("`{bind}` is not an address:port: {e}"),
         })?;
-        let data_dir = PathBuf::from(parsed("DATA_DIR", "./data")?);
-        let storage = crate::storage::StorageConfig::from_lookup(&get, &data_dir)?;
-        let cors_origins = get("CORS_ORIGINS")
+        let data_dir = PathBuf::from(env.text("DATA_DIR", "./data"));
+        let storage = crate::storage::StorageConfig::from_lookup(&env.0, &data_dir)?;
+        let cors_origins = (env.0)("CORS_ORIGINS")
             .unwrap_or_default()
             .split(',')
             .map(str::trim)
@@ -177,22 +124,25 @@ impl Config {
             bind,
             cors_origins,
             data_dir,
-            database_url: get("DATABASE_URL").filter(|v| !v.is_empty()).map(Secret),
-            jwt_issuer: parsed("JWT_ISSUER", "kongchuo-server")?,
-            jwt_audience: parsed("JWT_AUDIENCE", "kongchuo-api")?,
-            access_ttl: Duration::from_secs(number("ACCESS_TOKEN_TTL_SECS", 900)?),
-            refresh_ttl: Duration::from_secs(number("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
-            max_json_bytes: usize::try_from(number("MAX_JSON_BYTES", 1 << 20)?)
+            database_url: (env.0)("DATABASE_URL")
+                .filter(|v| !v.is_empty())
+                .map(Secret),
+            jwt_issuer: env.text("JWT_ISSUER", "kongchuo-server"),
+            jwt_audience: env.text("JWT_AUDIENCE", "kongchuo-api"),
+            access_ttl: Duration::from_secs(env.number("ACCESS_TOKEN_TTL_SECS", 900)?),
+            refresh_ttl: Duration::from_secs(env.number("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
+            max_json_bytes: usize::try_from(env.number("MAX_JSON_BYTES", 1 << 20)?)
                 .unwrap_or(usize::MAX),
-            keys: crate::keys::KeyMaterial::from_lookup(&get)?,
+            keys: crate::keys::KeyMaterial::from_lookup(&env.0)?,
             storage,
             media_limits: MediaLimits {
-                photo: size_limit("MAX_PHOTO_BYTES", MediaKind::Photo.default_max_size())?,
-                audio: size_limit("MAX_AUDIO_BYTES", MediaKind::Audio.default_max_size())?,
-                video: size_limit("MAX_VIDEO_BYTES", MediaKind::Video.default_max_size())?,
-                document: size_limit("MAX_DOCUMENT_BYTES", MediaKind::Document.default_max_size())?,
+                photo: env.size_limit("MAX_PHOTO_BYTES", MediaKind::Photo.default_max_size())?,
+                audio: env.size_limit("MAX_AUDIO_BYTES", MediaKind::Audio.default_max_size())?,
+                video: env.size_limit("MAX_VIDEO_BYTES", MediaKind::Video.default_max_size())?,
+                document: env
+                    .size_limit("MAX_DOCUMENT_BYTES", MediaKind::Document.default_max_size())?,
             },
-            upload_idle: match number("UPLOAD_IDLE_SECS", 30)? {
+            upload_idle: match env.number("UPLOAD_IDLE_SECS", 30)? {
                 secs @ 1..=MAX_UPLOAD_IDLE_SECS => Duration::from_secs(secs),
                 other => {
                     return Err(ConfigError {
@@ -234,6 +184,64 @@ fn web_origin(origin: &str) -> Result<axum::http::HeaderValue, ConfigError> {
         return Err(invalid("is not an origin: scheme, host and port only"));
     }
     axum::http::HeaderValue::from_str(origin).map_err(|_| invalid("is not a valid header value"))
+}
+
+/// The environment as [`Config::from_lookup`] reads it: `get` returns a variable's value if set.
+struct Env<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// The text of `name`, or `default`.
+    fn text(&self, name: &str, default: &str) -> String {
+        (self.0)(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    /// The whole number of `name`, or `default`.
+    fn number(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match (self.0)(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|e| ConfigError {
+                name,
+                reason: format!("`{v}` is not a whole number: {e}"),
+            }),
+        }
+    }
+
+    /// A size limit of uploads from `name`: an upload is at most 10,000 parts of one segment on
+    /// S3.
+    fn size_limit(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        let limit = self.number(name, default)?;
+        if limit > crate::storage::MAX_UPLOAD_BYTES {
+            return Err(ConfigError {
+                name,
+                reason: format!(
+                    "{limit} bytes is over the largest upload, {} bytes",
+                    crate::storage::MAX_UPLOAD_BYTES
+                ),
+            });
+        }
+        Ok(limit)
+    }
+
+    /// A whole number of type `T` from `name`, within `range`.
+    fn ranged<T: Copy + Into<u64> + TryFrom<u64>>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError> {
+        let value = self.number(name, default.into())?;
+        match T::try_from(value) {
+            Ok(v) if (*range.start()).into() <= value && value <= (*range.end()).into() => Ok(v),
+            _ => Err(ConfigError {
+                name,
+                reason: format!(
+                    "{value} is out of range: it must be {} to {}",
+                    (*range.start()).into(),
+                    (*range.end()).into()
+                ),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

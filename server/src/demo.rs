@@ -5,7 +5,7 @@
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::TransactionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use sync_protocol::AttemptId;
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, Department, FoundBy, GeoPoint, Participant,
@@ -17,7 +17,7 @@ use sync_protocol::sync::NewAttempt;
 
 use crate::db::changes::ChangeSet;
 use crate::db::entity::{case, org_unit, user};
-use crate::seed::{self, NewCase, NewStudent};
+use crate::records::{self, NewCase, NewStudent};
 use crate::state::AppState;
 
 /// What to build.
@@ -173,15 +173,97 @@ fn attempts_for(status: CaseStatus) -> (usize, usize) {
 
 /// Whether the demo district with `code` is already loaded.
 pub async fn is_loaded(state: &AppState, code: &str) -> anyhow::Result<bool> {
-    Ok(seed::org_unit_by_code(&state.db.read, code).await.is_ok())
+    Ok(records::org_unit_by_code(&state.db.read, code)
+        .await
+        .is_ok())
 }
+
+/// The year the demo's school term and cases are in.
+const YEAR: i32 = 2026;
 
 /// Builds the demo district in one transaction.
 pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let txn = state.db.write.begin().await?;
-    let db = &txn;
-    let district = seed::org_unit(
+    let (district, townships) = org_units(&txn, spec).await?;
+    let users = staff(&txn, spec, &district, &townships[0]).await?;
+    let (teacher, officer) = (&users[0].1, &users[3].1);
+    let mut cases = Vec::new();
+    let mut changes = ChangeSet::default();
+    for i in 0..spec.students {
+        let township = &townships[i % townships.len()];
+        let slot = i / townships.len();
+        let school = &township.schools[slot % township.schools.len()];
+        let village = &township.villages[slot % township.villages.len()];
+        let grade = i32::try_from(1 + (i % 9)).unwrap_or(1);
+        let student = records::student(
+            &txn,
+            &state.sealer,
+            school,
+            village,
+            student_for(&mut rng, i, grade, YEAR),
+        )
+        .await?;
+        if i % 5 >= 2 {
+            continue;
+        }
+        let status = CaseStatus::ALL[cases.len() % CaseStatus::ALL.len()];
+        let new = case_for(&mut rng, i, status, teacher);
+        let opened_on = new.opened_on;
+        let case = records::case(&txn, &mut changes, &student, new).await?;
+        let (school_attempts, joint_attempts) = attempts_for(status);
+        let start = Utc.from_utc_datetime(&opened_on.and_hms_opt(9, 0, 0).unwrap_or_default());
+        let count = school_attempts + joint_attempts;
+        for n in 0..count {
+            let (kind, author, participants) = if n >= school_attempts {
+                (AttemptKind::JointPersuasion, officer, joint_team(officer))
+            } else if n == 0 {
+                (AttemptKind::PhoneCall, teacher, school_team(teacher))
+            } else {
+                (AttemptKind::HomeVisit, teacher, school_team(teacher))
+            };
+            let outcome = if status == CaseStatus::Returned && n + 1 == count {
+                AttemptOutcome::AgreedToReturn
+            } else {
+                AttemptOutcome::ALL[1 + n % 3]
+            };
+            let attempt = NewAttempt {
+                id: AttemptId::new(),
+                case_id: case.id.into(),
+                kind,
+                occurred_at: start + Duration::days(i64::try_from(2 * n).unwrap_or(0)),
+                location: Some(GeoPoint {
+                    lat: 25.04 + rng.random_range(-0.2..0.2),
+                    lon: 102.71 + rng.random_range(-0.2..0.2),
+                    accuracy_m: Some(15.0),
+                }),
+                participants,
+                met_whom: "监护人".into(),
+                guardian_statement: "家长表示孩子不愿上学，会再做工作。".into(),
+                outcome,
+                next_step: "三日内再次家访".into(),
+                notes: String::new(),
+            };
+            records::attempt(&txn, &state.sealer, &mut changes, &case, attempt, author.id).await?;
+        }
+        cases.push(case);
+    }
+    changes.append(&txn).await?;
+    txn.commit().await?;
+    Ok(Demo {
+        district,
+        townships,
+        users,
+        cases,
+    })
+}
+
+/// The district of `spec` with its townships, each with its villages and schools.
+async fn org_units(
+    db: &impl ConnectionTrait,
+    spec: &DemoSpec,
+) -> anyhow::Result<(org_unit::Model, Vec<DemoTownship>)> {
+    let district = records::org_unit(
         db,
         OrgUnitKind::District,
         &spec.district_name,
@@ -192,7 +274,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
     let mut townships = Vec::new();
     for (t, township_name) in TOWNSHIPS.iter().enumerate() {
         let code = format!("{}-T{}", spec.code, t + 1);
-        let unit = seed::org_unit(
+        let unit = records::org_unit(
             db,
             OrgUnitKind::Township,
             township_name,
@@ -203,7 +285,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
         let mut villages = Vec::new();
         for (v, name) in VILLAGES.iter().enumerate() {
             villages.push(
-                seed::org_unit(
+                records::org_unit(
                     db,
                     OrgUnitKind::Village,
                     name,
@@ -222,7 +304,7 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
                     .trim_end_matches("街道")
             );
             schools.push(
-                seed::org_unit(
+                records::org_unit(
                     db,
                     OrgUnitKind::School,
                     &full,
@@ -238,142 +320,83 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
             schools,
         });
     }
-    let first = &townships[0];
+    Ok((district, townships))
+}
+
+/// One user per role, in the first township's first school and village, the township or the
+/// district, by what the role belongs to.
+async fn staff(
+    db: &impl ConnectionTrait,
+    spec: &DemoSpec,
+    district: &org_unit::Model,
+    first: &DemoTownship,
+) -> anyhow::Result<Vec<(Role, user::Model)>> {
     let mut users = Vec::new();
     for (role, title) in ROLE_NAMES {
         let unit = match role.org_unit_kind() {
             OrgUnitKind::School => &first.schools[0],
             OrgUnitKind::Village => &first.villages[0],
             OrgUnitKind::Township => &first.unit,
-            OrgUnitKind::District => &district,
+            OrgUnitKind::District => district,
         };
         let username = format!("{}{}", spec.username_prefix, role.as_str());
         let display = format!("{}{title}", SURNAMES[users.len() % SURNAMES.len()]);
         users.push((
             role,
-            seed::user(db, &username, &display, role, unit, &spec.password).await?,
+            records::user(db, &username, &display, role, unit, &spec.password).await?,
         ));
     }
-    let teacher = users[0].1.clone();
-    let officer = users[3].1.clone();
-    let year = 2026;
-    let mut cases = Vec::new();
-    let mut changes = ChangeSet::default();
-    for i in 0..spec.students {
-        let township = &townships[i % townships.len()];
-        let slot = i / townships.len();
-        let school = &township.schools[slot % township.schools.len()];
-        let village = &township.villages[slot % township.villages.len()];
-        let grade = i32::try_from(1 + (i % 9)).unwrap_or(1);
-        let student = seed::student(
-            db,
-            &state.sealer,
-            school,
-            village,
-            student_for(&mut rng, i, grade, year),
-        )
-        .await?;
-        if i % 5 >= 2 {
-            continue;
-        }
-        let status = CaseStatus::ALL[cases.len() % CaseStatus::ALL.len()];
-        let opened_on = NaiveDate::from_ymd_opt(year, 9, 1).unwrap_or_default()
-            + Duration::days(rng.random_range(0..60));
-        let case = seed::case(
-            db,
-            &mut changes,
-            &student,
-            NewCase {
-                status,
-                found_by: FoundBy::ALL[i % FoundBy::ALL.len()],
-                reason: (status != CaseStatus::Absent)
-                    .then(|| ReasonCategory::ALL[rng.random_range(0..ReasonCategory::ALL.len())]),
-                responsible_user_id: Some(teacher.id),
-                opened_on,
-                relapse_count: i32::from(status == CaseStatus::FollowUp && rng.random_bool(0.3)),
-            },
-        )
-        .await?;
-        let (school_attempts, joint_attempts) = attempts_for(status);
-        let start = Utc.from_utc_datetime(&opened_on.and_hms_opt(9, 0, 0).unwrap_or_default());
-        for n in 0..school_attempts + joint_attempts {
-            let joint = n >= school_attempts;
-            let (kind, author, people) = if joint {
-                (
-                    AttemptKind::JointPersuasion,
-                    &officer,
-                    vec![
-                        Participant {
-                            user_id: Some(officer.id.into()),
-                            name: officer.display_name.clone(),
-                            unit: "乡镇".into(),
-                            department: None,
-                        },
-                        Participant {
-                            user_id: None,
-                            name: "派出所民警".into(),
-                            unit: "公安".into(),
-                            department: Some(Department::Police),
-                        },
-                        Participant {
-                            user_id: None,
-                            name: "村委会主任".into(),
-                            unit: "村委会".into(),
-                            department: None,
-                        },
-                    ],
-                )
-            } else {
-                (
-                    if n == 0 {
-                        AttemptKind::PhoneCall
-                    } else {
-                        AttemptKind::HomeVisit
-                    },
-                    &teacher,
-                    vec![Participant {
-                        user_id: Some(teacher.id.into()),
-                        name: teacher.display_name.clone(),
-                        unit: "学校".into(),
-                        department: None,
-                    }],
-                )
-            };
-            let outcome =
-                if status == CaseStatus::Returned && n + 1 == school_attempts + joint_attempts {
-                    AttemptOutcome::AgreedToReturn
-                } else {
-                    AttemptOutcome::ALL[1 + n % 3]
-                };
-            let attempt = NewAttempt {
-                id: AttemptId::new(),
-                case_id: case.id.into(),
-                kind,
-                occurred_at: start + Duration::days(i64::try_from(2 * n).unwrap_or(0)),
-                location: Some(GeoPoint {
-                    lat: 25.04 + rng.random_range(-0.2..0.2),
-                    lon: 102.71 + rng.random_range(-0.2..0.2),
-                    accuracy_m: Some(15.0),
-                }),
-                participants: people,
-                met_whom: "监护人".into(),
-                guardian_statement: "家长表示孩子不愿上学，会再做工作。".into(),
-                outcome,
-                next_step: "三日内再次家访".into(),
-                notes: String::new(),
-            };
-            seed::attempt(db, &state.sealer, &mut changes, &case, attempt, author.id).await?;
-        }
-        cases.push(case);
+    Ok(users)
+}
+
+/// The case of the `index`-th student, in `status`, with `teacher` responsible.
+fn case_for(rng: &mut StdRng, index: usize, status: CaseStatus, teacher: &user::Model) -> NewCase {
+    let opened_on = NaiveDate::from_ymd_opt(YEAR, 9, 1).unwrap_or_default()
+        + Duration::days(rng.random_range(0..60));
+    NewCase {
+        status,
+        found_by: FoundBy::ALL[index % FoundBy::ALL.len()],
+        reason: (status != CaseStatus::Absent)
+            .then(|| ReasonCategory::ALL[rng.random_range(0..ReasonCategory::ALL.len())]),
+        responsible_user_id: Some(teacher.id),
+        opened_on,
+        relapse_count: i32::from(status == CaseStatus::FollowUp && rng.random_bool(0.3)),
     }
-    changes.append(&txn).await?;
-    txn.commit().await?;
-    Ok(Demo {
-        district,
-        townships,
-        users,
-        cases,
-    })
+}
+
+/// Who goes on a school's attempt: the teacher.
+fn school_team(teacher: &user::Model) -> Vec<Participant> {
+    vec![Participant {
+        user_id: Some(teacher.id.into()),
+        name: teacher.display_name.clone(),
+        unit: "学校".into(),
+        department: None,
+    }]
+}
+
+/// Who goes on a joint persuasion: the township officer, a police officer and the village
+/// committee's head.
+fn joint_team(officer: &user::Model) -> Vec<Participant> {
+    vec![
+        Participant {
+            user_id: Some(officer.id.into()),
+            name: officer.display_name.clone(),
+            unit: "乡镇".into(),
+            department: None,
+        },
+        Participant {
+            user_id: None,
+            name: "派出所民警".into(),
+            unit: "公安".into(),
+            department: Some(Department::Police),
+        },
+        Participant {
+            user_id: None,
+            name: "村委会主任".into(),
+            unit: "村委会".into(),
+            department: None,
+        },
+    ]
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 pub mod auth;
 pub mod calendar;
 pub mod cases;
+pub mod chain;
 pub mod error;
 pub mod evidence;
 pub mod hlc;
 pub mod ids;
-pub mod ledger;
 pub mod media;
 pub mod merge;
 pub mod org;

@@ -14,6 +14,8 @@ mod calendar;
 mod case_life;
 #[path = "e2e/case_machine.rs"]
 mod case_machine;
+#[path = "e2e/chain.rs"]
+mod chain;
 #[path = "e2e/closures.rs"]
 mod closures;
 #[path = "e2e/convergence.rs"]
@@ -26,8 +28,6 @@ mod field;
 mod jwt;
 #[path = "e2e/kill.rs"]
 mod kill;
-#[path = "e2e/ledger.rs"]
-mod ledger;
 #[path = "e2e/ops.rs"]
 mod ops;
 #[path = "e2e/phone_media.rs"]

@@ -13,7 +13,7 @@ use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus};
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::Role;
 use sync_protocol::sync::{
-    CaseField, MutationOutcome, MutationResult, PullResponse, PushRequest, PushResponse,
+    CaseField, MutationOutcome, MutationResult, PullResponse, PushRequest, PushResponse, RejectCode,
 };
 use sync_protocol::{DeviceId, OrgUnitId, UserId};
 

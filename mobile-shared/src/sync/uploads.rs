@@ -179,86 +179,54 @@ impl Engine<'_> {
     async fn upload(
         &mut self,
         entry: &QueuedMedia,
-        mut url: Option<String>,
+        url: Option<String>,
         path: &Path,
         pace: &mut Pace,
         overall: &Overall,
     ) -> Result<Option<MediaFailure>, SyncError> {
-        // Whether `sent` is what the server said last; after a failure it is asked again.
-        let mut sent = entry.sent;
-        let mut known = false;
+        let mut at = Standing {
+            url,
+            sent: entry.sent,
+            known: false,
+        };
         let mut failures = 0;
         let mut last_chunk = None;
         let mut restarted = false;
         loop {
-            if sent >= entry.size && known {
+            if at.sent >= entry.size && at.known {
                 return Ok(None);
             }
             let chunk_size = pace.chunk(&self.options.upload_chunk, last_chunk);
-            // A creation carries the whole file when it is one chunk, else nothing: the phone
-            // learns where the upload is before the bulk of it goes.
-            let (from, len) = match (&url, known) {
-                (None, _) if entry.size <= chunk_size as u64 => (0, chunk_size),
-                (None, _) | (Some(_), false) => (0, 0),
-                (Some(_), true) => (sent, chunk_size),
-            };
-            let chunk = match read_chunk(path, from, len) {
-                Ok(chunk) => Bytes::from(chunk),
-                Err(e) => {
-                    return Ok(Some(MediaFailure {
-                        code: "file_unreadable".into(),
-                        detail: format!("the prepared file {} cannot be read: {e}", path.display()),
-                    }));
-                }
+            let chunk = match at.next_chunk(entry.size, chunk_size, path) {
+                Ok(chunk) => chunk,
+                Err(failure) => return Ok(Some(failure)),
             };
             let started = Instant::now();
-            let confirmed_before = sent;
-            let step = {
-                let progress = &mut *self.progress;
-                let mut tick = |written: u64| {
-                    progress.event(SyncEvent::Uploading(progress_of(
-                        entry,
-                        overall,
-                        confirmed_before,
-                        confirmed_before + written,
-                        pace,
-                    )));
-                };
-                let client = &mut *self.client;
-                match url.as_deref() {
-                    None => create(client, entry, chunk.clone(), &mut tick).await,
-                    Some(at) if !known => head(client, at).await,
-                    Some(at) => patch(client, at, sent, chunk.clone(), &mut tick).await,
-                }
-            };
-            match step {
-                Ok(At { url: at, offset }) => {
+            let confirmed_before = at.sent;
+            match self.send(entry, &at, chunk.clone(), pace, overall).await {
+                Ok(At { url, offset }) => {
                     failures = 0;
-                    if known || url.is_none() {
+                    if at.known || at.url.is_none() {
                         pace.observe(offset.saturating_sub(confirmed_before), started.elapsed());
                     }
                     if !chunk.is_empty() {
                         last_chunk = Some(chunk.len());
                     }
-                    known = true;
-                    sent = offset;
+                    at.known = true;
+                    at.sent = offset;
                     self.store
-                        .write(|tx| queue::progress(tx, entry.id, Some(&at), sent))?;
-                    url = Some(at);
+                        .write(|tx| queue::progress(tx, entry.id, Some(&url), at.sent))?;
+                    at.url = Some(url);
                     self.progress.event(SyncEvent::Uploading(progress_of(
-                        entry, overall, sent, sent, pace,
+                        entry, overall, at.sent, at.sent, pace,
                     )));
                 }
                 // The upload expired on the server (or was never kept): start it again.
                 Err(ClientError::Api { status, .. })
-                    if url.is_some()
+                    if at.url.is_some()
                         && (status == StatusCode::NOT_FOUND || status == StatusCode::GONE) =>
                 {
-                    url = None;
-                    sent = 0;
-                    known = false;
-                    self.store
-                        .write(|tx| queue::progress(tx, entry.id, None, 0))?;
+                    self.start_again(entry, &mut at)?;
                 }
                 // The bytes that arrived hash otherwise than the file: damaged on their way (the
                 // phone's file is what it hashed). The server dropped the upload; send the file
@@ -267,22 +235,15 @@ impl Engine<'_> {
                     if problem.code == ErrorCode::HashMismatch && !restarted =>
                 {
                     restarted = true;
-                    url = None;
-                    sent = 0;
-                    known = false;
-                    self.store
-                        .write(|tx| queue::progress(tx, entry.id, None, 0))?;
+                    self.start_again(entry, &mut at)?;
                 }
                 Err(ClientError::Api { status, problem }) if is_refusal(status) => {
-                    return Ok(Some(MediaFailure {
-                        code: problem.code.as_str().to_owned(),
-                        detail: problem.detail.unwrap_or(problem.title),
-                    }));
+                    return Ok(Some(refusal(problem)));
                 }
                 // Our offset is stale, a cut request still holds the upload, the chunk was
                 // damaged on the way, or the link failed: ask where it stands and go on.
                 Err(e) => {
-                    known = false;
+                    at.known = false;
                     let delay = if is_stale(&e) {
                         self.retry_delay(&mut failures, e)?
                     } else {
@@ -292,6 +253,84 @@ impl Engine<'_> {
                 }
             }
         }
+    }
+
+    /// One request of `entry`'s upload standing `at`: its creation (carrying `chunk` when the
+    /// file is one chunk), a question where it stands, or `chunk` at its offset; the progress of
+    /// the bytes written goes out as they go.
+    async fn send(
+        &mut self,
+        entry: &QueuedMedia,
+        at: &Standing,
+        chunk: Bytes,
+        pace: &Pace,
+        overall: &Overall,
+    ) -> Result<At, ClientError> {
+        let confirmed_before = at.sent;
+        let progress = &mut *self.progress;
+        let mut tick = |written: u64| {
+            progress.event(SyncEvent::Uploading(progress_of(
+                entry,
+                overall,
+                confirmed_before,
+                confirmed_before + written,
+                pace,
+            )));
+        };
+        let client = &mut *self.client;
+        match at.url.as_deref() {
+            None => create(client, entry, chunk, &mut tick).await,
+            Some(url) if !at.known => head(client, url).await,
+            Some(url) => patch(client, url, at.sent, chunk, &mut tick).await,
+        }
+    }
+
+    /// Forgets the upload of `entry` standing `at`, so the file goes again from its start.
+    fn start_again(&mut self, entry: &QueuedMedia, at: &mut Standing) -> Result<(), SyncError> {
+        at.url = None;
+        at.sent = 0;
+        at.known = false;
+        self.store
+            .write(|tx| queue::progress(tx, entry.id, None, 0))?;
+        Ok(())
+    }
+}
+
+/// Where an upload stands as the phone knows it.
+struct Standing {
+    /// Its address on the server, once created.
+    url: Option<String>,
+    /// The bytes the server holds.
+    sent: u64,
+    /// Whether `sent` is what the server said last; after a failure it is asked again.
+    known: bool,
+}
+
+impl Standing {
+    /// The bytes of the file at `path` (of `size` bytes) the next request carries: with a
+    /// creation the whole file when it is one chunk of `chunk_size`, else nothing, so the phone
+    /// learns where the upload is before the bulk of it goes; nothing with a question; else a
+    /// chunk from where the server stands.
+    fn next_chunk(&self, size: u64, chunk_size: usize, path: &Path) -> Result<Bytes, MediaFailure> {
+        let (from, len) = match (&self.url, self.known) {
+            (None, _) if size <= chunk_size as u64 => (0, chunk_size),
+            (None, _) | (Some(_), false) => (0, 0),
+            (Some(_), true) => (self.sent, chunk_size),
+        };
+        read_chunk(path, from, len)
+            .map(Bytes::from)
+            .map_err(|e| MediaFailure {
+                code: "file_unreadable".into(),
+                detail: format!("the prepared file {} cannot be read: {e}", path.display()),
+            })
+    }
+}
+
+/// Why the server refuses a file, as the media queue keeps it.
+fn refusal(problem: sync_protocol::Problem) -> MediaFailure {
+    MediaFailure {
+        code: problem.code.as_str().to_owned(),
+        detail: problem.detail.unwrap_or(problem.title),
     }
 }
 

@@ -2,9 +2,9 @@
 //! requirements (`machine`), and what is due on them (`due`), as plain functions over a case's
 //! history (`history`).
 
-pub mod changes;
 pub mod departments;
 pub mod due;
+pub mod edits;
 pub mod history;
 pub mod machine;
 pub mod rights;

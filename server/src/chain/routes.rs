@@ -1,7 +1,7 @@
 //! `GET /api/v1/cases/{id}/verify`: the bureau checks a case's ledger for tampering.
 
 use axum::extract::State;
-use sync_protocol::ledger::Verification;
+use sync_protocol::chain::Verification;
 use sync_protocol::org::Role;
 use sync_protocol::{CaseId, Problem};
 use tracing::instrument;

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::ConnectionTrait;
-use sync_protocol::ledger::{Finding, Verification};
+use sync_protocol::chain::{Finding, Verification};
 use uuid::Uuid;
 
 use crate::db;

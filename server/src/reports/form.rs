@@ -48,6 +48,33 @@ pub fn render(
     township: &str,
     responsible: &str,
 ) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                title { "义务教育阶段学生辍学情况报告单 - " (student.name) }
+                style { (STYLE) }
+            }
+            body {
+                h1 { "义务教育阶段学生辍学情况报告单" }
+                (student_table(case, student, school, township, responsible))
+                h2 { "劝返情况" }
+                (attempts_table(attempts))
+                (signatures())
+            }
+        }
+    }
+}
+
+/// The form's first table: the school, the student, the guardians and the case.
+fn student_table(
+    case: &CaseSummary,
+    student: &StudentDetail,
+    school: &str,
+    township: &str,
+    responsible: &str,
+) -> Markup {
     let groups = [
         (student.groups.left_behind, "留守儿童"),
         (student.groups.orphan, "孤儿"),
@@ -61,84 +88,84 @@ pub fn render(
     .collect::<Vec<_>>()
     .join("、");
     html! {
-        (DOCTYPE)
-        html lang="zh-CN" {
-            head {
-                meta charset="utf-8";
-                title { "义务教育阶段学生辍学情况报告单 - " (student.name) }
-                style { (STYLE) }
-            }
-            body {
-                h1 { "义务教育阶段学生辍学情况报告单" }
-                table {
-                    tr { th { "学校" } td colspan="3" { (school) } th { "乡镇（街道）" } td { (township) } }
-                    tr {
-                        th { "学生姓名" } td { (student.name) }
-                        th { "性别" } td { (labels::gender(student.gender)) }
-                        th { "出生日期" } td { (student.birth_date) }
-                    }
-                    tr {
-                        th { "身份证号" } td colspan="3" { (student.id_number) }
-                        th { "学籍号" } td { (student.registration_no) }
-                    }
-                    tr {
-                        th { "年级" } td { (student.grade) }
-                        th { "班级" } td { (student.class_name) }
-                        th { "特殊群体" } td { (groups) }
-                    }
-                    tr { th { "户籍地" } td colspan="5" { (student.household_address) } }
-                    tr { th { "现居住地" } td colspan="5" { (student.residence_address) } }
-                    @for g in &student.guardians {
-                        tr {
-                            th { "监护人" } td { (g.name) }
-                            th { "关系" } td { (g.relation) }
-                            th { "联系电话" } td { (g.phone) }
-                        }
-                    }
-                    tr {
-                        th { "辍学（立案）日期" } td { (case.opened_on) }
-                        th { "发现方式" } td { (labels::found_by(case.found_by)) }
-                        th { "辍学原因" } td { (case.reason.map(labels::reason).unwrap_or("待核实")) }
-                    }
-                    tr {
-                        th { "当前状态" } td { (labels::status(case.status)) }
-                        th { "反复辍学次数" } td { (case.relapse_count) }
-                        th { "责任人" } td { (responsible) }
-                    }
-                }
-                h2 { "劝返情况" }
-                table {
-                    tr {
-                        th { "序号" } th { "日期" } th { "方式" } th { "参与人员" }
-                        th { "面谈对象" } th { "监护人意见" } th { "结果" }
-                    }
-                    @for (n, a) in attempts.iter().enumerate() {
-                        tr {
-                            td { (n + 1) }
-                            td { (crate::calendar::china_date(a.occurred_at)) }
-                            td { (labels::attempt_kind(a.kind)) }
-                            td {
-                                (a.participants.iter()
-                                    .map(|p| format!("{}（{}）", p.name, p.unit))
-                                    .collect::<Vec<_>>()
-                                    .join("、"))
-                            }
-                            td { (a.met_whom) }
-                            td { (a.guardian_statement) }
-                            td { (labels::outcome(a.outcome)) }
-                        }
-                    }
-                    @if attempts.is_empty() {
-                        tr { td colspan="7" { "（无劝返记录）" } }
-                    }
-                }
-                table.sign {
-                    tr { th { "班主任签字" } td {} th { "控辍保学主管领导签字" } td {} }
-                    tr { th { "校长签字" } td {} th { "学校（盖章）" } td {} }
-                    tr { th { "填报日期" } td { "    年    月    日" } th { "区教体局接收日期" } td { "    年    月    日" } }
-                }
+    table {
+        tr { th { "学校" } td colspan="3" { (school) } th { "乡镇（街道）" } td { (township) } }
+        tr {
+            th { "学生姓名" } td { (student.name) }
+            th { "性别" } td { (labels::gender(student.gender)) }
+            th { "出生日期" } td { (student.birth_date) }
+        }
+        tr {
+            th { "身份证号" } td colspan="3" { (student.id_number) }
+            th { "学籍号" } td { (student.registration_no) }
+        }
+        tr {
+            th { "年级" } td { (student.grade) }
+            th { "班级" } td { (student.class_name) }
+            th { "特殊群体" } td { (groups) }
+        }
+        tr { th { "户籍地" } td colspan="5" { (student.household_address) } }
+        tr { th { "现居住地" } td colspan="5" { (student.residence_address) } }
+        @for g in &student.guardians {
+            tr {
+                th { "监护人" } td { (g.name) }
+                th { "关系" } td { (g.relation) }
+                th { "联系电话" } td { (g.phone) }
             }
         }
+        tr {
+            th { "辍学（立案）日期" } td { (case.opened_on) }
+            th { "发现方式" } td { (labels::found_by(case.found_by)) }
+            th { "辍学原因" } td { (case.reason.map(labels::reason).unwrap_or("待核实")) }
+        }
+        tr {
+            th { "当前状态" } td { (labels::status(case.status)) }
+            th { "反复辍学次数" } td { (case.relapse_count) }
+            th { "责任人" } td { (responsible) }
+        }
+    }
+    }
+}
+
+/// The attempts at persuasion, one row each.
+fn attempts_table(attempts: &[Attempt]) -> Markup {
+    html! {
+    table {
+        tr {
+            th { "序号" } th { "日期" } th { "方式" } th { "参与人员" }
+            th { "面谈对象" } th { "监护人意见" } th { "结果" }
+        }
+        @for (n, a) in attempts.iter().enumerate() {
+            tr {
+                td { (n + 1) }
+                td { (crate::calendar::china_date(a.occurred_at)) }
+                td { (labels::attempt_kind(a.kind)) }
+                td {
+                    (a.participants.iter()
+                        .map(|p| format!("{}（{}）", p.name, p.unit))
+                        .collect::<Vec<_>>()
+                        .join("、"))
+                }
+                td { (a.met_whom) }
+                td { (a.guardian_statement) }
+                td { (labels::outcome(a.outcome)) }
+            }
+        }
+        @if attempts.is_empty() {
+            tr { td colspan="7" { "（无劝返记录）" } }
+        }
+    }
+    }
+}
+
+/// The boxes for signatures, the seal and the dates.
+fn signatures() -> Markup {
+    html! {
+    table.sign {
+        tr { th { "班主任签字" } td {} th { "控辍保学主管领导签字" } td {} }
+        tr { th { "校长签字" } td {} th { "学校（盖章）" } td {} }
+        tr { th { "填报日期" } td { "    年    月    日" } th { "区教体局接收日期" } td { "    年    月    日" } }
+    }
     }
 }
 

@@ -1,6 +1,8 @@
 //! The ledger (台账) as rows: one per case, with the columns the seeds name, read a page at a
 //! time so an export of a whole district never holds it in memory.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbErr};
 use sync_protocol::cases::{AttemptKind, CaseStatus};
@@ -152,13 +154,7 @@ pub async fn rows(
     cases: &[case::Model],
     first: u32,
 ) -> Result<Vec<Vec<Cell>>, DbErr> {
-    let students = db::students::by_id(db, cases.iter().map(|c| c.student_id)).await?;
-    let units = cases
-        .iter()
-        .flat_map(|c| [c.school_id, c.village_id, c.township_id]);
-    let units = db::org::unit_names(db, units.collect()).await?;
-    let people = cases.iter().filter_map(|c| c.responsible_user_id);
-    let people = db::org::user_names(db, people.collect()).await?;
+    let names = Names::read(db, cases).await?;
     let mut histories = history::load(db, cases).await?;
     let calendar = state.calendar().await.map_err(|e| corrupt(e.into()))?;
     let mut out = Vec::with_capacity(cases.len());
@@ -170,61 +166,98 @@ pub async fn rows(
         if !filter.holds(c, closed_on) {
             continue;
         }
-        let student = students.get(&c.student_id);
-        let text = |s: &str| Cell::Text(s.to_owned());
-        let unit = |id: &Uuid| Cell::Text(units.get(id).cloned().unwrap_or_default());
-        let school = h
-            .attempts
-            .iter()
-            .filter(|a| a.kind != AttemptKind::JointPersuasion)
-            .count();
-        let joint = h.attempts.len() - school;
         let next = due::due_or_calendar_missing(&h, &calendar)
             .into_iter()
             .next()
             .map(|d| d.hint)
             .unwrap_or_default();
         let n = first + u32::try_from(out.len()).unwrap_or(u32::MAX);
-        out.push(vec![
-            Cell::Number(n),
-            unit(&c.school_id),
-            unit(&c.township_id),
-            unit(&c.village_id),
-            Cell::Text(student.map(|s| s.name.clone()).unwrap_or_default()),
-            match student {
-                Some(s) => text(labels::gender(parse_stored(&s.gender).map_err(corrupt)?)),
-                None => text(""),
-            },
-            Cell::date(student.map(|s| s.birth_date)),
-            Cell::Number(student.map_or(0, |s| u32::try_from(s.grade).unwrap_or(0))),
-            Cell::Text(student.map(|s| s.class_name.clone()).unwrap_or_default()),
-            Cell::Text(
-                student
-                    .map(|s| s.registration_no.clone())
-                    .unwrap_or_default(),
-            ),
-            Cell::Text(student.map(special_groups).unwrap_or_default()),
-            text(labels::found_by(
-                parse_stored(&c.found_by).map_err(corrupt)?,
-            )),
-            Cell::date(Some(c.opened_on)),
-            text(h.reason.map(labels::reason).unwrap_or("")),
-            text(labels::status(h.status)),
-            Cell::Text(
-                c.responsible_user_id
-                    .and_then(|u| people.get(&u).cloned())
-                    .unwrap_or_default(),
-            ),
-            Cell::Number(u32::try_from(school).unwrap_or(u32::MAX)),
-            Cell::Number(u32::try_from(joint).unwrap_or(u32::MAX)),
-            Cell::date(h.attempts.iter().map(|a| a.on).max()),
-            Cell::Number(u32::try_from(c.relapse_count).unwrap_or(0)),
-            text(h.closure_reason.map(labels::closure).unwrap_or("")),
-            Cell::date(closed_on),
-            Cell::Text(next),
-        ]);
+        out.push(row(n, c, &h, closed_on, next, &names)?);
     }
     Ok(out)
+}
+
+/// What the rows of a page name beside their cases, read once for the page.
+struct Names {
+    students: HashMap<Uuid, student::Model>,
+    units: HashMap<Uuid, String>,
+    people: HashMap<Uuid, String>,
+}
+
+impl Names {
+    /// The students, org units and responsible people of `cases`.
+    async fn read(db: &impl ConnectionTrait, cases: &[case::Model]) -> Result<Self, DbErr> {
+        let students = db::students::by_id(db, cases.iter().map(|c| c.student_id)).await?;
+        let units = cases
+            .iter()
+            .flat_map(|c| [c.school_id, c.village_id, c.township_id]);
+        let units = db::org::unit_names(db, units.collect()).await?;
+        let people = cases.iter().filter_map(|c| c.responsible_user_id);
+        let people = db::org::user_names(db, people.collect()).await?;
+        Ok(Self {
+            students,
+            units,
+            people,
+        })
+    }
+}
+
+/// Row `n`: case `c` with its history `h`, the day it closed and the next step due.
+fn row(
+    n: u32,
+    c: &case::Model,
+    h: &history::CaseHistory,
+    closed_on: Option<NaiveDate>,
+    next: String,
+    names: &Names,
+) -> Result<Vec<Cell>, DbErr> {
+    let student = names.students.get(&c.student_id);
+    let text = |s: &str| Cell::Text(s.to_owned());
+    let unit = |id: &Uuid| Cell::Text(names.units.get(id).cloned().unwrap_or_default());
+    let school = h
+        .attempts
+        .iter()
+        .filter(|a| a.kind != AttemptKind::JointPersuasion)
+        .count();
+    let joint = h.attempts.len() - school;
+    Ok(vec![
+        Cell::Number(n),
+        unit(&c.school_id),
+        unit(&c.township_id),
+        unit(&c.village_id),
+        Cell::Text(student.map(|s| s.name.clone()).unwrap_or_default()),
+        match student {
+            Some(s) => text(labels::gender(parse_stored(&s.gender).map_err(corrupt)?)),
+            None => text(""),
+        },
+        Cell::date(student.map(|s| s.birth_date)),
+        Cell::Number(student.map_or(0, |s| u32::try_from(s.grade).unwrap_or(0))),
+        Cell::Text(student.map(|s| s.class_name.clone()).unwrap_or_default()),
+        Cell::Text(
+            student
+                .map(|s| s.registration_no.clone())
+                .unwrap_or_default(),
+        ),
+        Cell::Text(student.map(special_groups).unwrap_or_default()),
+        text(labels::found_by(
+            parse_stored(&c.found_by).map_err(corrupt)?,
+        )),
+        Cell::date(Some(c.opened_on)),
+        text(h.reason.map(labels::reason).unwrap_or("")),
+        text(labels::status(h.status)),
+        Cell::Text(
+            c.responsible_user_id
+                .and_then(|u| names.people.get(&u).cloned())
+                .unwrap_or_default(),
+        ),
+        Cell::Number(u32::try_from(school).unwrap_or(u32::MAX)),
+        Cell::Number(u32::try_from(joint).unwrap_or(u32::MAX)),
+        Cell::date(h.attempts.iter().map(|a| a.on).max()),
+        Cell::Number(u32::try_from(c.relapse_count).unwrap_or(0)),
+        text(h.closure_reason.map(labels::closure).unwrap_or("")),
+        Cell::date(closed_on),
+        Cell::Text(next),
+    ])
 }
 
 /// The special groups (R22) of a student, in words.

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbErr};
 use sync_protocol::cases::CaseStatus;
 use sync_protocol::evidence::DocumentType;
@@ -13,6 +14,7 @@ use uuid::Uuid;
 
 use super::ledger::{LedgerFilter, case_page, closed_on};
 use crate::cases::history::{self, CaseHistory};
+use crate::db::entity::{case, student};
 use crate::db::{self, Scope};
 
 /// Whether the case of `history` was reported to the bureau: it moved to `reported`, stands
@@ -47,8 +49,7 @@ pub async fn statistics(
         by_class: Vec::new(),
         special_groups: GroupCounts::default(),
     };
-    let mut classes: BTreeMap<(Uuid, i32, String), u64> = BTreeMap::new();
-    let in_period = |day: chrono::NaiveDate| filter.from <= day && day <= filter.to;
+    let mut classes = Classes::new();
     let mut after = None;
     loop {
         let cases = case_page(db, scope, &filter, after).await?;
@@ -64,36 +65,8 @@ pub async fn statistics(
             if !filter.holds(c, closed) {
                 continue;
             }
-            stats.open_cases += 1;
-            stats.new_cases += u64::from(in_period(c.opened_on));
-            stats.closed += u64::from(closed.is_some_and(in_period));
-            stats.returned += u64::from(
-                h.moves
-                    .iter()
-                    .any(|m| m.to == CaseStatus::Returned && in_period(m.on)),
-            );
-            *stats
-                .by_status
-                .entry(h.status.as_str().to_owned())
-                .or_default() += 1;
-            if !reported(&h) {
-                continue;
-            }
-            stats.dropouts += 1;
-            let reason = h.reason.map_or("unknown", |r| r.as_str());
-            *stats.by_reason.entry(reason.to_owned()).or_default() += 1;
-            if let Some(s) = pupils.get(&c.student_id) {
-                *stats.by_grade.entry(s.grade).or_default() += 1;
-                *classes
-                    .entry((s.school_id, s.grade, s.class_name.clone()))
-                    .or_default() += 1;
-                let g = &mut stats.special_groups;
-                g.left_behind += u64::from(s.left_behind);
-                g.orphan += u64::from(s.orphan);
-                g.disabled += u64::from(s.disabled);
-                g.poor_household += u64::from(s.poor_household);
-                g.migrant += u64::from(s.migrant);
-            }
+            let pupil = pupils.get(&c.student_id);
+            count_case(&mut stats, &mut classes, &filter, c, &h, closed, pupil);
         }
         if !full {
             break;
@@ -113,4 +86,51 @@ pub async fn statistics(
         stats.dropout_rate_percent = (rate * 100.0).round() / 100.0;
     }
     Ok(stats)
+}
+
+/// The reported dropouts by school, grade and class.
+type Classes = BTreeMap<(Uuid, i32, String), u64>;
+
+/// Counts case `c`, with its history `h`, the day it closed and its student, into `stats`, and a
+/// reported dropout into its class.
+fn count_case(
+    stats: &mut Statistics,
+    classes: &mut Classes,
+    filter: &LedgerFilter,
+    c: &case::Model,
+    h: &CaseHistory,
+    closed: Option<NaiveDate>,
+    pupil: Option<&student::Model>,
+) {
+    let in_period = |day: NaiveDate| filter.from <= day && day <= filter.to;
+    stats.open_cases += 1;
+    stats.new_cases += u64::from(in_period(c.opened_on));
+    stats.closed += u64::from(closed.is_some_and(in_period));
+    stats.returned += u64::from(
+        h.moves
+            .iter()
+            .any(|m| m.to == CaseStatus::Returned && in_period(m.on)),
+    );
+    *stats
+        .by_status
+        .entry(h.status.as_str().to_owned())
+        .or_default() += 1;
+    if !reported(h) {
+        return;
+    }
+    stats.dropouts += 1;
+    let reason = h.reason.map_or("unknown", |r| r.as_str());
+    *stats.by_reason.entry(reason.to_owned()).or_default() += 1;
+    if let Some(s) = pupil {
+        *stats.by_grade.entry(s.grade).or_default() += 1;
+        *classes
+            .entry((s.school_id, s.grade, s.class_name.clone()))
+            .or_default() += 1;
+        let g = &mut stats.special_groups;
+        g.left_behind += u64::from(s.left_behind);
+        g.orphan += u64::from(s.orphan);
+        g.disabled += u64::from(s.disabled);
+        g.poor_household += u64::from(s.poor_household);
+        g.migrant += u64::from(s.migrant);
+    }
 }

@@ -5,18 +5,18 @@
 //! it opens once a school takes the child).
 
 use axum::extract::State;
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::TransactionTrait as _;
 use sync_protocol::Problem;
 use sync_protocol::org::Role;
-use sync_protocol::students::{ComparisonReport, RollComparison, UnenrolledChild};
+use sync_protocol::students::{ComparisonReport, RegisteredChild, RollComparison, UnenrolledChild};
 use tracing::instrument;
 use uuid::Uuid;
 
 use crate::audit;
 use crate::auth::AuthUser;
 use crate::calendar::age_on;
-use crate::db::entity::unenrolled_child;
+use crate::db::entity::{org_unit, unenrolled_child};
 use crate::db::{self, Scope};
 use crate::error::{ApiError, Json};
 use crate::personal_data::Sealer;
@@ -111,31 +111,8 @@ pub async fn compare_roll(
             continue;
         }
         let village = &villages[&child.village_id.0];
-        let id = Uuid::now_v7();
-        let township_id = village
-            .township_id
-            .ok_or_else(|| anyhow::anyhow!("village {} has no township", village.id))?;
-        let row = unenrolled_child::Model {
-            id,
-            district_id: district,
-            township_id,
-            village_id: village.id,
-            name: String::new(),
-            name_enc: Some(
-                state
-                    .sealer
-                    .seal(&child.name, &db::unenrolled::name_context(id)),
-            ),
-            birth_date: child.birth_date,
-            id_number_enc: state.sealer.seal(
-                child.id_number.trim(),
-                &super::seal_context("unenrolled_children", "id_number", id),
-            ),
-            id_number_lookup: lookup,
-            as_of: body.as_of,
-            found_at: now,
-            found_by: user.id,
-        };
+        let found = (user.id, now);
+        let row = unenrolled_row(&state.sealer, district, village, child, body.as_of, found)?;
         let row = db::unenrolled::insert(&txn, row).await?;
         report.unenrolled.push(view(&state.sealer, row)?);
     }
@@ -153,6 +130,39 @@ pub async fn compare_roll(
     .await?;
     txn.commit().await?;
     Ok(Json(report))
+}
+
+/// The row that lists `child`, living in `village` of `district`, as unenrolled on `as_of`,
+/// `found` by whom and when; its name and ID number sealed.
+fn unenrolled_row(
+    sealer: &Sealer,
+    district: Uuid,
+    village: &org_unit::Model,
+    child: &RegisteredChild,
+    as_of: NaiveDate,
+    (found_by, found_at): (Uuid, DateTime<Utc>),
+) -> anyhow::Result<unenrolled_child::Model> {
+    let id = Uuid::now_v7();
+    let township_id = village
+        .township_id
+        .ok_or_else(|| anyhow::anyhow!("village {} has no township", village.id))?;
+    Ok(unenrolled_child::Model {
+        id,
+        district_id: district,
+        township_id,
+        village_id: village.id,
+        name: String::new(),
+        name_enc: Some(sealer.seal(&child.name, &db::unenrolled::name_context(id))),
+        birth_date: child.birth_date,
+        id_number_enc: sealer.seal(
+            child.id_number.trim(),
+            &super::seal_context("unenrolled_children", "id_number", id),
+        ),
+        id_number_lookup: sealer.id_number_lookup(&child.id_number),
+        as_of,
+        found_at,
+        found_by,
+    })
 }
 
 /// The unenrolled children of the caller's township (township officers), village (village

@@ -389,8 +389,9 @@ async fn an_admin_disables_an_account_of_the_district_and_its_tokens_stop_at_onc
 
     // An account of another district is not this administrator's to see.
     let db = &server.state.db.write;
-    let elsewhere = server::seed::org_unit(db, OrgUnitKind::District, "外区", "X-1", None).await?;
-    let stranger = server::seed::user(
+    let elsewhere =
+        server::records::org_unit(db, OrgUnitKind::District, "外区", "X-1", None).await?;
+    let stranger = server::records::user(
         db,
         "x-admin",
         "外区管理员",

@@ -12,7 +12,7 @@ use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner}
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, TransactionTrait as _};
 use server::db::changes::ChangeSet;
 use server::db::entity::{case, conflict, student};
-use server::seed::{self, NewCase};
+use server::records::{self, NewCase};
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, FoundBy, Participant, ReasonCategory,
 };
@@ -178,7 +178,7 @@ async fn fresh_case(server: &TestServer, student_id: uuid::Uuid) -> anyhow::Resu
         opened_on: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap_or_default(),
         relapse_count: 0,
     };
-    let row = seed::case(&txn, &mut changes, &student, new).await?;
+    let row = records::case(&txn, &mut changes, &student, new).await?;
     changes.append(&txn).await?;
     txn.commit().await?;
     Ok(row)

@@ -651,7 +651,7 @@ async fn r07_a_transferred_students_records_leave_the_old_scope_at_the_next_pull
     // A teacher at the new school, who has never seen the case.
     let new_school = &server.home.townships[1].schools[0];
     let new_village = &server.home.townships[1].villages[0];
-    server::seed::user(
+    server::records::user(
         &server.state.db.write,
         "new-teacher",
         "新老师",
@@ -712,7 +712,7 @@ async fn r07_a_phone_offline_through_two_transfers_is_still_told_to_forget_the_s
     let home = &server.home;
     let (first, second, third) = (&home.townships[0], &home.townships[1], &home.townships[2]);
     let new_school = &second.schools[0];
-    server::seed::user(
+    server::records::user(
         &server.state.db.write,
         "new-teacher",
         "新老师",

@@ -26,7 +26,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
 use server::db::changes::ChangeSet;
-use server::seed::{self, NewCase, NewStudent};
+use server::records::{self, NewCase, NewStudent};
 use sync_protocol::cases::{CaseStatus, FoundBy};
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::students::{Gender, SpecialGroups};
@@ -59,8 +59,9 @@ async fn seed_cases(server: &TestServer, cases: usize) -> anyhow::Result<Vec<Cas
             guardians: Vec::new(),
             groups: SpecialGroups::default(),
         };
-        let student = seed::student(&txn, &server.state.sealer, school, village, student).await?;
-        let case = seed::case(
+        let student =
+            records::student(&txn, &server.state.sealer, school, village, student).await?;
+        let case = records::case(
             &txn,
             &mut changes,
             &student,

@@ -19,7 +19,7 @@ use crate::auth::AuthUser;
 use crate::db::changes::ChangeSet;
 use crate::error::{ApiError, Json, Path};
 use crate::state::AppState;
-use crate::{audit, db, seed};
+use crate::{audit, db, records};
 
 /// Applies `change` for `user` as one mutation of a push, answering a refusal as a problem.
 async fn apply(
@@ -186,11 +186,11 @@ async fn open_case(
         ));
     }
     let mut changes = ChangeSet::default();
-    let row = seed::case(
+    let row = records::case(
         &txn,
         &mut changes,
         &student,
-        seed::NewCase {
+        records::NewCase {
             status: CaseStatus::Absent,
             found_by: body.found_by.unwrap_or(FoundBy::DailyAttendance),
             reason: None,
