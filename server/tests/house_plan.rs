@@ -321,14 +321,6 @@ const TOO_LONG: &[(&str, &str)] = &[
         "server/src/db/chain.rs::append",
         "db/ is being edited by the query move: split after it (issue 17)",
     ),
-    (
-        "server/src/sync/pull.rs::records_for",
-        "queries moving to db/ (issue 17)",
-    ),
-    (
-        "server/src/sync/push.rs::push",
-        "queries moving to db/ (issue 17)",
-    ),
 ];
 
 /// The production sources of the workspace's crates: not the `tests` crate, not migrations,

@@ -4,11 +4,11 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, DbErr};
-use sync_protocol::cases::{Attempt, GeoPoint};
-use sync_protocol::evidence::{Document, Review};
-use sync_protocol::sync::{Conflict, EntityKind, PullRequest, PullResponse, PulledRecord};
+use sync_protocol::cases::Attempt;
+use sync_protocol::sync::{EntityKind, PullRequest, PullResponse, PulledRecord};
 use uuid::Uuid;
 
+use super::shape::{self, corrupt};
 use crate::auth::AuthUser;
 use crate::db::attempts::parse_stamps;
 use crate::db::entity::{case, change_log};
@@ -23,10 +23,6 @@ pub const MAX_PAGE: u32 = 2000;
 
 fn bad_cursor() -> ApiError {
     ApiError::invalid_parameter("cursor is not one this server handed out")
-}
-
-fn corrupt(what: &str, e: impl std::fmt::Display) -> DbErr {
-    DbErr::Custom(format!("corrupt {what}: {e}"))
 }
 
 /// Serves one page of changes to `user`.
@@ -81,26 +77,18 @@ async fn records_for(
         ids.entry(kind).or_default().push(row.entity_id);
     }
     let take = |kind| ids.get(&kind).cloned().unwrap_or_default();
-    let db::records::Records {
-        attempts,
-        documents,
-        reviews,
-        conflicts,
-        media,
-    } = db::records::by_id(db, take).await?;
+    let records = db::records::by_id(db, take).await?;
 
     // Every case the page touches, looked up in the caller's scope.
     let pulled_cases: HashSet<Uuid> = take(EntityKind::Case).into_iter().collect();
     let mut case_ids = pulled_cases.clone();
-    case_ids.extend(attempts.iter().map(|a| a.case_id));
-    case_ids.extend(documents.iter().map(|d| d.case_id));
-    case_ids.extend(reviews.iter().map(|r| r.case_id));
-    case_ids.extend(conflicts.iter().map(|c| c.case_id));
-    case_ids.extend(media.iter().map(|m| m.case_id));
+    case_ids.extend(records.attempts.iter().map(|a| a.case_id));
+    case_ids.extend(records.documents.iter().map(|d| d.case_id));
+    case_ids.extend(records.reviews.iter().map(|r| r.case_id));
+    case_ids.extend(records.conflicts.iter().map(|c| c.case_id));
+    case_ids.extend(records.media.iter().map(|m| m.case_id));
     let cases = db::cases::by_id_in_scope(db, scope, case_ids).await?;
-    let visible = |case_id: &Uuid| cases.contains_key(case_id);
 
-    let mut out: HashMap<(EntityKind, Uuid), PulledRecord> = HashMap::new();
     // Every visible case the page touches is sent, so that its due items follow its attempts
     // and documents (those not in the page's rows come after them), unless a later page touches
     // it again and will send it then.
@@ -119,6 +107,7 @@ async fn records_for(
         .map(|c| c.id)
         .filter(|id| !pulled_cases.contains(id))
         .collect();
+    let mut out = HashMap::new();
     for (summary, row) in crate::cases::views(state, db, touched).await? {
         let stamps = parse_stamps(&row.field_stamps)?;
         out.insert(
@@ -130,119 +119,84 @@ async fn records_for(
             },
         );
     }
+    shape_records(
+        state,
+        db,
+        records,
+        |case_id| cases.contains_key(case_id),
+        &mut out,
+    )
+    .await?;
+    in_page_order(rows, out, resent)
+}
+
+/// The wire shape of `records` whose case is `visible`, into `out` by kind and id.
+async fn shape_records(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    records: db::records::Records,
+    visible: impl Fn(&Uuid) -> bool,
+    out: &mut HashMap<(EntityKind, Uuid), PulledRecord>,
+) -> Result<(), DbErr> {
+    let db::records::Records {
+        attempts,
+        documents,
+        reviews,
+        conflicts,
+        media,
+    } = records;
     let mut participants =
-        crate::db::attempts::participants_of(db, attempts.iter().map(|a| a.id).collect()).await?;
+        db::attempts::participants_of(db, attempts.iter().map(|a| a.id).collect()).await?;
     for row in attempts.into_iter().filter(|a| visible(&a.case_id)) {
         let (id, version, stamps) = (row.id, row.version, parse_stamps(&row.field_stamps)?);
-        let attempt: Attempt = crate::cases::attempt_view(
-            &state.sealer,
-            row,
-            participants.remove(&id).unwrap_or_default(),
-        )
-        .map_err(|e| corrupt("attempt", e))?;
-        out.insert(
-            (EntityKind::Attempt, id),
-            PulledRecord::Attempt {
-                attempt,
-                version,
-                stamps,
-            },
-        );
+        let people = participants.remove(&id).unwrap_or_default();
+        let attempt: Attempt = crate::cases::attempt_view(&state.sealer, row, people)
+            .map_err(|e| corrupt("attempt", e))?;
+        let record = PulledRecord::Attempt {
+            attempt,
+            version,
+            stamps,
+        };
+        out.insert((EntityKind::Attempt, id), record);
     }
     for row in documents.into_iter().filter(|d| visible(&d.case_id)) {
         let (id, version, stamps) = (row.id, row.version, parse_stamps(&row.field_stamps)?);
-        let document = Document {
-            id: row.id.into(),
-            case_id: row.case_id.into(),
-            doc_type: crate::cases::parse_stored(&row.doc_type)
-                .map_err(|e| corrupt("document", e))?,
-            title: row.title,
-            issued_by: row.issued_by,
-            issued_on: row.issued_on,
-            notes: row.notes,
-            author_id: row.author_id.into(),
-            created_at: row.created_at,
+        let document = shape::document(row)?;
+        let record = PulledRecord::Document {
+            document,
+            version,
+            stamps,
         };
-        out.insert(
-            (EntityKind::Document, id),
-            PulledRecord::Document {
-                document,
-                version,
-                stamps,
-            },
-        );
+        out.insert((EntityKind::Document, id), record);
     }
     for row in reviews.into_iter().filter(|r| visible(&r.case_id)) {
-        let review = Review {
-            id: row.id.into(),
-            case_id: row.case_id.into(),
-            target: row.target_kind.parse().map_err(|e| corrupt("review", e))?,
-            target_id: row.target_id,
-            verdict: row.verdict.parse().map_err(|e| corrupt("review", e))?,
-            reason: row.reason,
-            reviewer_id: row.reviewer_id.into(),
-            created_at: row.created_at,
-        };
-        out.insert(
-            (EntityKind::Review, row.id),
-            PulledRecord::Review { review },
-        );
+        let id = row.id;
+        let review = shape::review(row)?;
+        out.insert((EntityKind::Review, id), PulledRecord::Review { review });
     }
     for row in conflicts.into_iter().filter(|c| visible(&c.case_id)) {
-        fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DbErr> {
-            serde_json::from_str(text).map_err(|e| corrupt("conflict", e))
-        }
-        let opened = |id, column, stored: &str| {
-            crate::db::conflicts::opened(&state.sealer, id, column, stored)
-        };
-        let conflict = Conflict {
-            id: row.id.into(),
-            entity_kind: row
-                .entity_kind
-                .parse()
-                .map_err(|e| corrupt("conflict", e))?,
-            entity_id: row.entity_id,
-            case_id: row.case_id.into(),
-            field: row.field,
-            winning_value: parse(&opened(row.id, "winning_value", &row.winning_value)?)?,
-            winning_hlc: parse(&row.winning_hlc)?,
-            losing_value: parse(&opened(row.id, "losing_value", &row.losing_value)?)?,
-            losing_hlc: parse(&row.losing_hlc)?,
-            losing_mutation_id: row.losing_mutation_id.map(Into::into),
-            losing_device_id: row.losing_device_id.into(),
-            created_at: row.created_at,
-        };
+        let id = row.id;
+        let conflict = shape::conflict(&state.sealer, row)?;
         out.insert(
-            (EntityKind::Conflict, row.id),
+            (EntityKind::Conflict, id),
             PulledRecord::Conflict { conflict },
         );
     }
-
     for row in media.into_iter().filter(|m| visible(&m.case_id)) {
-        let media = sync_protocol::media::MediaRef {
-            id: row.id.into(),
-            sha256: row.sha256,
-            size: u64::try_from(row.size).unwrap_or(0),
-            kind: row.kind.parse().map_err(|e| corrupt("media", e))?,
-            content_type: row.content_type,
-            file_name: row.file_name,
-            target_kind: row.target_kind,
-            target_id: row.target_id,
-            case_id: row.case_id.into(),
-            uploaded_by: row.uploaded_by.into(),
-            created_at: row.created_at,
-            captured_at: row.captured_at,
-            location: row.lat.zip(row.lon).map(|(lat, lon)| GeoPoint {
-                lat,
-                lon,
-                accuracy_m: None,
-            }),
-            duration_ms: row.duration_ms.and_then(|d| u64::try_from(d).ok()),
-            preview_of: row.preview_of,
-        };
-        out.insert((EntityKind::Media, row.id), PulledRecord::Media { media });
+        let id = row.id;
+        let media = shape::media(row)?;
+        out.insert((EntityKind::Media, id), PulledRecord::Media { media });
     }
+    Ok(())
+}
 
+/// The records of `out` in the order of the page's `rows` (a removal as such), then the cases
+/// `resent` for what the page changed in them.
+fn in_page_order(
+    rows: &[change_log::Model],
+    mut out: HashMap<(EntityKind, Uuid), PulledRecord>,
+    resent: Vec<Uuid>,
+) -> Result<Vec<PulledRecord>, DbErr> {
     let mut records = Vec::with_capacity(rows.len());
     for row in rows {
         let kind: EntityKind = row

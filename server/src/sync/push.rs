@@ -11,7 +11,7 @@ use sync_protocol::hlc;
 use sync_protocol::sync::{Mutation, MutationOutcome, MutationResult, PushRequest, PushResponse};
 use uuid::Uuid;
 
-use super::apply::Batch;
+use super::apply::{self, Batch};
 use crate::auth::AuthUser;
 use crate::db::{self, entity::applied_mutation};
 use crate::error::ApiError;
@@ -39,23 +39,57 @@ fn reused(id: Uuid) -> ApiError {
     )
 }
 
+/// The answer to `m` sent again with body hash `hash`: the first one's stored result, or a
+/// refusal if the body is not the first one's.
+fn replayed(
+    first: &applied_mutation::Model,
+    hash: &str,
+    m: &Mutation,
+) -> Result<MutationOutcome, ApiError> {
+    if first.body_hash != hash {
+        return Err(reused(m.id.0));
+    }
+    let outcome = serde_json::from_str(&first.result)
+        .map_err(|e| anyhow::anyhow!("corrupt stored result of mutation {}: {e}", m.id))?;
+    Ok(outcome)
+}
+
+/// What applying a mutation came to, as the push answers it.
+fn outcome_of(applied: apply::Outcome, clamped: bool) -> MutationOutcome {
+    match applied {
+        Ok(applied) => MutationOutcome::Applied {
+            version: applied.version,
+            conflicts: applied.conflicts,
+            clock_clamped: clamped,
+        },
+        Err(rejection) => MutationOutcome::Rejected {
+            code: rejection.code,
+            reason: rejection.reason,
+        },
+    }
+}
+
+/// Refuses a batch of a protocol this server does not speak, or too large.
+fn check_batch(request: &PushRequest) -> Result<(), ApiError> {
+    super::check_protocol(request.protocol_version)?;
+    if request.mutations.len() > MAX_BATCH {
+        let detail = format!(
+            "at most {MAX_BATCH} mutations per push, not {}",
+            request.mutations.len()
+        );
+        let status = StatusCode::PAYLOAD_TOO_LARGE;
+        return Err(ApiError::new(status, ErrorCode::PayloadTooLarge, detail));
+    }
+    Ok(())
+}
+
 /// Applies `request` for `user`.
 pub async fn push(
     state: &AppState,
     user: &AuthUser,
     request: PushRequest,
 ) -> Result<PushResponse, ApiError> {
-    super::check_protocol(request.protocol_version)?;
-    if request.mutations.len() > MAX_BATCH {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::PayloadTooLarge,
-            format!(
-                "at most {MAX_BATCH} mutations per push, not {}",
-                request.mutations.len()
-            ),
-        ));
-    }
+    check_batch(&request)?;
     let now = Utc::now();
     let mutations = Arc::new(request.mutations);
     // The body hashes are worked out on another thread while the database looks up what it
@@ -88,11 +122,7 @@ pub async fn push(
     let mut clamped_count = 0usize;
     for (m, hash) in mutations.iter().zip(hashes) {
         if let Some(first) = known.get(&m.id.0) {
-            if first.body_hash != hash {
-                return Err(reused(m.id.0));
-            }
-            let outcome: MutationOutcome = serde_json::from_str(&first.result)
-                .map_err(|e| anyhow::anyhow!("corrupt stored result of mutation {}: {e}", m.id))?;
+            let outcome = replayed(first, &hash, m)?;
             results.push(MutationResult {
                 mutation_id: m.id,
                 outcome,
@@ -101,17 +131,7 @@ pub async fn push(
         }
         let (stamp, clamped) = hlc::clamp(m.hlc, now.timestamp_millis(), MAX_CLOCK_AHEAD_MILLIS);
         clamped_count += usize::from(clamped);
-        let outcome = match batch.apply(m, stamp).await? {
-            Ok(applied) => MutationOutcome::Applied {
-                version: applied.version,
-                conflicts: applied.conflicts,
-                clock_clamped: clamped,
-            },
-            Err(rejection) => MutationOutcome::Rejected {
-                code: rejection.code,
-                reason: rejection.reason,
-            },
-        };
+        let outcome = outcome_of(batch.apply(m, stamp).await?, clamped);
         let row = applied_mutation::Model {
             mutation_id: m.id.0,
             body_hash: hash,
