@@ -123,6 +123,50 @@ pub fn media_content(m: &media_object::Model) -> String {
     sha256_hex(content.to_string().as_bytes())
 }
 
+/// The SHA-256 of a document's canonical content: its metadata, as stored.
+fn document_content(d: &document::Model) -> String {
+    let content = json!([
+        d.id,
+        d.case_id,
+        d.doc_type,
+        d.title,
+        d.issued_by,
+        d.issued_on,
+        d.notes,
+        d.author_id
+    ]);
+    sha256_hex(content.to_string().as_bytes())
+}
+
+/// The SHA-256 of a review's canonical content.
+fn review_content(r: &review::Model) -> String {
+    let content = json!([
+        r.id,
+        r.case_id,
+        r.target_kind,
+        r.target_id,
+        r.verdict,
+        r.reason,
+        r.reviewer_id,
+        micros(r.created_at)
+    ]);
+    sha256_hex(content.to_string().as_bytes())
+}
+
+/// The SHA-256 of a status move's canonical content.
+fn move_content(m: &case_move::Model) -> String {
+    let content = json!([
+        m.id,
+        m.case_id,
+        m.from_status,
+        m.to_status,
+        m.moved_by,
+        micros(m.moved_at),
+        m.mutation_id
+    ]);
+    sha256_hex(content.to_string().as_bytes())
+}
+
 /// Records of `kind` with ids `ids`, each as (case id, SHA-256 of its canonical content). A
 /// record that is gone is absent.
 pub async fn contents(
@@ -159,20 +203,7 @@ pub async fn contents(
                     .all(db)
                     .await?
                 {
-                    let content = json!([
-                        d.id,
-                        d.case_id,
-                        d.doc_type,
-                        d.title,
-                        d.issued_by,
-                        d.issued_on,
-                        d.notes,
-                        d.author_id
-                    ]);
-                    out.insert(
-                        d.id,
-                        (d.case_id, sha256_hex(content.to_string().as_bytes())),
-                    );
+                    out.insert(d.id, (d.case_id, document_content(&d)));
                 }
             }
             LedgerKind::Review => {
@@ -181,20 +212,7 @@ pub async fn contents(
                     .all(db)
                     .await?
                 {
-                    let content = json!([
-                        r.id,
-                        r.case_id,
-                        r.target_kind,
-                        r.target_id,
-                        r.verdict,
-                        r.reason,
-                        r.reviewer_id,
-                        micros(r.created_at)
-                    ]);
-                    out.insert(
-                        r.id,
-                        (r.case_id, sha256_hex(content.to_string().as_bytes())),
-                    );
+                    out.insert(r.id, (r.case_id, review_content(&r)));
                 }
             }
             LedgerKind::Move => {
@@ -203,19 +221,7 @@ pub async fn contents(
                     .all(db)
                     .await?
                 {
-                    let content = json!([
-                        m.id,
-                        m.case_id,
-                        m.from_status,
-                        m.to_status,
-                        m.moved_by,
-                        micros(m.moved_at),
-                        m.mutation_id
-                    ]);
-                    out.insert(
-                        m.id,
-                        (m.case_id, sha256_hex(content.to_string().as_bytes())),
-                    );
+                    out.insert(m.id, (m.case_id, move_content(&m)));
                 }
             }
             LedgerKind::Media => {
@@ -230,6 +236,24 @@ pub async fn contents(
         }
     }
     Ok(out)
+}
+
+/// The recorded heads (last link and its hash) of the chains of `cases`, by case.
+async fn heads_of(
+    db: &impl ConnectionTrait,
+    cases: &[Uuid],
+) -> Result<HashMap<Uuid, (i64, String)>, DbErr> {
+    let mut heads = HashMap::new();
+    for ids in cases.chunks(500) {
+        for h in ledger_head::Entity::find()
+            .filter(ledger_head::Column::CaseId.is_in(ids.iter().copied()))
+            .all(db)
+            .await?
+        {
+            heads.insert(h.case_id, (h.seq, h.hash));
+        }
+    }
+    Ok(heads)
 }
 
 /// What a transaction knows of the content of records it wrote, by (kind, id): (case id,
@@ -261,16 +285,7 @@ pub async fn append(
         }
     }
     let cases: Vec<Uuid> = content.values().map(|(case, _)| *case).collect();
-    let mut heads: HashMap<Uuid, (i64, String)> = HashMap::new();
-    for ids in cases.chunks(500) {
-        for h in ledger_head::Entity::find()
-            .filter(ledger_head::Column::CaseId.is_in(ids.iter().copied()))
-            .all(txn)
-            .await?
-        {
-            heads.insert(h.case_id, (h.seq, h.hash));
-        }
-    }
+    let mut heads = heads_of(txn, &cases).await?;
     let mut events = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (kind, id) in records {
