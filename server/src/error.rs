@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sync_protocol::{ErrorCode, Problem};
 
-/// An error a request ends in, named by what happened; [`ApiError::parts`] is the one mapping
+/// An error a request ends in, named by what happened; `ApiError::parts` is the one mapping
 /// from what happened to the HTTP status of its problem+json answer. Domain code says what
 /// happened; only the HTTP layer (tus, byte ranges) picks a status itself ([`ApiError::Http`]).
 #[derive(Debug, thiserror::Error)]

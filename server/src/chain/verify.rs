@@ -10,7 +10,7 @@ use sync_protocol::chain::{Finding, Verification};
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::chain::{self, GENESIS, LedgerKind, contents, link_hash};
+use crate::db::chain::{self, ChainKind, GENESIS, contents, link_hash};
 use crate::db::entity::ledger_event;
 use crate::storage::Storage;
 
@@ -29,7 +29,7 @@ struct Links {
     /// Links missing, out of order, or not hashing to what they record; a chain cut short.
     findings: Vec<Finding>,
     /// Each record's last event: its link and the content SHA-256 it recorded.
-    last: HashMap<(LedgerKind, Uuid), (i64, String)>,
+    last: HashMap<(ChainKind, Uuid), (i64, String)>,
     /// The hash of the last link ([`GENESIS`] for an empty chain).
     head: String,
 }
@@ -44,9 +44,9 @@ fn check_links(
 ) -> Links {
     let mut findings = Vec::new();
     let mut prev = GENESIS.to_owned();
-    let mut last: HashMap<(LedgerKind, Uuid), (i64, String)> = HashMap::new();
+    let mut last: HashMap<(ChainKind, Uuid), (i64, String)> = HashMap::new();
     for (expected, e) in (1..).zip(events) {
-        let Some(kind) = LedgerKind::parse(&e.entity_kind) else {
+        let Some(kind) = ChainKind::parse(&e.entity_kind) else {
             findings.push(finding(
                 Some(e.seq),
                 &e.entity_kind,
@@ -94,8 +94,8 @@ fn check_links(
 /// SHA-256 now, as [`contents`] gives them) with what their last events recorded (`last`): a
 /// record gone, changed since, or never recorded in the ledger is a finding.
 fn check_records(
-    kind: LedgerKind,
-    last: &HashMap<(LedgerKind, Uuid), (i64, String)>,
+    kind: ChainKind,
+    last: &HashMap<(ChainKind, Uuid), (i64, String)>,
     ids: &[Uuid],
     current: &HashMap<Uuid, (Uuid, String)>,
 ) -> Vec<Finding> {
@@ -147,7 +147,7 @@ pub async fn verify_case(
     );
 
     // The records against their last recorded content, and records the ledger never saw.
-    for kind in LedgerKind::ALL {
+    for kind in ChainKind::ALL {
         let ids = chain::record_ids(db, kind, case_id).await?;
         let current = contents(db, kind, &ids).await?;
         findings.extend(check_records(kind, &last, &ids, &current));
@@ -158,7 +158,7 @@ pub async fn verify_case(
         let moves = db::cases::last_move(db, case_id).await?;
         if let Some(m) = moves.filter(|m| m.to_status != row.status) {
             findings.push(finding(
-                last.get(&(LedgerKind::Move, m.id)).map(|(seq, _)| *seq),
+                last.get(&(ChainKind::Move, m.id)).map(|(seq, _)| *seq),
                 "case",
                 case_id,
                 format!(
@@ -171,7 +171,7 @@ pub async fn verify_case(
 
     // The evidence files, read back.
     for m in db::media::of_case(db, case_id).await? {
-        let seq = last.get(&(LedgerKind::Media, m.id)).map(|(seq, _)| *seq);
+        let seq = last.get(&(ChainKind::Media, m.id)).map(|(seq, _)| *seq);
         match storage.rehash(&m.sha256).await {
             Ok((sha, _)) if sha == m.sha256 => {}
             Ok((sha, size)) => findings.push(finding(
@@ -206,7 +206,7 @@ mod tests {
     const CASE: Uuid = Uuid::from_u128(1);
 
     /// A chain over `records` (kind, record, content SHA-256), linked and hashed as `append` does.
-    fn chain(records: &[(LedgerKind, Uuid, &str)]) -> Vec<ledger_event::Model> {
+    fn chain(records: &[(ChainKind, Uuid, &str)]) -> Vec<ledger_event::Model> {
         let mut prev = GENESIS.to_owned();
         (1..)
             .zip(records)
@@ -228,9 +228,9 @@ mod tests {
 
     fn three() -> Vec<ledger_event::Model> {
         chain(&[
-            (LedgerKind::Move, Uuid::from_u128(10), "m1"),
-            (LedgerKind::Attempt, Uuid::from_u128(20), "a1"),
-            (LedgerKind::Attempt, Uuid::from_u128(20), "a2"),
+            (ChainKind::Move, Uuid::from_u128(10), "m1"),
+            (ChainKind::Attempt, Uuid::from_u128(20), "a1"),
+            (ChainKind::Attempt, Uuid::from_u128(20), "a2"),
         ])
     }
 
@@ -254,7 +254,7 @@ mod tests {
         assert_eq!(links.head, events[2].hash);
         // Each record's last event counts: the attempt's second version, at link 3.
         assert_eq!(
-            links.last.get(&(LedgerKind::Attempt, Uuid::from_u128(20))),
+            links.last.get(&(ChainKind::Attempt, Uuid::from_u128(20))),
             Some(&(3, "a2".to_owned()))
         );
         assert_eq!(links.last.len(), 2);
@@ -289,7 +289,7 @@ mod tests {
         e.hash = link_hash(
             &e.prev_hash,
             e.seq,
-            LedgerKind::Attempt,
+            ChainKind::Attempt,
             e.entity_id,
             "forged",
         );
@@ -352,7 +352,7 @@ mod tests {
         assert_eq!(links.findings[0].entity_kind, "gift");
         // The links after it still count for their records.
         assert_eq!(
-            links.last.get(&(LedgerKind::Attempt, Uuid::from_u128(20))),
+            links.last.get(&(ChainKind::Attempt, Uuid::from_u128(20))),
             Some(&(3, "a2".to_owned()))
         );
     }
@@ -364,18 +364,18 @@ mod tests {
         let attempt = Uuid::from_u128(20);
         let current = |content: &str| HashMap::from([(attempt, (CASE, content.to_owned()))]);
 
-        let same = check_records(LedgerKind::Attempt, &last, &[attempt], &current("a2"));
+        let same = check_records(ChainKind::Attempt, &last, &[attempt], &current("a2"));
         assert_eq!(problems(&same), []);
         // An older version is not what the last event recorded.
-        let changed = check_records(LedgerKind::Attempt, &last, &[attempt], &current("a1"));
+        let changed = check_records(ChainKind::Attempt, &last, &[attempt], &current("a1"));
         assert_eq!(
             problems(&changed),
             [(Some(3), "the record differs from its last recorded state")]
         );
-        let gone = check_records(LedgerKind::Attempt, &last, &[], &HashMap::new());
+        let gone = check_records(ChainKind::Attempt, &last, &[], &HashMap::new());
         assert_eq!(problems(&gone), [(Some(3), "the record is gone")]);
         // Only records of the kind asked about are compared.
-        let documents = check_records(LedgerKind::Document, &last, &[], &HashMap::new());
+        let documents = check_records(ChainKind::Document, &last, &[], &HashMap::new());
         assert_eq!(problems(&documents), []);
     }
 
@@ -389,7 +389,7 @@ mod tests {
             (stranger, (CASE, "x".to_owned())),
         ]);
         let ids = [Uuid::from_u128(20), stranger];
-        let findings = check_records(LedgerKind::Attempt, &last, &ids, &current);
+        let findings = check_records(ChainKind::Attempt, &last, &ids, &current);
         assert_eq!(
             problems(&findings),
             [(None, "the record was written outside the ledger")]

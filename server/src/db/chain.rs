@@ -20,16 +20,16 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::db::case_parts::case_ids;
 use crate::db::entity::{
     attempt, attempt_participant, case_move, document, ledger_event, ledger_head, media_object,
     review,
 };
-use crate::db::records::case_ids;
 use crate::digest::sha256_hex;
 
 /// The kinds of ledger events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LedgerKind {
+pub enum ChainKind {
     /// An attempt recorded or changed (with its participants).
     Attempt,
     /// A document's metadata recorded or changed.
@@ -42,9 +42,9 @@ pub enum LedgerKind {
     Media,
 }
 
-impl LedgerKind {
+impl ChainKind {
     /// Every kind.
-    pub const ALL: [LedgerKind; 5] = [
+    pub const ALL: [ChainKind; 5] = [
         Self::Attempt,
         Self::Document,
         Self::Review,
@@ -73,7 +73,7 @@ impl LedgerKind {
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The hash of the link `seq` after `prev`.
-pub fn link_hash(prev: &str, seq: i64, kind: LedgerKind, entity: Uuid, content: &str) -> String {
+pub fn link_hash(prev: &str, seq: i64, kind: ChainKind, entity: Uuid, content: &str) -> String {
     sha256_hex(format!("{prev}\n{seq}\n{}\n{entity}\n{content}", kind.as_str()).as_bytes())
 }
 
@@ -171,14 +171,14 @@ fn move_content(m: &case_move::Model) -> String {
 /// record that is gone is absent.
 pub async fn contents(
     db: &impl ConnectionTrait,
-    kind: LedgerKind,
+    kind: ChainKind,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, (Uuid, String)>, DbErr> {
     let mut out = HashMap::with_capacity(ids.len());
     for ids in ids.chunks(500) {
         let ids = ids.iter().copied();
         match kind {
-            LedgerKind::Attempt => {
+            ChainKind::Attempt => {
                 let rows = attempt::Entity::find()
                     .filter(attempt::Column::Id.is_in(ids.clone()))
                     .all(db)
@@ -197,7 +197,7 @@ pub async fn contents(
                     out.insert(a.id, (a.case_id, attempt_content(&a, &people)));
                 }
             }
-            LedgerKind::Document => {
+            ChainKind::Document => {
                 for d in document::Entity::find()
                     .filter(document::Column::Id.is_in(ids))
                     .all(db)
@@ -206,7 +206,7 @@ pub async fn contents(
                     out.insert(d.id, (d.case_id, document_content(&d)));
                 }
             }
-            LedgerKind::Review => {
+            ChainKind::Review => {
                 for r in review::Entity::find()
                     .filter(review::Column::Id.is_in(ids))
                     .all(db)
@@ -215,7 +215,7 @@ pub async fn contents(
                     out.insert(r.id, (r.case_id, review_content(&r)));
                 }
             }
-            LedgerKind::Move => {
+            ChainKind::Move => {
                 for m in case_move::Entity::find()
                     .filter(case_move::Column::Id.is_in(ids))
                     .all(db)
@@ -224,7 +224,7 @@ pub async fn contents(
                     out.insert(m.id, (m.case_id, move_content(&m)));
                 }
             }
-            LedgerKind::Media => {
+            ChainKind::Media => {
                 for m in media_object::Entity::find()
                     .filter(media_object::Column::Id.is_in(ids))
                     .all(db)
@@ -258,21 +258,21 @@ async fn heads_of(
 
 /// What a transaction knows of the content of records it wrote, by (kind, id): (case id,
 /// content SHA-256), so that the ledger need not read them back.
-pub type KnownContent = HashMap<(LedgerKind, Uuid), (Uuid, String)>;
+pub type KnownContent = HashMap<(ChainKind, Uuid), (Uuid, String)>;
 
 /// Appends one event per record named in `records` (each at most once, in order) to its case's
 /// chain; the content of each is taken from `known`, or else read. Call it inside the writing
 /// transaction, after the records are written and the change numbers are taken.
 pub async fn append(
     txn: &impl ConnectionTrait,
-    records: &[(LedgerKind, Uuid)],
+    records: &[(ChainKind, Uuid)],
     known: KnownContent,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     if records.is_empty() {
         return Ok(());
     }
-    let mut by_kind: HashMap<LedgerKind, Vec<Uuid>> = HashMap::new();
+    let mut by_kind: HashMap<ChainKind, Vec<Uuid>> = HashMap::new();
     for (kind, id) in records {
         if !known.contains_key(&(*kind, *id)) {
             by_kind.entry(*kind).or_default().push(*id);
@@ -344,15 +344,15 @@ pub async fn append(
 /// The ids of the records of `kind` that belong to `case_id`.
 pub async fn record_ids(
     db: &impl ConnectionTrait,
-    kind: LedgerKind,
+    kind: ChainKind,
     case_id: Uuid,
 ) -> Result<Vec<Uuid>, DbErr> {
     match kind {
-        LedgerKind::Attempt => case_ids!(db, attempt, case_id),
-        LedgerKind::Document => case_ids!(db, document, case_id),
-        LedgerKind::Review => case_ids!(db, review, case_id),
-        LedgerKind::Move => case_ids!(db, case_move, case_id),
-        LedgerKind::Media => case_ids!(db, media_object, case_id),
+        ChainKind::Attempt => case_ids!(db, attempt, case_id),
+        ChainKind::Document => case_ids!(db, document, case_id),
+        ChainKind::Review => case_ids!(db, review, case_id),
+        ChainKind::Move => case_ids!(db, case_move, case_id),
+        ChainKind::Media => case_ids!(db, media_object, case_id),
     }
 }
 

@@ -21,7 +21,7 @@ use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::db::chain::{KnownContent, LedgerKind};
+use crate::db::chain::{ChainKind, KnownContent};
 use crate::db::entity::{attempt, case, change_log, document, media_object, review};
 
 /// The org units a record belongs to, which decide who pulls it.
@@ -81,7 +81,7 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct ChangeSet {
     entries: Vec<Entry>,
-    ledger: Vec<(LedgerKind, Uuid)>,
+    ledger: Vec<(ChainKind, Uuid)>,
     known: KnownContent,
 }
 
@@ -93,10 +93,10 @@ impl ChangeSet {
     /// Attempts, documents, reviews and media are ledger events too.
     pub fn upsert(&mut self, kind: EntityKind, id: Uuid, scope: RecordScope, created: bool) {
         let event = match kind {
-            EntityKind::Attempt => Some(LedgerKind::Attempt),
-            EntityKind::Document => Some(LedgerKind::Document),
-            EntityKind::Review => Some(LedgerKind::Review),
-            EntityKind::Media => Some(LedgerKind::Media),
+            EntityKind::Attempt => Some(ChainKind::Attempt),
+            EntityKind::Document => Some(ChainKind::Document),
+            EntityKind::Review => Some(ChainKind::Review),
+            EntityKind::Media => Some(ChainKind::Media),
             EntityKind::Case | EntityKind::Conflict => None,
         };
         if let Some(event) = event {
@@ -117,13 +117,13 @@ impl ChangeSet {
 
     /// Keeps the content SHA-256 of the record `id` of `case_id` this transaction just wrote
     /// (after [`ChangeSet::upsert`]), so the ledger need not read it back.
-    pub fn known_content(&mut self, kind: LedgerKind, id: Uuid, case_id: Uuid, sha256: String) {
+    pub fn known_content(&mut self, kind: ChainKind, id: Uuid, case_id: Uuid, sha256: String) {
         self.known.insert((kind, id), (case_id, sha256));
     }
 
     /// Records the status move `id` (a row of `case_moves`) as a ledger event.
     pub fn record_move(&mut self, id: Uuid) {
-        self.ledger.push((LedgerKind::Move, id));
+        self.ledger.push((ChainKind::Move, id));
     }
 
     /// Records that `id` left `scope`.

@@ -58,7 +58,7 @@ pub async fn transfer(
     let mut changes = ChangeSet::default();
     for row in db::cases::of_student(&txn, student_id).await? {
         let old_scope = RecordScope::from(&row);
-        let records = db::records::of_case(&txn, row.id).await?;
+        let records = db::case_parts::of_case(&txn, row.id).await?;
         db::cases::move_to(&txn, row.id, new_scope, now).await?;
         for (kind, id) in records {
             if old_scope != new_scope {

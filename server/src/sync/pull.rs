@@ -77,7 +77,7 @@ async fn records_for(
         ids.entry(kind).or_default().push(row.entity_id);
     }
     let take = |kind| ids.get(&kind).cloned().unwrap_or_default();
-    let records = db::records::by_id(db, take).await?;
+    let records = db::case_parts::by_id(db, take).await?;
 
     // Every case the page touches, looked up in the caller's scope.
     let pulled_cases: HashSet<Uuid> = take(EntityKind::Case).into_iter().collect();
@@ -134,11 +134,11 @@ async fn records_for(
 async fn shape_records(
     state: &AppState,
     db: &impl ConnectionTrait,
-    records: db::records::Records,
+    records: db::case_parts::CaseParts,
     visible: impl Fn(&Uuid) -> bool,
     out: &mut HashMap<(EntityKind, Uuid), PulledRecord>,
 ) -> Result<(), DbErr> {
-    let db::records::Records {
+    let db::case_parts::CaseParts {
         attempts,
         documents,
         reviews,

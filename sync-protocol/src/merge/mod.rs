@@ -11,7 +11,7 @@
 //! - a case's status moves only along the case machine; an illegal move is rejected, not applied;
 //! - fields fixed at creation never change.
 //!
-//! [`records`] is the one conversion between the records the API carries and these fields.
+//! `records` (private) is the one conversion between the records the API carries and these fields.
 
 mod records;
 

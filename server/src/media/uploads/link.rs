@@ -7,7 +7,7 @@ use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
 use super::lease::Lease;
-use crate::db::chain::LedgerKind;
+use crate::db::chain::ChainKind;
 use crate::db::changes::{ChangeSet, RecordScope};
 use crate::db::entity::{case, media_object, upload};
 use crate::error::ApiError;
@@ -111,7 +111,7 @@ async fn insert_media(
     let mut changes = ChangeSet::default();
     changes.upsert(EntityKind::Media, media.id, RecordScope::from(case), true);
     changes.known_content(
-        LedgerKind::Media,
+        ChainKind::Media,
         media.id,
         media.case_id,
         crate::db::chain::media_content(&media),

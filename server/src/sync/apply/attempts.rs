@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{Batch, Outcome, created, forbidden_evidence, not_found, reject};
 use crate::cases::rights;
 use crate::db::attempts::{self, parse_stamps};
-use crate::db::chain::{self, LedgerKind};
+use crate::db::chain::{self, ChainKind};
 use crate::db::changes::RecordScope;
 use crate::db::entity::attempt;
 
@@ -67,7 +67,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
             true,
         );
         self.changes
-            .known_content(LedgerKind::Attempt, new.id.0, case.id, content);
+            .known_content(ChainKind::Attempt, new.id.0, case.id, content);
         Ok(created())
     }
 

@@ -1,5 +1,5 @@
-//! Records of every kind a case holds: read by id (what a pull page names), or every id of one
-//! kind in a case.
+//! The parts of cases (attempts, documents, reviews, conflicts, evidence files): read by id
+//! (what a pull page names), or every id of one kind in a case.
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect as _};
 use sync_protocol::sync::EntityKind;
@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use crate::db::entity::{attempt, conflict, document, media_object, review};
 
-/// The records of a page, by kind.
+/// The parts a page names, by kind.
 #[derive(Debug, Default)]
-pub struct Records {
+pub struct CaseParts {
     /// Attempts.
     pub attempts: Vec<attempt::Model>,
     /// Documents.
@@ -26,8 +26,8 @@ pub struct Records {
 pub async fn by_id(
     db: &impl ConnectionTrait,
     ids: impl Fn(EntityKind) -> Vec<Uuid>,
-) -> Result<Records, DbErr> {
-    Ok(Records {
+) -> Result<CaseParts, DbErr> {
+    Ok(CaseParts {
         attempts: attempt::Entity::find()
             .filter(attempt::Column::Id.is_in(ids(EntityKind::Attempt)))
             .all(db)
