@@ -259,19 +259,13 @@ pub enum Evidence {
     SpecialMeasuresEligibility,
 }
 
-/// Police confirmation, death or cremation certificate, or deregistration (R18).
+/// What shows a child missing or dead (R18) or dead (R19 (4)): a police confirmation, a medical
+/// death certificate, a cremation certificate, or the household deregistration (户口注销证明).
 const MISSING_OR_DEAD: &[DocumentType] = &[
     DocumentType::PoliceConfirmation,
     DocumentType::DeathCertificate,
     DocumentType::CremationCertificate,
     DocumentType::DeregistrationRecord,
-];
-
-/// Medical death certificate, cremation or police certificate (R19 (4)).
-const DEATH: &[DocumentType] = &[
-    DocumentType::DeathCertificate,
-    DocumentType::CremationCertificate,
-    DocumentType::PoliceConfirmation,
 ];
 
 /// The evidence each closure reason declares (R14–R20).
@@ -293,7 +287,7 @@ pub fn evidence(reason: ClosureReason) -> &'static [Evidence] {
         ClosureReason::AgeMismatch => &[Document(D::CorrectedHouseholdRecord)],
         ClosureReason::DuplicateRegistration => &[Document(D::DeregistrationRecord)],
         ClosureReason::LostContact => &[Document(D::PoliceConfirmation)],
-        ClosureReason::Death => &[OneOf(DEATH)],
+        ClosureReason::Death => &[OneOf(MISSING_OR_DEAD)],
         ClosureReason::StudyingWithoutRoll => &[Document(D::NewRollRecord)],
         ClosureReason::DeferredForIllness => &[
             Document(D::GuardianApplication),
@@ -635,6 +629,29 @@ mod tests {
             vec![Missing::ClosureReason],
             "a child still out does not close as settled"
         );
+    }
+
+    #[test]
+    fn r18_r19_a_death_is_written_off_on_any_certificate_the_seeds_name() {
+        // Seed 001 §一 (4) and seed 000 §三: a medical death certificate, a cremation certificate,
+        // a police certificate, or the household deregistration (户口注销证明).
+        for reason in [ClosureReason::Death, ClosureReason::MissingOrDead] {
+            for doc_type in [
+                DocumentType::DeathCertificate,
+                DocumentType::CremationCertificate,
+                DocumentType::PoliceConfirmation,
+                DocumentType::DeregistrationRecord,
+            ] {
+                let mut h = case(CaseStatus::JointPersuasion);
+                h.closure_reason = Some(reason);
+                h.documents.push(document(doc_type, true));
+                assert_eq!(
+                    check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+                    Ok(()),
+                    "{reason:?} on {doc_type:?}"
+                );
+            }
+        }
     }
 
     #[test]
