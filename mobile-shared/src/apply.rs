@@ -210,18 +210,18 @@ mod tests {
             &mutation(
                 Change::UpdateCase {
                     case_id,
-                    fields: vec![CaseField::Status(CaseStatus::Closed)],
+                    fields: vec![CaseField::Status(CaseStatus::JointPersuasion)],
                 },
                 1,
                 stamp(2, DeviceId::new()),
             ),
         )
-        .expect_err("suspected cannot close");
+        .expect_err("suspected cannot skip to joint persuasion");
         assert_eq!(err.code, RejectCode::IllegalTransition);
         assert_eq!(
             err.reason,
             CaseStatus::Suspected
-                .check_move(CaseStatus::Closed)
+                .check_move(CaseStatus::JointPersuasion)
                 .expect_err("illegal")
                 .to_string()
         );

@@ -287,7 +287,7 @@ mod tests {
                 case_id: id,
                 fields: vec![
                     CaseField::Reason(ReasonCategory::Religion),
-                    CaseField::Status(CaseStatus::Closed),
+                    CaseField::Status(CaseStatus::JointPersuasion),
                 ],
             },
             1,

@@ -404,10 +404,13 @@ fn an_attempt_recorded_offline_shows_at_once_and_survives_a_reopen() {
 fn an_illegal_status_move_is_refused_locally_with_the_machine_s_words() {
     let (_dir, phone, case_id) = offline_phone();
     let err = phone
-        .edit_case(case_id, vec![CaseField::Status(CaseStatus::Closed)])
+        .edit_case(
+            case_id,
+            vec![CaseField::Status(CaseStatus::JointPersuasion)],
+        )
         .expect_err("refused");
     let words = CaseStatus::Suspected
-        .check_move(CaseStatus::Closed)
+        .check_move(CaseStatus::JointPersuasion)
         .expect_err("illegal")
         .to_string();
     assert_eq!(err.to_string(), words);

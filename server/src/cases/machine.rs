@@ -314,8 +314,16 @@ pub fn evidence(reason: ClosureReason) -> &'static [Evidence] {
 
 /// Whether `reason` closes a case standing at `status`: a followed-up return closes as
 /// settled (R14); a case still out closes only for a reason of R15–R20.
+/// Whether a row standing at `status` may close for `reason`: an R19 write-off from any open
+/// status, a settled return after the follow-up, every other reason after joint persuasion.
 fn fits(reason: ClosureReason, status: CaseStatus) -> bool {
-    (reason == ClosureReason::ReturnedAndSettled) == (status == CaseStatus::FollowUp)
+    if reason.is_not_a_real_dropout() {
+        return !matches!(status, CaseStatus::Absent | CaseStatus::Closed);
+    }
+    match reason {
+        ClosureReason::ReturnedAndSettled => status == CaseStatus::FollowUp,
+        _ => status == CaseStatus::JointPersuasion,
+    }
 }
 
 fn closure_requirements(history: &CaseHistory, today: NaiveDate, missing: &mut Vec<Missing>) {
@@ -632,6 +640,39 @@ mod tests {
     }
 
     #[test]
+    fn r19_a_write_off_as_not_a_real_dropout_is_open_from_every_open_status() {
+        use CaseStatus::*;
+        for status in [
+            Suspected,
+            SchoolPersuasion,
+            Reported,
+            JointPersuasion,
+            Returned,
+            FollowUp,
+        ] {
+            let mut h = case(status);
+            h.closure_reason = Some(ClosureReason::AgeMismatch);
+            h.documents
+                .push(document(DocumentType::CorrectedHouseholdRecord, true));
+            assert_eq!(
+                check_move(Role::Supervisor, &h, Closed, TODAY),
+                Ok(()),
+                "from {status:?}"
+            );
+            h.closure_reason = Some(ClosureReason::PoorHouseholdRefusal);
+            h.documents
+                .push(document(DocumentType::RuralRevitalisationApproval, true));
+            let refused = check_move(Role::Supervisor, &h, Closed, TODAY);
+            assert_eq!(
+                refused.is_ok(),
+                status == JointPersuasion,
+                "R17 only after joint persuasion, not from {status:?}"
+            );
+        }
+        assert!(check_move(Role::Supervisor, &case(Absent), Closed, TODAY).is_err());
+    }
+
+    #[test]
     fn r18_r19_a_death_is_written_off_on_any_certificate_the_seeds_name() {
         // Seed 001 §一 (4) and seed 000 §三: a medical death certificate, a cremation certificate,
         // a police certificate, or the household deregistration (户口注销证明).
@@ -720,7 +761,7 @@ mod tests {
     fn illegal_moves_are_refused_before_roles() {
         let h = case(CaseStatus::Suspected);
         assert!(matches!(
-            check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+            check_move(Role::Teacher, &h, CaseStatus::JointPersuasion, TODAY),
             Err(Refusal::Illegal(_))
         ));
     }

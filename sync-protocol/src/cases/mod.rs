@@ -71,11 +71,31 @@ wire_enum!(
     }
 );
 
+impl ClosureReason {
+    /// Whether this is a write-off as not a real dropout (R19 (1)–(7), seed 001 §一), which is
+    /// open from every status from `suspected` on.
+    pub fn is_not_a_real_dropout(self) -> bool {
+        matches!(
+            self,
+            Self::AgeMismatch
+                | Self::DuplicateRegistration
+                | Self::LostContact
+                | Self::Death
+                | Self::SevereDisability
+                | Self::StudyingWithoutRoll
+                | Self::DeferredForIllness
+        )
+    }
+}
+
 impl CaseStatus {
     /// Checks a move along the case machine (DOMAIN.md §Case life):
     /// `absent → suspected → school_persuasion → reported → joint_persuasion → returned | closed`,
     /// `returned → follow_up → closed`, and a relapse `returned | follow_up → suspected` that
-    /// reopens the same row. A student may also come back at any persuasion step (`→ returned`).
+    /// reopens the same row. A student may also come back at any persuasion step (`→ returned`),
+    /// and a row is closed from any open status from `suspected` on: which closure reasons fit
+    /// which status (an R19 write-off anywhere, R15–R18 and R20 after joint persuasion, a return
+    /// after the follow-up) the server's rules decide.
     pub fn check_move(self, to: CaseStatus) -> Result<(), IllegalMove> {
         use CaseStatus::*;
         let legal = matches!(
@@ -84,13 +104,15 @@ impl CaseStatus {
                 | (Suspected, SchoolPersuasion)
                 | (SchoolPersuasion, Reported)
                 | (Reported, JointPersuasion)
-                | (JointPersuasion, Closed)
+                | (
+                    Suspected | SchoolPersuasion | Reported | JointPersuasion | Returned | FollowUp,
+                    Closed
+                )
                 | (
                     Suspected | SchoolPersuasion | Reported | JointPersuasion,
                     Returned
                 )
                 | (Returned, FollowUp)
-                | (FollowUp, Closed)
                 | (Returned | FollowUp, Suspected)
         );
         if legal {
@@ -488,8 +510,8 @@ mod tests {
         }
         assert!(Absent.check_move(Reported).is_err());
         assert!(
-            SchoolPersuasion.check_move(Closed).is_err(),
-            "closing needs the joint step first"
+            Absent.check_move(Closed).is_err(),
+            "an absence is no ledger row to close"
         );
         assert!(
             Closed.check_move(Suspected).is_err(),

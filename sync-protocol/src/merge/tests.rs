@@ -124,11 +124,11 @@ fn illegal_status_moves_are_rejected_and_change_nothing() {
         stamp(1, DeviceId::new()),
         &[
             CaseField::Reason(ReasonCategory::Poverty),
-            CaseField::Status(CaseStatus::Closed),
+            CaseField::Status(CaseStatus::JointPersuasion),
         ],
         1,
     )
-    .expect_err("suspected cannot close");
+    .expect_err("suspected cannot skip to joint persuasion");
     assert_eq!(err.code, RejectCode::IllegalTransition);
     assert_eq!(c, case());
     assert!(stamps.is_empty());

@@ -242,6 +242,66 @@ async fn r18_closing_waits_for_the_certificate_and_its_review() -> anyhow::Resul
 }
 
 #[tokio::test]
+async fn r19_a_duplicate_registration_is_written_off_from_suspected_with_its_evidence()
+-> anyhow::Result<()> {
+    // Seed 001 §一: "已经登记为失学辍学（疑似）的，完善相关证明材料后，可以作为非真实性数据进行核销".
+    let server = TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::Suspected).await?;
+    let id = CaseId::from(case.id);
+    let supervisor = server.token("supervisor").await?;
+    let lead = server.token("school_lead").await?;
+    let approve_closure = approval(ReviewTarget::Closure, case.id);
+
+    // A reason that is not R19 does not close a suspected case: it waits for joint persuasion.
+    let ask = [CaseField::ClosureReason(ClosureReason::RefusalAfterRuling)];
+    assert_eq!(server.patch_case(&lead, id, &ask).await?.status, 200);
+    let r = server
+        .review_case(&supervisor, id, &approve_closure)
+        .await?;
+    assert_eq!(r.status, 422, "{}", r.body.text());
+    assert!(detail(&r).contains("closure reason"), "{}", detail(&r));
+
+    let ask = [CaseField::ClosureReason(
+        ClosureReason::DuplicateRegistration,
+    )];
+    assert_eq!(server.patch_case(&lead, id, &ask).await?.status, 200);
+    let r = server
+        .review_case(&supervisor, id, &approve_closure)
+        .await?;
+    assert_eq!(r.status, 422);
+    assert!(
+        detail(&r).contains("`deregistration_record`"),
+        "{}",
+        detail(&r)
+    );
+
+    let mut teacher = phone_with(&server, "teacher").await?;
+    teacher.record_document(DocumentDraft::new(
+        id,
+        DocumentType::DeregistrationRecord,
+        "重复户籍注销证明",
+    ))?;
+    teacher.sync(&mut NoProgress).await?;
+    let record = document::Entity::find()
+        .filter(document::Column::CaseId.eq(case.id))
+        .filter(document::Column::DocType.eq("deregistration_record"))
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the deregistration record"))?;
+    let approve_document = approval(ReviewTarget::Document, record.id);
+    let r = server
+        .review_case(&supervisor, id, &approve_document)
+        .await?;
+    assert_eq!(r.status, 201, "{}", r.body.text());
+    let r = server
+        .review_case(&supervisor, id, &approve_closure)
+        .await?;
+    assert_eq!(r.status, 201, "{}", r.body.text());
+    assert_eq!(r.body.json()["status"], "closed");
+    Ok(())
+}
+
+#[tokio::test]
 async fn r14_a_return_is_followed_up_under_a_placement_plan_and_a_relapse_counts()
 -> anyhow::Result<()> {
     let server = TestServer::start().await?;
