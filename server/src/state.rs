@@ -152,7 +152,7 @@ impl AppState {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
-        if crate::calendar::store::marks(&self.db.read).await? == held.marks {
+        if crate::db::calendars::marks(&self.db.read).await? == held.marks {
             return Ok(held);
         }
         let (calendar, marks) = crate::calendar::store::load_all(&self.db.read).await?;

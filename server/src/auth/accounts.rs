@@ -5,24 +5,15 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
 
-use super::{password, sessions};
+use super::password;
+use crate::db;
 use crate::db::entity::user;
-use crate::db::{self, Scope};
 
 /// The account called `username`.
 pub async fn by_username(db: &impl ConnectionTrait, username: &str) -> anyhow::Result<user::Model> {
     db::users::by_username(db, username)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no user `{username}`"))
-}
-
-/// The account `id`, if it belongs to an org unit inside `scope` (an administrator's district).
-pub async fn in_scope(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    scope: Scope,
-) -> Result<Option<user::Model>, sea_orm::DbErr> {
-    db::users::in_scope(db, id, scope).await
 }
 
 /// Sets a new password for `username` and ends every session the account has.
@@ -39,7 +30,7 @@ pub async fn reset_password(
     let txn = db.begin().await?;
     let account = by_username(&txn, username).await?;
     db::users::set_password_hash(&txn, account.id, hash, Utc::now()).await?;
-    sessions::end_all(&txn, account.id, Utc::now()).await?;
+    db::sessions::revoke_user(&txn, account.id, Utc::now()).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -54,7 +45,7 @@ pub async fn set_disabled(
     let now = Utc::now();
     db::users::set_disabled(txn, id, disabled, now).await?;
     if disabled {
-        sessions::end_all(txn, id, now).await?;
+        db::sessions::revoke_user(txn, id, now).await?;
     }
     Ok(())
 }

@@ -136,7 +136,7 @@ async fn set_disabled(
         ));
     }
     let txn = sea_orm::TransactionTrait::begin(&state.db.write).await?;
-    accounts::in_scope(&txn, id, user.scope())
+    crate::db::users::in_scope(&txn, id, user.scope())
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
     accounts::set_disabled(&txn, id, disabled).await?;

@@ -202,16 +202,6 @@ async fn kept_pair(
     ))
 }
 
-/// Ends every session of `user`: their refresh tokens stop, and so do their access tokens (a
-/// request checks that its session is live). Used on a password reset and on disabling.
-pub async fn end_all(
-    db: &impl ConnectionTrait,
-    user: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), sea_orm::DbErr> {
-    db::sessions::revoke_user(db, user, now).await
-}
-
 /// Revokes the session `presented` belongs to. Revoking a revoked session again is not an error.
 pub async fn logout(state: &AppState, presented: &str) -> Result<(), ApiError> {
     let token = db::sessions::by_hash(&state.db.write, &token_hash(presented))

@@ -31,11 +31,6 @@ pub enum StoreError {
 /// What tells one set of stored schedules from another: each year with when it was loaded.
 pub type Marks = Vec<(i32, DateTime<Utc>)>;
 
-/// The marks of the schedules stored now (a few rows: one a year).
-pub async fn marks(db: &impl ConnectionTrait) -> Result<Marks, sea_orm::DbErr> {
-    db::calendars::marks(db).await
-}
-
 /// The shipped schedules with every stored one laid over them, and the stored ones' marks.
 pub async fn load_all(db: &impl ConnectionTrait) -> Result<(WorkCalendar, Marks), StoreError> {
     let mut calendar = WorkCalendar::shipped()?;

@@ -154,7 +154,9 @@ pub async fn revoke_family(
         .map(|_| ())
 }
 
-/// Revokes every live token of account `user` and forgets their kept pairs.
+/// Ends every session of account `user`: its live tokens are revoked and their kept pairs
+/// forgotten, so its access tokens stop too (a request checks that its session is live). Used on
+/// a password reset and on disabling.
 pub async fn revoke_user(
     db: &impl ConnectionTrait,
     user: Uuid,
