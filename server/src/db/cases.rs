@@ -295,8 +295,43 @@ pub async fn latest_move_at(
         .flatten())
 }
 
-/// Writes every field of the case `row` (found by its id) and returns it as stored.
-pub async fn update(db: &impl ConnectionTrait, row: case::Model) -> Result<case::Model, DbErr> {
-    use sea_orm::ActiveModelTrait as _;
-    case::ActiveModel::from(row).reset_all().update(db).await
+/// What a merge decides of a case: the fields phones edit, its version and field clock.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// The stored status name.
+    pub status: String,
+    /// The stored reason category.
+    pub reason: Option<String>,
+    /// The responsible person.
+    pub responsible_user_id: Option<Uuid>,
+    /// Relapses so far.
+    pub relapse_count: i32,
+    /// The stored closure reason.
+    pub closure_reason: Option<String>,
+    /// The version after the merge.
+    pub version: i64,
+    /// The field clock, as stored.
+    pub field_stamps: String,
+    /// When it was merged.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Writes `merged` over the case `row` and returns the case as stored. Only those columns are
+/// written: what another transaction changed meanwhile (a transfer's school) stands.
+pub async fn store_merged(
+    db: &impl ConnectionTrait,
+    row: case::Model,
+    merged: Merged,
+) -> Result<case::Model, DbErr> {
+    use sea_orm::{ActiveModelTrait as _, ActiveValue::Set};
+    let mut active: case::ActiveModel = row.into();
+    active.status = Set(merged.status);
+    active.reason = Set(merged.reason);
+    active.responsible_user_id = Set(merged.responsible_user_id);
+    active.relapse_count = Set(merged.relapse_count);
+    active.closure_reason = Set(merged.closure_reason);
+    active.version = Set(merged.version);
+    active.field_stamps = Set(merged.field_stamps);
+    active.updated_at = Set(merged.updated_at);
+    active.update(db).await
 }

@@ -165,7 +165,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         version: i64,
     ) -> Result<case::Model, DbErr> {
         let id = row.id;
-        let row = case::Model {
+        let merged = db::cases::Merged {
             status: state.status.as_str().to_owned(),
             reason: state.reason.map(|r| r.as_str().to_owned()),
             responsible_user_id: state.responsible_user_id.map(|u| u.0),
@@ -174,9 +174,8 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
             version,
             field_stamps: stamps_text(stamps),
             updated_at: self.now,
-            ..row
         };
-        let updated = db::cases::update(self.txn, row).await?;
+        let updated = db::cases::store_merged(self.txn, row, merged).await?;
         self.cases.insert(id, Some(updated.clone()));
         Ok(updated)
     }
