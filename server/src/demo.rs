@@ -162,7 +162,7 @@ fn student_for(rng: &mut StdRng, index: usize, grade: i32, year: i32) -> NewStud
 /// How many school and joint attempts a case in `status` has had.
 fn attempts_for(status: CaseStatus) -> (usize, usize) {
     match status {
-        CaseStatus::Absent => (1, 0),
+        CaseStatus::Absent | CaseStatus::AbsenceEnded | CaseStatus::Excused => (1, 0),
         CaseStatus::Suspected => (1, 0),
         CaseStatus::SchoolPersuasion => (2, 0),
         CaseStatus::Reported => (3, 0),
@@ -351,8 +351,13 @@ async fn staff(
 
 /// The case of the `index`-th student, in `status`, with `teacher` responsible.
 fn case_for(rng: &mut StdRng, index: usize, status: CaseStatus, teacher: &user::Model) -> NewCase {
-    let opened_on = NaiveDate::from_ymd_opt(YEAR, 9, 1).unwrap_or_default()
-        + Duration::days(rng.random_range(0..60));
+    // An absence is days old, not months: it has ended or become a case by then (R1–R5).
+    let opened_on = if status == CaseStatus::Absent {
+        crate::calendar::china_date(Utc::now()) - Duration::days(rng.random_range(0..3))
+    } else {
+        NaiveDate::from_ymd_opt(YEAR, 9, 1).unwrap_or_default()
+            + Duration::days(rng.random_range(0..60))
+    };
     NewCase {
         status,
         found_by: FoundBy::ALL[index % FoundBy::ALL.len()],

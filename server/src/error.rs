@@ -30,8 +30,9 @@ pub enum ApiError {
     /// The caller's role may not do this (403).
     #[error("{0}")]
     Forbidden(String),
-    /// The record does not exist in the caller's scope (404): what was looked for.
-    #[error("no such {0}")]
+    /// The record does not exist in the caller's scope (404): the detail, which names what was
+    /// looked for (see [`ApiError::not_found`]).
+    #[error("{0}")]
     NotFound(String),
     /// The request conflicts with what is stored (409).
     #[error("{detail}")]
@@ -87,7 +88,7 @@ impl ApiError {
 
     /// The record does not exist in the caller's scope.
     pub fn not_found(what: &str) -> Self {
-        Self::NotFound(what.to_owned())
+        Self::NotFound(format!("no such {what}"))
     }
 
     /// The caller is not signed in, or their token is not valid.

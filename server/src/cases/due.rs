@@ -56,7 +56,7 @@ pub fn due_items(
         CaseStatus::Suspected | CaseStatus::SchoolPersuasion => school(history, calendar)?,
         CaseStatus::Reported | CaseStatus::JointPersuasion => joint(history, calendar)?,
         CaseStatus::Returned | CaseStatus::FollowUp => follow_up(history),
-        CaseStatus::Closed => Vec::new(),
+        CaseStatus::AbsenceEnded | CaseStatus::Excused | CaseStatus::Closed => Vec::new(),
     };
     items.extend(cross_county_notice(history));
     items.sort_by_key(|i| (i.due_on.is_none(), i.due_on));

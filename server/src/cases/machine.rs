@@ -159,10 +159,13 @@ impl std::fmt::Display for Refusal {
 pub fn movers(to: CaseStatus) -> &'static [Role] {
     use Role::*;
     match to {
-        // The school opens the suspected case (R5) and reopens it on a relapse.
-        CaseStatus::Suspected | CaseStatus::SchoolPersuasion | CaseStatus::FollowUp => {
-            &[Teacher, SchoolLead]
-        }
+        // The school follows an absence to its end (R1–R4), opens the suspected case (R5) and
+        // reopens it on a relapse.
+        CaseStatus::AbsenceEnded
+        | CaseStatus::Excused
+        | CaseStatus::Suspected
+        | CaseStatus::SchoolPersuasion
+        | CaseStatus::FollowUp => &[Teacher, SchoolLead],
         // The school's lead signs the report to the bureau (R9).
         CaseStatus::Reported => &[SchoolLead],
         // The township starts joint persuasion on the bureau's letter (R10, R11).

@@ -60,7 +60,7 @@ async fn list_due(
         let rows = {
             let walk = db::cases::Walk {
                 unit,
-                open_only: true,
+                rows: db::cases::Rows::NotEnded,
                 opened_by: None,
             };
             db::cases::page(&state.db.read, user.scope(), walk, after, DUE_PAGE).await?

@@ -5,6 +5,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
+use sync_protocol::cases::CaseStatus;
 use uuid::Uuid;
 
 use crate::db::Scope;
@@ -105,25 +106,35 @@ pub async fn find(
         .await
 }
 
-/// The open case (any status but `closed`) of `student`, if there is one.
+/// The row of `student` that has not ended (see `CaseStatus::ENDED`), if there is one.
 pub async fn open_of_student(
     db: &impl ConnectionTrait,
     student: Uuid,
 ) -> Result<Option<case::Model>, DbErr> {
     case::Entity::find()
         .filter(case::Column::StudentId.eq(student))
-        .filter(case::Column::Status.ne(sync_protocol::cases::CaseStatus::Closed.as_str()))
+        .filter(status_not_in(CaseStatus::ENDED))
         .one(db)
         .await
 }
 
+/// Which rows a walk over [`page`] takes by their status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Rows that have not ended (see `CaseStatus::ENDED`): what the due list walks.
+    NotEnded,
+    /// Ledger rows, open or closed, not absences (see `CaseStatus::ABSENCE`): what the ledger
+    /// and its statistics walk.
+    Ledger,
+}
+
 /// Which cases a walk over [`page`] takes, besides the caller's scope.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Walk {
     /// Only cases under this org unit, whatever its level.
     pub unit: Option<Uuid>,
-    /// Only open cases (every status but `closed`): what the due list walks.
-    pub open_only: bool,
+    /// Which rows by their status.
+    pub rows: Rows,
     /// Only cases opened on or before this day: what a report of a period walks.
     pub opened_by: Option<chrono::NaiveDate>,
 }
@@ -137,10 +148,10 @@ pub async fn page(
     limit: u64,
 ) -> Result<Vec<case::Model>, DbErr> {
     let mut query = case::Entity::find().filter(scope.condition::<case::Entity>());
-    if walk.open_only {
-        query = query
-            .filter(case::Column::Status.ne(sync_protocol::cases::CaseStatus::Closed.as_str()));
-    }
+    query = query.filter(status_not_in(match walk.rows {
+        Rows::NotEnded => CaseStatus::ENDED,
+        Rows::Ledger => CaseStatus::ABSENCE,
+    }));
     if let Some(day) = walk.opened_by {
         query = query.filter(case::Column::OpenedOn.lte(day));
     }
@@ -155,6 +166,11 @@ pub async fn page(
         .limit(limit)
         .all(db)
         .await
+}
+
+/// Rows whose status is none of `statuses`.
+fn status_not_in(statuses: &[CaseStatus]) -> sea_orm::sea_query::SimpleExpr {
+    case::Column::Status.is_not_in(statuses.iter().map(|s| s.as_str()))
 }
 
 /// Every attempt of `case_id`, oldest first, with its participants in signing order.

@@ -10,6 +10,8 @@ use sync_protocol::students::Gender;
 pub fn status(s: CaseStatus) -> &'static str {
     match s {
         CaseStatus::Absent => "未到校",
+        CaseStatus::AbsenceEnded => "已返校",
+        CaseStatus::Excused => "已准假",
         CaseStatus::Suspected => "疑似辍学",
         CaseStatus::SchoolPersuasion => "学校劝返",
         CaseStatus::Reported => "已报告",

@@ -109,7 +109,7 @@ pub async fn case_page(
     let walk = db::cases::Walk {
         unit: filter.org_unit,
         opened_by: Some(filter.to),
-        open_only: false,
+        rows: db::cases::Rows::Ledger,
     };
     db::cases::page(db, scope, walk, after, PAGE).await
 }

@@ -52,8 +52,12 @@ pub(crate) use wire_enum;
 wire_enum!(
     /// Where a case stands on the case machine (DOMAIN.md §Case life).
     CaseStatus {
-        /// Unexcused absence being followed (R1–R4).
+        /// Unexcused absence being followed (R1–R4): not yet a ledger row.
         Absent => "absent",
+        /// The absence ended with the child back at school before a case opened (R1–R4).
+        AbsenceEnded => "absence_ended",
+        /// The absence turned out excused (leave granted after all): it ends, never a case.
+        Excused => "excused",
         /// Suspected dropout (疑似辍学): a case with a responsible person (R5).
         Suspected => "suspected",
         /// The school's persuasion attempts (R8).
@@ -89,7 +93,26 @@ impl ClosureReason {
 }
 
 impl CaseStatus {
-    /// Checks a move along the case machine (DOMAIN.md §Case life):
+    /// The statuses of an absence, followed or ended (R1–R4): attendance follow-up, not a
+    /// ledger row (台账) nor counted in its statistics.
+    pub const ABSENCE: &'static [CaseStatus] = &[Self::Absent, Self::AbsenceEnded, Self::Excused];
+
+    /// The statuses that end a row for good: nothing is due on it, and the student may have a
+    /// new one.
+    pub const ENDED: &'static [CaseStatus] = &[Self::AbsenceEnded, Self::Excused, Self::Closed];
+
+    /// Whether the row has ended for good (see [`Self::ENDED`]).
+    pub fn is_ended(self) -> bool {
+        Self::ENDED.contains(&self)
+    }
+
+    /// Whether the row is a ledger row (台账), not an absence (see [`Self::ABSENCE`]).
+    pub fn is_ledger_row(self) -> bool {
+        !Self::ABSENCE.contains(&self)
+    }
+
+    /// Checks a move along the case machine (DOMAIN.md §Case life): an absence ends
+    /// (`absent → absence_ended | excused`) or becomes a case,
     /// `absent → suspected → school_persuasion → reported → joint_persuasion → returned | closed`,
     /// `returned → follow_up → closed`, and a relapse `returned | follow_up → suspected` that
     /// reopens the same row. A student may also come back at any persuasion step (`→ returned`),
@@ -100,7 +123,7 @@ impl CaseStatus {
         use CaseStatus::*;
         let legal = matches!(
             (self, to),
-            (Absent, Suspected)
+            (Absent, Suspected | AbsenceEnded | Excused)
                 | (Suspected, SchoolPersuasion)
                 | (SchoolPersuasion, Reported)
                 | (Reported, JointPersuasion)
@@ -519,6 +542,24 @@ mod tests {
         );
         assert!(Returned.check_move(Suspected).is_ok() && Suspected.is_relapse_from(FollowUp));
         assert!(!Suspected.is_relapse_from(Absent));
+    }
+
+    #[test]
+    fn r01_r04_an_absence_ends_for_good_and_is_no_ledger_row() {
+        use CaseStatus::*;
+        for end in [AbsenceEnded, Excused] {
+            assert_eq!(Absent.check_move(end), Ok(()));
+            assert!(end.is_ended() && !end.is_ledger_row());
+            for to in CaseStatus::ALL {
+                assert!(end.check_move(*to).is_err(), "{end:?} → {to:?}");
+            }
+            assert!(
+                Suspected.check_move(end).is_err(),
+                "a ledger case does not end as an absence"
+            );
+        }
+        assert!(!Absent.is_ended() && !Absent.is_ledger_row());
+        assert!(Suspected.is_ledger_row() && !Suspected.is_ended());
     }
 
     #[test]

@@ -346,18 +346,23 @@ async fn r14_a_return_is_followed_up_under_a_placement_plan_and_a_relapse_counts
     Ok(())
 }
 
-#[tokio::test]
-async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
+/// A student of the home teacher's school with no case.
+async fn pupil_without_case(server: &TestServer) -> anyhow::Result<student::Model> {
     let school = server.home.users[0].1.org_unit_id;
     let with_case: Vec<uuid::Uuid> = server.home.cases.iter().map(|c| c.student_id).collect();
-    let pupil = student::Entity::find()
+    student::Entity::find()
         .filter(student::Column::SchoolId.eq(school))
         .all(&server.state.db.read)
         .await?
         .into_iter()
         .find(|s| !with_case.contains(&s.id))
-        .ok_or_else(|| anyhow::anyhow!("a student of the school with no case"))?;
+        .ok_or_else(|| anyhow::anyhow!("a student of the school with no case"))
+}
+
+#[tokio::test]
+async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let pupil = pupil_without_case(&server).await?;
     let teacher = server.token("teacher").await?;
     let body = OpenCase {
         student_id: pupil.id.into(),
@@ -403,6 +408,93 @@ async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> a
     let mut phone = server.phone("teacher").await?;
     phone.sync(&mut NoProgress).await?;
     assert!(phone.cases()?.iter().any(|c| c.id == opened.id));
+    Ok(())
+}
+
+#[tokio::test]
+async fn r01_r04_an_absence_that_resolves_ends_and_never_becomes_a_ledger_row() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await?;
+    let pupil = pupil_without_case(&server).await?;
+    let teacher = server.token("teacher").await?;
+    let open = OpenCase {
+        student_id: pupil.id.into(),
+        found_by: None,
+        first_absent_on: None,
+    };
+    let opened: CaseSummary = server
+        .post("/api/v1/cases", &teacher, &open)
+        .await?
+        .body
+        .parse()?;
+
+    // The township does not end it; the teacher does, with nothing left due.
+    let end = [CaseField::Status(CaseStatus::AbsenceEnded)];
+    let township = server.token("township_officer").await?;
+    let r = server.patch_case(&township, opened.id, &end).await?;
+    assert_eq!(
+        r.status,
+        reqwest::StatusCode::FORBIDDEN,
+        "{}",
+        r.body.text()
+    );
+    let elsewhere = server.token("b-teacher").await?;
+    let r = server.patch_case(&elsewhere, opened.id, &end).await?;
+    assert_eq!(
+        (r.status, detail(&r)),
+        (reqwest::StatusCode::NOT_FOUND, "no such case".to_owned())
+    );
+    let r = server.patch_case(&teacher, opened.id, &end).await?;
+    assert_eq!(r.status, 200, "{}", r.body.text());
+    let ended: CaseSummary = r.body.parse()?;
+    assert_eq!(ended.status, CaseStatus::AbsenceEnded);
+    assert!(ended.due.is_empty(), "{:?}", ended.due);
+    let due = server.get("/api/v1/cases/due", &teacher).await?.body.json();
+    assert!(
+        !due.to_string().contains(&opened.id.to_string()),
+        "an ended absence is on no due list"
+    );
+
+    // Who ended it is on the record.
+    let teacher_id = server.home.users[0].1.id;
+    let moved: Vec<(String, uuid::Uuid)> = case_move::Entity::find()
+        .filter(case_move::Column::CaseId.eq(opened.id.0))
+        .all(&server.state.db.read)
+        .await?
+        .into_iter()
+        .map(|m| (m.to_status, m.moved_by))
+        .collect();
+    assert_eq!(moved, [("absence_ended".to_owned(), teacher_id)]);
+
+    // The next absence of the same child is a new row, and this one ends excused.
+    let r = server.post("/api/v1/cases", &teacher, &open).await?;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body.text());
+    let again: CaseSummary = r.body.parse()?;
+    assert_ne!(again.id, opened.id);
+    let lead = server.token("school_lead").await?;
+    let excused = [CaseField::Status(CaseStatus::Excused)];
+    let r = server.patch_case(&lead, again.id, &excused).await?;
+    assert_eq!(r.status, 200, "{}", r.body.text());
+
+    // Neither absence is a ledger row.
+    let supervisor = server.token("supervisor").await?;
+    let csv = server
+        .get(
+            "/api/v1/reports/ledger.csv?from=2000-01-01&to=2099-12-31",
+            &supervisor,
+        )
+        .await?
+        .body
+        .text();
+    assert!(
+        !csv.contains(&pupil.registration_no),
+        "an absence is no ledger row"
+    );
+
+    // A ledger case does not end as an absence.
+    let case = server.school_case_at(CaseStatus::Suspected).await?;
+    let r = server.patch_case(&teacher, case.id.into(), &end).await?;
+    assert_eq!(r.status, reqwest::StatusCode::CONFLICT, "{}", r.body.text());
     Ok(())
 }
 
