@@ -56,6 +56,10 @@ pub struct Config {
     /// 30 to 100, default 85) and the long side of the previews sent first
     /// (`PHOTO_PREVIEW_SIDE`, 0 to 1024 px, default 320; 0: none).
     pub media_profile: MediaProfile,
+    /// The age whose school year's end writes off a deferred or suspended child with the
+    /// over-age leaving mark (超龄离校标注, R15–R17): `OVER_AGE_LEAVING_AGE`, 15 to 18, default
+    /// 16 (the end of the school year in which the child turns 16).
+    pub leaving_age: u32,
 }
 
 /// The largest file the server takes, per media kind.
@@ -155,6 +159,7 @@ impl Config {
                 }
             },
             media_profile,
+            leaving_age: env.ranged("OVER_AGE_LEAVING_AGE", 16u32, 15..=18)?,
         })
     }
 
@@ -273,6 +278,7 @@ mod tests {
         };
         let default = Config::from_lookup(|_| None).expect("the defaults");
         assert_eq!(default.media_profile, MediaProfile::default());
+        assert_eq!(default.leaving_age, 16, "R15: the year the child turns 16");
         let set = with("PHOTO_QUALITY", "60").expect("quality 60");
         assert_eq!(set.media_profile.photo_quality, 60);
         assert_eq!(set.media_profile.photo_long_side, 2048);
@@ -284,6 +290,8 @@ mod tests {
             ("PHOTO_LONG_SIDE", "319"),
             ("PHOTO_LONG_SIDE", "8193"),
             ("PHOTO_PREVIEW_SIDE", "1025"),
+            ("OVER_AGE_LEAVING_AGE", "14"),
+            ("OVER_AGE_LEAVING_AGE", "19"),
         ] {
             let refused = with(name, bad).expect_err(bad);
             assert_eq!(refused.name, name, "{bad}: {}", refused.reason);

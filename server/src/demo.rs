@@ -167,7 +167,12 @@ fn attempts_for(status: CaseStatus) -> (usize, usize) {
         CaseStatus::SchoolPersuasion => (2, 0),
         CaseStatus::Reported => (3, 0),
         CaseStatus::JointPersuasion => (3, 1),
-        CaseStatus::Returned | CaseStatus::FollowUp | CaseStatus::Closed => (3, 3),
+        CaseStatus::CompulsoryReturn
+        | CaseStatus::Deferred
+        | CaseStatus::Returned
+        | CaseStatus::VocationalSchool
+        | CaseStatus::FollowUp
+        | CaseStatus::Closed => (3, 3),
     }
 }
 

@@ -56,8 +56,15 @@ wire_enum!(
         EducationPlan => "education_plan",
         /// 接收函: the receiving school's acceptance letter (R20).
         AcceptanceLetter => "acceptance_letter",
-        /// 执法记录: law enforcement records (R20).
+        /// 执法记录: law enforcement records, the enforcement of a compulsory return (R20).
         LawEnforcementRecord => "law_enforcement_record",
+        /// 启动司法程序: the judicial procedure against the guardian filed, the first step of a
+        /// compulsory return (R20).
+        JudicialFiling => "judicial_filing",
+        /// 巡回法庭庭审记录: the (circuit) court's hearing of a compulsory return (R20).
+        HearingRecord => "hearing_record",
+        /// 送教记录: teaching delivered to the child while a compulsory return goes on (R20).
+        TeachingRecord => "teaching_record",
         /// Anything else, described in the title.
         Other => "other",
     }

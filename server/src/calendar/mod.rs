@@ -32,6 +32,18 @@ pub fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
     day.year() - birth.year() - i32::from(!had_birthday)
 }
 
+/// The day a child born on `birth` leaves compulsory education over-age (超龄离校, R15–R17):
+/// the end of the school year (31 August) in which they turn `years`.
+pub fn over_age_on(birth: NaiveDate, years: u32) -> Option<NaiveDate> {
+    let turns = birth.checked_add_months(chrono::Months::new(12 * years))?;
+    let ends = if turns.month() >= 9 {
+        turns.year() + 1
+    } else {
+        turns.year()
+    };
+    NaiveDate::from_ymd_opt(ends, 8, 31)
+}
+
 /// The schedules shipped with the project.
 const SHIPPED: [&str; 2] = [
     include_str!("../../calendars/cn-2025.json"),
@@ -194,6 +206,16 @@ mod tests {
 
     fn calendar() -> WorkCalendar {
         WorkCalendar::shipped().expect("the shipped schedules load")
+    }
+
+    #[test]
+    fn r15_a_child_leaves_over_age_at_the_end_of_the_school_year_they_turn_the_age() {
+        // Turning 16 in spring: that school year ends in the summer of the same year.
+        assert_eq!(over_age_on(date(2010, 3, 5), 16), Some(date(2026, 8, 31)));
+        // Turning 16 on the first day of a school year: it ends the next summer.
+        assert_eq!(over_age_on(date(2010, 9, 1), 16), Some(date(2027, 8, 31)));
+        assert_eq!(over_age_on(date(2010, 8, 31), 16), Some(date(2026, 8, 31)));
+        assert_eq!(over_age_on(date(2012, 2, 29), 15), Some(date(2027, 8, 31)));
     }
 
     #[test]

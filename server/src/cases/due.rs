@@ -17,13 +17,15 @@
 //! item is overdue is `today > due_on`, judged by whoever shows it.
 
 use chrono::{Duration, NaiveDate};
-use sync_protocol::cases::{AttemptKind, CaseStatus, DueItem, DueWhat, ReasonCategory};
+use sync_protocol::cases::{
+    AttemptKind, CaseStatus, ClosureReason, DueItem, DueWhat, JudicialStage, ReasonCategory,
+};
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::Role;
 
-use super::departments;
 use super::history::CaseHistory;
 use super::machine::{JOINT_ATTEMPTS, SCHOOL_ATTEMPTS};
+use super::{departments, measures};
 use crate::calendar::{CalendarError, WorkCalendar};
 
 /// Working days R8 gives the school from the case opening.
@@ -55,7 +57,11 @@ pub fn due_items(
         CaseStatus::Absent => absence(history, calendar)?,
         CaseStatus::Suspected | CaseStatus::SchoolPersuasion => school(history, calendar)?,
         CaseStatus::Reported | CaseStatus::JointPersuasion => joint(history, calendar)?,
-        CaseStatus::Returned | CaseStatus::FollowUp => follow_up(history),
+        CaseStatus::CompulsoryReturn => compulsory_return(history),
+        CaseStatus::Deferred => deferred(history),
+        CaseStatus::Returned | CaseStatus::VocationalSchool | CaseStatus::FollowUp => {
+            follow_up(history)
+        }
         CaseStatus::AbsenceEnded | CaseStatus::Excused | CaseStatus::Closed => Vec::new(),
     };
     items.extend(cross_county_notice(history));
@@ -72,6 +78,7 @@ fn cross_county_notice(h: &CaseHistory) -> Option<DueItem> {
             | CaseStatus::SchoolPersuasion
             | CaseStatus::Reported
             | CaseStatus::JointPersuasion
+            | CaseStatus::CompulsoryReturn
     );
     (persuading
         && h.reason == Some(ReasonCategory::MovedAcrossCounty)
@@ -229,11 +236,109 @@ fn joint(h: &CaseHistory, calendar: &WorkCalendar) -> Result<Vec<DueItem>, Calen
     Ok(items)
 }
 
-/// R14: the placement plan and the follow-up visits of a returned student.
-fn follow_up(h: &CaseHistory) -> Vec<DueItem> {
-    let returned = h
-        .entered(CaseStatus::Returned)
+/// The day a month after the last attempt on or after `since` (or after `since` itself, if
+/// none): when the next monthly visit is due.
+fn a_month_after_the_last_attempt(h: &CaseHistory, since: NaiveDate) -> Option<NaiveDate> {
+    let last = h
+        .attempts
+        .iter()
+        .filter(|a| a.on >= since)
+        .map(|a| a.on)
+        .max()
+        .unwrap_or(since);
+    last.checked_add_signed(Duration::days(FOLLOW_UP_EVERY_DAYS))
+}
+
+/// The rule that deferred or suspended the row: R15, R16, R17 or R19 (7).
+fn deferral_rule(h: &CaseHistory) -> &'static str {
+    match h.closure_reason {
+        Some(ClosureReason::PhysicalCondition) => "R16",
+        Some(ClosureReason::PoorHouseholdRefusal) => "R17",
+        Some(ClosureReason::DeferredForIllness) => "R19",
+        _ => "R15",
+    }
+}
+
+/// R15–R17, R19 (7): a deferred or suspended child is still persuaded and followed, monthly,
+/// until the return or the over-age leaving mark (from its day on, the bureau writes the row
+/// off).
+fn deferred(h: &CaseHistory) -> Vec<DueItem> {
+    let since = h
+        .entered(CaseStatus::Deferred)
         .unwrap_or_else(|| h.in_status_since());
+    let rule = deferral_rule(h);
+    vec![
+        item(
+            rule,
+            DueWhat::KeepPersuading,
+            Role::Teacher,
+            a_month_after_the_last_attempt(h, since),
+            "延缓入学（休学）期间继续劝返复学、跟踪了解情况（每月至少一次）".into(),
+        ),
+        item(
+            rule,
+            DueWhat::OverAgeLeaving,
+            Role::Supervisor,
+            h.over_age_on,
+            match h.over_age_on {
+                Some(day) => format!("{day}起作超龄离校标注并销号"),
+                None => "补录出生日期，以确定超龄离校标注日期".into(),
+            },
+        ),
+    ]
+}
+
+/// R20 (2): a compulsory return goes step by step through the courts, with teaching delivered
+/// and persuasion kept up, monthly, until the child returns.
+fn compulsory_return(h: &CaseHistory) -> Vec<DueItem> {
+    let since = h
+        .entered(CaseStatus::CompulsoryReturn)
+        .unwrap_or_else(|| h.in_status_since());
+    let mut items = Vec::new();
+    if let Some(step) = measures::next_judicial_step(h) {
+        items.push(item(
+            "R20",
+            DueWhat::JudicialStep { step },
+            Role::TownshipOfficer,
+            None,
+            format!("强制劝返：{}", judicial_step_hint(step)),
+        ));
+    }
+    let (_, last_taught) = measures::teaching(h);
+    items.push(item(
+        "R20",
+        DueWhat::TeachingService,
+        Role::Teacher,
+        last_taught
+            .unwrap_or(since)
+            .max(since)
+            .checked_add_signed(Duration::days(FOLLOW_UP_EVERY_DAYS)),
+        "劝返成功前开展送教服务（每月至少一次，录入送教记录）".into(),
+    ));
+    items.push(item(
+        "R20",
+        DueWhat::KeepPersuading,
+        Role::Teacher,
+        a_month_after_the_last_attempt(h, since),
+        "跟进思想教育和劝返引导（每月至少一次）".into(),
+    ));
+    items
+}
+
+/// What the township does next in the judicial procedure, for field staff.
+fn judicial_step_hint(step: JudicialStage) -> &'static str {
+    match step {
+        JudicialStage::Filing => "对拒不送学的监护人启动司法程序",
+        JudicialStage::Hearing => "巡回法庭开庭审理，录入庭审记录",
+        JudicialStage::Ruling => "录入法院判决裁定",
+        JudicialStage::Enforcement => "强制执行，录入执法记录",
+    }
+}
+
+/// R14: the placement plan and the follow-up visits of a returned student (back at school or
+/// placed in a vocational school, R20 (1)).
+fn follow_up(h: &CaseHistory) -> Vec<DueItem> {
+    let returned = h.returned_on().unwrap_or_else(|| h.in_status_since());
     let mut items = Vec::new();
     if h.first_document(DocumentType::PlacementPlan).is_none() {
         items.push(item(
@@ -244,18 +349,11 @@ fn follow_up(h: &CaseHistory) -> Vec<DueItem> {
             "制定安置方案（随班就读、单独编班、个别辅导、送教上门或职业学校）".into(),
         ));
     }
-    let last_visit = h
-        .attempts
-        .iter()
-        .filter(|a| a.on >= returned)
-        .map(|a| a.on)
-        .max()
-        .unwrap_or(returned);
     items.push(item(
         "R14",
         DueWhat::FollowUpVisit,
         Role::Teacher,
-        last_visit.checked_add_signed(Duration::days(FOLLOW_UP_EVERY_DAYS)),
+        a_month_after_the_last_attempt(h, returned),
         "定期回访，了解学习生活情况，防止反复辍学".into(),
     ));
     items
@@ -339,6 +437,70 @@ mod tests {
             ],
             "the call and the visit were made"
         );
+    }
+
+    #[test]
+    fn r15_r19_a_deferred_child_is_still_persuaded_monthly_until_the_over_age_mark() {
+        let mut h = case(CaseStatus::Deferred, date(2026, 3, 2));
+        h.closure_reason = Some(ClosureReason::DeferredForIllness);
+        h.over_age_on = Some(date(2027, 8, 31));
+        h.moves.push(Moved {
+            from: CaseStatus::SchoolPersuasion,
+            to: CaseStatus::Deferred,
+            on: date(2026, 3, 10),
+        });
+        let items = due(&h);
+        assert_eq!(
+            rules(&items),
+            vec![
+                ("R19", Some(date(2026, 4, 9))),
+                ("R19", Some(date(2027, 8, 31)))
+            ]
+        );
+        assert_eq!(
+            (items[0].what.clone(), items[1].what.clone()),
+            (DueWhat::KeepPersuading, DueWhat::OverAgeLeaving)
+        );
+        assert_eq!(items[1].who, Role::Supervisor);
+        h.attempts
+            .push(attempt(AttemptKind::HomeVisit, date(2026, 4, 1)));
+        assert_eq!(due(&h)[0].due_on, Some(date(2026, 5, 1)), "a month on");
+    }
+
+    #[test]
+    fn r20_a_compulsory_return_asks_the_next_judicial_step_teaching_and_persuasion() {
+        let mut h = case(CaseStatus::CompulsoryReturn, date(2026, 3, 2));
+        h.moves.push(Moved {
+            from: CaseStatus::JointPersuasion,
+            to: CaseStatus::CompulsoryReturn,
+            on: date(2026, 3, 10),
+        });
+        h.documents.push(DocumentFact {
+            doc_type: DocumentType::JudicialFiling,
+            on: date(2026, 3, 11),
+            approved: false,
+        });
+        h.documents.push(DocumentFact {
+            doc_type: DocumentType::TeachingRecord,
+            on: date(2026, 3, 20),
+            approved: false,
+        });
+        let items = due(&h);
+        let what: Vec<_> = items.iter().map(|i| (i.what.clone(), i.due_on)).collect();
+        assert_eq!(
+            what,
+            vec![
+                (DueWhat::KeepPersuading, Some(date(2026, 4, 9))),
+                (DueWhat::TeachingService, Some(date(2026, 4, 19))),
+                (
+                    DueWhat::JudicialStep {
+                        step: JudicialStage::Hearing
+                    },
+                    None
+                ),
+            ]
+        );
+        assert!(items.iter().all(|i| i.rule == "R20"));
     }
 
     #[test]

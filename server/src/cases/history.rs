@@ -13,7 +13,7 @@ use sync_protocol::evidence::{DocumentType, Verdict};
 use uuid::Uuid;
 
 use super::parse_stored;
-use crate::calendar::china_date;
+use crate::calendar::{china_date, over_age_on};
 use crate::db::entity::case;
 use crate::db::{self, history::HistoryRows};
 
@@ -71,6 +71,9 @@ pub struct CaseHistory {
     pub relapse_count: i32,
     /// The student's birth date.
     pub birth_date: Option<NaiveDate>,
+    /// The day the child leaves compulsory education over-age (超龄离校, R15–R17), from the
+    /// birth date and the configured leaving age.
+    pub over_age_on: Option<NaiveDate>,
     /// Moves, oldest first.
     pub moves: Vec<Moved>,
     /// Attempts, oldest first.
@@ -92,6 +95,7 @@ impl CaseHistory {
             responsible: true,
             relapse_count: 0,
             birth_date: None,
+            over_age_on: None,
             moves: Vec::new(),
             attempts: Vec::new(),
             documents: Vec::new(),
@@ -104,6 +108,16 @@ impl CaseHistory {
             .iter()
             .rev()
             .find(|m| m.to == status)
+            .map(|m| m.on)
+    }
+
+    /// The day the child last came back to education: the last move into `returned` or
+    /// `vocational_school` (R14, R20 (1)).
+    pub fn returned_on(&self) -> Option<NaiveDate> {
+        self.moves
+            .iter()
+            .rev()
+            .find(|m| matches!(m.to, CaseStatus::Returned | CaseStatus::VocationalSchool))
             .map(|m| m.on)
     }
 
@@ -202,10 +216,12 @@ fn corrupt(e: anyhow::Error) -> DbErr {
     DbErr::Custom(e.to_string())
 }
 
-/// The histories of `cases`, by case id: a few queries per 500 cases.
+/// The histories of `cases`, by case id, each child leaving over-age at `leaving_age` (the
+/// configuration's `leaving_age`): a few queries per 500 cases.
 pub async fn load(
     db: &impl ConnectionTrait,
     cases: &[case::Model],
+    leaving_age: u32,
 ) -> Result<HashMap<Uuid, CaseHistory>, DbErr> {
     let mut out = HashMap::with_capacity(cases.len());
     for row in cases {
@@ -229,6 +245,7 @@ pub async fn load(
                 responsible: row.responsible_user_id.is_some(),
                 relapse_count: row.relapse_count,
                 birth_date: None,
+                over_age_on: None,
                 moves: Vec::new(),
                 attempts: Vec::new(),
                 documents: Vec::new(),
@@ -242,6 +259,7 @@ pub async fn load(
         for c in chunk {
             if let Some(h) = out.get_mut(&c.id) {
                 h.birth_date = births.get(&c.student_id).copied();
+                h.over_age_on = h.birth_date.and_then(|born| over_age_on(born, leaving_age));
             }
         }
     }

@@ -74,8 +74,14 @@ pub enum Missing {
     /// Out of school a year or more, dropped out again after returning, or averse to school
     /// (R20).
     LongOrRepeatedDropout,
-    /// The closure request's reason, fitting where the case stands (R15–R20, R14).
+    /// The closure request's reason, fitting where the case stands and the move (R14–R19).
     ClosureReason,
+    /// The over-age leaving day (超龄离校): a deferred row is written off from then on
+    /// (R15–R17); unknown without a birth date.
+    OverAge {
+        /// From when.
+        on: Option<NaiveDate>,
+    },
 }
 
 impl std::fmt::Display for Missing {
@@ -108,7 +114,19 @@ impl std::fmt::Display for Missing {
                 f,
                 "a dropout of a year or more, a repeated dropout, or an aversion to school"
             ),
-            Self::ClosureReason => write!(f, "a closure reason that fits the case's status"),
+            Self::ClosureReason => write!(
+                f,
+                "a closure reason that fits the case's status and the move"
+            ),
+            Self::OverAge { on: Some(day) } => {
+                write!(f, "the over-age leaving day, {day}")
+            }
+            Self::OverAge { on: None } => {
+                write!(
+                    f,
+                    "the student's birth date, to know the over-age leaving day"
+                )
+            }
         }
     }
 }
@@ -172,10 +190,23 @@ pub fn movers(to: CaseStatus) -> &'static [Role] {
         CaseStatus::JointPersuasion => &[TownshipOfficer, Supervisor],
         // Whoever sees the child back at school.
         CaseStatus::Returned => &[Teacher, SchoolLead, TownshipOfficer, Supervisor],
-        // Only the bureau closes a ledger row (销号).
-        CaseStatus::Closed => &[Supervisor],
+        // The township's judicial office or the bureau starts a compulsory return (R20 (2)).
+        CaseStatus::CompulsoryReturn => &[TownshipOfficer, Supervisor],
+        // The bureau leads a vocational placement (R20 (1): 由县级教育行政部门牵头), approves a
+        // deferral (R15–R17, R19 (7)) and closes a ledger row (销号).
+        CaseStatus::VocationalSchool | CaseStatus::Deferred | CaseStatus::Closed => &[Supervisor],
         // Nothing moves a case back to `absent`: the machine has no such move.
         CaseStatus::Absent => &[],
+    }
+}
+
+/// Where the bureau's approval of a closure request moves a row standing at `status` that asks
+/// `reason`: a deferring reason defers it first (R15–R17, R19 (7)); any other, or a deferred
+/// row's own reason at the over-age leaving day, closes it.
+pub fn approved_closure(status: CaseStatus, reason: Option<ClosureReason>) -> CaseStatus {
+    match reason {
+        Some(r) if r.defers() && status != CaseStatus::Deferred => CaseStatus::Deferred,
+        _ => CaseStatus::Closed,
     }
 }
 
@@ -223,7 +254,15 @@ pub fn requirements(history: &CaseHistory, to: CaseStatus, today: NaiveDate) -> 
         CaseStatus::FollowUp => {
             need_document(history, DocumentType::PlacementPlan, false, &mut missing)
         }
-        CaseStatus::Closed => closure_requirements(history, today, &mut missing),
+        CaseStatus::CompulsoryReturn => {
+            need_evidence(history, COMPULSORY_RETURN, today, &mut missing)
+        }
+        CaseStatus::VocationalSchool => {
+            need_evidence(history, VOCATIONAL_SCHOOL, today, &mut missing)
+        }
+        CaseStatus::Deferred | CaseStatus::Closed => {
+            reason_requirements(history, to, today, &mut missing)
+        }
         _ => {}
     }
     missing
@@ -249,6 +288,8 @@ fn need_document(
 pub enum Evidence {
     /// A document of this type, approved by a review.
     Document(DocumentType),
+    /// A document of this type, attached (no review awaited).
+    Attached(DocumentType),
     /// A document of any of these types, approved by a review.
     OneOf(&'static [DocumentType]),
     /// This many joint persuasion attempts.
@@ -271,7 +312,29 @@ const MISSING_OR_DEAD: &[DocumentType] = &[
     DocumentType::DeregistrationRecord,
 ];
 
-/// The evidence each closure reason declares (R14–R20).
+/// What a compulsory return needs (R20 (2)): a child the special measures are for, whose
+/// guardian joint persuasion did not move, and the judicial procedure filed against the
+/// guardian (its first step: the measure starts there).
+const COMPULSORY_RETURN: &[Evidence] = &[
+    Evidence::SpecialMeasuresEligibility,
+    Evidence::JointAttempts(JOINT_ATTEMPTS),
+    Evidence::Attached(DocumentType::JudicialFiling),
+];
+
+/// What a vocational placement needs (R20 (1)): a child the special measures are for, three
+/// failed attempts, a recording of every attempt, both consents, a personal education plan and
+/// the vocational school's acceptance, each approved.
+const VOCATIONAL_SCHOOL: &[Evidence] = &[
+    Evidence::SpecialMeasuresEligibility,
+    Evidence::JointAttempts(JOINT_ATTEMPTS),
+    Evidence::Recordings,
+    Evidence::Document(DocumentType::GuardianConsent),
+    Evidence::Document(DocumentType::ChildConsent),
+    Evidence::Document(DocumentType::EducationPlan),
+    Evidence::Document(DocumentType::AcceptanceLetter),
+];
+
+/// The evidence each closure (or deferral) reason declares (R14–R19).
 pub fn evidence(reason: ClosureReason) -> &'static [Evidence] {
     use DocumentType as D;
     use Evidence::*;
@@ -297,46 +360,68 @@ pub fn evidence(reason: ClosureReason) -> &'static [Evidence] {
             Document(D::HospitalCertificate),
             Document(D::SuspensionApproval),
         ],
-        ClosureReason::VocationalSchool => &[
-            SpecialMeasuresEligibility,
-            JointAttempts(JOINT_ATTEMPTS),
-            Recordings,
-            Document(D::GuardianConsent),
-            Document(D::ChildConsent),
-            Document(D::EducationPlan),
-            Document(D::AcceptanceLetter),
-        ],
-        ClosureReason::CompulsoryReturn => &[
-            SpecialMeasuresEligibility,
-            Document(D::CourtRuling),
-            Document(D::LawEnforcementRecord),
-        ],
         ClosureReason::ReturnedAndSettled => &[Document(D::PlacementPlan), FollowUpVisit],
     }
 }
 
-/// Whether `reason` closes a case standing at `status`: a followed-up return closes as
-/// settled (R14); a case still out closes only for a reason of R15–R20.
-/// Whether a row standing at `status` may close for `reason`: an R19 write-off from any open
-/// status, a settled return after the follow-up, every other reason after joint persuasion.
-fn fits(reason: ClosureReason, status: CaseStatus) -> bool {
-    if reason.is_not_a_real_dropout() {
-        return !matches!(status, CaseStatus::Absent | CaseStatus::Closed);
-    }
-    match reason {
-        ClosureReason::ReturnedAndSettled => status == CaseStatus::FollowUp,
-        _ => status == CaseStatus::JointPersuasion,
+/// Whether a row standing at `status` may move to `to` (`deferred` or `closed`) for `reason`:
+/// - a deferral for illness (R19 (7)) from any open status, one of R15–R17 after joint
+///   persuasion (or during a compulsory return, whose ruling R15 names);
+/// - a deferred row closes for its own reason only (with the over-age leaving mark);
+/// - any other write-off as not a real dropout (R19) from any open status;
+/// - a settled return after the follow-up; missing or dead (R18) after joint persuasion.
+fn fits(reason: ClosureReason, status: CaseStatus, to: CaseStatus) -> bool {
+    let after_joint = matches!(
+        status,
+        CaseStatus::JointPersuasion | CaseStatus::CompulsoryReturn
+    );
+    match to {
+        CaseStatus::Deferred => reason.defers() && (reason.is_not_a_real_dropout() || after_joint),
+        CaseStatus::Closed if reason.defers() => status == CaseStatus::Deferred,
+        CaseStatus::Closed if reason.is_not_a_real_dropout() => true,
+        CaseStatus::Closed if reason == ClosureReason::ReturnedAndSettled => {
+            status == CaseStatus::FollowUp
+        }
+        CaseStatus::Closed => after_joint,
+        _ => false,
     }
 }
 
-fn closure_requirements(history: &CaseHistory, today: NaiveDate, missing: &mut Vec<Missing>) {
-    let Some(reason) = history.closure_reason.filter(|r| fits(*r, history.status)) else {
+/// What deferring or closing (`to`) needs: a reason that fits, its evidence, and for a deferred
+/// row's write-off the over-age leaving day (R15–R17).
+fn reason_requirements(
+    history: &CaseHistory,
+    to: CaseStatus,
+    today: NaiveDate,
+    missing: &mut Vec<Missing>,
+) {
+    let Some(reason) = history
+        .closure_reason
+        .filter(|r| fits(*r, history.status, to))
+    else {
         missing.push(Missing::ClosureReason);
         return;
     };
-    for item in evidence(reason) {
+    need_evidence(history, evidence(reason), today, missing);
+    if to == CaseStatus::Closed && reason.defers() {
+        match history.over_age_on {
+            Some(day) if day <= today => {}
+            on => missing.push(Missing::OverAge { on }),
+        }
+    }
+}
+
+/// Pushes what of `items` the case of `history` lacks on `today`.
+fn need_evidence(
+    history: &CaseHistory,
+    items: &[Evidence],
+    today: NaiveDate,
+    missing: &mut Vec<Missing>,
+) {
+    for item in items {
         match *item {
             Evidence::Document(doc_type) => need_document(history, doc_type, true, missing),
+            Evidence::Attached(doc_type) => need_document(history, doc_type, false, missing),
             Evidence::OneOf(doc_types) => {
                 let attached: Vec<_> = doc_types
                     .iter()
@@ -360,29 +445,30 @@ fn closure_requirements(history: &CaseHistory, today: NaiveDate, missing: &mut V
                 missing.push(Missing::Recordings)
             }
             Evidence::FollowUpVisit => {
-                let returned = history
-                    .entered(CaseStatus::Returned)
-                    .unwrap_or(history.opened_on);
+                let returned = history.returned_on().unwrap_or(history.opened_on);
                 if history.attempts_on_or_after(returned) == 0 {
                     missing.push(Missing::FollowUpVisit);
                 }
             }
             Evidence::Recordings => {}
-            Evidence::SpecialMeasuresEligibility => {
-                let age = history.birth_date.map(|born| age_on(born, today));
-                if age.is_none_or(|age| age < SPECIAL_MEASURES_AGE) {
-                    missing.push(Missing::AgeAtLeast {
-                        years: SPECIAL_MEASURES_AGE,
-                    });
-                }
-                let long = today - history.episode_start() >= Duration::days(LONG_DROPOUT_DAYS);
-                let repeated = history.relapse_count > 0;
-                let averse = history.reason == Some(ReasonCategory::AversionToSchool);
-                if !(long || repeated || averse) {
-                    missing.push(Missing::LongOrRepeatedDropout);
-                }
-            }
+            Evidence::SpecialMeasuresEligibility => need_eligibility(history, today, missing),
         }
+    }
+}
+
+/// R20: a child aged 12 or over, out a year or more, dropped out again, or averse to school.
+fn need_eligibility(history: &CaseHistory, today: NaiveDate, missing: &mut Vec<Missing>) {
+    let age = history.birth_date.map(|born| age_on(born, today));
+    if age.is_none_or(|age| age < SPECIAL_MEASURES_AGE) {
+        missing.push(Missing::AgeAtLeast {
+            years: SPECIAL_MEASURES_AGE,
+        });
+    }
+    let long = today - history.episode_start() >= Duration::days(LONG_DROPOUT_DAYS);
+    let repeated = history.relapse_count > 0;
+    let averse = history.reason == Some(ReasonCategory::AversionToSchool);
+    if !(long || repeated || averse) {
+        missing.push(Missing::LongOrRepeatedDropout);
     }
 }
 
@@ -560,10 +646,10 @@ mod tests {
     }
 
     #[test]
-    fn r15_a_refusal_closes_after_three_joint_attempts_a_ruling_a_statement_and_approval() {
+    fn r15_a_refusal_defers_after_three_joint_attempts_a_ruling_a_statement_and_approval() {
         let mut h = case(CaseStatus::JointPersuasion);
         assert_eq!(
-            missing(&h, CaseStatus::Closed, Role::Supervisor),
+            missing(&h, CaseStatus::Deferred, Role::Supervisor),
             vec![Missing::ClosureReason]
         );
         h.closure_reason = Some(ClosureReason::RefusalAfterRuling);
@@ -578,6 +664,11 @@ mod tests {
         ];
         assert_eq!(
             missing(&h, CaseStatus::Closed, Role::Supervisor),
+            vec![Missing::ClosureReason],
+            "R15 defers first: the row is not closed from joint persuasion"
+        );
+        assert_eq!(
+            missing(&h, CaseStatus::Deferred, Role::Supervisor),
             vec![
                 Missing::JointAttempts { done: 1, needed: 3 },
                 Missing::Review {
@@ -589,9 +680,91 @@ mod tests {
             ]
         );
         assert!(matches!(
-            check_move(Role::SchoolLead, &h, CaseStatus::Closed, TODAY),
+            check_move(Role::SchoolLead, &h, CaseStatus::Deferred, TODAY),
             Err(Refusal::Forbidden { .. })
         ));
+    }
+
+    #[test]
+    fn r15_r17_a_deferred_row_is_written_off_only_from_its_over_age_leaving_day() {
+        for reason in [
+            ClosureReason::RefusalAfterRuling,
+            ClosureReason::PhysicalCondition,
+            ClosureReason::PoorHouseholdRefusal,
+            ClosureReason::DeferredForIllness,
+        ] {
+            let mut h = case(CaseStatus::Deferred);
+            h.closure_reason = Some(reason);
+            h.attempts = (10..13)
+                .map(|d| attempt(AttemptKind::JointPersuasion, d, AttemptOutcome::Refused))
+                .collect();
+            for item in evidence(reason) {
+                match item {
+                    Evidence::Document(t) => h.documents.push(document(*t, true)),
+                    Evidence::JointAttempts(_) => {}
+                    other => panic!("{reason:?} declares {other:?}"),
+                }
+            }
+            assert_eq!(
+                missing(&h, CaseStatus::Closed, Role::Supervisor),
+                vec![Missing::OverAge { on: None }],
+                "{reason:?}: no birth date, no leaving day"
+            );
+            h.over_age_on = Some(TODAY + Duration::days(1));
+            assert_eq!(
+                missing(&h, CaseStatus::Closed, Role::Supervisor),
+                vec![Missing::OverAge { on: h.over_age_on }],
+                "{reason:?}: the day before"
+            );
+            h.over_age_on = Some(TODAY);
+            assert_eq!(
+                check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+                Ok(()),
+                "{reason:?}"
+            );
+            // The approval of the request defers a row first, and closes a deferred one.
+            assert_eq!(
+                approved_closure(CaseStatus::JointPersuasion, Some(reason)),
+                CaseStatus::Deferred
+            );
+            assert_eq!(
+                approved_closure(CaseStatus::Deferred, Some(reason)),
+                CaseStatus::Closed
+            );
+        }
+        assert_eq!(
+            approved_closure(CaseStatus::Suspected, Some(ClosureReason::Death)),
+            CaseStatus::Closed
+        );
+    }
+
+    #[test]
+    fn r19_7_a_deferral_for_illness_defers_from_every_open_status() {
+        for status in CaseStatus::OPEN
+            .iter()
+            .copied()
+            .filter(|s| *s != CaseStatus::Deferred)
+        {
+            let mut h = case(status);
+            h.closure_reason = Some(ClosureReason::DeferredForIllness);
+            for t in [
+                DocumentType::GuardianApplication,
+                DocumentType::HospitalCertificate,
+                DocumentType::SuspensionApproval,
+            ] {
+                h.documents.push(document(t, true));
+            }
+            assert_eq!(
+                check_move(Role::Supervisor, &h, CaseStatus::Deferred, TODAY),
+                Ok(()),
+                "from {status:?}"
+            );
+            assert_eq!(
+                missing(&h, CaseStatus::Closed, Role::Supervisor),
+                vec![Missing::ClosureReason],
+                "R19 (7) defers, it does not close, from {status:?}"
+            );
+        }
     }
 
     #[test]
@@ -609,12 +782,12 @@ mod tests {
             let mut h = case(CaseStatus::JointPersuasion);
             h.closure_reason = Some(reason);
             assert_eq!(
-                missing(&h, CaseStatus::Closed, Role::Supervisor),
+                missing(&h, CaseStatus::Deferred, Role::Supervisor),
                 vec![Missing::Document { doc_type }]
             );
             h.documents.push(document(doc_type, true));
             assert_eq!(
-                check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+                check_move(Role::Supervisor, &h, CaseStatus::Deferred, TODAY),
                 Ok(())
             );
         }
@@ -645,14 +818,7 @@ mod tests {
     #[test]
     fn r19_a_write_off_as_not_a_real_dropout_is_open_from_every_open_status() {
         use CaseStatus::*;
-        for status in [
-            Suspected,
-            SchoolPersuasion,
-            Reported,
-            JointPersuasion,
-            Returned,
-            FollowUp,
-        ] {
+        for status in CaseStatus::OPEN.iter().copied() {
             let mut h = case(status);
             h.closure_reason = Some(ClosureReason::AgeMismatch);
             h.documents
@@ -665,11 +831,11 @@ mod tests {
             h.closure_reason = Some(ClosureReason::PoorHouseholdRefusal);
             h.documents
                 .push(document(DocumentType::RuralRevitalisationApproval, true));
-            let refused = check_move(Role::Supervisor, &h, Closed, TODAY);
+            let deferred = check_move(Role::Supervisor, &h, Deferred, TODAY);
             assert_eq!(
-                refused.is_ok(),
-                status == JointPersuasion,
-                "R17 only after joint persuasion, not from {status:?}"
+                deferred.is_ok(),
+                matches!(status, JointPersuasion | CompulsoryReturn),
+                "R17 defers only after joint persuasion, not from {status:?}"
             );
         }
         assert!(check_move(Role::Supervisor, &case(Absent), Closed, TODAY).is_err());
@@ -701,7 +867,6 @@ mod tests {
     #[test]
     fn r20_a_vocational_placement_needs_consents_plans_and_every_attempt_recorded() {
         let mut h = case(CaseStatus::JointPersuasion);
-        h.closure_reason = Some(ClosureReason::VocationalSchool);
         h.birth_date = NaiveDate::from_ymd_opt(2012, 5, 1);
         h.relapse_count = 1;
         h.attempts = (10..13)
@@ -717,27 +882,39 @@ mod tests {
             h.documents.push(document(t, true));
         }
         assert_eq!(
-            missing(&h, CaseStatus::Closed, Role::Supervisor),
+            missing(&h, CaseStatus::VocationalSchool, Role::Supervisor),
             vec![Missing::Recordings]
         );
         h.attempts[1].recorded = true;
         assert_eq!(
-            check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+            check_move(Role::Supervisor, &h, CaseStatus::VocationalSchool, TODAY),
             Ok(())
+        );
+        assert!(
+            matches!(
+                check_move(
+                    Role::TownshipOfficer,
+                    &h,
+                    CaseStatus::VocationalSchool,
+                    TODAY
+                ),
+                Err(Refusal::Forbidden { .. })
+            ),
+            "the bureau leads a placement"
         );
     }
 
     #[test]
     fn r20_special_measures_are_for_children_of_twelve_out_long_or_again() {
         let mut h = case(CaseStatus::JointPersuasion);
-        h.closure_reason = Some(ClosureReason::CompulsoryReturn);
-        h.documents = vec![
-            document(DocumentType::CourtRuling, true),
-            document(DocumentType::LawEnforcementRecord, true),
-        ];
+        h.attempts = (10..13)
+            .map(|d| attempt(AttemptKind::JointPersuasion, d, AttemptOutcome::Refused))
+            .collect();
+        h.documents
+            .push(document(DocumentType::JudicialFiling, false));
         h.birth_date = NaiveDate::from_ymd_opt(2014, 4, 1);
         assert_eq!(
-            missing(&h, CaseStatus::Closed, Role::Supervisor),
+            missing(&h, CaseStatus::CompulsoryReturn, Role::TownshipOfficer),
             vec![
                 Missing::AgeAtLeast { years: 12 },
                 Missing::LongOrRepeatedDropout
@@ -747,16 +924,26 @@ mod tests {
         h.birth_date = NaiveDate::from_ymd_opt(2014, 3, 31);
         h.reason = Some(ReasonCategory::AversionToSchool);
         assert_eq!(
-            check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+            check_move(
+                Role::TownshipOfficer,
+                &h,
+                CaseStatus::CompulsoryReturn,
+                TODAY
+            ),
             Ok(()),
             "twelve today, and averse to school"
         );
         h.reason = None;
         h.opened_on = day(1) - Duration::days(LONG_DROPOUT_DAYS);
         assert_eq!(
-            check_move(Role::Supervisor, &h, CaseStatus::Closed, TODAY),
+            check_move(Role::Supervisor, &h, CaseStatus::CompulsoryReturn, TODAY),
             Ok(()),
             "out a year"
+        );
+        h.attempts.pop();
+        assert_eq!(
+            missing(&h, CaseStatus::CompulsoryReturn, Role::Supervisor),
+            vec![Missing::JointAttempts { done: 2, needed: 3 }]
         );
     }
 

@@ -7,6 +7,7 @@ pub mod due;
 pub mod edits;
 pub mod history;
 pub mod machine;
+pub mod measures;
 pub mod rights;
 pub mod routes;
 
@@ -102,7 +103,7 @@ pub async fn views(
     rows: Vec<case::Model>,
 ) -> Result<Vec<(CaseSummary, case::Model)>, sea_orm::DbErr> {
     let names = crate::db::cases::student_names(db, rows.iter().map(|c| c.student_id)).await?;
-    let mut histories = history::load(db, &rows).await?;
+    let mut histories = history::load(db, &rows, state.config.leaving_age).await?;
     let calendar = state
         .calendar()
         .await

@@ -2,7 +2,7 @@
 //! terms of DOMAIN.md), for the wire enums.
 
 use sync_protocol::cases::{
-    AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, FoundBy, ReasonCategory,
+    AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, FoundBy, JudicialStage, ReasonCategory,
 };
 use sync_protocol::students::Gender;
 
@@ -16,9 +16,22 @@ pub fn status(s: CaseStatus) -> &'static str {
         CaseStatus::SchoolPersuasion => "学校劝返",
         CaseStatus::Reported => "已报告",
         CaseStatus::JointPersuasion => "联合劝返",
+        CaseStatus::CompulsoryReturn => "强制劝返",
+        CaseStatus::Deferred => "延缓入学（休学）",
+        CaseStatus::VocationalSchool => "中职学校就读",
         CaseStatus::Returned => "已复学",
         CaseStatus::FollowUp => "复学跟踪",
         CaseStatus::Closed => "已销号",
+    }
+}
+
+/// 强制劝返的司法程序步骤 (R20 (2)).
+pub fn judicial_stage(s: JudicialStage) -> &'static str {
+    match s {
+        JudicialStage::Filing => "启动司法程序",
+        JudicialStage::Hearing => "开庭审理",
+        JudicialStage::Ruling => "判决裁定",
+        JudicialStage::Enforcement => "强制执行",
     }
 }
 
@@ -62,8 +75,6 @@ pub fn closure(c: ClosureReason) -> &'static str {
         ClosureReason::SevereDisability => "重度残疾",
         ClosureReason::StudyingWithoutRoll => "实际就读无学籍",
         ClosureReason::DeferredForIllness => "因病延缓入学或休学",
-        ClosureReason::VocationalSchool => "安排至中职学校",
-        ClosureReason::CompulsoryReturn => "强制复学",
         ClosureReason::ReturnedAndSettled => "复学稳定",
     }
 }

@@ -10,13 +10,13 @@ use uuid::Uuid;
 
 use super::labels;
 use crate::calendar::china_date;
-use crate::cases::{due, history, parse_stored};
+use crate::cases::{due, history, measures, parse_stored};
 use crate::db::entity::{case, student};
 use crate::db::{self, Scope};
 use crate::state::AppState;
 
 /// The columns of the ledger, in order (the header row).
-pub const COLUMNS: [&str; 23] = [
+pub const COLUMNS: [&str; 24] = [
     "序号",
     "学校",
     "乡镇（街道）",
@@ -37,6 +37,7 @@ pub const COLUMNS: [&str; 23] = [
     "联合劝返次数",
     "最近劝返日期",
     "反复辍学次数",
+    "劝返措施类型及进度",
     "核销原因",
     "销号日期",
     "下一步",
@@ -155,7 +156,7 @@ pub async fn rows(
     first: u32,
 ) -> Result<Vec<Vec<Cell>>, DbErr> {
     let names = Names::read(db, cases).await?;
-    let mut histories = history::load(db, cases).await?;
+    let mut histories = history::load(db, cases, state.config.leaving_age).await?;
     let calendar = state.calendar().await.map_err(|e| corrupt(e.into()))?;
     let mut out = Vec::with_capacity(cases.len());
     for c in cases {
@@ -254,10 +255,48 @@ fn row(
         Cell::Number(u32::try_from(joint).unwrap_or(u32::MAX)),
         Cell::date(h.attempts.iter().map(|a| a.on).max()),
         Cell::Number(u32::try_from(c.relapse_count).unwrap_or(0)),
-        text(h.closure_reason.map(labels::closure).unwrap_or("")),
+        Cell::Text(measures::progress(h).map(measure_text).unwrap_or_default()),
+        Cell::Text(closure_text(h)),
         Cell::date(closed_on),
         Cell::Text(next),
     ])
+}
+
+/// R20's measure and its progress, in words ("标明劝返措施类型和进度").
+fn measure_text(p: measures::Progress) -> String {
+    match p.measure {
+        measures::Measure::VocationalSchool => format!("引导至中职学校就读（{}起）", p.since),
+        measures::Measure::CompulsoryReturn => {
+            let mut done: Vec<String> = p
+                .steps
+                .iter()
+                .map(|(stage, day)| format!("{}{day}", labels::judicial_stage(*stage)))
+                .collect();
+            if done.is_empty() {
+                done.push("尚未启动司法程序".into());
+            }
+            let (taught, last) = p.teaching;
+            let teaching = match last {
+                Some(day) => format!("送教{taught}次（最近{day}）"),
+                None => "尚未送教".into(),
+            };
+            format!("强制劝返（{}起）：{}；{teaching}", p.since, done.join("，"))
+        }
+    }
+}
+
+/// The closure (or deferral) reason in words; a deferred row written off says it left
+/// over-age (超龄离校标注, R15–R17).
+fn closure_text(h: &history::CaseHistory) -> String {
+    let Some(reason) = h.closure_reason else {
+        return String::new();
+    };
+    let words = labels::closure(reason);
+    if h.status == CaseStatus::Closed && reason.defers() {
+        format!("{words}（超龄离校）")
+    } else {
+        words.to_owned()
+    }
 }
 
 /// The special groups (R22) of a student, in words.

@@ -167,6 +167,12 @@ async fn statistics(
 ) -> Result<Json<Statistics>, ApiError> {
     let filter = filter_for(&user, &query)?;
     Ok(Json(
-        super::statistics::statistics(&state.db.read, user.scope(), filter).await?,
+        super::statistics::statistics(
+            &state.db.read,
+            user.scope(),
+            filter,
+            state.config.leaving_age,
+        )
+        .await?,
     ))
 }

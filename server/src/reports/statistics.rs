@@ -25,11 +25,12 @@ fn reported(h: &CaseHistory) -> bool {
         || h.first_document(DocumentType::DropoutReport).is_some()
 }
 
-/// The statistics of `filter`'s period in `scope`.
+/// The statistics of `filter`'s period in `scope` (children leaving over-age at `leaving_age`).
 pub async fn statistics(
     db: &impl ConnectionTrait,
     scope: Scope,
     filter: LedgerFilter,
+    leaving_age: u32,
 ) -> Result<Statistics, DbErr> {
     let enrolled = db::students::count(db, scope, filter.org_unit).await?;
     let mut stats = Statistics {
@@ -55,7 +56,7 @@ pub async fn statistics(
         let cases = case_page(db, scope, &filter, after).await?;
         let full = cases.len() as u64 == super::ledger::PAGE;
         after = cases.last().map(|c| c.id);
-        let mut histories = history::load(db, &cases).await?;
+        let mut histories = history::load(db, &cases, leaving_age).await?;
         let pupils = db::students::by_id(db, cases.iter().map(|c| c.student_id)).await?;
         for c in &cases {
             let Some(h) = histories.remove(&c.id) else {

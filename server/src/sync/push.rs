@@ -107,7 +107,7 @@ pub async fn push(
     let ids: Vec<Uuid> = mutations.iter().map(|m| m.id.0).collect();
     let mut known = db::mutations::applied(&txn, ids).await?;
 
-    let mut batch = Batch::new(&txn, &state.sealer, user, now);
+    let mut batch = Batch::new(&txn, &state.sealer, user, now, state.config.leaving_age);
     // What a replayed mutation touches is not looked up: its stored result is the answer.
     let fresh: Vec<&Mutation> = mutations
         .iter()

@@ -66,8 +66,17 @@ wire_enum!(
         Reported => "reported",
         /// Township and departments persuade together (R11, R12).
         JointPersuasion => "joint_persuasion",
+        /// Compulsory return (强制劝返, R20 (2)): a judicial procedure against the guardian, with
+        /// teaching delivered while persuasion goes on, until the child returns.
+        CompulsoryReturn => "compulsory_return",
+        /// Deferred enrolment or suspension (延缓入学/休学, R15–R17, R19 (7)): the school keeps
+        /// persuading and following the child until the return or the over-age leaving mark.
+        Deferred => "deferred",
         /// Back at school (R14).
         Returned => "returned",
+        /// Placed in a vocational school (R20 (1)): a way back to education, the roll kept in
+        /// the compulsory school, followed up like a return.
+        VocationalSchool => "vocational_school",
         /// Follow-up visits after return (R14).
         FollowUp => "follow_up",
         /// The ledger row is closed (销号, R15–R20).
@@ -76,6 +85,19 @@ wire_enum!(
 );
 
 impl ClosureReason {
+    /// Whether the bureau's approval defers enrolment or suspends the child (延缓入学/休学) rather
+    /// than closing the row: R15, R16, R17 and R19 (7). Such a row is written off later, with
+    /// the over-age leaving mark (超龄离校标注), or ends by return.
+    pub fn defers(self) -> bool {
+        matches!(
+            self,
+            Self::RefusalAfterRuling
+                | Self::PhysicalCondition
+                | Self::PoorHouseholdRefusal
+                | Self::DeferredForIllness
+        )
+    }
+
     /// Whether this is a write-off as not a real dropout (R19 (1)–(7), seed 001 §一), which is
     /// open from every status from `suspected` on.
     pub fn is_not_a_real_dropout(self) -> bool {
@@ -111,33 +133,57 @@ impl CaseStatus {
         !Self::ABSENCE.contains(&self)
     }
 
-    /// Checks a move along the case machine (DOMAIN.md §Case life): an absence ends
-    /// (`absent → absence_ended | excused`) or becomes a case,
-    /// `absent → suspected → school_persuasion → reported → joint_persuasion → returned | closed`,
-    /// `returned → follow_up → closed`, and a relapse `returned | follow_up → suspected` that
-    /// reopens the same row. A student may also come back at any persuasion step (`→ returned`),
-    /// and a row is closed from any open status from `suspected` on: which closure reasons fit
-    /// which status (an R19 write-off anywhere, R15–R18 and R20 after joint persuasion, a return
-    /// after the follow-up) the server's rules decide.
+    /// The statuses of an open ledger row, from the suspected case on: every status but the
+    /// absences and `closed`.
+    pub const OPEN: &'static [CaseStatus] = &[
+        Self::Suspected,
+        Self::SchoolPersuasion,
+        Self::Reported,
+        Self::JointPersuasion,
+        Self::CompulsoryReturn,
+        Self::Deferred,
+        Self::Returned,
+        Self::VocationalSchool,
+        Self::FollowUp,
+    ];
+
+    /// Checks a move along the case machine (DOMAIN.md §Case life, docs/case-workflow.md):
+    /// - an absence ends (`absent → absence_ended | excused`) or becomes a case (`→ suspected`);
+    /// - the spine `suspected → school_persuasion → reported → joint_persuasion`;
+    /// - R20's measures: `joint_persuasion → compulsory_return`, and `joint_persuasion |
+    ///   compulsory_return → vocational_school`;
+    /// - deferral or suspension (`→ deferred`) from any open status, and a return from it;
+    /// - a return from any persuasion step, compulsory return or deferral (`→ returned`), then
+    ///   `returned | vocational_school → follow_up`, and a relapse back to `suspected` that
+    ///   reopens the same row;
+    /// - `closed` from any open status.
+    ///
+    /// Which reasons fit which deferral or closure the server's rules decide.
     pub fn check_move(self, to: CaseStatus) -> Result<(), IllegalMove> {
         use CaseStatus::*;
-        let legal = matches!(
-            (self, to),
-            (Absent, Suspected | AbsenceEnded | Excused)
-                | (Suspected, SchoolPersuasion)
-                | (SchoolPersuasion, Reported)
-                | (Reported, JointPersuasion)
-                | (
-                    Suspected | SchoolPersuasion | Reported | JointPersuasion | Returned | FollowUp,
-                    Closed
-                )
-                | (
-                    Suspected | SchoolPersuasion | Reported | JointPersuasion,
-                    Returned
-                )
-                | (Returned, FollowUp)
-                | (Returned | FollowUp, Suspected)
-        );
+        let open = Self::OPEN.contains(&self);
+        let legal = match to {
+            Suspected => matches!(self, Absent | Returned | VocationalSchool | FollowUp),
+            AbsenceEnded | Excused => self == Absent,
+            SchoolPersuasion => self == Suspected,
+            Reported => self == SchoolPersuasion,
+            JointPersuasion => self == Reported,
+            CompulsoryReturn => self == JointPersuasion,
+            VocationalSchool => matches!(self, JointPersuasion | CompulsoryReturn),
+            Deferred => open && self != Deferred,
+            Returned => matches!(
+                self,
+                Suspected
+                    | SchoolPersuasion
+                    | Reported
+                    | JointPersuasion
+                    | CompulsoryReturn
+                    | Deferred
+            ),
+            FollowUp => matches!(self, Returned | VocationalSchool),
+            Closed => open,
+            Absent => false,
+        };
         if legal {
             Ok(())
         } else {
@@ -147,7 +193,11 @@ impl CaseStatus {
 
     /// Whether moving here from `from` is a relapse (反复辍学), which counts on the row.
     pub fn is_relapse_from(self, from: CaseStatus) -> bool {
-        self == CaseStatus::Suspected && matches!(from, CaseStatus::Returned | CaseStatus::FollowUp)
+        self == CaseStatus::Suspected
+            && matches!(
+                from,
+                CaseStatus::Returned | CaseStatus::VocationalSchool | CaseStatus::FollowUp
+            )
     }
 }
 
@@ -212,7 +262,8 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// Why a ledger row may be closed (销号), each with the evidence it needs (R15–R20).
+    /// Why a ledger row may be closed (销号) or deferred, each with the evidence it needs
+    /// (R14–R19; R20's measures are statuses, not reasons).
     ClosureReason {
         /// R15: refuses after joint persuasion and a court ruling; deferred enrolment or suspension.
         RefusalAfterRuling => "refusal_after_ruling",
@@ -236,12 +287,23 @@ wire_enum!(
         StudyingWithoutRoll => "studying_without_roll",
         /// R19 (7): not a dropout, enrolment deferred or suspended for illness.
         DeferredForIllness => "deferred_for_illness",
-        /// R20 (1): placed in a vocational school.
-        VocationalSchool => "vocational_school",
-        /// R20 (2): compulsory return through the courts.
-        CompulsoryReturn => "compulsory_return",
         /// R14: returned to school and followed up.
         ReturnedAndSettled => "returned_and_settled",
+    }
+);
+
+wire_enum!(
+    /// A step of the judicial procedure of a compulsory return (R20 (2)), in order; each is
+    /// shown by a document of the case.
+    JudicialStage {
+        /// The procedure against the guardian is filed (启动司法程序, `judicial_filing`).
+        Filing => "filing",
+        /// The (circuit) court heard it (巡回法庭, `hearing_record`).
+        Hearing => "hearing",
+        /// The court ruled (`court_ruling`).
+        Ruling => "ruling",
+        /// The ruling was enforced (强制执行, `law_enforcement_record`).
+        Enforcement => "enforcement",
     }
 );
 
@@ -341,6 +403,20 @@ pub enum DueWhat {
     PlacementPlan,
     /// A follow-up visit to prevent relapse (R14).
     FollowUpVisit,
+    /// A persuasion attempt at least every month while the child is deferred or suspended
+    /// (R15–R17, R19 (7)) or under a compulsory return (R20 (2)): the row keeps following them.
+    KeepPersuading,
+    /// The over-age leaving mark (超龄离校标注) and the write-off of a deferred row, due at the
+    /// end of the school year in which the child reaches the leaving age (R15–R17).
+    OverAgeLeaving,
+    /// Teaching delivered while a compulsory return goes on (送教服务, R20 (2)), at least monthly.
+    TeachingService,
+    /// The next step of the judicial procedure against the guardian (R20 (2)), shown by its
+    /// document.
+    JudicialStep {
+        /// The step.
+        step: JudicialStage,
+    },
     /// A deadline falls in a year with no holiday schedule loaded: an administrator loads it.
     CalendarMissing {
         /// The year.
@@ -542,6 +618,31 @@ mod tests {
         );
         assert!(Returned.check_move(Suspected).is_ok() && Suspected.is_relapse_from(FollowUp));
         assert!(!Suspected.is_relapse_from(Absent));
+    }
+
+    #[test]
+    fn r15_r20_deferral_and_special_measures_keep_the_row_open_until_return_or_write_off() {
+        use CaseStatus::*;
+        // R20: compulsory return after joint persuasion, a vocational placement after either.
+        assert_eq!(JointPersuasion.check_move(CompulsoryReturn), Ok(()));
+        assert!(Reported.check_move(CompulsoryReturn).is_err());
+        for from in [JointPersuasion, CompulsoryReturn] {
+            assert_eq!(from.check_move(VocationalSchool), Ok(()), "{from:?}");
+        }
+        assert_eq!(VocationalSchool.check_move(FollowUp), Ok(()));
+        assert!(Suspected.is_relapse_from(VocationalSchool));
+        assert_eq!(CompulsoryReturn.check_move(Returned), Ok(()));
+        // Deferral from every open status; from it, a return or the write-off.
+        for from in CaseStatus::OPEN.iter().filter(|s| **s != Deferred) {
+            assert_eq!(from.check_move(Deferred), Ok(()), "{from:?}");
+            assert_eq!(from.check_move(Closed), Ok(()), "{from:?}");
+        }
+        assert_eq!(Deferred.check_move(Returned), Ok(()));
+        assert_eq!(Deferred.check_move(Closed), Ok(()));
+        assert!(Deferred.check_move(JointPersuasion).is_err());
+        for ended in CaseStatus::ENDED.iter().chain([&Absent]) {
+            assert!(ended.check_move(Deferred).is_err(), "{ended:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! One case's whole life through the real phone client and the API (issue 5): an absence, the
 //! suspected case, three school attempts with photos and recordings, the report, the notice,
-//! three joint attempts with the departments the reason calls for, a closure request with R19's
-//! evidence, the approval refused while a document is missing, and approved after. The ledger
-//! verifies intact, and the export shows the closed row.
+//! three joint attempts with the departments the reason calls for, a request to defer for illness
+//! with R19 (7)'s evidence, the approval refused while a document is missing, and approved after:
+//! the row is deferred, not closed. The ledger verifies intact, and the export shows the row.
 
 use mobile_shared::{AttemptDraft, DocumentDraft, NoProgress, Phone};
 use sync_protocol::cases::{
@@ -30,7 +30,7 @@ async fn document(
 }
 
 #[tokio::test]
-async fn r10_r19_a_case_lives_from_absence_to_closure_through_phones_and_the_web()
+async fn r10_r19_a_case_lives_from_absence_to_deferral_through_phones_and_the_web()
 -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let case = server.school_case_at(CaseStatus::Absent).await?;
@@ -190,7 +190,8 @@ async fn r10_r19_a_case_lives_from_absence_to_closure_through_phones_and_the_web
     assert!(detail.contains("`suspension_approval`"), "{detail}");
     assert!(!detail.contains("`hospital_certificate`"), "{detail}");
 
-    // The approval arrives, is reviewed, and the row closes.
+    // The approval arrives, is reviewed, and the row is deferred (R19 (7)): the school keeps
+    // following the child until the return or the over-age leaving mark.
     let suspension = document(
         &mut officer,
         id,
@@ -218,18 +219,18 @@ async fn r10_r19_a_case_lives_from_absence_to_closure_through_phones_and_the_web
         "{}",
         closed.body.text()
     );
-    assert_eq!(closed.body.json()["status"], "closed");
+    assert_eq!(closed.body.json()["status"], "deferred");
 
-    // Every phone learns it; the ledger verifies; the export shows the closed row.
+    // Every phone learns it; the ledger verifies; the export shows the deferred row.
     teacher.sync(&mut NoProgress).await?;
-    assert_eq!(held_case(&teacher, id)?.status, CaseStatus::Closed);
+    assert_eq!(held_case(&teacher, id)?.status, CaseStatus::Deferred);
     let verified = server
         .get(&format!("/api/v1/cases/{id}/verify"), &supervisor)
         .await?
         .body
         .json();
     assert_eq!(verified["intact"], true, "{verified}");
-    // 6 attempts, 6 files, 4 documents, 4 reviews, 5 moves (the closure among them).
+    // 6 attempts, 6 files, 4 documents, 4 reviews, 5 moves (the deferral among them).
     assert_eq!(verified["events"], 6 + 6 + 4 + 4 + 5, "{verified}");
     let month = server::calendar::china_date(chrono::Utc::now()).format("%Y-%m");
     let csv_body = server
@@ -243,7 +244,10 @@ async fn r10_r19_a_case_lives_from_absence_to_closure_through_phones_and_the_web
     let row = csv_body
         .lines()
         .find(|l| l.contains("因病延缓入学或休学"))
-        .ok_or_else(|| anyhow::anyhow!("no closed row in\n{csv_body}"))?;
-    assert!(row.contains("已销号") && row.contains(",3,3,"), "{row}");
+        .ok_or_else(|| anyhow::anyhow!("no deferred row in\n{csv_body}"))?;
+    assert!(
+        row.contains("延缓入学（休学）") && row.contains(",3,3,"),
+        "{row}"
+    );
     Ok(())
 }

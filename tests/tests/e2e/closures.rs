@@ -1,22 +1,35 @@
-//! Closing a ledger row (销号) for each reason of R15–R17 and R20 through the real server: the
-//! township records the evidence from a phone, the bureau reviews it on the web, and the approval
-//! is refused, naming what is missing, until the last paper is attached and approved.
+//! The bureau's decisions on a ledger row through the real server: deferring it (R15–R17),
+//! writing it off (销号) at the over-age leaving day, and R20's special measures. The township
+//! records the evidence from a phone, the bureau reviews it on the web, and the decision is
+//! refused, naming what is missing, until the last paper is attached and approved.
 
 use mobile_shared::{AttemptDraft, DocumentDraft, NoProgress};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use server::db::entity::{case, student};
+use server::reports::ledger::COLUMNS;
 use sync_protocol::CaseId;
-use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, ClosureReason};
+use sync_protocol::cases::{
+    AttemptKind, AttemptOutcome, CaseStatus, CaseSummary, ClosureReason, DueWhat, JudicialStage,
+};
 use sync_protocol::evidence::{DocumentType, ReviewTarget};
 use sync_protocol::media::MediaKind;
 use sync_protocol::sync::CaseField;
 use tests::files::wav;
 use tests::{TestServer, approval};
 
-/// What one closure reason needs, as this test supplies it.
+/// What the bureau decides on a row in joint persuasion.
+#[derive(Debug, Clone, Copy)]
+enum Decision {
+    /// Approves the closure request for this reason (a `closure` review).
+    Approve(ClosureReason),
+    /// Moves the row to this status (an R20 measure).
+    Move(CaseStatus),
+}
+
+/// What one decision needs, as this test supplies it.
 struct Evidence {
-    reason: ClosureReason,
+    decision: Decision,
     joint_attempts: usize,
     recorded: bool,
     /// A special measure of R20: the child is made fourteen and a repeated dropout first.
@@ -25,19 +38,16 @@ struct Evidence {
     documents: Vec<DocumentType>,
 }
 
-/// Closes a fresh case for `evidence.reason`: refused while the last document is missing (the
-/// refusal names it), approved once it is attached and reviewed.
-async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
+/// The bureau's decision on a fresh case in joint persuasion: refused while the last document
+/// is missing (the refusal names it), made once it is attached and reviewed. Answers the
+/// server, the case and the status the decision gave it.
+async fn decided_with(evidence: &Evidence) -> anyhow::Result<(TestServer, CaseId, String)> {
     let server = TestServer::start().await?;
     let case = server.school_case_at(CaseStatus::JointPersuasion).await?;
     let id = CaseId::from(case.id);
     if evidence.special_measure {
         let born = chrono::Utc::now().date_naive() - chrono::Duration::days(14 * 366);
-        student::Entity::update_many()
-            .col_expr(student::Column::BirthDate, Expr::value(born))
-            .filter(student::Column::Id.eq(case.student_id))
-            .exec(&server.state.db.write)
-            .await?;
+        set_birth_date(&server, case.student_id, born).await?;
         case::Entity::update_many()
             .col_expr(case::Column::RelapseCount, Expr::value(1))
             .filter(case::Column::Id.eq(case.id))
@@ -47,10 +57,24 @@ async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
     let township = server.token("township_officer").await?;
     let supervisor = server.token("supervisor").await?;
     let work = tempfile::tempdir()?;
-    let asked = server
-        .patch_case(&township, id, &[CaseField::ClosureReason(evidence.reason)])
-        .await?;
-    anyhow::ensure!(asked.status.is_success(), "{}", asked.body.text());
+    if let Decision::Approve(reason) = evidence.decision {
+        let asked = server
+            .patch_case(&township, id, &[CaseField::ClosureReason(reason)])
+            .await?;
+        anyhow::ensure!(asked.status.is_success(), "{}", asked.body.text());
+    }
+    let decide = async || match evidence.decision {
+        Decision::Approve(_) => {
+            server
+                .review_case(&supervisor, id, &approval(ReviewTarget::Closure, case.id))
+                .await
+        }
+        Decision::Move(to) => {
+            server
+                .patch_case(&supervisor, id, &[CaseField::Status(to)])
+                .await
+        }
+    };
 
     let mut officer = server
         .phone_in(&work.path().join("officer"), "township_officer")
@@ -92,14 +116,12 @@ async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
         );
     }
 
-    let refused = server
-        .review_case(&supervisor, id, &approval(ReviewTarget::Closure, case.id))
-        .await?;
+    let refused = decide().await?;
     assert_eq!(
         refused.status,
         reqwest::StatusCode::UNPROCESSABLE_ENTITY,
         "{:?}",
-        evidence.reason
+        evidence.decision
     );
     let detail = refused.body.json()["detail"]
         .as_str()
@@ -118,24 +140,70 @@ async fn closes_with(evidence: &Evidence) -> anyhow::Result<()> {
     server
         .review_case(&supervisor, id, &approval(ReviewTarget::Document, paper.0))
         .await?;
-    let closed = server
-        .review_case(&supervisor, id, &approval(ReviewTarget::Closure, case.id))
+    let decided = decide().await?;
+    assert!(decided.status.is_success(), "{}", decided.body.text());
+    let status = decided.body.json()["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    Ok((server, id, status))
+}
+
+/// Gives `student` the birth date `born`.
+async fn set_birth_date(
+    server: &TestServer,
+    student: uuid::Uuid,
+    born: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    student::Entity::update_many()
+        .col_expr(student::Column::BirthDate, Expr::value(born))
+        .filter(student::Column::Id.eq(student))
+        .exec(&server.state.db.write)
         .await?;
-    assert_eq!(
-        closed.status,
-        reqwest::StatusCode::CREATED,
-        "{}",
-        closed.body.text()
-    );
-    assert_eq!(closed.body.json()["status"], "closed");
     Ok(())
 }
 
+/// The ledger row of `id`'s student, as the supervisor exports it (CSV).
+async fn ledger_row(server: &TestServer, id: CaseId) -> anyhow::Result<csv::StringRecord> {
+    let case = case::Entity::find_by_id(id.0)
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("case {id}"))?;
+    let pupil = student::Entity::find_by_id(case.student_id)
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("student"))?;
+    let supervisor = server.token("supervisor").await?;
+    let export = server
+        .get(
+            "/api/v1/reports/ledger.csv?from=2025-01-01&to=2027-12-31",
+            &supervisor,
+        )
+        .await?;
+    anyhow::ensure!(export.status == 200, "{}", export.body.text());
+    let mut reader = csv::Reader::from_reader(&export.body.0[3..]);
+    let column = |name: &str| COLUMNS.iter().position(|c| *c == name);
+    let registration = column("学籍号").ok_or_else(|| anyhow::anyhow!("学籍号"))?;
+    reader
+        .records()
+        .filter_map(Result::ok)
+        .find(|r| r[registration] == pupil.registration_no)
+        .ok_or_else(|| anyhow::anyhow!("no ledger row for case {id}"))
+}
+
+/// The cell of the ledger column `name` in `row`.
+fn cell<'r>(row: &'r csv::StringRecord, name: &str) -> &'r str {
+    COLUMNS
+        .iter()
+        .position(|c| *c == name)
+        .and_then(|i| row.get(i))
+        .unwrap_or_default()
+}
+
 #[tokio::test]
-async fn r15_a_refusal_closes_after_three_joint_attempts_the_ruling_the_statement_and_approval()
--> anyhow::Result<()> {
-    closes_with(&Evidence {
-        reason: ClosureReason::RefusalAfterRuling,
+async fn r15_a_refusal_is_deferred_then_written_off_with_the_over_age_mark() -> anyhow::Result<()> {
+    let (server, id, status) = decided_with(&Evidence {
+        decision: Decision::Approve(ClosureReason::RefusalAfterRuling),
         joint_attempts: 3,
         recorded: false,
         special_measure: false,
@@ -145,11 +213,65 @@ async fn r15_a_refusal_closes_after_three_joint_attempts_the_ruling_the_statemen
             DocumentType::GovernmentApproval,
         ],
     })
-    .await
+    .await?;
+    assert_eq!(status, "deferred", "R15 defers; it does not close at once");
+
+    // Persuasion stays due, and so does the over-age leaving mark.
+    let supervisor = server.token("supervisor").await?;
+    let case: CaseSummary = server
+        .get(&format!("/api/v1/cases/{id}"), &supervisor)
+        .await?
+        .body
+        .parse()?;
+    let due: Vec<(&str, &DueWhat)> = case
+        .due
+        .iter()
+        .map(|i| (i.rule.as_str(), &i.what))
+        .collect();
+    assert!(due.contains(&("R15", &DueWhat::KeepPersuading)), "{due:?}");
+    assert!(due.contains(&("R15", &DueWhat::OverAgeLeaving)), "{due:?}");
+
+    // The bureau's approval again is refused before the leaving day …
+    let pupil = case::Entity::find_by_id(id.0)
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("case"))?
+        .student_id;
+    let today = server::calendar::china_date(chrono::Utc::now());
+    set_birth_date(&server, pupil, today - chrono::Duration::days(12 * 365)).await?;
+    let early = server
+        .review_case(&supervisor, id, &approval(ReviewTarget::Closure, id.0))
+        .await?;
+    assert_eq!(early.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        early.body.text().contains("over-age leaving day"),
+        "{}",
+        early.body.text()
+    );
+    assert_eq!(
+        ledger_row(&server, id).await?[14].to_owned(),
+        "延缓入学（休学）"
+    );
+
+    // … and writes the row off once the child is over age, which the ledger says.
+    set_birth_date(&server, pupil, today - chrono::Duration::days(17 * 366)).await?;
+    let closed = server
+        .review_case(&supervisor, id, &approval(ReviewTarget::Closure, id.0))
+        .await?;
+    assert_eq!(
+        closed.status,
+        reqwest::StatusCode::CREATED,
+        "{}",
+        closed.body.text()
+    );
+    assert_eq!(closed.body.json()["status"], "closed");
+    let row = ledger_row(&server, id).await?;
+    assert_eq!(cell(&row, "核销原因"), "司法裁定后仍拒不复学（超龄离校）");
+    Ok(())
 }
 
 #[tokio::test]
-async fn r16_r17_a_physical_condition_and_a_poor_household_close_on_their_deciding_papers()
+async fn r16_r17_a_physical_condition_and_a_poor_household_are_deferred_on_their_deciding_papers()
 -> anyhow::Result<()> {
     for (reason, paper) in [
         (
@@ -162,23 +284,24 @@ async fn r16_r17_a_physical_condition_and_a_poor_household_close_on_their_decidi
         ),
     ] {
         // An unrelated paper first: the refusal still names the deciding one.
-        closes_with(&Evidence {
-            reason,
+        let (_, _, status) = decided_with(&Evidence {
+            decision: Decision::Approve(reason),
             joint_attempts: 0,
             recorded: false,
             special_measure: false,
             documents: vec![DocumentType::Other, paper],
         })
         .await?;
+        assert_eq!(status, "deferred", "{reason:?}");
     }
     Ok(())
 }
 
 #[tokio::test]
-async fn r20_a_vocational_placement_closes_with_consents_plan_letter_and_recorded_attempts()
+async fn r20_a_vocational_placement_is_a_return_with_consents_plan_letter_and_recorded_attempts()
 -> anyhow::Result<()> {
-    closes_with(&Evidence {
-        reason: ClosureReason::VocationalSchool,
+    let (server, id, status) = decided_with(&Evidence {
+        decision: Decision::Move(CaseStatus::VocationalSchool),
         joint_attempts: 3,
         recorded: true,
         special_measure: true,
@@ -189,5 +312,73 @@ async fn r20_a_vocational_placement_closes_with_consents_plan_letter_and_recorde
             DocumentType::AcceptanceLetter,
         ],
     })
-    .await
+    .await?;
+    assert_eq!(status, "vocational_school");
+    // The row stays open, followed up like a return, and names its measure.
+    let teacher = server.token("teacher").await?;
+    let case: CaseSummary = server
+        .get(&format!("/api/v1/cases/{id}"), &teacher)
+        .await?
+        .body
+        .parse()?;
+    assert!(
+        case.due.iter().any(|i| i.what == DueWhat::FollowUpVisit),
+        "{:?}",
+        case.due
+    );
+    let row = ledger_row(&server, id).await?;
+    assert!(
+        cell(&row, "劝返措施类型及进度").starts_with("引导至中职学校就读"),
+        "{row:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn r20_a_compulsory_return_is_a_measure_in_progress_until_the_child_returns()
+-> anyhow::Result<()> {
+    let (server, id, status) = decided_with(&Evidence {
+        decision: Decision::Move(CaseStatus::CompulsoryReturn),
+        joint_attempts: 3,
+        recorded: false,
+        special_measure: true,
+        documents: vec![DocumentType::JudicialFiling],
+    })
+    .await?;
+    assert_eq!(status, "compulsory_return");
+    let township = server.token("township_officer").await?;
+    let path = format!("/api/v1/cases/{id}");
+    let case: CaseSummary = server.get(&path, &township).await?.body.parse()?;
+    assert!(
+        case.due.iter().any(|i| i.what
+            == DueWhat::JudicialStep {
+                step: JudicialStage::Hearing
+            }),
+        "after the filing, the hearing: {:?}",
+        case.due
+    );
+    assert!(case.due.iter().any(|i| i.what == DueWhat::TeachingService));
+
+    // Teaching is delivered and recorded; the ledger shows the measure and its progress.
+    let mut officer = server.phone("township_officer").await?;
+    officer.sync(&mut NoProgress).await?;
+    officer.record_document(DocumentDraft::new(
+        id,
+        DocumentType::TeachingRecord,
+        "送教记录",
+    ))?;
+    officer.sync(&mut NoProgress).await?;
+    let row = ledger_row(&server, id).await?;
+    let progress = cell(&row, "劝返措施类型及进度");
+    assert!(progress.starts_with("强制劝返"), "{progress}");
+    assert!(progress.contains("启动司法程序"), "{progress}");
+    assert!(progress.contains("送教1次"), "{progress}");
+    assert_eq!(cell(&row, "核销原因"), "", "a measure is no write-off");
+
+    // The row stays open until the child returns.
+    let back = server
+        .patch_case(&township, id, &[CaseField::Status(CaseStatus::Returned)])
+        .await?;
+    assert_eq!(back.status, 200, "{}", back.body.text());
+    Ok(())
 }

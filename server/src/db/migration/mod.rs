@@ -20,6 +20,7 @@ mod m20261203_000015_upload_holder;
 mod m20261203_000016_audit_chain;
 mod m20261203_000017_unenrolled_names_sealed;
 mod m20261203_000018_attempt_text_sealed;
+mod m20261203_000019_measures_are_statuses;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_audit_chain::Migration),
             Box::new(m20261203_000017_unenrolled_names_sealed::Migration),
             Box::new(m20261203_000018_attempt_text_sealed::Migration),
+            Box::new(m20261203_000019_measures_are_statuses::Migration),
         ]
     }
 }

@@ -19,7 +19,7 @@ use crate::db::{
 };
 
 /// The merging fields of the stored case `row`.
-fn case_fields(row: &case::Model) -> Result<CaseFields, DbErr> {
+pub(super) fn case_fields(row: &case::Model) -> Result<CaseFields, DbErr> {
     let corrupt = |e: String| DbErr::Custom(format!("corrupt case {}: {e}", row.id));
     Ok(CaseFields {
         status: row.status.parse().map_err(corrupt)?,
@@ -211,7 +211,7 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         row: &case::Model,
         state: &CaseFields,
     ) -> Result<Result<(), Rejection>, DbErr> {
-        let mut history = history::load(self.txn, std::slice::from_ref(row))
+        let mut history = history::load(self.txn, std::slice::from_ref(row), self.leaving_age)
             .await?
             .remove(&row.id)
             .ok_or_else(|| DbErr::Custom(format!("no history for case {}", row.id)))?;

@@ -69,6 +69,8 @@ pub struct Batch<'a, C> {
     sealer: &'a Sealer,
     user: &'a AuthUser,
     now: DateTime<Utc>,
+    /// The configured over-age leaving age the case machine judges deferred rows by.
+    leaving_age: u32,
     /// Changes to append to the log before commit.
     pub changes: ChangeSet,
     cases: HashMap<Uuid, Option<case::Model>>,
@@ -88,13 +90,21 @@ struct Pending {
 }
 
 impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
-    /// A batch in `txn` for `user` at `now`, sealing attempts' free text with `sealer`.
-    pub fn new(txn: &'a C, sealer: &'a Sealer, user: &'a AuthUser, now: DateTime<Utc>) -> Self {
+    /// A batch in `txn` for `user` at `now`, sealing attempts' free text with `sealer`, judging
+    /// deferred rows by the over-age `leaving_age`.
+    pub fn new(
+        txn: &'a C,
+        sealer: &'a Sealer,
+        user: &'a AuthUser,
+        now: DateTime<Utc>,
+        leaving_age: u32,
+    ) -> Self {
         Self {
             txn,
             sealer,
             user,
             now,
+            leaving_age,
             changes: ChangeSet::default(),
             cases: HashMap::new(),
             existing_attempts: HashSet::new(),

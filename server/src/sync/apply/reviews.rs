@@ -2,7 +2,6 @@
 //! the row through the case machine.
 
 use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
-use sync_protocol::cases::CaseStatus;
 use sync_protocol::evidence::{ReviewTarget, Verdict};
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::org::Role;
@@ -10,6 +9,7 @@ use sync_protocol::sync::{CaseField, EntityKind, Mutation, NewReview, RejectCode
 
 use super::{Batch, Outcome, created, not_found, reject};
 use crate::audit;
+use crate::cases::machine;
 use crate::db::changes::RecordScope;
 use crate::db::{
     self,
@@ -48,7 +48,9 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
             return Ok(not_found(new.target.as_str()));
         }
         if new.target == ReviewTarget::Closure && new.verdict == Verdict::Approved {
-            let close = [CaseField::Status(CaseStatus::Closed)];
+            let now = super::cases::case_fields(&case)?;
+            let to = machine::approved_closure(now.status, now.closure_reason);
+            let close = [CaseField::Status(to)];
             if let Err(refusal) = self.update_case(m, hlc, case.id, &close).await? {
                 return Ok(Err(refusal));
             }
