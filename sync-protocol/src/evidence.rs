@@ -9,6 +9,14 @@ use crate::ids::{CaseId, DocumentId, ReviewId, UserId};
 wire_enum!(
     /// The type of an evidence document: the papers the rules name (DOMAIN.md R9–R20).
     DocumentType {
+        /// 书面告知乡镇和村委会: the school's written notice to the township and the village
+        /// committee on day 3 of an unexcused absence (R4).
+        TownshipNotice => "township_notice",
+        /// 辍学通报: the written dropout notice to the family, signed by the guardian (R4).
+        DropoutNotice => "dropout_notice",
+        /// 书面报告: the school's written report to the bureau on day 5, with the collective
+        /// visit's records and photos (R5); the server generates it.
+        BureauReport => "bureau_report",
         /// 义务教育阶段学生辍学情况报告单: the school's dropout report (R9).
         DropoutReport => "dropout_report",
         /// 请求劝返辍学生函: the bureau's request for joint persuasion (R10).

@@ -92,3 +92,17 @@ pub struct Statistics {
     /// Dropouts in the special groups, counted separately.
     pub special_groups: GroupCounts,
 }
+
+/// The answer to filing a generated report: the document it became and its file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FiledReport {
+    /// The document of the case.
+    pub document_id: crate::ids::DocumentId,
+    /// Its file, a media object of the document.
+    pub media_id: crate::ids::MediaId,
+    /// The file's SHA-256 (hex), under which it downloads.
+    pub sha256: String,
+    /// The file's size in bytes.
+    pub size: u64,
+}

@@ -422,6 +422,21 @@ impl TestServer {
         self.reset_case(id, status.as_str(), today).await
     }
 
+    /// A student of the home teacher's school with no case.
+    pub async fn pupil_without_case(&self) -> anyhow::Result<server::db::entity::student::Model> {
+        use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+        use server::db::entity::student;
+        let school = self.home.users[0].1.org_unit_id;
+        let with_case: Vec<uuid::Uuid> = self.home.cases.iter().map(|c| c.student_id).collect();
+        student::Entity::find()
+            .filter(student::Column::SchoolId.eq(school))
+            .all(&self.state.db.read)
+            .await?
+            .into_iter()
+            .find(|s| !with_case.contains(&s.id))
+            .context("a student of the school with no case")
+    }
+
     /// The national ID number of `student`, opened from its sealed form.
     pub fn id_number_of(
         &self,

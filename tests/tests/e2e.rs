@@ -44,3 +44,5 @@ mod storage;
 mod sync_server;
 #[path = "e2e/uploads.rs"]
 mod uploads;
+#[path = "e2e/written_reports.rs"]
+mod written_reports;

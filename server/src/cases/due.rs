@@ -54,7 +54,10 @@ pub fn due_items(
     calendar: &WorkCalendar,
 ) -> Result<Vec<DueItem>, CalendarError> {
     let mut items = match history.status {
-        CaseStatus::Absent => absence(history, calendar)?,
+        CaseStatus::Absent => [absence(history, calendar)?, written(history, calendar)?].concat(),
+        CaseStatus::Suspected | CaseStatus::SchoolPersuasion if history.began_as_absence() => {
+            [school(history, calendar)?, written(history, calendar)?].concat()
+        }
         CaseStatus::Suspected | CaseStatus::SchoolPersuasion => school(history, calendar)?,
         CaseStatus::Reported | CaseStatus::JointPersuasion => joint(history, calendar)?,
         CaseStatus::CompulsoryReturn => compulsory_return(history),
@@ -129,7 +132,7 @@ fn absence(h: &CaseHistory, calendar: &WorkCalendar) -> Result<Vec<DueItem>, Cal
             DueWhat::CollectiveVisit,
             Role::SchoolLead,
             Some(day(3)?),
-            "书面告知乡镇和村委会，并与村委会联合家访".into(),
+            "与村委会成员联合家访，结果报乡镇（街道）".into(),
         ));
     }
     items.push(item(
@@ -139,6 +142,53 @@ fn absence(h: &CaseHistory, calendar: &WorkCalendar) -> Result<Vec<DueItem>, Cal
         Some(day(5)?),
         "启动疑似辍学排查，落实专人动员劝返".into(),
     ));
+    Ok(items)
+}
+
+/// R4, R5: what the school puts in writing in the first days of an absence, each due until its
+/// document is on the case: the notice to the township and the village committee and the
+/// dropout notice the guardian signs (day 3), the report to the bureau with the collective
+/// visit's records and photos (day 5; the server generates it), after which the township's
+/// judicial office may serve legal documents. Days count from the first day of absence.
+fn written(h: &CaseHistory, calendar: &WorkCalendar) -> Result<Vec<DueItem>, CalendarError> {
+    let day = |n: u32| calendar.add_working_days(h.opened_on, n - 1);
+    let papers = [
+        (
+            "R4",
+            DocumentType::TownshipNotice,
+            DueWhat::TownshipNotice,
+            Role::SchoolLead,
+            3,
+            "以书面报告形式告知乡镇（街道）和村委会（社区）",
+        ),
+        (
+            "R4",
+            DocumentType::DropoutNotice,
+            DueWhat::DropoutNotice,
+            Role::Teacher,
+            3,
+            "填写辍学通报，书面告知家长并由家长签字确认",
+        ),
+        (
+            "R5",
+            DocumentType::BureauReport,
+            DueWhat::BureauReport,
+            Role::SchoolLead,
+            5,
+            "书面报告（含集体家访资料、照片）报区教体局，乡镇（街道）司法部门可依此发放司法文书",
+        ),
+    ];
+    let mut items = Vec::new();
+    for (rule, doc_type, what, who, n, hint) in papers {
+        // Papers of the first days count whenever the row moved on (the episode starts later).
+        let filed = h
+            .documents
+            .iter()
+            .any(|d| d.doc_type == doc_type && d.on >= h.opened_on);
+        if !filed {
+            items.push(item(rule, what, who, Some(day(n)?), hint.into()));
+        }
+    }
     Ok(items)
 }
 
@@ -416,26 +466,54 @@ mod tests {
     fn r02_r03_r04_r05_the_first_days_of_an_absence_across_a_weekend() {
         // Thursday 2026-03-05 is the first day of absence.
         let mut h = case(CaseStatus::Absent, date(2026, 3, 5));
+        let (day3, day5) = (Some(date(2026, 3, 9)), Some(date(2026, 3, 11)));
         assert_eq!(
             rules(&due(&h)),
             vec![
                 ("R2", Some(date(2026, 3, 5))),
                 ("R3", Some(date(2026, 3, 6))),
-                ("R4", Some(date(2026, 3, 9))),
-                ("R5", Some(date(2026, 3, 11))),
+                ("R4", day3),
+                ("R4", day3),
+                ("R4", day3),
+                ("R5", day5),
+                ("R5", day5),
             ]
         );
         h.attempts
             .push(attempt(AttemptKind::PhoneCall, date(2026, 3, 5)));
         h.attempts
             .push(attempt(AttemptKind::HomeVisit, date(2026, 3, 6)));
+        h.attempts
+            .push(attempt(AttemptKind::CollectiveVisit, date(2026, 3, 9)));
+        let paper = |doc_type, d| DocumentFact {
+            doc_type,
+            on: date(2026, 3, d),
+            approved: false,
+        };
+        h.documents.push(paper(DocumentType::TownshipNotice, 9));
+        let items = due(&h);
         assert_eq!(
-            rules(&due(&h)),
-            vec![
-                ("R4", Some(date(2026, 3, 9))),
-                ("R5", Some(date(2026, 3, 11)))
+            items.iter().map(|i| &i.what).collect::<Vec<_>>(),
+            [
+                &DueWhat::DropoutNotice,
+                &DueWhat::OpenSuspectedCase,
+                &DueWhat::BureauReport
             ],
-            "the call and the visit were made"
+            "the call, the visits and the township's notice were made"
+        );
+        // The papers of the first days stay due after the case opens, until they are filed.
+        h.status = CaseStatus::Suspected;
+        h.moves.push(Moved {
+            from: CaseStatus::Absent,
+            to: CaseStatus::Suspected,
+            on: date(2026, 3, 11),
+        });
+        h.documents.push(paper(DocumentType::DropoutNotice, 10));
+        let whats: Vec<DueWhat> = due(&h).into_iter().map(|i| i.what).collect();
+        assert!(whats.contains(&DueWhat::BureauReport), "{whats:?}");
+        assert!(
+            !whats.contains(&DueWhat::DropoutNotice),
+            "filed before the case opened: {whats:?}"
         );
     }
 

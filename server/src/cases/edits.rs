@@ -22,7 +22,7 @@ use crate::state::AppState;
 use crate::{audit, db, records};
 
 /// Applies `change` for `user` as one mutation of a push, answering a refusal as a problem.
-async fn apply(
+pub(crate) async fn apply(
     state: &AppState,
     user: &AuthUser,
     base_version: i64,
@@ -103,8 +103,9 @@ async fn change_case(
 }
 
 /// Records a supervisor's review of an attempt, a document or the closure request. Approving
-/// the closure request closes the row (销号), refused with `requirements_unmet`, listing what is
-/// missing, until the closure reason's evidence is attached and approved.
+/// the closure request closes the row (销号), or defers it first when its reason defers
+/// (R15–R17, R19 (7)); refused with `requirements_unmet`, listing what is missing, until the
+/// reason's evidence is attached and approved (and, for a deferred row, its over-age day came).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/reviews", tag = "cases",
     params(("id" = CaseId, Path, description = "case id")),
     request_body = ReviewRequest,

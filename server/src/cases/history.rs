@@ -121,6 +121,16 @@ impl CaseHistory {
             .map(|m| m.on)
     }
 
+    /// Whether the row opened as an absence (R1) rather than from the roll comparison or a
+    /// report: it stands at `absent` or its first move left `absent`.
+    pub fn began_as_absence(&self) -> bool {
+        self.moves
+            .first()
+            .map_or(self.status == CaseStatus::Absent, |m| {
+                m.from == CaseStatus::Absent
+            })
+    }
+
     /// The day the current status began: the last move, or the opening.
     pub fn in_status_since(&self) -> NaiveDate {
         self.moves.last().map_or(self.opened_on, |m| m.on)

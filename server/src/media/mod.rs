@@ -5,6 +5,7 @@
 pub mod declaration;
 pub mod derive;
 pub mod download;
+pub mod generated;
 pub mod probe;
 pub mod profile;
 pub mod routes;

@@ -22,14 +22,14 @@ use crate::error::{ApiError, Path};
 use crate::state::AppState;
 
 /// Who may print the form: the school that files it, the township and the bureau that act on it.
-const READERS: &[Role] = &[
+pub(super) const READERS: &[Role] = &[
     Role::Teacher,
     Role::SchoolLead,
     Role::TownshipOfficer,
     Role::Supervisor,
 ];
 
-const STYLE: &str = "
+pub(super) const STYLE: &str = "
 body { font-family: 'Noto Serif CJK SC', 'SimSun', serif; margin: 2em auto; max-width: 48em; }
 h1 { text-align: center; font-size: 1.5em; letter-spacing: 0.1em; }
 table { border-collapse: collapse; width: 100%; margin-bottom: 1em; }

@@ -25,6 +25,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger_csv))
         .routes(routes!(ledger_xlsx))
         .routes(routes!(super::form::report_form))
+        .routes(routes!(
+            super::bureau_report::bureau_report,
+            super::bureau_report::file_bureau_report
+        ))
         .routes(routes!(statistics))
 }
 

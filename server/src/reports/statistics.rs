@@ -18,10 +18,13 @@ use crate::db::entity::{case, student};
 use crate::db::{self, Scope};
 
 /// Whether the case of `history` was reported to the bureau: it moved to `reported`, stands
-/// there or in joint persuasion, or carries the report form.
+/// there, in joint persuasion or in a compulsory return, or carries the report form.
 fn reported(h: &CaseHistory) -> bool {
     h.entered(CaseStatus::Reported).is_some()
-        || matches!(h.status, CaseStatus::Reported | CaseStatus::JointPersuasion)
+        || matches!(
+            h.status,
+            CaseStatus::Reported | CaseStatus::JointPersuasion | CaseStatus::CompulsoryReturn
+        )
         || h.first_document(DocumentType::DropoutReport).is_some()
 }
 

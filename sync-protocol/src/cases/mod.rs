@@ -370,6 +370,15 @@ pub enum DueWhat {
     CollectiveVisit,
     /// Open the suspected-dropout case with a responsible person (R5).
     OpenSuspectedCase,
+    /// The school's written notice to the township and the village committee (R4, a
+    /// `township_notice` document).
+    TownshipNotice,
+    /// The written dropout notice to the family, signed by the guardian (R4, a
+    /// `dropout_notice` document).
+    DropoutNotice,
+    /// The written report to the bureau with the collective visit's records and photos (R5, a
+    /// `bureau_report` document the server generates).
+    BureauReport,
     /// More school persuasion attempts (R8).
     SchoolAttempts {
         /// Made in this episode.

@@ -6,7 +6,7 @@ use mobile_shared::{AttemptDraft, DocumentDraft, NoProgress, Phone};
 use sea_orm::{
     ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
 };
-use server::db::entity::{audit_entry, case_move, document, student};
+use server::db::entity::{audit_entry, case_move, document};
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, CaseSummary, ClosureReason, FoundBy, OpenCase,
     ReviewRequest,
@@ -346,23 +346,10 @@ async fn r14_a_return_is_followed_up_under_a_placement_plan_and_a_relapse_counts
     Ok(())
 }
 
-/// A student of the home teacher's school with no case.
-async fn pupil_without_case(server: &TestServer) -> anyhow::Result<student::Model> {
-    let school = server.home.users[0].1.org_unit_id;
-    let with_case: Vec<uuid::Uuid> = server.home.cases.iter().map(|c| c.student_id).collect();
-    student::Entity::find()
-        .filter(student::Column::SchoolId.eq(school))
-        .all(&server.state.db.read)
-        .await?
-        .into_iter()
-        .find(|s| !with_case.contains(&s.id))
-        .ok_or_else(|| anyhow::anyhow!("a student of the school with no case"))
-}
-
 #[tokio::test]
 async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let pupil = pupil_without_case(&server).await?;
+    let pupil = server.pupil_without_case().await?;
     let teacher = server.token("teacher").await?;
     let body = OpenCase {
         student_id: pupil.id.into(),
@@ -375,7 +362,11 @@ async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> a
     assert_eq!(opened.status, CaseStatus::Absent);
     assert_eq!(opened.found_by, FoundBy::DailyAttendance);
     let rules: Vec<&str> = opened.due.iter().map(|i| i.rule.as_str()).collect();
-    assert_eq!(rules, ["R2", "R3", "R4", "R5"], "{opened:?}");
+    assert_eq!(
+        rules,
+        ["R2", "R3", "R4", "R4", "R4", "R5", "R5"],
+        "{opened:?}"
+    );
 
     // One open row per student; another school's teacher does not see the student.
     let again = server.post("/api/v1/cases", &teacher, &body).await?;
@@ -415,7 +406,7 @@ async fn r01_r02_r03_r04_r05_a_reported_absence_brings_the_first_days_due() -> a
 async fn r01_r04_an_absence_that_resolves_ends_and_never_becomes_a_ledger_row() -> anyhow::Result<()>
 {
     let server = TestServer::start().await?;
-    let pupil = pupil_without_case(&server).await?;
+    let pupil = server.pupil_without_case().await?;
     let teacher = server.token("teacher").await?;
     let open = OpenCase {
         student_id: pupil.id.into(),

@@ -104,7 +104,18 @@ async fn insert_media(
         duration_ms: duration_ms.and_then(|d| i64::try_from(d).ok()),
         preview_of: row.preview_of.clone(),
     };
-    if !crate::db::media::insert_unless_linked(txn, &media).await? {
+    record_media(txn, &media, case).await
+}
+
+/// Inserts `media`, evidence of a record of `case`, and its change-log entry and chain event, so
+/// phones of the case's scope pull the reference; nothing if the file is evidence of the same
+/// record already.
+pub async fn record_media(
+    txn: &sea_orm::DatabaseTransaction,
+    media: &media_object::Model,
+    case: &case::Model,
+) -> Result<(), ApiError> {
+    if !crate::db::media::insert_unless_linked(txn, media).await? {
         return Ok(());
     }
     // Phones of the case's scope pull the reference with their next sync.
@@ -114,7 +125,7 @@ async fn insert_media(
         ChainKind::Media,
         media.id,
         media.case_id,
-        crate::db::chain::media_content(&media),
+        crate::db::chain::media_content(media),
     );
     changes.append(txn).await?;
     Ok(())

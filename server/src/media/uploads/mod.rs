@@ -15,6 +15,7 @@ mod receive;
 pub use create::{create, repeated};
 pub use end::{EXPIRY, expire, sweep_expired, terminate};
 pub use lease::{Lease, find, settled};
+pub use link::record_media;
 pub use receive::receive;
 
 use axum::http::StatusCode;
