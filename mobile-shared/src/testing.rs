@@ -55,6 +55,7 @@ pub(crate) fn pulled_case(
             closure_reason: None,
             due: Vec::new(),
             updated_at: Utc::now(),
+            version,
         },
         version,
         stamps,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod calendar;
 pub mod cases;
 pub mod chain;
+pub mod detail;
 pub mod error;
 pub mod evidence;
 pub mod hlc;

@@ -10,6 +10,8 @@ mod authz;
 mod bad_input;
 #[path = "e2e/calendar.rs"]
 mod calendar;
+#[path = "e2e/case_detail.rs"]
+mod case_detail;
 #[path = "e2e/case_life.rs"]
 mod case_life;
 #[path = "e2e/case_machine.rs"]

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use rusqlite::Connection;
 use sync_protocol::auth::{Me, TokenPair};
-use sync_protocol::cases::{CaseDetail, CaseSummary, DueItem};
+use sync_protocol::cases::{CaseSummary, DueItem};
+use sync_protocol::detail::{CaseDetail, MediaLink};
 use sync_protocol::evidence::{Document, Review};
 use sync_protocol::org::Role;
 use sync_protocol::sync::{
@@ -396,15 +397,27 @@ impl Phone {
         Ok(steps)
     }
 
-    /// One case held here with its attempts (local ones included), oldest first.
+    /// One case held here with its attempts (local ones included), evidence files, documents,
+    /// reviews and conflicts, oldest first; not its moves, which are not synced.
     pub fn case(&self, id: CaseId) -> Result<Option<CaseDetail>, PhoneError> {
         Ok(self.store.read(|conn| {
             let Some(case) = records::view::<CaseSummary>(conn, id.0)? else {
                 return Ok::<_, StoreError>(None);
             };
+            let mut conflicts = records::conflicts(conn)?;
+            conflicts.retain(|c| c.case_id == id);
+            conflicts.reverse();
             Ok(Some(CaseDetail {
                 case: case.value,
                 attempts: records::attempts(conn, id)?,
+                media: records::media(conn, id)?
+                    .into_iter()
+                    .map(MediaLink::of)
+                    .collect(),
+                documents: records::documents(conn, id)?,
+                reviews: records::reviews(conn, id)?,
+                moves: Vec::new(),
+                conflicts,
             }))
         })?)
     }

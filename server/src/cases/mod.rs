@@ -3,6 +3,7 @@
 //! history (`history`).
 
 pub mod departments;
+pub mod detail;
 pub mod due;
 pub mod edits;
 pub mod history;
@@ -50,6 +51,7 @@ pub fn summary(
             .transpose()?,
         due,
         updated_at: row.updated_at,
+        version: row.version,
     })
 }
 

@@ -2,8 +2,9 @@
 
 use axum::extract::{ConnectInfo, State};
 use sync_protocol::cases::{
-    CaseDetail, CaseListQuery, CasePage, CaseSummary, DueCase, DueEntry, DueList, DueQuery, DueWhat,
+    CaseListQuery, CasePage, CaseSummary, DueCase, DueEntry, DueList, DueQuery, DueWhat,
 };
+use sync_protocol::detail::CaseDetail;
 use sync_protocol::{CaseId, Problem};
 use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
@@ -147,7 +148,10 @@ async fn list_cases(
     Ok(Json(CasePage { items, next_after }))
 }
 
-/// One case in the caller's scope with all its attempts. A case outside the scope is a 404.
+/// One case in the caller's scope with everything a supervisor reviews: what is due and the
+/// row's `version`, every attempt with its participants, the evidence files with their download
+/// and thumbnail links, the documents, the reviews, the moves and the conflicts sync kept. A case
+/// outside the scope is a 404.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
     params(("id" = CaseId, Path, description = "case id")),
     security(("bearer" = [])),
@@ -174,13 +178,5 @@ async fn get_case(
         serde_json::json!({}),
     )
     .await?;
-    let attempts = db::cases::attempts(&state.db.read, row.id)
-        .await?
-        .into_iter()
-        .map(|(a, p)| super::attempt_view(&state.sealer, a, p))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Json(CaseDetail {
-        case: super::view(&state, &state.db.read, row).await?,
-        attempts,
-    }))
+    Ok(Json(super::detail::detail(&state, row).await?))
 }

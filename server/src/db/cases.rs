@@ -296,6 +296,16 @@ pub async fn insert_move(db: &impl ConnectionTrait, row: case_move::Model) -> Re
         .map(|_| ())
 }
 
+/// The moves of case `id`, oldest first.
+pub async fn moves_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Vec<case_move::Model>, DbErr> {
+    case_move::Entity::find()
+        .filter(case_move::Column::CaseId.eq(id))
+        .order_by_asc(case_move::Column::MovedAt)
+        .order_by_asc(case_move::Column::RecordedAt)
+        .all(db)
+        .await
+}
+
 /// When the latest move of case `id` counts as made, if it ever moved.
 pub async fn latest_move_at(
     db: &impl ConnectionTrait,

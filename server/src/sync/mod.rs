@@ -5,7 +5,7 @@ mod apply;
 pub mod pull;
 pub mod push;
 pub mod routes;
-mod shape;
+pub mod shape;
 
 use axum::http::StatusCode;
 use sync_protocol::ErrorCode;

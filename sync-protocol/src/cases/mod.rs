@@ -512,6 +512,9 @@ pub struct CaseSummary {
     pub due: Vec<DueItem>,
     /// When the row last changed.
     pub updated_at: DateTime<Utc>,
+    /// The row's version: a change from the web sends it as `base_version`.
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// One persuasion attempt (劝返记录).
@@ -544,17 +547,6 @@ pub struct Attempt {
     pub author_id: UserId,
     /// When the server first stored it.
     pub created_at: DateTime<Utc>,
-}
-
-/// A case with its attempts, oldest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CaseDetail {
-    /// The ledger row.
-    #[serde(flatten)]
-    pub case: CaseSummary,
-    /// Every attempt, oldest first.
-    pub attempts: Vec<Attempt>,
 }
 
 /// A page of cases, ordered by id.
