@@ -7,10 +7,13 @@ use std::io::Write;
 
 use axum::body::Body;
 use bytes::Bytes;
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use chrono::Datelike as _;
+use rust_xlsxwriter::{
+    ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
+};
 use tokio::sync::mpsc;
 
-use super::ledger::{COLUMNS, Cell, LedgerFilter, case_page, rows};
+use super::ledger::{COLUMNS, Cell, LedgerFilter, WIDTHS, case_page, rows};
 use crate::db::Scope;
 use crate::state::AppState;
 
@@ -19,8 +22,18 @@ use crate::state::AppState;
 pub enum ExportFormat {
     /// UTF-8 CSV with a byte-order mark (so that Excel reads the Chinese right).
     Csv,
-    /// An Excel workbook with one sheet, 台账.
+    /// An Excel workbook with one sheet, 台账, under its [`Heading`].
     Xlsx,
+}
+
+/// The two title rows above the workbook's header: what a bureau files needs to say whose
+/// ledger it is, of which period, and when it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heading {
+    /// E.g. "某某区控辍保学台账".
+    pub title: String,
+    /// E.g. "统计期间：2026-09-01 至 2026-09-30　生成时间：2026-10-08 09:30".
+    pub subtitle: String,
 }
 
 impl ExportFormat {
@@ -47,13 +60,15 @@ type Chunk = Result<Bytes, std::io::Error>;
 /// Bytes handed to the response in pieces of this size.
 const CHUNK: usize = 64 * 1024;
 
-/// The ledger for `filter` in `scope` as a streamed body of `format`. A failure after the first
+/// The ledger for `filter` in `scope` as a streamed body of `format`, the workbook under
+/// `heading` (the CSV has no title rows). A failure after the first
 /// bytes ends the body with an error (the client sees a broken download), and is logged.
 pub fn ledger_body(
     state: AppState,
     scope: Scope,
     filter: LedgerFilter,
     format: ExportFormat,
+    heading: Heading,
 ) -> Body {
     let (pages_tx, pages_rx) = mpsc::channel::<Page>(2);
     let (bytes_tx, bytes_rx) = mpsc::channel::<Chunk>(4);
@@ -63,7 +78,7 @@ pub fn ledger_body(
             tokio::spawn(write_csv(pages_rx, bytes_tx));
         }
         ExportFormat::Xlsx => {
-            tokio::task::spawn_blocking(move || write_xlsx(pages_rx, bytes_tx));
+            tokio::task::spawn_blocking(move || write_xlsx(&heading, pages_rx, bytes_tx));
         }
     }
     Body::from_stream(futures::stream::unfold(bytes_rx, |mut rx| async move {
@@ -138,6 +153,55 @@ async fn write_csv(mut pages: mpsc::Receiver<Page>, out: mpsc::Sender<Chunk>) {
     }
 }
 
+/// The sheet's name, title rows, header, column widths and frozen panes.
+fn write_heading(sheet: &mut Worksheet, heading: &Heading) -> Result<(), XlsxError> {
+    sheet.set_name("台账")?;
+    let last = u16::try_from(COLUMNS.len() - 1).unwrap_or(0);
+    let title = Format::new()
+        .set_bold()
+        .set_font_size(16)
+        .set_align(FormatAlign::Center);
+    sheet.merge_range(0, 0, 0, last, &heading.title, &title)?;
+    sheet.merge_range(1, 0, 1, last, &heading.subtitle, &Format::new())?;
+    let header = Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_border(FormatBorder::Thin)
+        .set_background_color("#DDEBF7");
+    for (col, (name, width)) in (0u16..).zip(COLUMNS.iter().zip(WIDTHS)) {
+        sheet.set_column_width(col, width)?;
+        sheet.write_string_with_format(HEADER_ROW, col, *name, &header)?;
+    }
+    sheet.set_freeze_panes(HEADER_ROW + 1, 0)?;
+    Ok(())
+}
+
+/// One cell: text, a count, or a real date (an empty cell for no date).
+fn write_cell(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    cell: Cell,
+    date: &Format,
+) -> Result<(), XlsxError> {
+    match cell {
+        Cell::Text(text) => sheet.write_string(row, col, text).map(|_| ()),
+        Cell::Number(n) => sheet.write_number(row, col, f64::from(n)).map(|_| ()),
+        Cell::Date(None) => Ok(()),
+        Cell::Date(Some(day)) => {
+            let (y, m, d) = (day.year(), day.month(), day.day());
+            let excel = ExcelDateTime::from_ymd(
+                u16::try_from(y).unwrap_or(1900),
+                u8::try_from(m).unwrap_or(1),
+                u8::try_from(d).unwrap_or(1),
+            )?;
+            sheet
+                .write_date_with_format(row, col, &excel, date)
+                .map(|_| ())
+        }
+    }
+}
+
 /// Sends what is written to it down `tx` in pieces of [`CHUNK`] bytes (from a blocking thread).
 struct ChannelWriter {
     tx: mpsc::Sender<Chunk>,
@@ -170,29 +234,24 @@ impl Write for ChannelWriter {
     }
 }
 
-fn write_xlsx(mut pages: mpsc::Receiver<Page>, out: mpsc::Sender<Chunk>) {
+/// The workbook's layout: two title rows, the header, then a row per case; the header stays in
+/// view as one scrolls (frozen panes).
+const HEADER_ROW: u32 = 2;
+
+fn write_xlsx(heading: &Heading, mut pages: mpsc::Receiver<Page>, out: mpsc::Sender<Chunk>) {
     let result = (|| -> Result<(), String> {
         let mut workbook = Workbook::new();
-        let bold = Format::new().set_bold();
         let sheet = workbook
             .add_worksheet_with_constant_memory()
             .map_err(|e| e.to_string())?;
-        sheet.set_name("台账").map_err(|e| e.to_string())?;
-        for (col, title) in (0u16..).zip(COLUMNS) {
-            sheet
-                .write_string_with_format(0, col, title, &bold)
-                .map_err(|e| e.to_string())?;
-        }
-        let mut row = 0u32;
+        write_heading(sheet, heading).map_err(|e| e.to_string())?;
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        let mut row = HEADER_ROW;
         while let Some(page) = pages.blocking_recv() {
             for cells in page? {
                 row += 1;
                 for (col, cell) in (0u16..).zip(cells) {
-                    let written: Result<_, XlsxError> = match cell {
-                        Cell::Text(text) => sheet.write_string(row, col, text).map(|_| ()),
-                        Cell::Number(n) => sheet.write_number(row, col, f64::from(n)).map(|_| ()),
-                    };
-                    written.map_err(|e| e.to_string())?;
+                    write_cell(sheet, row, col, cell, &date).map_err(|e| e.to_string())?;
                 }
             }
         }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbErr};
-use sync_protocol::cases::{AttemptKind, CaseStatus};
+use sync_protocol::cases::CaseStatus;
 use uuid::Uuid;
 
 use super::labels;
@@ -43,6 +43,12 @@ pub const COLUMNS: [&str; 24] = [
     "下一步",
 ];
 
+/// How wide each column is in the workbook, in characters (the header's order).
+pub const WIDTHS: [f64; 24] = [
+    6.0, 18.0, 14.0, 12.0, 10.0, 6.0, 12.0, 6.0, 8.0, 22.0, 14.0, 12.0, 12.0, 16.0, 14.0, 10.0,
+    8.0, 8.0, 12.0, 8.0, 36.0, 22.0, 12.0, 40.0,
+];
+
 /// One cell of a row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -50,12 +56,8 @@ pub enum Cell {
     Text(String),
     /// A count.
     Number(u32),
-}
-
-impl Cell {
-    fn date(day: Option<NaiveDate>) -> Self {
-        Self::Text(day.map(|d| d.to_string()).unwrap_or_default())
-    }
+    /// A day (a real date in the workbook), or an empty cell.
+    Date(Option<NaiveDate>),
 }
 
 impl std::fmt::Display for Cell {
@@ -63,6 +65,8 @@ impl std::fmt::Display for Cell {
         match self {
             Self::Text(text) => f.write_str(text),
             Self::Number(n) => write!(f, "{n}"),
+            Self::Date(Some(day)) => write!(f, "{day}"),
+            Self::Date(None) => Ok(()),
         }
     }
 }
@@ -215,12 +219,9 @@ fn row(
     let student = names.students.get(&c.student_id);
     let text = |s: &str| Cell::Text(s.to_owned());
     let unit = |id: &Uuid| Cell::Text(names.units.get(id).cloned().unwrap_or_default());
-    let school = h
-        .attempts
-        .iter()
-        .filter(|a| a.kind != AttemptKind::JointPersuasion)
-        .count();
-    let joint = h.attempts.len() - school;
+    // Counted as the rules count them, so the sheet and the next step's hint agree: school
+    // attempts of this episode (R8), joint attempts since the report (R12).
+    let (school, joint) = (h.school_attempts(), h.joint_attempts());
     Ok(vec![
         Cell::Number(n),
         unit(&c.school_id),
@@ -231,7 +232,7 @@ fn row(
             Some(s) => text(labels::gender(parse_stored(&s.gender).map_err(corrupt)?)),
             None => text(""),
         },
-        Cell::date(student.map(|s| s.birth_date)),
+        Cell::Date(student.map(|s| s.birth_date)),
         Cell::Number(student.map_or(0, |s| u32::try_from(s.grade).unwrap_or(0))),
         Cell::Text(student.map(|s| s.class_name.clone()).unwrap_or_default()),
         Cell::Text(
@@ -243,7 +244,7 @@ fn row(
         text(labels::found_by(
             parse_stored(&c.found_by).map_err(corrupt)?,
         )),
-        Cell::date(Some(c.opened_on)),
+        Cell::Date(Some(c.opened_on)),
         text(h.reason.map(labels::reason).unwrap_or("")),
         text(labels::status(h.status)),
         Cell::Text(
@@ -251,13 +252,13 @@ fn row(
                 .and_then(|u| names.people.get(&u).cloned())
                 .unwrap_or_default(),
         ),
-        Cell::Number(u32::try_from(school).unwrap_or(u32::MAX)),
-        Cell::Number(u32::try_from(joint).unwrap_or(u32::MAX)),
-        Cell::date(h.attempts.iter().map(|a| a.on).max()),
+        Cell::Number(school),
+        Cell::Number(joint),
+        Cell::Date(h.attempts.iter().map(|a| a.on).max()),
         Cell::Number(u32::try_from(c.relapse_count).unwrap_or(0)),
         Cell::Text(measures::progress(h).map(measure_text).unwrap_or_default()),
         Cell::Text(closure_text(h)),
-        Cell::date(closed_on),
+        Cell::Date(closed_on),
         Cell::Text(next),
     ])
 }

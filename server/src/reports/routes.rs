@@ -12,7 +12,7 @@ use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::export::{ExportFormat, ledger_body};
+use super::export::{ExportFormat, Heading, ledger_body};
 use super::ledger::LedgerFilter;
 use crate::audit;
 use crate::auth::AuthUser;
@@ -76,6 +76,32 @@ fn month_days(month: &str) -> Result<(NaiveDate, NaiveDate), ApiError> {
     Ok((first, next - chrono::Duration::days(1)))
 }
 
+/// The title rows of `user`'s ledger for `filter`: the org unit it covers, the period, and when
+/// it was made (China's time).
+async fn heading(
+    state: &AppState,
+    user: &AuthUser,
+    filter: &LedgerFilter,
+) -> Result<Heading, ApiError> {
+    let unit = filter.org_unit.unwrap_or(user.org_unit_id);
+    let name = crate::db::org::unit_names(&state.db.read, vec![unit])
+        .await?
+        .remove(&unit)
+        .unwrap_or_default();
+    let offset = chrono::FixedOffset::east_opt(crate::calendar::CHINA_OFFSET_SECS)
+        .ok_or_else(|| anyhow::anyhow!("China's offset"))?;
+    let made = chrono::Utc::now().with_timezone(&offset);
+    Ok(Heading {
+        title: format!("{name}控辍保学台账"),
+        subtitle: format!(
+            "统计期间：{} 至 {}　生成时间：{}",
+            filter.from,
+            filter.to,
+            made.format("%Y-%m-%d %H:%M")
+        ),
+    })
+}
+
 async fn export(
     state: AppState,
     user: AuthUser,
@@ -103,7 +129,8 @@ async fn export(
     );
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .map_err(|e| anyhow::anyhow!("a file name header: {e}"))?;
-    let body = ledger_body(state, user.scope(), filter, format);
+    let heading = heading(&state, &user, &filter).await?;
+    let body = ledger_body(state, user.scope(), filter, format, heading);
     Ok((
         [
             (

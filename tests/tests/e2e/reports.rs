@@ -15,8 +15,25 @@ use tests::TestServer;
 
 const PERIOD: &str = "from=2025-01-01&to=2027-12-31";
 
-/// The rows of the first sheet of `bytes`, as text.
-fn sheet(bytes: &[u8]) -> anyhow::Result<(String, Vec<Vec<String>>)> {
+/// The first sheet of a ledger workbook as text.
+struct Sheet {
+    name: String,
+    /// The two title rows' text.
+    title: [String; 2],
+    /// The header, then a row per case.
+    rows: Vec<Vec<String>>,
+    /// Whether every 立案日期 below the header is a real Excel date, not text.
+    real_dates: bool,
+}
+
+/// The day an Excel date serial stands for.
+fn excel_day(serial: f64) -> String {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default();
+    (epoch + chrono::Duration::days(serial as i64)).to_string()
+}
+
+/// Reads the ledger workbook `bytes`.
+fn sheet(bytes: &[u8]) -> anyhow::Result<Sheet> {
     let mut book = Xlsx::new(Cursor::new(bytes.to_vec()))?;
     let name = book
         .sheet_names()
@@ -24,19 +41,33 @@ fn sheet(bytes: &[u8]) -> anyhow::Result<(String, Vec<Vec<String>>)> {
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("no sheet"))?;
     let range = book.worksheet_range(&name)?;
-    let rows = range
+    let opened = COLUMNS.iter().position(|c| *c == "立案日期").unwrap_or(0);
+    let real_dates = range
+        .rows()
+        .skip(3)
+        .all(|row| matches!(row.get(opened), Some(Data::DateTime(_))));
+    let mut rows: Vec<Vec<String>> = range
         .rows()
         .map(|row| {
             row.iter()
                 .map(|cell| match cell {
                     Data::Float(f) => format!("{f}"),
                     Data::Int(i) => i.to_string(),
+                    Data::DateTime(d) => excel_day(d.as_f64()),
                     other => other.to_string(),
                 })
                 .collect()
         })
         .collect();
-    Ok((name, rows))
+    anyhow::ensure!(rows.len() >= 3, "title rows and a header: {rows:?}");
+    let rest = rows.split_off(2);
+    let title = [rows[0][0].clone(), rows[1][0].clone()];
+    Ok(Sheet {
+        name,
+        title,
+        rows: rest,
+        real_dates,
+    })
 }
 
 #[tokio::test]
@@ -57,8 +88,19 @@ async fn r22_the_ledger_exports_as_xlsx_and_csv_with_a_row_per_case_in_scope() -
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("ledger-2025-01-01-2027-12-31.xlsx"))
     );
-    let (name, rows) = sheet(&xlsx.body.0)?;
-    assert_eq!(name, "台账");
+    let book = sheet(&xlsx.body.0)?;
+    assert_eq!(book.name, "台账");
+    assert_eq!(
+        book.title[0],
+        format!("{}控辍保学台账", server.home.district.name)
+    );
+    assert!(
+        book.title[1].starts_with("统计期间：2025-01-01 至 2027-12-31　生成时间："),
+        "{}",
+        book.title[1]
+    );
+    assert!(book.real_dates, "立案日期 are real dates");
+    let rows = book.rows;
     assert_eq!(rows[0], COLUMNS.map(str::to_owned).to_vec());
     // Absences are attendance follow-up, not ledger rows (R1–R4).
     let cases: Vec<_> = server
@@ -86,6 +128,22 @@ async fn r22_the_ledger_exports_as_xlsx_and_csv_with_a_row_per_case_in_scope() -
         Some(cases.len().to_string())
     );
 
+    // The attempt counts agree with the next step's hint (counted as the rules count them).
+    let column = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap_or(0);
+    let (school, next) = (column("学校劝返次数"), column("下一步"));
+    let mut hinted = 0;
+    for row in &rows[1..] {
+        if let Some(said) = row[next]
+            .split("已劝返")
+            .nth(1)
+            .and_then(|rest| rest.split('次').next())
+        {
+            assert_eq!(row[school], said, "{row:?}");
+            hinted += 1;
+        }
+    }
+    assert!(hinted > 0, "some rows hint at their school attempts");
+
     // Each case is there with its student and its status in words.
     let first = cases[0];
     let pupil = student::Entity::find_by_id(first.student_id)
@@ -105,7 +163,10 @@ async fn r22_the_ledger_exports_as_xlsx_and_csv_with_a_row_per_case_in_scope() -
             "学校劝返",
             "已报告",
             "联合劝返",
+            "强制劝返",
+            "延缓入学（休学）",
             "已复学",
+            "中职学校就读",
             "复学跟踪",
             "已销号"
         ]
@@ -142,17 +203,18 @@ async fn r22_the_ledger_exports_as_xlsx_and_csv_with_a_row_per_case_in_scope() -
             &supervisor,
         )
         .await?;
-    assert_eq!(sheet(&early.body.0)?.1.len(), 1);
+    assert_eq!(sheet(&early.body.0)?.rows.len(), 1);
 
     // A school's lead exports the school only; the export is audited.
     let lead = server.token("school_lead").await?;
-    let (_, school_rows) = sheet(
+    let school_rows = sheet(
         &server
             .get(&format!("/api/v1/reports/ledger.xlsx?{PERIOD}"), &lead)
             .await?
             .body
             .0,
-    )?;
+    )?
+    .rows;
     assert_eq!(
         school_rows.len() - 1,
         server
@@ -168,6 +230,60 @@ async fn r22_the_ledger_exports_as_xlsx_and_csv_with_a_row_per_case_in_scope() -
         .count(&server.state.db.read)
         .await?;
     assert_eq!(audited, 4);
+    Ok(())
+}
+
+#[tokio::test]
+async fn r08_the_ledger_counts_the_attempts_of_the_episode_as_its_next_step_does()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::Absent).await?;
+    let id = CaseId::from(case.id);
+    // A call on the day before the suspected case opens: attendance follow-up, not one of R8's
+    // three attempts.
+    let mut phone = server.phone("teacher").await?;
+    phone.sync(&mut NoProgress).await?;
+    let mut call = AttemptDraft::new(id, AttemptKind::PhoneCall, AttemptOutcome::NotReached);
+    call.occurred_at = Some(chrono::Utc::now() - chrono::Duration::days(1));
+    phone.record_attempt(call)?;
+    phone.edit_case(
+        id,
+        vec![sync_protocol::sync::CaseField::Status(
+            CaseStatus::Suspected,
+        )],
+    )?;
+    let report = phone.sync(&mut NoProgress).await?;
+    anyhow::ensure!(report.rejected == 0, "{:?}", phone.rejections()?);
+
+    let supervisor = server.token("supervisor").await?;
+    let csv_body = server
+        .get(&format!("/api/v1/reports/ledger.csv?{PERIOD}"), &supervisor)
+        .await?
+        .body
+        .0;
+    let pupil = student::Entity::find_by_id(case.student_id)
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("student"))?;
+    let mut reader = csv::Reader::from_reader(&csv_body[3..]);
+    let column = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap_or(0);
+    let row = reader
+        .records()
+        .filter_map(Result::ok)
+        .find(|r| r[column("学籍号")] == pupil.registration_no)
+        .ok_or_else(|| anyhow::anyhow!("no row"))?;
+    assert_eq!(&row[column("学校劝返次数")], "0", "{row:?}");
+    let now: sync_protocol::cases::CaseSummary = server
+        .get(&format!("/api/v1/cases/{id}"), &supervisor)
+        .await?
+        .body
+        .parse()?;
+    let r8 = now
+        .due
+        .iter()
+        .find(|i| i.rule == "R8")
+        .ok_or_else(|| anyhow::anyhow!("R8 due: {:?}", now.due))?;
+    assert!(r8.hint.contains("已劝返0次"), "{}", r8.hint);
     Ok(())
 }
 
