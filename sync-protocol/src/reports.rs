@@ -32,6 +32,8 @@ pub struct LedgerQuery {
 pub struct ClassCount {
     /// The school.
     pub school_id: uuid::Uuid,
+    /// The school's name.
+    pub school: String,
     /// The grade.
     pub grade: i32,
     /// The class.
@@ -72,15 +74,18 @@ pub struct Statistics {
     pub open_cases: u64,
     /// Of those, opened in the period.
     pub new_cases: u64,
-    /// Of the open cases, those reported to the bureau (R9): the dropouts.
+    /// Of the open cases, those out of school as reported to the bureau at the period's end
+    /// (standing in `reported`, `joint_persuasion` or `compulsory_return` on its last day): the
+    /// dropouts.
     pub dropouts: u64,
     /// Dropouts per hundred students enrolled.
     pub dropout_rate_percent: f64,
-    /// Cases that returned to school in the period.
+    /// Cases that returned to school (or were placed in a vocational school) in the period,
+    /// counted from their recorded moves.
     pub returned: u64,
     /// Cases closed (销号) in the period.
     pub closed: u64,
-    /// Open cases by their status now.
+    /// Cases open in the period by their status at its end.
     pub by_status: BTreeMap<String, u64>,
     /// Dropouts by reason (`unknown` while none is recorded).
     pub by_reason: BTreeMap<String, u64>,

@@ -131,6 +131,15 @@ impl CaseHistory {
             })
     }
 
+    /// Where the row stood at the end of `day`: the status the first later move left, or the
+    /// status now if none came later (R22 counts as things stood at a period's end).
+    pub fn status_on(&self, day: NaiveDate) -> CaseStatus {
+        self.moves
+            .iter()
+            .find(|m| m.on > day)
+            .map_or(self.status, |m| m.from)
+    }
+
     /// The day the current status began: the last move, or the opening.
     pub fn in_status_since(&self) -> NaiveDate {
         self.moves.last().map_or(self.opened_on, |m| m.on)

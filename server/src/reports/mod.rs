@@ -10,3 +10,4 @@ pub mod labels;
 pub mod ledger;
 pub mod routes;
 pub mod statistics;
+pub mod statistics_book;

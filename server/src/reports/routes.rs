@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             super::bureau_report::file_bureau_report
         ))
         .routes(routes!(statistics))
+        .routes(routes!(statistics_xlsx))
 }
 
 /// The longest period one export covers.
@@ -76,12 +77,13 @@ fn month_days(month: &str) -> Result<(NaiveDate, NaiveDate), ApiError> {
     Ok((first, next - chrono::Duration::days(1)))
 }
 
-/// The title rows of `user`'s ledger for `filter`: the org unit it covers, the period, and when
-/// it was made (China's time).
+/// The title rows of `user`'s `what` (the ledger, the statistics form) for `filter`: the org
+/// unit it covers, the period, and when it was made (China's time).
 async fn heading(
     state: &AppState,
     user: &AuthUser,
     filter: &LedgerFilter,
+    what: &str,
 ) -> Result<Heading, ApiError> {
     let unit = filter.org_unit.unwrap_or(user.org_unit_id);
     let name = crate::db::org::unit_names(&state.db.read, vec![unit])
@@ -92,7 +94,7 @@ async fn heading(
         .ok_or_else(|| anyhow::anyhow!("China's offset"))?;
     let made = chrono::Utc::now().with_timezone(&offset);
     Ok(Heading {
-        title: format!("{name}控辍保学台账"),
+        title: format!("{name}{what}"),
         subtitle: format!(
             "统计期间：{} 至 {}　生成时间：{}",
             filter.from,
@@ -129,7 +131,7 @@ async fn export(
     );
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .map_err(|e| anyhow::anyhow!("a file name header: {e}"))?;
-    let heading = heading(&state, &user, &filter).await?;
+    let heading = heading(&state, &user, &filter, "控辍保学台账").await?;
     let body = ledger_body(state, user.scope(), filter, format, heading);
     Ok((
         [
@@ -180,9 +182,27 @@ async fn ledger_xlsx(
     export(state, user, query, ExportFormat::Xlsx).await
 }
 
-/// Monthly or term statistics of the caller's scope (R22): open, new, reported (dropouts),
-/// returned and closed cases, the dropout rate, and the dropouts by reason, grade and class, with
-/// the special groups counted separately.
+/// The statistics of `query`'s period in `user`'s scope.
+async fn statistics_of(
+    state: &AppState,
+    user: &AuthUser,
+    query: &LedgerQuery,
+) -> Result<(LedgerFilter, Statistics), ApiError> {
+    let filter = filter_for(user, query)?;
+    let stats = super::statistics::statistics(
+        &state.db.read,
+        user.scope(),
+        filter,
+        state.config.leaving_age,
+    )
+    .await?;
+    Ok((filter, stats))
+}
+
+/// Monthly or term statistics of the caller's scope (R22), as things stood at the period's end:
+/// open, new, dropouts (reported and out), returned and closed cases, the dropout rate, and the
+/// dropouts by reason, grade and class, with the special groups counted separately. A term's
+/// start or end is a period like a month (`from`, `to`).
 #[utoipa::path(get, path = "/api/v1/reports/statistics", tag = "reports", params(LedgerQuery),
     security(("bearer" = [])),
     responses(
@@ -196,14 +216,41 @@ async fn statistics(
     user: AuthUser,
     Query(query): Query<LedgerQuery>,
 ) -> Result<Json<Statistics>, ApiError> {
-    let filter = filter_for(&user, &query)?;
-    Ok(Json(
-        super::statistics::statistics(
-            &state.db.read,
-            user.scope(),
-            filter,
-            state.config.leaving_age,
-        )
-        .await?,
-    ))
+    Ok(Json(statistics_of(&state, &user, &query).await?.1))
+}
+
+/// The same statistics as the workbook a school or bureau files (统计表, in Chinese).
+#[utoipa::path(get, path = "/api/v1/reports/statistics.xlsx", tag = "reports", params(LedgerQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the statistics form",
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
+async fn statistics_xlsx(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<LedgerQuery>,
+) -> Result<Response, ApiError> {
+    let (filter, stats) = statistics_of(&state, &user, &query).await?;
+    let mut heading = heading(&state, &user, &filter, "控辍保学统计表").await?;
+    heading.subtitle = heading.subtitle.replace("统计期间", "统计期间（期末口径）");
+    let book = super::statistics_book::workbook(&stats, &heading)
+        .map_err(|e| anyhow::anyhow!("writing the statistics workbook: {e}"))?;
+    let name = format!("statistics-{}-{}.xlsx", filter.from, filter.to);
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .map_err(|e| anyhow::anyhow!("a file name header: {e}"))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(ExportFormat::Xlsx.content_type()),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        book,
+    )
+        .into_response())
 }

@@ -1,14 +1,13 @@
-//! Monthly and term statistics (R22): how many cases were open, new, reported, returned and
-//! closed in a period, the dropout rate, and the dropouts by reason, grade and class, with the
-//! special groups (orphans, left-behind, disabled…) counted separately. Computed a page of cases
-//! at a time; aggregates only, no personal data.
+//! Monthly and term statistics (R22), as things stood at the period's end: how many cases were
+//! open, new, out as dropouts, returned and closed, the dropout rate, and the dropouts by reason,
+//! grade and class, with the special groups (orphans, left-behind, disabled…) counted
+//! separately. Computed a page of cases at a time; aggregates only, no personal data.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbErr};
 use sync_protocol::cases::CaseStatus;
-use sync_protocol::evidence::DocumentType;
 use sync_protocol::reports::{ClassCount, GroupCounts, Statistics};
 use uuid::Uuid;
 
@@ -17,15 +16,14 @@ use crate::cases::history::{self, CaseHistory};
 use crate::db::entity::{case, student};
 use crate::db::{self, Scope};
 
-/// Whether the case of `history` was reported to the bureau: it moved to `reported`, stands
-/// there, in joint persuasion or in a compulsory return, or carries the report form.
-fn reported(h: &CaseHistory) -> bool {
-    h.entered(CaseStatus::Reported).is_some()
-        || matches!(
-            h.status,
-            CaseStatus::Reported | CaseStatus::JointPersuasion | CaseStatus::CompulsoryReturn
-        )
-        || h.first_document(DocumentType::DropoutReport).is_some()
+/// Whether a row standing at `status` is a dropout the bureau counts: reported and out of
+/// school (in joint persuasion or a compulsory return included; a deferred or suspended child is
+/// no longer counted, seed 001 §一 (7)).
+fn dropout(status: CaseStatus) -> bool {
+    matches!(
+        status,
+        CaseStatus::Reported | CaseStatus::JointPersuasion | CaseStatus::CompulsoryReturn
+    )
 }
 
 /// The statistics of `filter`'s period in `scope` (children leaving over-age at `leaving_age`).
@@ -76,10 +74,12 @@ pub async fn statistics(
             break;
         }
     }
+    let schools = db::org::unit_names(db, classes.keys().map(|k| k.0).collect()).await?;
     stats.by_class = classes
         .into_iter()
         .map(|((school_id, grade, class_name), dropouts)| ClassCount {
             school_id,
+            school: schools.get(&school_id).cloned().unwrap_or_default(),
             grade,
             class_name,
             dropouts,
@@ -107,19 +107,18 @@ fn count_case(
     pupil: Option<&student::Model>,
 ) {
     let in_period = |day: NaiveDate| filter.from <= day && day <= filter.to;
+    let at_end = h.status_on(filter.to);
     stats.open_cases += 1;
     stats.new_cases += u64::from(in_period(c.opened_on));
     stats.closed += u64::from(closed.is_some_and(in_period));
-    stats.returned += u64::from(
-        h.moves
-            .iter()
-            .any(|m| m.to == CaseStatus::Returned && in_period(m.on)),
-    );
+    stats.returned += u64::from(h.moves.iter().any(|m| {
+        matches!(m.to, CaseStatus::Returned | CaseStatus::VocationalSchool) && in_period(m.on)
+    }));
     *stats
         .by_status
-        .entry(h.status.as_str().to_owned())
+        .entry(at_end.as_str().to_owned())
         .or_default() += 1;
-    if !reported(h) {
+    if !dropout(at_end) {
         return;
     }
     stats.dropouts += 1;

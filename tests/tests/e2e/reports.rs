@@ -4,7 +4,7 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, Reader as _, Xlsx};
+use calamine::{Data, DataType as _, Reader as _, Xlsx};
 use mobile_shared::{AttemptDraft, NoProgress};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
 use server::db::entity::{audit_entry, student};
@@ -287,6 +287,140 @@ async fn r08_the_ledger_counts_the_attempts_of_the_episode_as_its_next_step_does
     Ok(())
 }
 
+/// Gives case `id` the moves `moves` (from, to, days before today), a fixture in the database.
+async fn moved(
+    server: &TestServer,
+    id: uuid::Uuid,
+    moves: &[(CaseStatus, CaseStatus, i64)],
+) -> anyhow::Result<()> {
+    use sea_orm::ActiveModelTrait as _;
+    let now = chrono::Utc::now();
+    for (from, to, days_ago) in moves {
+        let at = now - chrono::Duration::days(*days_ago);
+        server::db::entity::case_move::ActiveModel::from(server::db::entity::case_move::Model {
+            id: uuid::Uuid::now_v7(),
+            case_id: id,
+            from_status: from.as_str().to_owned(),
+            to_status: to.as_str().to_owned(),
+            moved_by: server.home.users[0].1.id,
+            moved_at: at,
+            recorded_at: at,
+            mutation_id: uuid::Uuid::now_v7(),
+        })
+        .insert(&server.state.db.write)
+        .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn r22_the_statistics_form_counts_as_things_stood_at_the_period_end_cell_by_cell()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    // A child reported 10 days ago, in joint persuasion from 8 days ago, back at school
+    // yesterday.
+    let today = server::calendar::china_date(chrono::Utc::now());
+    let id = server
+        .school_cases()
+        .next()
+        .map(|c| c.id)
+        .unwrap_or_default();
+    server
+        .reset_case(id, "returned", today - chrono::Duration::days(20))
+        .await?;
+    moved(
+        &server,
+        id,
+        &[
+            (CaseStatus::SchoolPersuasion, CaseStatus::Reported, 10),
+            (CaseStatus::Reported, CaseStatus::JointPersuasion, 8),
+            (CaseStatus::JointPersuasion, CaseStatus::Returned, 1),
+        ],
+    )
+    .await?;
+    let lead = server.token("school_lead").await?;
+    let period = |days_before_end: i64| {
+        format!(
+            "from={}&to={}",
+            today - chrono::Duration::days(30),
+            today - chrono::Duration::days(days_before_end)
+        )
+    };
+    let json = |query: String| {
+        let (server, lead) = (&server, &lead);
+        async move {
+            let r = server
+                .get(&format!("/api/v1/reports/statistics?{query}"), lead)
+                .await?;
+            anyhow::ensure!(r.status == 200, "{}", r.body.text());
+            r.body.parse::<sync_protocol::reports::Statistics>()
+        }
+    };
+    // Three days ago the child was out, in joint persuasion: a dropout; today, returned.
+    let then = json(period(3)).await?;
+    let now = json(period(0)).await?;
+    assert_eq!(then.dropouts, now.dropouts + 1);
+    let joint = |s: &sync_protocol::reports::Statistics| {
+        s.by_status.get("joint_persuasion").copied().unwrap_or(0)
+    };
+    assert_eq!(
+        joint(&then),
+        joint(&now) + 1,
+        "by status at the period's end"
+    );
+    assert_eq!(
+        (then.returned, now.returned),
+        (0, 1),
+        "returns from the moves"
+    );
+    assert!(
+        then.by_class.iter().all(|c| !c.school.is_empty()),
+        "classes by their school's name"
+    );
+
+    // The workbook says the same, cell by cell, in Chinese.
+    let xlsx = server
+        .get(
+            &format!("/api/v1/reports/statistics.xlsx?{}", period(3)),
+            &lead,
+        )
+        .await?;
+    assert_eq!(xlsx.status, 200, "{}", xlsx.body.text());
+    let mut book = Xlsx::new(Cursor::new(xlsx.body.0.clone()))?;
+    let range = book.worksheet_range("统计表")?;
+    let rows: Vec<Vec<Data>> = range.rows().map(<[Data]>::to_vec).collect();
+    let text = |r: &[Data], i: usize| r.get(i).map(|d| d.to_string()).unwrap_or_default();
+    let value = |label: &str| -> anyhow::Result<f64> {
+        rows.iter()
+            .find(|r| text(r, 0) == label)
+            .and_then(|r| r.get(1).and_then(Data::as_f64))
+            .ok_or_else(|| anyhow::anyhow!("no row {label}"))
+    };
+    assert!(
+        text(&rows[0], 0).ends_with("控辍保学统计表"),
+        "{:?}",
+        rows[0]
+    );
+    assert_eq!(value("在籍学生数")?, then.enrolled as f64);
+    assert_eq!(value("期内在册案件数")?, then.open_cases as f64);
+    assert_eq!(value("期末辍学人数")?, then.dropouts as f64);
+    assert_eq!(value("本期复学人数")?, 0.0);
+    assert_eq!(value("辍学率（%）")?, then.dropout_rate_percent);
+    assert_eq!(value("联合劝返")?, joint(&then) as f64);
+    for class in &then.by_class {
+        let grade = format!("{}年级", class.grade);
+        assert!(
+            rows.iter().any(|r| text(r, 0) == class.school
+                && text(r, 1) == grade
+                && text(r, 2) == class.class_name
+                && r.get(3).and_then(Data::as_f64) == Some(class.dropouts as f64)),
+            "{class:?}"
+        );
+    }
+    assert_eq!(value("留守儿童")?, then.special_groups.left_behind as f64);
+    Ok(())
+}
+
 #[tokio::test]
 async fn r23_exports_are_refused_to_teachers_and_bad_periods_say_why() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
@@ -409,11 +543,18 @@ async fn r22_monthly_statistics_count_dropouts_by_reason_grade_class_and_special
         .home
         .cases
         .iter()
-        .filter(|c| c.opened_on <= end)
+        .filter(|c| {
+            c.opened_on <= end
+                && c.status
+                    .parse::<CaseStatus>()
+                    .is_ok_and(|s| s.is_ledger_row())
+        })
         .collect();
     let dropouts: Vec<_> = open
         .iter()
-        .filter(|c| ["reported", "joint_persuasion"].contains(&c.status.as_str()))
+        .filter(|c| {
+            ["reported", "joint_persuasion", "compulsory_return"].contains(&c.status.as_str())
+        })
         .collect();
     let enrolled = student::Entity::find()
         .filter(student::Column::DistrictId.eq(server.home.district.id))
