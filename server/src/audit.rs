@@ -29,6 +29,8 @@ pub enum Action {
     OpenCase,
     /// The roll was compared with the household register (counts in the detail).
     CompareRoll,
+    /// A school's roll was reconciled for a term (R7; school and term in the detail).
+    ReconcileRoll,
     /// An account was disabled (its sessions ended) or enabled again.
     SetAccountDisabled,
     /// A case with its attempts (family circumstances of a minor) was read.
@@ -50,6 +52,7 @@ impl Action {
             Self::ExportLedger => "ledger.export",
             Self::OpenCase => "case.open",
             Self::CompareRoll => "roll.compare",
+            Self::ReconcileRoll => "roll.reconcile",
             Self::SetAccountDisabled => "account.set_disabled",
             Self::ReadCase => "case.read",
             Self::ReadEvidence => "evidence.read",
@@ -65,7 +68,7 @@ impl Action {
             Self::ReadEvidence => "media",
             Self::PullAttempts => "sync",
             Self::ExportLedger => "ledger",
-            Self::CompareRoll => "roll",
+            Self::CompareRoll | Self::ReconcileRoll => "roll",
             Self::SetAccountDisabled => "account",
         }
     }

@@ -60,6 +60,9 @@ pub struct Config {
     /// over-age leaving mark (超龄离校标注, R15–R17): `OVER_AGE_LEAVING_AGE`, 15 to 18, default
     /// 16 (the end of the school year in which the child turns 16).
     pub leaving_age: u32,
+    /// The first day of each term, as month and day (`TERM_STARTS`, e.g. `09-01,03-01`, the
+    /// default): each school reconciles its roll within two weeks of each (R7).
+    pub term_starts: Vec<(u32, u32)>,
 }
 
 /// The largest file the server takes, per media kind.
@@ -160,6 +163,7 @@ impl Config {
             },
             media_profile,
             leaving_age: env.ranged("OVER_AGE_LEAVING_AGE", 16u32, 15..=18)?,
+            term_starts: term_starts(&env.text("TERM_STARTS", "09-01,03-01"))?,
         })
     }
 
@@ -173,6 +177,30 @@ impl Config {
             ),
         }
     }
+}
+
+/// The term starts of `list` (`MM-DD,MM-DD`), or why not.
+fn term_starts(list: &str) -> Result<Vec<(u32, u32)>, ConfigError> {
+    let starts: Vec<(u32, u32)> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|day| {
+            chrono::NaiveDate::parse_from_str(&format!("2000-{day}"), "%Y-%m-%d")
+                .map(|d| (chrono::Datelike::month(&d), chrono::Datelike::day(&d)))
+                .map_err(|_| ConfigError {
+                    name: "TERM_STARTS",
+                    reason: format!("`{day}` is not a month and day (MM-DD)"),
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    if starts.is_empty() {
+        return Err(ConfigError {
+            name: "TERM_STARTS",
+            reason: "name at least one term start (MM-DD)".into(),
+        });
+    }
+    Ok(starts)
 }
 
 /// `origin` as a `scheme://host[:port]` origin a browser sends, or why not.
@@ -279,6 +307,11 @@ mod tests {
         let default = Config::from_lookup(|_| None).expect("the defaults");
         assert_eq!(default.media_profile, MediaProfile::default());
         assert_eq!(default.leaving_age, 16, "R15: the year the child turns 16");
+        assert_eq!(
+            default.term_starts,
+            [(9, 1), (3, 1)],
+            "R7: autumn and spring"
+        );
         let set = with("PHOTO_QUALITY", "60").expect("quality 60");
         assert_eq!(set.media_profile.photo_quality, 60);
         assert_eq!(set.media_profile.photo_long_side, 2048);
@@ -292,6 +325,9 @@ mod tests {
             ("PHOTO_PREVIEW_SIDE", "1025"),
             ("OVER_AGE_LEAVING_AGE", "14"),
             ("OVER_AGE_LEAVING_AGE", "19"),
+            ("TERM_STARTS", "13-01"),
+            ("TERM_STARTS", "spring"),
+            ("TERM_STARTS", ","),
         ] {
             let refused = with(name, bad).expect_err(bad);
             assert_eq!(refused.name, name, "{bad}: {}", refused.reason);

@@ -151,3 +151,47 @@ pub struct ComparisonReport {
     /// Newly listed, each routed to the township of residence.
     pub unenrolled: Vec<UnenrolledChild>,
 }
+
+/// Body of `POST /api/v1/roll-reconciliations`: a school confirms its roll reconciled for the
+/// current term (R7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileRoll {
+    /// The school (the caller's own).
+    pub school_id: OrgUnitId,
+    /// What changed (transfers, suspensions, graduations), in the school's words.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// One school's roll reconciliation of a term (R7): due, done, or overdue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SchoolReconciliation {
+    /// The school.
+    pub school_id: OrgUnitId,
+    /// Its name.
+    pub school: String,
+    /// Who confirmed it, once done.
+    pub reconciled_by: Option<crate::ids::UserId>,
+    /// When, once done.
+    pub reconciled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the school wrote.
+    pub notes: String,
+    /// Not done and past its day.
+    pub overdue: bool,
+}
+
+/// `GET /api/v1/roll-reconciliations`: the current term's reconciliation of each school in the
+/// caller's scope (R7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reconciliations {
+    /// The term's first day.
+    pub term_start: NaiveDate,
+    /// The last day to reconcile: two weeks after the term's start.
+    pub due_on: NaiveDate,
+    /// Each school, by name.
+    pub schools: Vec<SchoolReconciliation>,
+}

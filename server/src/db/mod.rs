@@ -16,6 +16,7 @@ pub mod media;
 pub mod migration;
 pub mod mutations;
 pub mod org;
+pub mod reconciliations;
 pub mod reviews;
 pub mod scope;
 pub mod sessions;

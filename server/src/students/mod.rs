@@ -1,6 +1,7 @@
 //! Students: a minor's personal data, opened from its sealed form only for a caller in scope, and
 //! every read written to the audit log (R23).
 
+pub mod reconcile;
 pub mod roll;
 pub mod routes;
 pub mod transfer;

@@ -22,6 +22,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(transfer_student))
         .routes(routes!(super::roll::compare_roll))
         .routes(routes!(super::roll::list_unenrolled))
+        .routes(routes!(
+            super::reconcile::list_reconciliations,
+            super::reconcile::reconcile_roll
+        ))
 }
 
 /// One student in the caller's scope, with personal data. Writes an audit entry.

@@ -278,3 +278,81 @@ async fn r23_a_name_stored_in_the_clear_before_is_sealed_at_the_next_start() -> 
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn r07_each_school_reconciles_its_roll_within_two_weeks_of_the_term() -> anyhow::Result<()> {
+    use sync_protocol::students::{ReconcileRoll, Reconciliations, SchoolReconciliation};
+    let server = TestServer::start().await?;
+    let lead = server.token("school_lead").await?;
+    let supervisor = server.token("supervisor").await?;
+    let path = "/api/v1/roll-reconciliations";
+
+    // The lead sees the school's item, due two weeks after the term's start.
+    let mine: Reconciliations = server.get(path, &lead).await?.body.parse()?;
+    let school = server.home.users[0].1.org_unit_id;
+    assert_eq!(mine.due_on, mine.term_start + chrono::Duration::days(14));
+    assert_eq!(mine.schools.len(), 1);
+    assert_eq!(mine.schools[0].school_id.0, school);
+    let today = server::calendar::china_date(chrono::Utc::now());
+    assert_eq!(mine.schools[0].overdue, today > mine.due_on);
+    assert!(mine.schools[0].reconciled_at.is_none());
+
+    // The bureau sees every school of the district; a teacher or a village member nothing.
+    let all: Reconciliations = server.get(path, &supervisor).await?.body.parse()?;
+    assert!(all.schools.len() > 1, "{all:?}");
+    assert!(all.schools.iter().any(|s| s.school_id.0 == school));
+    for refused in ["teacher", "village_member"] {
+        let token = server.token(refused).await?;
+        assert_eq!(
+            server.get(path, &token).await?.status,
+            reqwest::StatusCode::FORBIDDEN,
+            "{refused}"
+        );
+    }
+
+    // Another school's lead cannot confirm this school; a teacher confirms nothing.
+    let body = ReconcileRoll {
+        school_id: school.into(),
+        notes: "转出2人，休学1人，已更新学籍".into(),
+    };
+    let other = server.token("b-school_lead").await?;
+    assert_eq!(
+        server.post(path, &other, &body).await?.status,
+        reqwest::StatusCode::NOT_FOUND
+    );
+    let teacher = server.token("teacher").await?;
+    assert_eq!(
+        server.post(path, &teacher, &body).await?.status,
+        reqwest::StatusCode::FORBIDDEN
+    );
+
+    // The lead confirms it; the bureau sees who and when; sent again, the first stands.
+    let r = server.post(path, &lead, &body).await?;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body.text());
+    let done: SchoolReconciliation = r.body.parse()?;
+    let lead_id = server
+        .home
+        .users
+        .iter()
+        .find(|(role, _)| *role == Role::SchoolLead)
+        .map(|(_, u)| u.id);
+    assert_eq!(done.reconciled_by.map(|u| u.0), lead_id);
+    assert!(!done.overdue);
+    let again = ReconcileRoll {
+        notes: "again".into(),
+        ..body
+    };
+    let second: SchoolReconciliation = server.post(path, &lead, &again).await?.body.parse()?;
+    assert_eq!(second.notes, "转出2人，休学1人，已更新学籍");
+    let all: Reconciliations = server.get(path, &supervisor).await?.body.parse()?;
+    let line = all
+        .schools
+        .iter()
+        .find(|s| s.school_id.0 == school)
+        .ok_or_else(|| anyhow::anyhow!("the school"))?;
+    assert_eq!(
+        (line.reconciled_at, line.overdue),
+        (done.reconciled_at, false)
+    );
+    Ok(())
+}

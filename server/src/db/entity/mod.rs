@@ -20,6 +20,7 @@ pub mod media_object;
 pub mod org_unit;
 pub mod refresh_token;
 pub mod review;
+pub mod roll_reconciliation;
 pub mod student;
 pub mod unenrolled_child;
 pub mod upload;

@@ -21,6 +21,7 @@ mod m20261203_000016_audit_chain;
 mod m20261203_000017_unenrolled_names_sealed;
 mod m20261203_000018_attempt_text_sealed;
 mod m20261203_000019_measures_are_statuses;
+mod m20261203_000020_roll_reconciliations;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_unenrolled_names_sealed::Migration),
             Box::new(m20261203_000018_attempt_text_sealed::Migration),
             Box::new(m20261203_000019_measures_are_statuses::Migration),
+            Box::new(m20261203_000020_roll_reconciliations::Migration),
         ]
     }
 }
