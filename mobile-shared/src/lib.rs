@@ -17,7 +17,7 @@ mod testing;
 
 pub use api::{Client, ClientError};
 pub use drafts::{AttemptDraft, DocumentDraft};
-pub use media::{MediaFailure, MediaState, QueuedMedia};
+pub use media::{EvidenceOf, MediaFailure, MediaState, QueuedMedia};
 pub use outbox::{Pending, Rejected};
 pub use phone::{Left, NextStep, Phone, PhoneError};
 pub use store::StoreError;

@@ -16,8 +16,8 @@ pub(crate) use prepare::{prepare, preview};
 
 use std::path::{Path, PathBuf};
 
-use sync_protocol::AttemptId;
 use sync_protocol::media::MediaKind;
+use sync_protocol::{AttemptId, DocumentId};
 use uuid::Uuid;
 
 /// Where the file of queue entry `id` is kept as attached, until it is prepared.
@@ -68,13 +68,57 @@ pub struct MediaFailure {
     pub detail: String,
 }
 
+/// What a queued file is evidence of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceOf {
+    /// A persuasion attempt (a photo of the visit, a recording of the talk).
+    Attempt(AttemptId),
+    /// A document (a photo or scan of the paper).
+    Document(DocumentId),
+}
+
+impl EvidenceOf {
+    /// The record's kind as the server names it (`attempt`, `document`).
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Attempt(_) => "attempt",
+            Self::Document(_) => "document",
+        }
+    }
+
+    /// The upload metadata key that names the record (`attempt_id`, `document_id`).
+    pub fn metadata_key(self) -> &'static str {
+        match self {
+            Self::Attempt(_) => "attempt_id",
+            Self::Document(_) => "document_id",
+        }
+    }
+
+    /// The record's id.
+    pub fn id(self) -> Uuid {
+        match self {
+            Self::Attempt(id) => id.0,
+            Self::Document(id) => id.0,
+        }
+    }
+
+    /// The record of `kind` with `id`, as stored (an unknown kind is an attempt, as every entry
+    /// was before documents had files).
+    pub(crate) fn stored(kind: &str, id: Uuid) -> Self {
+        match kind {
+            "document" => Self::Document(DocumentId(id)),
+            _ => Self::Attempt(AttemptId(id)),
+        }
+    }
+}
+
 /// A file in the media queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedMedia {
     /// The queue entry.
     pub id: Uuid,
-    /// The attempt it is evidence of.
-    pub attempt_id: AttemptId,
+    /// The attempt or document it is evidence of.
+    pub of: EvidenceOf,
     /// What it is.
     pub kind: MediaKind,
     /// The name it is sent under.

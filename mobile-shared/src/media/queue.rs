@@ -3,15 +3,14 @@
 //! knows nothing of it.
 
 use rusqlite::{Connection, OptionalExtension as _, params};
-use sync_protocol::AttemptId;
 use sync_protocol::media::MediaKind;
 use uuid::Uuid;
 
-use super::{MediaFailure, MediaState, QueuedMedia};
+use super::{EvidenceOf, MediaFailure, MediaState, QueuedMedia};
 use crate::store::{Context as _, StoreError};
 
-const COLUMNS: &str = "id, attempt_id, kind, file_name, size, sha256, sent, state, failure_code, \
-     failure_detail, prepared, preview_of";
+const COLUMNS: &str = "id, target_id, kind, file_name, size, sha256, sent, state, failure_code, \
+     failure_detail, prepared, preview_of, target_kind";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedMedia> {
     let uuid = |text: String| Uuid::parse_str(&text).unwrap_or_default();
@@ -21,7 +20,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedMedia> {
     let detail: Option<String> = row.get(9)?;
     Ok(QueuedMedia {
         id: uuid(row.get(0)?),
-        attempt_id: AttemptId(uuid(row.get(1)?)),
+        of: EvidenceOf::stored(&row.get::<_, String>(12)?, uuid(row.get(1)?)),
         kind: kind.parse().unwrap_or(MediaKind::Document),
         file_name: row.get(3)?,
         size: row.get::<_, i64>(4)?.try_into().unwrap_or(0),
@@ -44,11 +43,12 @@ pub(crate) fn add(
     queued_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO media_queue (id, attempt_id, kind, file_name, size, sha256, sent, state,
-             queued_at, prepared, preview_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10)",
+        "INSERT INTO media_queue (id, target_id, kind, file_name, size, sha256, sent, state,
+             queued_at, prepared, preview_of, target_kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11)",
         params![
             entry.id.to_string(),
-            entry.attempt_id.0.to_string(),
+            entry.of.id().to_string(),
             entry.kind.as_str(),
             entry.file_name,
             i64::try_from(entry.size).unwrap_or(i64::MAX),
@@ -57,6 +57,7 @@ pub(crate) fn add(
             queued_at.to_rfc3339(),
             entry.prepared,
             entry.preview_of,
+            entry.of.kind(),
         ],
     )
     .context("queueing a file")?;
@@ -127,7 +128,8 @@ pub(crate) fn next(conn: &Connection) -> Result<Option<(QueuedMedia, Option<Stri
              ORDER BY size - sent, queued_at, id LIMIT 1"
         ),
         [MediaState::Queued.as_str()],
-        |row| Ok((from_row(row)?, row.get(12)?)),
+        // `upload_url` follows the 13 columns of `COLUMNS`.
+        |row| Ok((from_row(row)?, row.get(13)?)),
     )
     .optional()
     .context("finding the next file to send")
@@ -210,4 +212,52 @@ pub(crate) fn finish(
     )
     .context("finishing a queued file")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sync_protocol::{AttemptId, DocumentId};
+
+    use super::*;
+    use crate::store::{FILE_NAME, Store};
+
+    /// A queue row as schema version 2 wrote it (every file an attempt's).
+    const VERSION_2: &str = "
+        CREATE TABLE media_queue (
+            id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL, kind TEXT NOT NULL,
+            file_name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, upload_url TEXT,
+            sent INTEGER NOT NULL, state TEXT NOT NULL, failure_code TEXT, failure_detail TEXT,
+            queued_at TEXT NOT NULL, prepared INTEGER NOT NULL DEFAULT 1, preview_of TEXT);
+        PRAGMA user_version = 2;";
+
+    #[test]
+    fn a_queue_of_schema_version_2_keeps_its_files_and_takes_documents_files() -> anyhow::Result<()>
+    {
+        let dir = tempfile::tempdir()?;
+        let (entry, attempt) = (Uuid::now_v7(), Uuid::now_v7());
+        {
+            let old = Connection::open(dir.path().join(FILE_NAME))?;
+            old.execute_batch(VERSION_2)?;
+            old.execute(
+                "INSERT INTO media_queue (id, attempt_id, kind, file_name, size, sha256, sent,
+                     state, queued_at) VALUES (?1, ?2, 'photo', 'a.jpg', 10, '', 0, 'queued', '')",
+                params![entry.to_string(), attempt.to_string()],
+            )?;
+        }
+        let store = Store::open(dir.path())?;
+        let kept = store.read(all)?;
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].of, EvidenceOf::Attempt(AttemptId(attempt)));
+
+        let paper = DocumentId::new();
+        let scan = QueuedMedia {
+            id: Uuid::now_v7(),
+            of: EvidenceOf::Document(paper),
+            ..kept[0].clone()
+        };
+        store.write(|tx| add(tx, &scan, chrono::Utc::now()))?;
+        let both = store.read(all)?;
+        assert!(both.iter().any(|m| m.of == EvidenceOf::Document(paper)));
+        Ok(())
+    }
 }

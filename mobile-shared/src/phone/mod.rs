@@ -26,7 +26,7 @@ pub use error::PhoneError;
 use crate::api::Client;
 use crate::clock::Clock;
 use crate::drafts::{AttemptDraft, DocumentDraft};
-use crate::media::{self, MediaState, PrepareError, QueuedMedia};
+use crate::media::{self, EvidenceOf, MediaState, PrepareError, QueuedMedia};
 use crate::outbox::{self, Pending, Rejected};
 use crate::store::meta::{self, Key};
 use crate::store::records;
@@ -279,6 +279,30 @@ impl Phone {
         self.store
             .read(|conn| records::view::<sync_protocol::cases::Attempt>(conn, attempt_id.0))?
             .ok_or(PhoneError::UnknownAttempt(attempt_id))?;
+        self.queue_file(EvidenceOf::Attempt(attempt_id), kind, path)
+    }
+
+    /// Attaches the file at `path` (a photo or scan of the paper) to a document held here, as
+    /// [`Phone::attach`] does to an attempt.
+    pub fn attach_to_document(
+        &self,
+        document_id: DocumentId,
+        kind: sync_protocol::media::MediaKind,
+        path: &Path,
+    ) -> Result<QueuedMedia, PhoneError> {
+        self.store
+            .read(|conn| records::view::<Document>(conn, document_id.0))?
+            .ok_or(PhoneError::UnknownDocument(document_id))?;
+        self.queue_file(EvidenceOf::Document(document_id), kind, path)
+    }
+
+    /// Copies the file at `path` into the phone's directory and queues it as evidence of `of`.
+    fn queue_file(
+        &self,
+        of: EvidenceOf,
+        kind: sync_protocol::media::MediaKind,
+        path: &Path,
+    ) -> Result<QueuedMedia, PhoneError> {
         let id = uuid::Uuid::now_v7();
         let copy = media::original_path(&self.media_dir(), id);
         let size = std::fs::create_dir_all(self.media_dir())
@@ -292,7 +316,7 @@ impl Phone {
             .map_or_else(|| id.to_string(), |n| n.to_string_lossy().into_owned());
         let entry = QueuedMedia {
             id,
-            attempt_id,
+            of,
             kind,
             file_name,
             size,

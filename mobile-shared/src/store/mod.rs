@@ -23,7 +23,7 @@ pub(crate) const FILE_NAME: &str = "phone.sqlite";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,10 +56,11 @@ CREATE TABLE IF NOT EXISTS rejections (
 /// size and an empty string.
 const MEDIA_QUEUE: &str = "
 CREATE TABLE IF NOT EXISTS media_queue (
-    id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL, kind TEXT NOT NULL, file_name TEXT NOT NULL,
+    id TEXT PRIMARY KEY, target_id TEXT NOT NULL, kind TEXT NOT NULL, file_name TEXT NOT NULL,
     size INTEGER NOT NULL, sha256 TEXT NOT NULL, upload_url TEXT, sent INTEGER NOT NULL,
     state TEXT NOT NULL, failure_code TEXT, failure_detail TEXT, queued_at TEXT NOT NULL,
-    prepared INTEGER NOT NULL DEFAULT 1, preview_of TEXT);
+    prepared INTEGER NOT NULL DEFAULT 1, preview_of TEXT,
+    target_kind TEXT NOT NULL DEFAULT 'attempt');
 ";
 
 /// Brings a table of schema version 1 (where files were prepared when attached, and no preview
@@ -67,6 +68,13 @@ CREATE TABLE IF NOT EXISTS media_queue (
 const MEDIA_QUEUE_FROM_VERSION_1: &str = "
 ALTER TABLE media_queue ADD COLUMN prepared INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE media_queue ADD COLUMN preview_of TEXT;
+";
+
+/// Brings a table of schema version 2 (where every file was an attempt's) up to date: a file may
+/// be a document's too.
+const MEDIA_QUEUE_FROM_VERSION_2: &str = "
+ALTER TABLE media_queue RENAME COLUMN attempt_id TO target_id;
+ALTER TABLE media_queue ADD COLUMN target_kind TEXT NOT NULL DEFAULT 'attempt';
 ";
 
 /// What the local store can fail with.
@@ -169,6 +177,10 @@ impl Store {
         if found == 1 {
             conn.execute_batch(MEDIA_QUEUE_FROM_VERSION_1)
                 .context("bringing the media queue to schema version 2")?;
+        }
+        if (1..=2).contains(&found) {
+            conn.execute_batch(MEDIA_QUEUE_FROM_VERSION_2)
+                .context("bringing the media queue to schema version 3")?;
         }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .context("writing the schema version")?;

@@ -368,7 +368,7 @@ async fn create(
         ("kind", entry.kind.as_str().to_owned()),
         ("sha256", entry.sha256.clone()),
         ("filename", entry.file_name.clone()),
-        ("attempt_id", entry.attempt_id.0.to_string()),
+        (entry.of.metadata_key(), entry.of.id().to_string()),
         (CLIENT_KEY_METADATA, entry.id.to_string()),
     ]
     .into_iter()

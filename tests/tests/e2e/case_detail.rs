@@ -43,6 +43,10 @@ async fn r21_the_case_detail_carries_attempts_media_documents_reviews_moves_and_
         DocumentType::DropoutNotice,
         "辍学通报",
     ))?;
+    // A photo of the signed paper, taken on the phone (issue 18, item 12).
+    let paper = work.path().join("notice.jpg");
+    std::fs::write(&paper, tests::files::jpeg(600, 800))?;
+    phone.attach_to_document(notice, MediaKind::Photo, &paper)?;
     phone.edit_case(id, vec![CaseField::Status(CaseStatus::SchoolPersuasion)])?;
     let report = phone.sync(&mut NoProgress).await?;
     anyhow::ensure!(
@@ -121,6 +125,20 @@ async fn r21_the_case_detail_carries_attempts_media_documents_reviews_moves_and_
     let thumbnail = server.get(thumbnail_url, &supervisor).await?;
     assert_eq!(thumbnail.status, 200);
     assert!(thumbnail.body.0.starts_with(&[0xFF, 0xD8]), "a JPEG");
+
+    // The paper's photo is the document's evidence.
+    let of_paper: Vec<_> = detail
+        .media
+        .iter()
+        .filter(|m| m.media.target_kind == "document" && m.media.preview_of.is_none())
+        .collect();
+    assert_eq!(of_paper.len(), 1, "{:?}", detail.media);
+    assert_eq!(of_paper[0].media.target_id, notice.0);
+    let scan = server.get(&of_paper[0].download_url, &supervisor).await?;
+    assert_eq!(
+        server::digest::sha256_hex(&scan.body.0),
+        of_paper[0].media.sha256
+    );
 
     // A change from the web on the version read is applied; another school sees nothing.
     let lead = server.token("school_lead").await?;

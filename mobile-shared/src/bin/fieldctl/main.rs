@@ -3,19 +3,21 @@
 //! can play several phones.
 
 use std::io::BufRead as _;
-use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
-use mobile_shared::{AttemptDraft, MediaState, Phone, SyncReport};
+use clap::Parser as _;
+use mobile_shared::{AttemptDraft, DocumentDraft, MediaState, Phone, SyncReport};
 use sync_protocol::CaseId;
-use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, GeoPoint, ReasonCategory};
+use sync_protocol::cases::{Department, GeoPoint, Participant, ReasonCategory};
 use sync_protocol::media::MediaKind;
 use sync_protocol::sync::{CaseField, Change};
 
 use progress::{Bar, describe_left};
 
+mod cli;
 mod progress;
+
+use cli::{AttemptCommand, CaseCommand, Cli, Command, DocumentCommand, RecordArgs};
 
 /// Prints a line to standard output; a closed pipe (`fieldctl cases | head`) ends the program
 /// quietly instead of panicking.
@@ -26,126 +28,6 @@ macro_rules! say {
             std::process::exit(0);
         }
     }};
-}
-
-/// Acts as a phone of the dropout field app.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Cli {
-    /// The phone's data directory.
-    #[arg(long, global = true, default_value = "./phone")]
-    dir: PathBuf,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Sign in; the password is read from standard input (one line).
-    Login {
-        /// The server, for example http://127.0.0.1:8080.
-        #[arg(long)]
-        server: String,
-        /// Login name.
-        #[arg(long)]
-        username: String,
-    },
-    /// End the session (local data stays).
-    Logout,
-    /// Pull every change from the server without pushing.
-    Pull,
-    /// Push pending changes, pull every change, then send the media queue.
-    Sync {
-        /// Keep going (waiting between tries while the server cannot be reached) until
-        /// everything is sent, or until stopped with Ctrl-C.
-        #[arg(long)]
-        until_done: bool,
-    },
-    /// List the cases held on this phone.
-    Cases,
-    /// What the rules ask of this account's role next, earliest first.
-    Next,
-    /// Work on one case.
-    Case {
-        #[command(subcommand)]
-        command: CaseCommand,
-    },
-    /// Work on persuasion attempts.
-    Attempt {
-        #[command(subcommand)]
-        command: AttemptCommand,
-    },
-    /// List the changes waiting to be pushed.
-    Pending,
-    /// List values that lost a concurrent edit.
-    Conflicts,
-    /// List changes the server refused.
-    Rejections,
-    /// List the media queue: files waiting, sent, or refused and why.
-    Media,
-}
-
-#[derive(Debug, Subcommand)]
-enum CaseCommand {
-    /// Show a case and its attempts.
-    Show {
-        /// The case id.
-        #[arg(long = "case")]
-        case_id: CaseId,
-    },
-    /// Change a case's reason or status (applied here at once, pushed on the next sync).
-    Edit {
-        /// The case id.
-        #[arg(long = "case")]
-        case_id: CaseId,
-        /// New reason category (poverty, illness, aversion_to_school, working_away, …).
-        #[arg(long)]
-        reason: Option<ReasonCategory>,
-        /// New status (suspected, school_persuasion, reported, joint_persuasion, returned, …).
-        #[arg(long)]
-        status: Option<CaseStatus>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum AttemptCommand {
-    /// Record a persuasion attempt (applied here at once, pushed on the next sync).
-    Record(RecordArgs),
-}
-
-/// What `fieldctl attempt record` is given.
-#[derive(Debug, clap::Args)]
-struct RecordArgs {
-    /// The case id.
-    #[arg(long = "case")]
-    case_id: CaseId,
-    /// home_visit, phone_call, collective_visit or joint_persuasion.
-    #[arg(long)]
-    kind: AttemptKind,
-    /// refused, agreed_to_return, undecided or not_reached.
-    #[arg(long)]
-    outcome: AttemptOutcome,
-    /// Whom they met.
-    #[arg(long, default_value = "")]
-    met_whom: String,
-    /// Notes.
-    #[arg(long, default_value = "")]
-    notes: String,
-    /// The next step agreed.
-    #[arg(long, default_value = "")]
-    next_step: String,
-    /// Latitude (with --lon).
-    #[arg(long, requires = "lon", allow_negative_numbers = true)]
-    lat: Option<f64>,
-    /// Longitude (with --lat).
-    #[arg(long, requires = "lat", allow_negative_numbers = true)]
-    lon: Option<f64>,
-    /// A photo of the visit (repeatable); scaled down and sent on the next sync.
-    #[arg(long)]
-    photo: Vec<PathBuf>,
-    /// A recording of the talk (repeatable); sent on the next sync.
-    #[arg(long)]
-    audio: Vec<PathBuf>,
 }
 
 /// How `fieldctl` syncs.
@@ -225,8 +107,19 @@ fn describe(change: &Change) -> String {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line for a person at a terminal: what failed and why, no backtrace.
+            eprintln!("fieldctl: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut phone = Phone::open(&cli.dir)
         .with_context(|| format!("opening the phone in {}", cli.dir.display()))?;
     match cli.command {
@@ -250,11 +143,46 @@ async fn main() -> anyhow::Result<()> {
                     case_id,
                     reason,
                     status,
+                    responsible,
+                    closure_reason,
                 },
-        } => edit_case(&phone, case_id, reason, status),
+        } => {
+            let fields: Vec<CaseField> = reason
+                .map(CaseField::Reason)
+                .into_iter()
+                .chain(status.map(CaseField::Status))
+                .chain(responsible.map(|u| CaseField::ResponsibleUserId(u.into())))
+                .chain(closure_reason.map(CaseField::ClosureReason))
+                .collect();
+            edit_case(&phone, case_id, fields)
+        }
         Command::Attempt {
             command: AttemptCommand::Record(args),
         } => record_attempt(&phone, args),
+        Command::Document {
+            command:
+                DocumentCommand::Record {
+                    case_id,
+                    doc_type,
+                    title,
+                    issued_by,
+                    issued_on,
+                    photo,
+                },
+        } => {
+            let draft = DocumentDraft {
+                issued_by,
+                issued_on,
+                ..DocumentDraft::new(case_id, doc_type, &title)
+            };
+            let id = phone.record_document(draft)?;
+            say!("recorded {id}");
+            for path in &photo {
+                let queued = phone.attach_to_document(id, MediaKind::Photo, path)?;
+                say!("queued photo {} ({} bytes)", queued.file_name, queued.size);
+            }
+            Ok(())
+        }
         Command::Pending => list_pending(&phone),
         Command::Conflicts => list_conflicts(&phone),
         Command::Rejections => list_rejections(&phone),
@@ -371,18 +299,11 @@ fn show_case(phone: &Phone, case_id: CaseId) -> anyhow::Result<()> {
 }
 
 /// `fieldctl case edit`.
-fn edit_case(
-    phone: &Phone,
-    case_id: CaseId,
-    reason: Option<ReasonCategory>,
-    status: Option<CaseStatus>,
-) -> anyhow::Result<()> {
-    let fields: Vec<CaseField> = reason
-        .map(CaseField::Reason)
-        .into_iter()
-        .chain(status.map(CaseField::Status))
-        .collect();
-    anyhow::ensure!(!fields.is_empty(), "give --reason and/or --status");
+fn edit_case(phone: &Phone, case_id: CaseId, fields: Vec<CaseField>) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !fields.is_empty(),
+        "give --reason, --status, --responsible or --closure-reason"
+    );
     let id = phone.edit_case(case_id, fields)?;
     say!("queued {id}");
     Ok(())
@@ -395,6 +316,8 @@ fn record_attempt(phone: &Phone, args: RecordArgs) -> anyhow::Result<()> {
         kind,
         outcome,
         met_whom,
+        guardian_said,
+        participant,
         notes,
         next_step,
         lat,
@@ -402,8 +325,22 @@ fn record_attempt(phone: &Phone, args: RecordArgs) -> anyhow::Result<()> {
         photo,
         audio,
     } = args;
+    let me = phone
+        .account()?
+        .context("nobody has signed in on this phone")?;
+    let mut participants = vec![Participant {
+        user_id: Some(me.id),
+        name: me.display_name,
+        unit: String::new(),
+        department: None,
+    }];
+    for p in &participant {
+        participants.push(parse_participant(p)?);
+    }
     let draft = AttemptDraft {
         met_whom,
+        guardian_statement: guardian_said,
+        participants,
         notes,
         next_step,
         location: lat.zip(lon).map(|(lat, lon)| GeoPoint {
@@ -431,6 +368,31 @@ fn record_attempt(phone: &Phone, args: RecordArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A participant given as `name/unit` or `name/unit/department`.
+fn parse_participant(text: &str) -> anyhow::Result<Participant> {
+    let parts: Vec<&str> = text.split('/').map(str::trim).collect();
+    let (name, unit, department) = match parts[..] {
+        [name, unit] => (name, unit, None),
+        [name, unit, department] => (
+            name,
+            unit,
+            Some(
+                department
+                    .parse::<Department>()
+                    .map_err(|e| anyhow::anyhow!("--participant {text}: {e}"))?,
+            ),
+        ),
+        _ => anyhow::bail!("--participant {text}: give name/unit or name/unit/department"),
+    };
+    anyhow::ensure!(!name.is_empty(), "--participant {text}: the name is empty");
+    Ok(Participant {
+        user_id: None,
+        name: name.to_owned(),
+        unit: unit.to_owned(),
+        department,
+    })
+}
+
 /// `fieldctl pending`.
 fn list_pending(phone: &Phone) -> anyhow::Result<()> {
     let pending = phone.pending()?;
@@ -452,13 +414,14 @@ fn list_conflicts(phone: &Phone) -> anyhow::Result<()> {
     let conflicts = phone.conflicts()?;
     for c in &conflicts {
         say!(
-            "{}  case {}  {} {}: kept {}, lost {}",
+            "{}  case {}  {} {}: kept {}, lost {} (changed on device {})",
             c.created_at.format("%Y-%m-%d %H:%M"),
             c.case_id,
             c.entity_kind.as_str(),
             c.field,
             serde_json::to_string(&c.winning_value)?,
-            serde_json::to_string(&c.losing_value)?
+            serde_json::to_string(&c.losing_value)?,
+            c.losing_device_id
         );
     }
     say!("{} conflicts", conflicts.len());
@@ -491,9 +454,10 @@ fn list_media(phone: &Phone) -> anyhow::Result<()> {
             _ => format!("waiting, {}/{} bytes sent", m.sent, m.size),
         };
         say!(
-            "{}  attempt {}  {:<5}  {}  {}",
+            "{}  {} {}  {:<5}  {}  {}",
             m.id,
-            m.attempt_id,
+            m.of.kind(),
+            m.of.id(),
             m.kind.as_str(),
             m.file_name,
             state
