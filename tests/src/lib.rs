@@ -422,6 +422,35 @@ impl TestServer {
         self.reset_case(id, status.as_str(), today).await
     }
 
+    /// The row of the student with `registration_no` in the district supervisor's ledger export
+    /// (CSV, 2025 to 2027), if the ledger lists them.
+    pub async fn ledger_row(
+        &self,
+        registration_no: &str,
+    ) -> anyhow::Result<Option<csv::StringRecord>> {
+        let supervisor = self.token("supervisor").await?;
+        let export = self
+            .get(
+                "/api/v1/reports/ledger.csv?from=2025-01-01&to=2027-12-31",
+                &supervisor,
+            )
+            .await?;
+        anyhow::ensure!(export.status == 200, "{}", export.body.text());
+        let column = server::reports::ledger::COLUMNS
+            .iter()
+            .position(|c| *c == "学籍号")
+            .context("the ledger names 学籍号")?;
+        let body = export
+            .body
+            .0
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&export.body.0);
+        Ok(csv::Reader::from_reader(body)
+            .records()
+            .filter_map(Result::ok)
+            .find(|r| r.get(column) == Some(registration_no)))
+    }
+
     /// A student of the home teacher's school with no case.
     pub async fn pupil_without_case(&self) -> anyhow::Result<server::db::entity::student::Model> {
         use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};

@@ -129,10 +129,19 @@ async fn export(
         filter.to,
         format.extension()
     );
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .map_err(|e| anyhow::anyhow!("a file name header: {e}"))?;
     let heading = heading(&state, &user, &filter, "控辍保学台账").await?;
     let body = ledger_body(state, user.scope(), filter, format, heading);
+    attachment(&name, format, body)
+}
+
+/// `body` as a download of `format` named `name`.
+fn attachment(
+    name: &str,
+    format: ExportFormat,
+    body: impl IntoResponse,
+) -> Result<Response, ApiError> {
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .map_err(|e| anyhow::anyhow!("a file name header: {e}"))?;
     Ok((
         [
             (
@@ -240,17 +249,5 @@ async fn statistics_xlsx(
     let book = super::statistics_book::workbook(&stats, &heading)
         .map_err(|e| anyhow::anyhow!("writing the statistics workbook: {e}"))?;
     let name = format!("statistics-{}-{}.xlsx", filter.from, filter.to);
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .map_err(|e| anyhow::anyhow!("a file name header: {e}"))?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(ExportFormat::Xlsx.content_type()),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        book,
-    )
-        .into_response())
+    attachment(&name, ExportFormat::Xlsx, book)
 }

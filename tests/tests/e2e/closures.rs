@@ -173,21 +173,9 @@ async fn ledger_row(server: &TestServer, id: CaseId) -> anyhow::Result<csv::Stri
         .one(&server.state.db.read)
         .await?
         .ok_or_else(|| anyhow::anyhow!("student"))?;
-    let supervisor = server.token("supervisor").await?;
-    let export = server
-        .get(
-            "/api/v1/reports/ledger.csv?from=2025-01-01&to=2027-12-31",
-            &supervisor,
-        )
-        .await?;
-    anyhow::ensure!(export.status == 200, "{}", export.body.text());
-    let mut reader = csv::Reader::from_reader(&export.body.0[3..]);
-    let column = |name: &str| COLUMNS.iter().position(|c| *c == name);
-    let registration = column("学籍号").ok_or_else(|| anyhow::anyhow!("学籍号"))?;
-    reader
-        .records()
-        .filter_map(Result::ok)
-        .find(|r| r[registration] == pupil.registration_no)
+    server
+        .ledger_row(&pupil.registration_no)
+        .await?
         .ok_or_else(|| anyhow::anyhow!("no ledger row for case {id}"))
 }
 

@@ -256,22 +256,15 @@ async fn r08_the_ledger_counts_the_attempts_of_the_episode_as_its_next_step_does
     anyhow::ensure!(report.rejected == 0, "{:?}", phone.rejections()?);
 
     let supervisor = server.token("supervisor").await?;
-    let csv_body = server
-        .get(&format!("/api/v1/reports/ledger.csv?{PERIOD}"), &supervisor)
-        .await?
-        .body
-        .0;
     let pupil = student::Entity::find_by_id(case.student_id)
         .one(&server.state.db.read)
         .await?
         .ok_or_else(|| anyhow::anyhow!("student"))?;
-    let mut reader = csv::Reader::from_reader(&csv_body[3..]);
-    let column = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap_or(0);
-    let row = reader
-        .records()
-        .filter_map(Result::ok)
-        .find(|r| r[column("学籍号")] == pupil.registration_no)
+    let row = server
+        .ledger_row(&pupil.registration_no)
+        .await?
         .ok_or_else(|| anyhow::anyhow!("no row"))?;
+    let column = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap_or(0);
     assert_eq!(&row[column("学校劝返次数")], "0", "{row:?}");
     let now: sync_protocol::cases::CaseSummary = server
         .get(&format!("/api/v1/cases/{id}"), &supervisor)
