@@ -1,0 +1,175 @@
+//! `fieldctl` as a field worker uses it, against the real server (issue 18, item 12): a whole
+//! visit (participants from the school, the village and a department, whom they met, what the
+//! guardian said, the next step, a photo), a paper with its photo, a write-off request, and a user
+//! error said in one line.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use sync_protocol::CaseId;
+use sync_protocol::cases::{CaseStatus, ClosureReason, Department};
+use sync_protocol::detail::CaseDetail;
+use sync_protocol::evidence::DocumentType;
+
+/// Runs `fieldctl --dir <dir> <args>` with `input` on its standard input; answers whether it
+/// succeeded, and its standard output and error.
+fn fieldctl(dir: &Path, args: &[&str], input: &str) -> anyhow::Result<(bool, String, String)> {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fieldctl"))
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r21_fieldctl_records_a_whole_visit_a_paper_and_a_write_off_request() -> anyhow::Result<()>
+{
+    let server = tests::TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::Suspected).await?;
+    let id = CaseId::from(case.id).to_string();
+    let work = tempfile::tempdir()?;
+    let phone = work.path().join("phone");
+    let run = |args: &[&str]| fieldctl(&phone, args, "");
+
+    let (ok, out, err) = fieldctl(
+        &phone,
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--username",
+            "school_lead",
+        ],
+        &format!("{}\n", tests::PASSWORD),
+    )?;
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = run(&["sync"])?;
+    assert!(ok, "{err}");
+
+    // A user error is one line, naming what is wrong; nothing is recorded.
+    let (ok, out, err) = run(&[
+        "attempt",
+        "record",
+        "--case",
+        &id,
+        "--kind",
+        "home_visit",
+        "--outcome",
+        "refused",
+        "--participant",
+        "张三",
+    ])?;
+    assert!(!ok, "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("fieldctl: --participant 张三"), "{err}");
+
+    let photo = work.path().join("visit.jpg");
+    std::fs::write(&photo, tests::files::jpeg(640, 480))?;
+    let paper = work.path().join("notice.jpg");
+    std::fs::write(&paper, tests::files::jpeg(480, 640))?;
+    let visit = [
+        "attempt",
+        "record",
+        "--case",
+        &id,
+        "--kind",
+        "collective_visit",
+        "--outcome",
+        "refused",
+        "--met-whom",
+        "父亲",
+        "--guardian-said",
+        "孩子不愿上学",
+        "--next-step",
+        "请司法所介入",
+        "--participant",
+        "李主任/上坝村委会",
+        "--participant",
+        "王警官/派出所/police",
+        "--photo",
+        photo.to_str().unwrap_or_default(),
+    ];
+    let (ok, out, err) = run(&visit)?;
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run(&[
+        "document",
+        "record",
+        "--case",
+        &id,
+        "--type",
+        "dropout_notice",
+        "--title",
+        "辍学通报",
+        "--photo",
+        paper.to_str().unwrap_or_default(),
+    ])?;
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run(&[
+        "case",
+        "edit",
+        "--case",
+        &id,
+        "--closure-reason",
+        "age_mismatch",
+    ])?;
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run(&["sync"])?;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("rejected 0"), "{out}");
+
+    // The bureau reads it all on the case.
+    let supervisor = server.token("supervisor").await?;
+    let detail: CaseDetail = server
+        .get(&format!("/api/v1/cases/{id}"), &supervisor)
+        .await?
+        .body
+        .parse()?;
+    assert_eq!(detail.case.closure_reason, Some(ClosureReason::AgeMismatch));
+    let attempt = detail
+        .attempts
+        .iter()
+        .find(|a| a.guardian_statement == "孩子不愿上学")
+        .ok_or_else(|| anyhow::anyhow!("the visit: {:?}", detail.attempts))?;
+    assert_eq!(
+        (attempt.met_whom.as_str(), attempt.next_step.as_str()),
+        ("父亲", "请司法所介入")
+    );
+    let who: Vec<(&str, Option<Department>, bool)> = attempt
+        .participants
+        .iter()
+        .map(|p| (p.name.as_str(), p.department, p.user_id.is_some()))
+        .collect();
+    assert_eq!(who.len(), 3, "{who:?}");
+    assert!(who[0].2, "the signed-in account first: {who:?}");
+    assert_eq!(who[1], ("李主任", None, false));
+    assert_eq!(who[2], ("王警官", Some(Department::Police), false));
+    let notice = detail
+        .documents
+        .iter()
+        .find(|d| d.doc_type == DocumentType::DropoutNotice)
+        .ok_or_else(|| anyhow::anyhow!("the notice"))?;
+    for target in [attempt.id.0, notice.id.0] {
+        assert!(
+            detail
+                .media
+                .iter()
+                .any(|m| m.media.target_id == target && m.media.preview_of.is_none()),
+            "a photo of {target}: {:?}",
+            detail.media
+        );
+    }
+    Ok(())
+}
