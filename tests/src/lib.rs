@@ -451,6 +451,27 @@ impl TestServer {
             .find(|r| r.get(column) == Some(registration_no)))
     }
 
+    /// Reports an unexcused absence of `student` as the holder of `token` (`POST /api/v1/cases`,
+    /// today, from the roll call), answering the new row.
+    pub async fn open_absence(
+        &self,
+        token: &str,
+        student: uuid::Uuid,
+    ) -> anyhow::Result<sync_protocol::cases::CaseSummary> {
+        let body = sync_protocol::cases::OpenCase {
+            student_id: student.into(),
+            found_by: None,
+            first_absent_on: None,
+        };
+        let r = self.post("/api/v1/cases", token, &body).await?;
+        anyhow::ensure!(
+            r.status == reqwest::StatusCode::CREATED,
+            "{}",
+            r.body.text()
+        );
+        r.body.parse()
+    }
+
     /// A student of the home teacher's school with no case.
     pub async fn pupil_without_case(&self) -> anyhow::Result<server::db::entity::student::Model> {
         use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};

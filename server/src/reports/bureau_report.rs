@@ -7,8 +7,8 @@
 //! exactly what was filed. No sealed personal data is on it (no ID number, address or phone).
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use base64::Engine as _;
 use chrono::NaiveDate;
 use maud::{DOCTYPE, Markup, html};
@@ -21,7 +21,7 @@ use sync_protocol::sync::{Change, NewDocument};
 use sync_protocol::{CaseId, DocumentId, Problem};
 use tracing::instrument;
 
-use super::form::{READERS, STYLE};
+use super::form::{READERS, STYLE, html_page};
 use super::labels;
 use crate::auth::AuthUser;
 use crate::calendar::china_date;
@@ -255,17 +255,6 @@ async fn visit_photos(
         }
     }
     Ok(out)
-}
-
-fn html_page(page: String) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        )],
-        page,
-    )
-        .into_response()
 }
 
 /// The day-5 written report to the bureau of a case in the caller's scope, as printable HTML in

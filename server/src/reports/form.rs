@@ -223,12 +223,17 @@ pub async fn report_form(
         &names.township,
         &names.responsible,
     );
-    Ok((
+    Ok(html_page(page.into_string()))
+}
+
+/// `page` as an HTML answer.
+pub(super) fn html_page(page: String) -> Response {
+    (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         )],
-        page.into_string(),
+        page,
     )
-        .into_response())
+        .into_response()
 }

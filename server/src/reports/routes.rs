@@ -244,8 +244,7 @@ async fn statistics_xlsx(
     Query(query): Query<LedgerQuery>,
 ) -> Result<Response, ApiError> {
     let (filter, stats) = statistics_of(&state, &user, &query).await?;
-    let mut heading = heading(&state, &user, &filter, "控辍保学统计表").await?;
-    heading.subtitle = heading.subtitle.replace("统计期间", "统计期间（期末口径）");
+    let heading = heading(&state, &user, &filter, "控辍保学统计表").await?;
     let book = super::statistics_book::workbook(&stats, &heading)
         .map_err(|e| anyhow::anyhow!("writing the statistics workbook: {e}"))?;
     let name = format!("statistics-{}-{}.xlsx", filter.from, filter.to);

@@ -408,16 +408,7 @@ async fn r01_r04_an_absence_that_resolves_ends_and_never_becomes_a_ledger_row() 
     let server = TestServer::start().await?;
     let pupil = server.pupil_without_case().await?;
     let teacher = server.token("teacher").await?;
-    let open = OpenCase {
-        student_id: pupil.id.into(),
-        found_by: None,
-        first_absent_on: None,
-    };
-    let opened: CaseSummary = server
-        .post("/api/v1/cases", &teacher, &open)
-        .await?
-        .body
-        .parse()?;
+    let opened = server.open_absence(&teacher, pupil.id).await?;
 
     // The township does not end it; the teacher does, with nothing left due.
     let end = [CaseField::Status(CaseStatus::AbsenceEnded)];
@@ -458,9 +449,7 @@ async fn r01_r04_an_absence_that_resolves_ends_and_never_becomes_a_ledger_row() 
     assert_eq!(moved, [("absence_ended".to_owned(), teacher_id)]);
 
     // The next absence of the same child is a new row, and this one ends excused.
-    let r = server.post("/api/v1/cases", &teacher, &open).await?;
-    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body.text());
-    let again: CaseSummary = r.body.parse()?;
+    let again = server.open_absence(&teacher, pupil.id).await?;
     assert_ne!(again.id, opened.id);
     let lead = server.token("school_lead").await?;
     let excused = [CaseField::Status(CaseStatus::Excused)];

@@ -7,7 +7,7 @@
 use mobile_shared::{AttemptDraft, DocumentDraft, NoProgress};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use server::db::entity::document;
-use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseSummary, DueWhat, OpenCase};
+use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseSummary, DueWhat};
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::media::MediaKind;
 use sync_protocol::org::Role;
@@ -52,16 +52,7 @@ async fn r04_r05_the_written_notices_fall_due_and_the_day_5_report_is_generated_
     let server = TestServer::start().await?;
     let pupil = server.pupil_without_case().await?;
     let teacher = server.token("teacher").await?;
-    let open = OpenCase {
-        student_id: pupil.id.into(),
-        found_by: None,
-        first_absent_on: None,
-    };
-    let opened: CaseSummary = server
-        .post("/api/v1/cases", &teacher, &open)
-        .await?
-        .body
-        .parse()?;
+    let opened = server.open_absence(&teacher, pupil.id).await?;
     let id = opened.id;
     let due = due_kinds(&opened);
     for expected in [
