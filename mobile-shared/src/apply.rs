@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sync_protocol::cases::{Attempt, CaseSummary};
+use sync_protocol::cases::{Attempt, CaseStatus, CaseSummary};
 use sync_protocol::evidence::Document;
 use sync_protocol::merge::{
     AttemptFields, CaseFields, DocumentFields, Rejection, apply_attempt_update, apply_case_update,
     merge_scalars,
 };
+use sync_protocol::students::RollEntry;
 use sync_protocol::sync::{Change, FieldStamps, Mutation, RejectCode};
 use sync_protocol::{AttemptId, CaseId, DocumentId, UserId};
 
@@ -39,6 +40,7 @@ impl Target {
     /// The record `change` writes; `None` for a review, which shows once the server has it.
     pub(crate) fn of(change: &Change) -> Option<Self> {
         match change {
+            Change::OpenCase { case } => Some(Self::Case(case.id)),
             Change::UpdateCase { case_id, .. } => Some(Self::Case(*case_id)),
             Change::CreateAttempt { attempt } => Some(Self::Attempt(attempt.id)),
             Change::UpdateAttempt { attempt_id, .. } => Some(Self::Attempt(*attempt_id)),
@@ -81,6 +83,37 @@ pub(crate) fn replay_case(
     )?;
     merged.write_to(&mut view.value);
     Ok(())
+}
+
+/// Replays a reported absence on a case's view (`None`: not held here): the case as the server
+/// will open it for `pupil`, with `author` responsible, until the server's copy is pulled.
+pub(crate) fn replay_opening(
+    view: &mut Option<Versioned<CaseSummary>>,
+    mutation: &Mutation,
+    pupil: &RollEntry,
+    author: UserId,
+) {
+    let Change::OpenCase { case: new } = &mutation.change else {
+        return;
+    };
+    created(view, || CaseSummary {
+        id: new.id,
+        student_id: new.student_id,
+        student_name: pupil.name.clone(),
+        school_id: pupil.school_id,
+        village_id: pupil.village_id,
+        township_id: pupil.township_id,
+        status: CaseStatus::Absent,
+        found_by: new.found_by,
+        reason: None,
+        responsible_user_id: Some(author),
+        opened_on: new.first_absent_on,
+        relapse_count: 0,
+        closure_reason: None,
+        due: Vec::new(),
+        updated_at: stamped_at(mutation),
+        version: 0,
+    });
 }
 
 /// Replays a creation on `view`: the record as recorded, until the server's copy is pulled. A

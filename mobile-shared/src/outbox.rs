@@ -9,8 +9,8 @@ use sync_protocol::evidence::Document;
 use sync_protocol::merge::Rejection;
 use sync_protocol::sync::{Mutation, MutationOutcome, MutationResult, RejectCode};
 
-use crate::apply::{Target, replay_attempt, replay_case, replay_document};
-use crate::store::records::{put_view, rebuild, view};
+use crate::apply::{Target, replay_attempt, replay_document};
+use crate::store::records::{put_view, rebuild, replay_on_case, view};
 use crate::store::{Context as _, StoreError, meta};
 
 /// A mutation waiting to be pushed.
@@ -58,7 +58,10 @@ pub(crate) fn enqueue(
     let author = meta::author(conn)?;
     let refused = EnqueueError::Refused;
     // The server's window, on the phone's clock: a value it would refuse is refused here.
-    if let Some(reason) = mutation.change.implausible(now, now.date_naive()) {
+    if let Some(reason) = mutation
+        .change
+        .implausible(now, sync_protocol::calendar::china_date(now))
+    {
         return Err(refused(Rejection {
             code: RejectCode::Invalid,
             reason,
@@ -66,14 +69,11 @@ pub(crate) fn enqueue(
     }
     match Target::of(&mutation.change) {
         Some(Target::Case(id)) => {
-            let mut case = view::<CaseSummary>(conn, id.0)?.ok_or_else(|| {
-                refused(Rejection {
-                    code: RejectCode::NotFound,
-                    reason: "no such case".into(),
-                })
-            })?;
-            replay_case(&mut case, mutation).map_err(refused)?;
-            put_view(conn, &case)?;
+            let mut case = view::<CaseSummary>(conn, id.0)?;
+            replay_on_case(conn, &mut case, mutation, author)?.map_err(refused)?;
+            if let Some(case) = case {
+                put_view(conn, &case)?;
+            }
         }
         Some(Target::Attempt(id)) => {
             let mut attempt = view::<Attempt>(conn, id.0)?;

@@ -1,7 +1,7 @@
 //! `fieldctl` as a field worker uses it, against the real server (issue 18, item 12): a whole
 //! visit (participants from the school, the village and a department, whom they met, what the
-//! guardian said, the next step, a photo), a paper with its photo, a write-off request, and a user
-//! error said in one line.
+//! guardian said, the next step, a photo), a paper with its photo, a write-off request, an absence
+//! reported from the roll, and a user error said in one line.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -35,8 +35,8 @@ fn fieldctl(dir: &Path, args: &[&str], input: &str) -> anyhow::Result<(bool, Str
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn r21_fieldctl_records_a_whole_visit_a_paper_and_a_write_off_request() -> anyhow::Result<()>
-{
+async fn r01_r21_fieldctl_records_a_whole_visit_a_paper_a_write_off_request_and_an_absence()
+-> anyhow::Result<()> {
     let server = tests::TestServer::start().await?;
     let case = server.school_case_at(CaseStatus::Suspected).await?;
     let id = CaseId::from(case.id).to_string();
@@ -171,5 +171,30 @@ async fn r21_fieldctl_records_a_whole_visit_a_paper_and_a_write_off_request() ->
             detail.media
         );
     }
+
+    // R1: an absence reported from the roll the phone fetched, then sent.
+    let pupil = server.pupil_without_case().await?;
+    let (ok, out, err) = run(&["roll", "--fetch"])?;
+    assert!(ok && out.contains(&pupil.name), "{out}{err}");
+    let student = pupil.id.to_string();
+    let (ok, out, err) = run(&["case", "open", "--student", &student])?;
+    assert!(ok, "{out}{err}");
+    let opened = out
+        .trim()
+        .strip_prefix("opened case ")
+        .ok_or_else(|| anyhow::anyhow!("{out}"))?
+        .to_owned();
+    let (ok, out, err) = run(&["case", "open", "--student", &student])?;
+    assert!(!ok && err.contains(&opened), "{out}{err}");
+    let (ok, out, err) = run(&["sync"])?;
+    assert!(ok && out.contains("rejected 0"), "{out}{err}");
+    let r = server
+        .get(&format!("/api/v1/cases/{opened}"), &supervisor)
+        .await?;
+    let reported: CaseDetail = r.body.parse()?;
+    assert_eq!(
+        (reported.case.student_id.0, reported.case.status),
+        (pupil.id, CaseStatus::Absent)
+    );
     Ok(())
 }

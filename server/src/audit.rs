@@ -29,6 +29,8 @@ pub enum Action {
     OpenCase,
     /// The roll was compared with the household register (counts in the detail).
     CompareRoll,
+    /// A school's roll (names and classes) was listed for a phone (how many in the detail).
+    ReadRoll,
     /// A school's roll was reconciled for a term (R7; school and term in the detail).
     ReconcileRoll,
     /// An account was disabled (its sessions ended) or enabled again.
@@ -53,6 +55,7 @@ impl Action {
             Self::OpenCase => "case.open",
             Self::CompareRoll => "roll.compare",
             Self::ReconcileRoll => "roll.reconcile",
+            Self::ReadRoll => "roll.read",
             Self::SetAccountDisabled => "account.set_disabled",
             Self::ReadCase => "case.read",
             Self::ReadEvidence => "evidence.read",
@@ -68,7 +71,7 @@ impl Action {
             Self::ReadEvidence => "media",
             Self::PullAttempts => "sync",
             Self::ExportLedger => "ledger",
-            Self::CompareRoll | Self::ReconcileRoll => "roll",
+            Self::CompareRoll | Self::ReconcileRoll | Self::ReadRoll => "roll",
             Self::SetAccountDisabled => "account",
         }
     }

@@ -364,6 +364,7 @@ fn case_for(rng: &mut StdRng, index: usize, status: CaseStatus, teacher: &user::
             + Duration::days(rng.random_range(0..60))
     };
     NewCase {
+        id: uuid::Uuid::now_v7(),
         status,
         found_by: FoundBy::ALL[index % FoundBy::ALL.len()],
         reason: (status != CaseStatus::Absent)

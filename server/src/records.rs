@@ -201,6 +201,8 @@ pub async fn student(
 /// A case to open.
 #[derive(Debug, Clone)]
 pub struct NewCase {
+    /// Its id (made by the phone that reported it, or here).
+    pub id: Uuid,
     /// Where it stands.
     pub status: CaseStatus,
     /// How it was found.
@@ -221,10 +223,10 @@ pub async fn case(
     changes: &mut ChangeSet,
     student: &student::Model,
     new: NewCase,
-) -> anyhow::Result<case::Model> {
+) -> Result<case::Model, sea_orm::DbErr> {
     let now = Utc::now();
     let row = case::Model {
-        id: Uuid::now_v7(),
+        id: new.id,
         student_id: student.id,
         school_id: student.school_id,
         village_id: student.village_id,

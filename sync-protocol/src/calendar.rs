@@ -2,8 +2,20 @@
 //! Council's general office publishes it (`PUT /api/v1/calendars/{year}`, and the files the
 //! server ships), and which years are loaded (`GET /api/v1/calendars`).
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+
+/// China Standard Time (UTC+8), in which the ledger's dates are reckoned.
+pub const CHINA_OFFSET_SECS: i32 = 8 * 3600;
+
+/// The date in China at the instant `at`.
+pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
+    // Total: the last moments chrono can hold have no date in China (a stored value that far
+    // must not stop every view of its case); they keep their UTC date.
+    at.naive_utc()
+        .checked_add_signed(chrono::TimeDelta::seconds(i64::from(CHINA_OFFSET_SECS)))
+        .map_or_else(|| at.date_naive(), |local| local.date())
+}
 
 /// One year's published schedule, as the JSON files and the API carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -65,6 +65,16 @@ impl Change {
         let location = |at: &Option<GeoPoint>| at.as_ref().map_or(Ok(()), |p| point(p, "location"));
         let issued = |on: &Option<NaiveDate>| on.map_or(Ok(()), |d| day(d, today, "issued_on"));
         let checked = match self {
+            Self::OpenCase { case } => day(case.first_absent_on, today, "first_absent_on")
+                .and_then(|()| {
+                    if case.first_absent_on > today {
+                        return Err(format!(
+                            "the first day of absence {} is after today ({today})",
+                            case.first_absent_on
+                        ));
+                    }
+                    Ok(())
+                }),
             Self::CreateAttempt { attempt } => time(attempt.occurred_at, now, "occurred_at")
                 .and_then(|()| location(&attempt.location)),
             Self::UpdateAttempt { fields, .. } => fields.iter().try_for_each(|f| match f {

@@ -45,6 +45,27 @@ pub struct Guardian {
     pub phone: String,
 }
 
+/// One pupil of a school's roll, as `GET /api/v1/roll` lists it for a phone to report an
+/// absence offline: the name and where the child belongs, no personal data beyond the name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RollEntry {
+    /// The student.
+    pub id: StudentId,
+    /// Name.
+    pub name: String,
+    /// School.
+    pub school_id: OrgUnitId,
+    /// Village of residence.
+    pub village_id: OrgUnitId,
+    /// Township.
+    pub township_id: OrgUnitId,
+    /// Grade (1–9).
+    pub grade: i32,
+    /// Class.
+    pub class_name: String,
+}
+
 /// `GET /api/v1/students/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

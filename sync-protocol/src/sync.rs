@@ -5,13 +5,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::cases::{
-    Attempt, AttemptKind, AttemptOutcome, CaseStatus, CaseSummary, ClosureReason, GeoPoint,
-    Participant, ReasonCategory,
+    Attempt, AttemptKind, AttemptOutcome, CaseStatus, CaseSummary, ClosureReason, FoundBy,
+    GeoPoint, Participant, ReasonCategory,
 };
 use crate::evidence::{Document, Review, ReviewTarget, Verdict};
 use crate::hlc::HlcStamp;
 use crate::ids::{
-    AttemptId, CaseId, ConflictId, DeviceId, DocumentId, MutationId, ReviewId, UserId,
+    AttemptId, CaseId, ConflictId, DeviceId, DocumentId, MutationId, ReviewId, StudentId, UserId,
 };
 
 /// The protocol version this crate speaks.
@@ -66,6 +66,24 @@ pub enum DocumentField {
     IssuedOn(Option<NaiveDate>),
     /// Notes.
     Notes(String),
+}
+
+/// An unexcused absence reported on a phone (R1): it opens the student's row in `absent`, with
+/// the pushing user as the responsible person. If the student's row is open already (another
+/// phone reported the same absence first), the server joins this one to it: the id made here
+/// then names that row in every later mutation, and pull removes this id from the phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewCase {
+    /// The id the phone made.
+    pub id: CaseId,
+    /// The student.
+    pub student_id: StudentId,
+    /// How the absence was found.
+    pub found_by: FoundBy,
+    /// The first day of the unexcused absence (not after today, China's date).
+    pub first_absent_on: NaiveDate,
 }
 
 /// A new attempt, as the phone recorded it. Its author is the pushing user.
@@ -142,6 +160,11 @@ pub struct NewReview {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Change {
+    /// Reports an absence: opens a case.
+    OpenCase {
+        /// The case.
+        case: NewCase,
+    },
     /// Changes fields of a case.
     UpdateCase {
         /// The case.
@@ -180,6 +203,37 @@ pub enum Change {
         /// The review.
         review: NewReview,
     },
+}
+
+impl Change {
+    /// The case an existing record's change names by id: the case updated, or the case a new
+    /// attempt, document or review is made on. `None` for a new case and for edits of attempts
+    /// and documents (the server finds their case from the record).
+    pub fn named_case(&self) -> Option<CaseId> {
+        match self {
+            Self::UpdateCase { case_id, .. } => Some(*case_id),
+            Self::CreateAttempt { attempt } => Some(attempt.case_id),
+            Self::CreateDocument { document } => Some(document.case_id),
+            Self::CreateReview { review } => Some(review.case_id),
+            Self::OpenCase { .. } | Self::UpdateAttempt { .. } | Self::UpdateDocument { .. } => {
+                None
+            }
+        }
+    }
+
+    /// The change with [`Change::named_case`] replaced by `case` (a phone's case id joined to
+    /// the row that was open already).
+    #[must_use]
+    pub fn on_case(mut self, case: CaseId) -> Self {
+        match &mut self {
+            Self::UpdateCase { case_id, .. } => *case_id = case,
+            Self::CreateAttempt { attempt } => attempt.case_id = case,
+            Self::CreateDocument { document } => document.case_id = case,
+            Self::CreateReview { review } => review.case_id = case,
+            Self::OpenCase { .. } | Self::UpdateAttempt { .. } | Self::UpdateDocument { .. } => {}
+        }
+        self
+    }
 }
 
 /// One change made on a device, with everything needed to apply it exactly once.
@@ -388,6 +442,12 @@ pub struct Conflict {
     pub losing_mutation_id: Option<MutationId>,
     /// The device that wrote the losing value.
     pub losing_device_id: DeviceId,
+    /// The account signed in on that device, if the server knows the device.
+    #[serde(default)]
+    pub losing_user_id: Option<UserId>,
+    /// That account's display name, for a phone to say who changed what.
+    #[serde(default)]
+    pub losing_user_name: Option<String>,
     /// When the server recorded the conflict.
     pub created_at: DateTime<Utc>,
 }

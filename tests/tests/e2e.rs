@@ -36,6 +36,8 @@ mod ops;
 mod phone_media;
 #[path = "e2e/phones.rs"]
 mod phones;
+#[path = "e2e/reported_absences.rs"]
+mod reported_absences;
 #[path = "e2e/reports.rs"]
 mod reports;
 #[path = "e2e/roll.rs"]

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use sync_protocol::auth::{LoginRequest, LogoutRequest, RefreshRequest, TokenPair};
 use sync_protocol::cases::{CaseListQuery, CasePage};
 use sync_protocol::detail::CaseDetail;
-use sync_protocol::students::StudentDetail;
+use sync_protocol::students::{RollEntry, StudentDetail};
 use sync_protocol::sync::{PullRequest, PullResponse, PushRequest, PushResponse};
 use sync_protocol::{CaseId, DeviceId, Problem, StudentId};
 
@@ -400,6 +400,11 @@ impl Client {
         &mut self,
     ) -> Result<sync_protocol::media::MediaProfile, ClientError> {
         self.get("/api/v1/media/profile", None::<&()>).await
+    }
+
+    /// The roll of the caller's school (`GET /api/v1/roll`; the read is audited on the server).
+    pub async fn roll(&mut self) -> Result<Vec<RollEntry>, ClientError> {
+        self.get("/api/v1/roll", None::<&()>).await
     }
 
     /// One student's record (the read is audited on the server).

@@ -18,6 +18,10 @@ pub enum PhoneError {
     /// The case is not held on this phone.
     #[error("no case {0} on this phone")]
     UnknownCase(CaseId),
+    /// The pupil's case held on this phone has not ended: record on it instead of reporting the
+    /// absence again.
+    #[error("the pupil's case {0} is open on this phone: record on it")]
+    CaseOpen(CaseId),
     /// The attempt is not held on this phone.
     #[error("no attempt {0} on this phone")]
     UnknownAttempt(AttemptId),

@@ -20,6 +20,7 @@ use sync_protocol::sync::{
 use sync_protocol::{AttemptId, CaseId, DeviceId, DocumentId, MutationId};
 
 mod error;
+mod roll;
 
 pub use error::PhoneError;
 

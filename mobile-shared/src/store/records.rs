@@ -7,12 +7,17 @@ use serde::de::DeserializeOwned;
 use sync_protocol::cases::{Attempt, CaseSummary};
 use sync_protocol::evidence::{Document, Review};
 use sync_protocol::media::MediaRef;
-use sync_protocol::sync::{Conflict, EntityKind, FieldStamps, Mutation, PulledRecord};
+use sync_protocol::merge::Rejection;
+use sync_protocol::sync::{
+    Change, Conflict, EntityKind, FieldStamps, Mutation, PulledRecord, RejectCode,
+};
 use sync_protocol::{CaseId, UserId};
 use uuid::Uuid;
 
 use super::{Context as _, StoreError};
-use crate::apply::{Target, Versioned, replay_attempt, replay_case, replay_document};
+use crate::apply::{
+    Target, Versioned, replay_attempt, replay_case, replay_document, replay_opening,
+};
 
 /// A record kept with a base and a view.
 pub(crate) trait Entity: Serialize + DeserializeOwned {
@@ -167,6 +172,34 @@ fn delete(conn: &Connection, table: &str, id: Uuid) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Replays `mutation` on a case's view (`None`: not held here): a reported absence opens it
+/// for a pupil of the roll held here, an update changes it. The outer error is the store's, the
+/// inner one the rules' refusal.
+pub(crate) fn replay_on_case(
+    conn: &Connection,
+    view: &mut Option<Versioned<CaseSummary>>,
+    mutation: &Mutation,
+    author: UserId,
+) -> Result<Result<(), Rejection>, StoreError> {
+    let refused = |reason: &str| {
+        Ok(Err(Rejection {
+            code: RejectCode::NotFound,
+            reason: reason.to_owned(),
+        }))
+    };
+    match (&mutation.change, view.as_mut()) {
+        (Change::OpenCase { case }, _) => match super::roll::pupil(conn, case.student_id)? {
+            Some(pupil) => {
+                replay_opening(view, mutation, &pupil, author);
+                Ok(Ok(()))
+            }
+            None => refused("no such pupil on the roll held here: fetch the roll"),
+        },
+        (_, Some(case)) => Ok(replay_case(case, mutation)),
+        (_, None) => refused("no such case"),
+    }
+}
+
 /// Rebuilds a record's view from its base and the `pending` mutations that target it, in order.
 /// A mutation the rules refuse is skipped, as the server will refuse it too.
 pub(crate) fn rebuild(
@@ -180,13 +213,14 @@ pub(crate) fn rebuild(
         .filter(|m| Target::of(&m.change) == Some(target));
     match target {
         Target::Case(id) => {
-            let Some(mut view) = base::<CaseSummary>(conn, id.0)? else {
-                return delete(conn, CaseSummary::TABLE, id.0);
-            };
+            let mut view = base::<CaseSummary>(conn, id.0)?;
             for m in mine {
-                let _refused = replay_case(&mut view, m);
+                let _refused = replay_on_case(conn, &mut view, m, author)?;
             }
-            put_view(conn, &view)
+            match view {
+                Some(view) => put_view(conn, &view),
+                None => delete(conn, CaseSummary::TABLE, id.0),
+            }
         }
         Target::Attempt(id) => {
             let mut view = base::<Attempt>(conn, id.0)?;
@@ -392,7 +426,7 @@ pub(crate) fn conflicts(conn: &Connection) -> Result<Vec<Conflict>, StoreError> 
 pub(crate) fn clear(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "DELETE FROM cases; DELETE FROM attempts; DELETE FROM documents; DELETE FROM reviews;
-         DELETE FROM conflicts; DELETE FROM rejections;",
+         DELETE FROM conflicts; DELETE FROM rejections; DELETE FROM roll;",
     )
     .context("clearing the records")?;
     super::meta::remove(conn, super::meta::Key::Cursor)

@@ -172,6 +172,8 @@ mod tests {
             losing_hlc: stamp(1, DeviceId::new()),
             losing_mutation_id: None,
             losing_device_id: DeviceId::new(),
+            losing_user_id: None,
+            losing_user_name: None,
             created_at: Utc::now(),
         };
         seed(

@@ -11,20 +11,10 @@ pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike as _, NaiveDate, Utc, Weekday};
+use chrono::{Datelike as _, NaiveDate, Weekday};
 use sync_protocol::calendar::{HolidayRange, YearSchedule};
 
-/// China Standard Time (UTC+8), in which the ledger's dates are reckoned.
-pub const CHINA_OFFSET_SECS: i32 = 8 * 3600;
-
-/// The date in China at the instant `at`.
-pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
-    // Total: the last moments chrono can hold have no date in China (a stored value that far
-    // must not stop every view of its case); they keep their UTC date.
-    at.naive_utc()
-        .checked_add_signed(chrono::TimeDelta::seconds(i64::from(CHINA_OFFSET_SECS)))
-        .map_or_else(|| at.date_naive(), |local| local.date())
-}
+pub use sync_protocol::calendar::{CHINA_OFFSET_SECS, china_date};
 
 /// Age in whole years on `day` of someone born on `birth`.
 pub fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {

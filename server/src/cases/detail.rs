@@ -26,6 +26,8 @@ pub async fn detail(state: &AppState, row: case::Model) -> Result<CaseDetail, Ap
     parts.reviews.sort_by_key(|r| (r.created_at, r.id));
     parts.conflicts.sort_by_key(|c| (c.created_at, c.id));
     parts.media.sort_by_key(|m| (m.created_at, m.id));
+    let devices =
+        db::users::of_devices(db, parts.conflicts.iter().map(|c| c.losing_device_id)).await?;
     let attempts = db::cases::attempts(db, row.id)
         .await?
         .into_iter()
@@ -66,7 +68,7 @@ pub async fn detail(state: &AppState, row: case::Model) -> Result<CaseDetail, Ap
         conflicts: parts
             .conflicts
             .into_iter()
-            .map(|c| shape::conflict(&state.sealer, c))
+            .map(|c| shape::conflict(&state.sealer, c, &devices))
             .collect::<Result<_, _>>()?,
     })
 }

@@ -6,20 +6,18 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::TransactionTrait as _;
-use sync_protocol::cases::{CaseChange, CaseStatus, CaseSummary, FoundBy, OpenCase, ReviewRequest};
-use sync_protocol::org::Role;
+use sync_protocol::cases::{CaseChange, CaseSummary, FoundBy, OpenCase, ReviewRequest};
 use sync_protocol::sync::{
-    Change, Mutation, MutationOutcome, NewReview, PROTOCOL_VERSION, PushRequest, RejectCode,
+    Change, Mutation, MutationOutcome, NewCase, NewReview, PROTOCOL_VERSION, PushRequest,
+    RejectCode,
 };
 use sync_protocol::{CaseId, ErrorCode, MutationId, Problem, ReviewId};
 use tracing::instrument;
 
 use crate::auth::AuthUser;
-use crate::db::changes::ChangeSet;
+use crate::db;
 use crate::error::{ApiError, Json, Path};
 use crate::state::AppState;
-use crate::{audit, db, records};
 
 /// Applies `change` for `user` as one mutation of a push, answering a refusal as a problem.
 pub(crate) async fn apply(
@@ -140,12 +138,10 @@ async fn review_case(
     ))
 }
 
-/// Who reports an absence: the class teacher at the morning roll call, or the school's lead.
-const OPENERS: &[Role] = &[Role::Teacher, Role::SchoolLead];
-
 /// Reports an unexcused absence (R1): opens the student's ledger row in `absent`, with the caller
 /// as the responsible person, and what is due from day 1 (R2–R5). A student has one open row at a
 /// time: another report while it is open is a 409 naming it (a relapse reopens the same row).
+/// The report is the mutation a phone pushes (`open_case`), with an id made here.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases",
     request_body = OpenCase,
     security(("bearer" = [])),
@@ -162,59 +158,35 @@ async fn open_case(
     user: AuthUser,
     Json(body): Json<OpenCase>,
 ) -> Result<(StatusCode, Json<CaseSummary>), ApiError> {
-    if !OPENERS.contains(&user.role) {
-        return Err(ApiError::forbidden(
-            "an absence is reported by the class teacher or the school's lead",
-        ));
+    let now = chrono::Utc::now();
+    let today = crate::calendar::china_date(now);
+    let case = NewCase {
+        id: CaseId::new(),
+        student_id: body.student_id,
+        found_by: body.found_by.unwrap_or(FoundBy::DailyAttendance),
+        first_absent_on: body.first_absent_on.unwrap_or(today),
+    };
+    let id = case.id;
+    let change = Change::OpenCase { case };
+    if let Some(reason) = change.implausible(now, today) {
+        return Err(ApiError::invalid_parameter(reason));
     }
-    let today = crate::calendar::china_date(chrono::Utc::now());
-    let first = body.first_absent_on.unwrap_or(today);
-    sync_protocol::plausible::day(first, today, "first_absent_on")
-        .map_err(ApiError::invalid_parameter)?;
-    if first > today {
-        return Err(ApiError::invalid_parameter(format!(
-            "the first day of absence {first} is after today ({today})"
-        )));
-    }
-    let txn = state.db.write.begin().await?;
-    let (student, _) = db::students::find(&txn, user.scope(), body.student_id.0)
-        .await?
-        .ok_or_else(|| ApiError::not_found("student"))?;
-    if let Some(open) = db::cases::open_of_student(&txn, student.id).await? {
+    // A report on an open row is a mistake the web user should see; a phone's is joined to it.
+    if super::rights::reports_absence(user.role)
+        && let Some(open) = db::cases::open_of_student(&state.db.read, body.student_id.0).await?
+        && db::students::in_scope(&state.db.read, user.scope(), body.student_id.0)
+            .await?
+            .is_some()
+    {
         return Err(ApiError::conflict(
             ErrorCode::CaseAlreadyOpen,
             format!("the student's case {} is open: record on it", open.id),
         ));
     }
-    let mut changes = ChangeSet::default();
-    let row = records::case(
-        &txn,
-        &mut changes,
-        &student,
-        records::NewCase {
-            status: CaseStatus::Absent,
-            found_by: body.found_by.unwrap_or(FoundBy::DailyAttendance),
-            reason: None,
-            responsible_user_id: Some(user.id),
-            opened_on: first,
-            relapse_count: 0,
-        },
-    )
-    .await?;
-    audit::record(
-        &txn,
-        &user,
-        None,
-        audit::Action::OpenCase,
-        Some(row.id),
-        serde_json::json!({ "student_id": student.id, "first_absent_on": first }),
-    )
-    .await?;
-    changes.append(&txn).await?;
-    txn.commit().await?;
+    apply(&state, &user, 0, change).await?;
     Ok((
         StatusCode::CREATED,
-        Json(super::view(&state, &state.db.read, row).await?),
+        Json(read_back(&state, &user, id).await?),
     ))
 }
 

@@ -271,7 +271,7 @@ pub async fn load(
             },
         );
     }
-    for chunk in cases.chunks(500) {
+    for chunk in cases.chunks(crate::db::CHUNK) {
         let ids: Vec<Uuid> = chunk.iter().map(|c| c.id).collect();
         load_chunk(db, &ids, &mut out).await?;
         let births = db::students::birth_dates(db, chunk.iter().map(|c| c.student_id)).await?;

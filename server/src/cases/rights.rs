@@ -12,6 +12,12 @@ pub fn records_evidence(role: Role) -> bool {
     role != Role::Admin
 }
 
+/// Whether `role` reports an absence (opens a case, R1): the class teacher at the morning roll
+/// call, or the school's lead.
+pub fn reports_absence(role: Role) -> bool {
+    matches!(role, Role::Teacher | Role::SchoolLead)
+}
+
 /// Whether `role` changes the fields of a ledger row (reason, responsible person, status,
 /// closure reason): the school, the township and the bureau. A village committee member records
 /// attempts and documents only.

@@ -1,6 +1,7 @@
 //! Writing attempts and their participants, the free text sealed (R23). One path for the demo,
 //! the tests' fixtures and sync.
 
+use crate::db::CHUNK;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
@@ -99,9 +100,6 @@ fn participant_rows(
         })
         .collect()
 }
-
-/// Rows per multi-row statement (keeps bind parameters under every engine's limit).
-const CHUNK: usize = 500;
 
 /// Inserts attempt rows, then participant rows, many per statement.
 pub async fn insert_rows(
@@ -253,7 +251,7 @@ pub async fn participants_of(
 ) -> Result<std::collections::HashMap<Uuid, Vec<attempt_participant::Model>>, DbErr> {
     let mut by_attempt: std::collections::HashMap<Uuid, Vec<attempt_participant::Model>> =
         Default::default();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(CHUNK) {
         let rows = attempt_participant::Entity::find()
             .filter(attempt_participant::Column::AttemptId.is_in(chunk.iter().copied()))
             .order_by_asc(attempt_participant::Column::Position)

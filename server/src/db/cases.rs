@@ -1,5 +1,8 @@
 //! Queries on cases and attempts, always filtered by the caller's scope inside the SQL.
 
+use crate::db::CHUNK;
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -10,7 +13,7 @@ use uuid::Uuid;
 
 use crate::db::Scope;
 use crate::db::changes::RecordScope;
-use crate::db::entity::{attempt, attempt_participant, case, case_move, student};
+use crate::db::entity::{attempt, attempt_participant, case, case_alias, case_move, student};
 
 /// Filters of the case list; every one is optional.
 #[derive(Debug, Clone, Default)]
@@ -116,6 +119,41 @@ pub async fn open_of_student(
         .filter(status_not_in(CaseStatus::ENDED))
         .one(db)
         .await
+}
+
+/// The rows that the phone-made case ids among `ids` were joined to, by id.
+pub async fn aliases(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, Uuid>, DbErr> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows = case_alias::Entity::find()
+            .filter(case_alias::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().map(|a| (a.id, a.case_id)));
+    }
+    Ok(found)
+}
+
+/// Joins the phone-made case id `alias` to the open row `case_id`.
+pub async fn add_alias(
+    db: &impl ConnectionTrait,
+    alias: Uuid,
+    case_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let row = case_alias::Model {
+        id: alias,
+        case_id,
+        created_at: now,
+    };
+    case_alias::Entity::insert(case_alias::ActiveModel::from(row))
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
 }
 
 /// Which rows a walk over [`page`] takes by their status.

@@ -9,6 +9,7 @@
 //! taken its change numbers: the counter row it locked until commit serialises every writer, so
 //! two transactions never extend the same chain from the same head.
 
+use crate::db::CHUNK;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -175,7 +176,7 @@ pub async fn contents(
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, (Uuid, String)>, DbErr> {
     let mut out = HashMap::with_capacity(ids.len());
-    for ids in ids.chunks(500) {
+    for ids in ids.chunks(CHUNK) {
         let ids = ids.iter().copied();
         match kind {
             ChainKind::Attempt => {
@@ -244,7 +245,7 @@ async fn heads_of(
     cases: &[Uuid],
 ) -> Result<HashMap<Uuid, (i64, String)>, DbErr> {
     let mut heads = HashMap::new();
-    for ids in cases.chunks(500) {
+    for ids in cases.chunks(CHUNK) {
         for h in ledger_head::Entity::find()
             .filter(ledger_head::Column::CaseId.is_in(ids.iter().copied()))
             .all(db)
@@ -315,7 +316,7 @@ pub async fn append(
         });
         *head = (seq, hash);
     }
-    for chunk in events.chunks(500) {
+    for chunk in events.chunks(CHUNK) {
         ledger_event::Entity::insert_many(chunk.to_vec())
             .exec(txn)
             .await?;
@@ -328,7 +329,7 @@ pub async fn append(
             hash: Set(hash),
         })
         .collect();
-    for chunk in new_heads.chunks(500) {
+    for chunk in new_heads.chunks(CHUNK) {
         ledger_head::Entity::insert_many(chunk.to_vec())
             .on_conflict(
                 OnConflict::column(ledger_head::Column::CaseId)

@@ -10,6 +10,7 @@
 //! only replaces the removal from the same scope), so the log stays about as long as the number
 //! of records and the scopes they left.
 
+use crate::db::CHUNK;
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
@@ -84,9 +85,6 @@ pub struct ChangeSet {
     ledger: Vec<(ChainKind, Uuid)>,
     known: KnownContent,
 }
-
-/// Rows per multi-row statement (keeps bind parameters under every engine's limit).
-const CHUNK: usize = 500;
 
 impl ChangeSet {
     /// Records that `id` was changed; `created` when this transaction made it (nothing to compact).

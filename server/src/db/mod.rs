@@ -28,6 +28,9 @@ pub mod users;
 
 pub use scope::Scope;
 
+/// Rows (or ids) per multi-row statement: keeps bind parameters under every engine's limit.
+pub const CHUNK: usize = 500;
+
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};

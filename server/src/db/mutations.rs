@@ -1,15 +1,13 @@
 //! Queries on the mutations a push applied (`applied_mutations`): what makes a replay answer the
 //! first result instead of applying again.
 
+use crate::db::CHUNK;
 use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::db::entity::applied_mutation;
-
-/// Rows per multi-row statement (keeps bind parameters under every engine's limit).
-const CHUNK: usize = 500;
 
 /// Those of the mutations `ids` applied before, by id.
 pub async fn applied(

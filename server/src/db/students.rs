@@ -72,6 +72,20 @@ pub async fn birth_dates(
     Ok(pairs.into_iter().collect())
 }
 
+/// Every student on the roll of `school`, by grade, class and name.
+pub async fn of_school(
+    db: &impl ConnectionTrait,
+    school: Uuid,
+) -> Result<Vec<student::Model>, DbErr> {
+    student::Entity::find()
+        .filter(student::Column::SchoolId.eq(school))
+        .order_by_asc(student::Column::Grade)
+        .order_by_asc(student::Column::ClassName)
+        .order_by_asc(student::Column::Name)
+        .all(db)
+        .await
+}
+
 /// The student `id` if in `scope`.
 pub async fn in_scope(
     db: &impl ConnectionTrait,

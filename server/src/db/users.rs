@@ -1,12 +1,14 @@
 //! Queries on accounts (`users`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect as _};
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::db::entity::{org_unit, refresh_token, user};
+use crate::db::entity::{device, org_unit, refresh_token, user};
 
 /// The account called `username`.
 pub async fn by_username(
@@ -17,6 +19,30 @@ pub async fn by_username(
         .filter(user::Column::Username.eq(username))
         .one(db)
         .await
+}
+
+/// The account each of `devices` was signed in as, with its display name, by device id
+/// (devices the server never saw are left out).
+pub async fn of_devices(
+    db: &impl ConnectionTrait,
+    devices: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, (Uuid, String)>, DbErr> {
+    let devices: Vec<Uuid> = devices.into_iter().collect();
+    if devices.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = device::Entity::find()
+        .filter(device::Column::Id.is_in(devices))
+        .all(db)
+        .await?;
+    let names = super::org::user_names(db, rows.iter().map(|d| d.user_id).collect()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            let name = names.get(&d.user_id).cloned().unwrap_or_default();
+            (d.id, (d.user_id, name))
+        })
+        .collect())
 }
 
 /// The account `id`.

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use sync_protocol::students::{StudentDetail, TransferRequest};
+use sync_protocol::students::{RollEntry, StudentDetail, TransferRequest};
 use sync_protocol::{Problem, StudentId};
 use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +18,7 @@ use crate::state::AppState;
 /// The student routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(get_roll))
         .routes(routes!(get_student))
         .routes(routes!(transfer_student))
         .routes(routes!(super::roll::compare_roll))
@@ -26,6 +27,52 @@ pub fn router() -> OpenApiRouter<AppState> {
             super::reconcile::list_reconciliations,
             super::reconcile::reconcile_roll
         ))
+}
+
+/// The roll of the caller's school, for a phone to report an absence offline (R1): the class
+/// teacher or the school's lead only. Writes an audit entry.
+#[utoipa::path(get, path = "/api/v1/roll", tag = "students",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = [RollEntry]),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, err(level = "info"), fields(user.id))]
+async fn get_roll(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    user: AuthUser,
+) -> Result<Json<Vec<RollEntry>>, ApiError> {
+    if !crate::cases::rights::reports_absence(user.role) {
+        return Err(ApiError::forbidden(
+            "the roll is listed for the class teachers and the school's lead, who report absences",
+        ));
+    }
+    let rows = db::students::of_school(&state.db.read, user.org_unit_id).await?;
+    let detail = serde_json::json!({ "students": rows.len() });
+    let action = audit::Action::ReadRoll;
+    audit::record(
+        &state.db.write,
+        &user,
+        Some(peer.ip()),
+        action,
+        None,
+        detail,
+    )
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|s| RollEntry {
+                id: s.id.into(),
+                name: s.name,
+                school_id: s.school_id.into(),
+                village_id: s.village_id.into(),
+                township_id: s.township_id.into(),
+                grade: s.grade,
+                class_name: s.class_name,
+            })
+            .collect(),
+    ))
 }
 
 /// One student in the caller's scope, with personal data. Writes an audit entry.

@@ -174,9 +174,14 @@ async fn shape_records(
         let review = shape::review(row)?;
         out.insert((EntityKind::Review, id), PulledRecord::Review { review });
     }
-    for row in conflicts.into_iter().filter(|c| visible(&c.case_id)) {
+    let conflicts: Vec<_> = conflicts
+        .into_iter()
+        .filter(|c| visible(&c.case_id))
+        .collect();
+    let devices = db::users::of_devices(db, conflicts.iter().map(|c| c.losing_device_id)).await?;
+    for row in conflicts {
         let id = row.id;
-        let conflict = shape::conflict(&state.sealer, row)?;
+        let conflict = shape::conflict(&state.sealer, row, &devices)?;
         out.insert(
             (EntityKind::Conflict, id),
             PulledRecord::Conflict { conflict },

@@ -44,8 +44,17 @@ pub fn review(row: review::Model) -> Result<Review, DbErr> {
     })
 }
 
-/// A conflict sync kept, its values opened if sealed.
-pub fn conflict(sealer: &Sealer, row: conflict::Model) -> Result<Conflict, DbErr> {
+/// Who wrote on each device: the account signed in on it and its display name, by device id
+/// (`db::users::of_devices`).
+pub type DeviceUsers = std::collections::HashMap<uuid::Uuid, (uuid::Uuid, String)>;
+
+/// A conflict sync kept, its values opened if sealed, with who wrote the losing value if
+/// `devices` knows its device.
+pub fn conflict(
+    sealer: &Sealer,
+    row: conflict::Model,
+    devices: &DeviceUsers,
+) -> Result<Conflict, DbErr> {
     fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DbErr> {
         serde_json::from_str(text).map_err(|e| corrupt("conflict", e))
     }
@@ -66,6 +75,10 @@ pub fn conflict(sealer: &Sealer, row: conflict::Model) -> Result<Conflict, DbErr
         losing_hlc: parse(&row.losing_hlc)?,
         losing_mutation_id: row.losing_mutation_id.map(Into::into),
         losing_device_id: row.losing_device_id.into(),
+        losing_user_id: devices
+            .get(&row.losing_device_id)
+            .map(|(id, _)| (*id).into()),
+        losing_user_name: devices.get(&row.losing_device_id).map(|(_, n)| n.clone()),
         created_at: row.created_at,
     })
 }

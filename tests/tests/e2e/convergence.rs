@@ -171,6 +171,7 @@ async fn fresh_case(server: &TestServer, student_id: uuid::Uuid) -> anyhow::Resu
     let txn = server.state.db.write.begin().await?;
     let mut changes = ChangeSet::default();
     let new = NewCase {
+        id: uuid::Uuid::now_v7(),
         status: CaseStatus::Suspected,
         found_by: FoundBy::DailyAttendance,
         reason: None,

@@ -58,6 +58,12 @@ async fn two_phones_edit_one_case_offline_and_end_alike_with_the_loser_kept() ->
     b.sync(&mut NoProgress).await?;
     let case = school_cases(&server)[0].clone();
     let id: CaseId = case.id.into();
+    let (_, teacher) = server
+        .home
+        .users
+        .iter()
+        .find(|(role, _)| *role == sync_protocol::org::Role::Teacher)
+        .ok_or_else(|| anyhow::anyhow!("the teacher"))?;
 
     // Offline, both change the reason; b later. Both record an attempt.
     a.edit_case(id, vec![CaseField::Reason(ReasonCategory::Poverty)])?;
@@ -103,12 +109,15 @@ async fn two_phones_edit_one_case_offline_and_end_alike_with_the_loser_kept() ->
             attempts.contains(&from_a) && attempts.contains(&from_b),
             "both attempts everywhere (union)"
         );
+        // Who changed what: the teacher's value lost, and the conflict names the teacher.
         let conflicts = phone.conflicts()?;
         assert!(
             conflicts.iter().any(|c| c.entity_id == case.id
                 && c.field == "reason"
-                && c.losing_value == FieldValue::Case(CaseField::Reason(ReasonCategory::Poverty))),
-            "the losing value is listed on every phone: {conflicts:?}"
+                && c.losing_value == FieldValue::Case(CaseField::Reason(ReasonCategory::Poverty))
+                && c.losing_user_id.map(|u| u.0) == Some(teacher.id)
+                && c.losing_user_name.as_deref() == Some(teacher.display_name.as_str())),
+            "the losing value and its author are listed on every phone: {conflicts:?}"
         );
         assert_eq!(phone.pending_count()?, 0);
     }

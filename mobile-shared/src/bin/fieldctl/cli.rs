@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use sync_protocol::CaseId;
 use sync_protocol::cases::{
-    AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, ReasonCategory,
+    AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, FoundBy, ReasonCategory,
 };
 use sync_protocol::evidence::DocumentType;
+use sync_protocol::{CaseId, StudentId};
 
 /// Acts as a phone of the dropout field app.
 #[derive(Debug, Parser)]
@@ -42,6 +42,12 @@ pub(crate) enum Command {
         #[arg(long)]
         until_done: bool,
     },
+    /// List the roll of this account's school held on this phone.
+    Roll {
+        /// Fetch it from the server first (class teachers and school leads).
+        #[arg(long)]
+        fetch: bool,
+    },
     /// List the cases held on this phone.
     Cases,
     /// What the rules ask of this account's role next, earliest first.
@@ -73,6 +79,19 @@ pub(crate) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum CaseCommand {
+    /// Report an unexcused absence of a pupil on the roll held here: opens their case (applied
+    /// here at once, pushed on the next sync).
+    Open {
+        /// The pupil's student id (see `fieldctl roll`).
+        #[arg(long)]
+        student: StudentId,
+        /// How it was found (daily_attendance, roll_comparison, report).
+        #[arg(long, default_value = "daily_attendance")]
+        found_by: FoundBy,
+        /// The first day of the absence (YYYY-MM-DD; default today).
+        #[arg(long)]
+        first_absent_on: Option<chrono::NaiveDate>,
+    },
     /// Show a case and its attempts.
     Show {
         /// The case id.

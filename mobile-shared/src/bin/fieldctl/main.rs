@@ -89,6 +89,9 @@ async fn run_sync(phone: &mut Phone, mode: Mode) -> anyhow::Result<()> {
 
 fn describe(change: &Change) -> String {
     match change {
+        Change::OpenCase { case } => {
+            format!("absence of {} opens case {}", case.student_id, case.id)
+        }
         Change::UpdateCase { case_id, fields } => {
             format!("edit case {case_id} ({} fields)", fields.len())
         }
@@ -132,30 +135,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pull => run_sync(&mut phone, Mode::Pull).await,
         Command::Sync { until_done: false } => run_sync(&mut phone, Mode::Sync).await,
         Command::Sync { until_done: true } => run_sync(&mut phone, Mode::UntilDone).await,
+        Command::Roll { fetch } => list_roll(&mut phone, fetch).await,
         Command::Cases => list_cases(&phone),
         Command::Next => list_next_steps(&phone),
-        Command::Case {
-            command: CaseCommand::Show { case_id },
-        } => show_case(&phone, case_id),
-        Command::Case {
-            command:
-                CaseCommand::Edit {
-                    case_id,
-                    reason,
-                    status,
-                    responsible,
-                    closure_reason,
-                },
-        } => {
-            let fields: Vec<CaseField> = reason
-                .map(CaseField::Reason)
-                .into_iter()
-                .chain(status.map(CaseField::Status))
-                .chain(responsible.map(|u| CaseField::ResponsibleUserId(u.into())))
-                .chain(closure_reason.map(CaseField::ClosureReason))
-                .collect();
-            edit_case(&phone, case_id, fields)
-        }
+        Command::Case { command } => case_command(&phone, command),
         Command::Attempt {
             command: AttemptCommand::Record(args),
         } => record_attempt(&phone, args),
@@ -187,6 +170,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Conflicts => list_conflicts(&phone),
         Command::Rejections => list_rejections(&phone),
         Command::Media => list_media(&phone),
+    }
+}
+
+/// `fieldctl roll`: the roll held here, fetched first with `--fetch`.
+async fn list_roll(phone: &mut Phone, fetch: bool) -> anyhow::Result<()> {
+    if fetch {
+        let n = phone.fetch_roll().await?;
+        say!("fetched the roll: {n} pupils");
+    }
+    for pupil in phone.roll()? {
+        say!(
+            "{}  {}年级 {:<8} {}",
+            pupil.id,
+            pupil.grade,
+            pupil.class_name,
+            pupil.name
+        );
+    }
+    Ok(())
+}
+
+/// `fieldctl case …`.
+fn case_command(phone: &Phone, command: CaseCommand) -> anyhow::Result<()> {
+    match command {
+        CaseCommand::Open {
+            student,
+            found_by,
+            first_absent_on,
+        } => {
+            let id = phone.report_absence(student, found_by, first_absent_on)?;
+            say!("opened case {id}");
+            Ok(())
+        }
+        CaseCommand::Show { case_id } => show_case(phone, case_id),
+        CaseCommand::Edit {
+            case_id,
+            reason,
+            status,
+            responsible,
+            closure_reason,
+        } => {
+            let fields: Vec<CaseField> = reason
+                .map(CaseField::Reason)
+                .into_iter()
+                .chain(status.map(CaseField::Status))
+                .chain(responsible.map(|u| CaseField::ResponsibleUserId(u.into())))
+                .chain(closure_reason.map(CaseField::ClosureReason))
+                .collect();
+            edit_case(phone, case_id, fields)
+        }
     }
 }
 
@@ -413,15 +446,20 @@ fn list_pending(phone: &Phone) -> anyhow::Result<()> {
 fn list_conflicts(phone: &Phone) -> anyhow::Result<()> {
     let conflicts = phone.conflicts()?;
     for c in &conflicts {
+        let by = c
+            .losing_user_name
+            .as_deref()
+            .map_or_else(|| format!("device {}", c.losing_device_id), str::to_owned);
+        let when = chrono::DateTime::from_timestamp_millis(c.losing_hlc.millis)
+            .map_or_else(String::new, |t| t.format(" at %Y-%m-%d %H:%M").to_string());
         say!(
-            "{}  case {}  {} {}: kept {}, lost {} (changed on device {})",
+            "{}  case {}  {} {}: kept {}, lost {} (changed by {by}{when})",
             c.created_at.format("%Y-%m-%d %H:%M"),
             c.case_id,
             c.entity_kind.as_str(),
             c.field,
             serde_json::to_string(&c.winning_value)?,
             serde_json::to_string(&c.losing_value)?,
-            c.losing_device_id
         );
     }
     say!("{} conflicts", conflicts.len());

@@ -7,6 +7,7 @@ pub mod attempt_participant;
 pub mod audit_entry;
 pub mod audit_head;
 pub mod case;
+pub mod case_alias;
 pub mod case_move;
 pub mod change_log;
 pub mod conflict;

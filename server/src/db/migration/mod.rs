@@ -22,6 +22,7 @@ mod m20261203_000017_unenrolled_names_sealed;
 mod m20261203_000018_attempt_text_sealed;
 mod m20261203_000019_measures_are_statuses;
 mod m20261203_000020_roll_reconciliations;
+mod m20261203_000021_case_aliases;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000018_attempt_text_sealed::Migration),
             Box::new(m20261203_000019_measures_are_statuses::Migration),
             Box::new(m20261203_000020_roll_reconciliations::Migration),
+            Box::new(m20261203_000021_case_aliases::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 mod attempts;
 mod cases;
 mod documents;
+mod opening;
 mod reviews;
 
 use std::collections::{HashMap, HashSet};
@@ -74,6 +75,8 @@ pub struct Batch<'a, C> {
     /// Changes to append to the log before commit.
     pub changes: ChangeSet,
     cases: HashMap<Uuid, Option<case::Model>>,
+    /// Phone-made case ids of this batch's mutations joined to the row that was open already.
+    aliases: HashMap<Uuid, Uuid>,
     /// Attempts of this push that exist already (looked up once for the whole batch).
     existing_attempts: HashSet<Uuid>,
     /// New attempts waiting to be inserted together.
@@ -107,24 +110,27 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
             leaving_age,
             changes: ChangeSet::default(),
             cases: HashMap::new(),
+            aliases: HashMap::new(),
             existing_attempts: HashSet::new(),
             pending: Pending::default(),
         }
     }
 
     /// Looks up, a few queries for the whole batch, which attempts its creations name exist
-    /// already and the cases they belong to (in the caller's scope).
+    /// already, the cases its mutations name (in the caller's scope), and which of those are
+    /// phone-made ids joined to another row.
     pub async fn prefetch(&mut self, mutations: &[&Mutation]) -> Result<(), DbErr> {
         let case_ids: HashSet<Uuid> = mutations
             .iter()
             .filter_map(|m| match &m.change {
-                Change::CreateAttempt { attempt } => Some(attempt.case_id.0),
-                Change::UpdateCase { case_id, .. } => Some(case_id.0),
-                _ => None,
+                Change::OpenCase { case } => Some(case.id),
+                change => change.named_case(),
             })
+            .map(|id| id.0)
             .collect();
+        self.aliases = db::cases::aliases(self.txn, case_ids.iter().copied()).await?;
         let case_ids: Vec<Uuid> = case_ids.into_iter().collect();
-        for chunk in case_ids.chunks(500) {
+        for chunk in case_ids.chunks(db::CHUNK) {
             for id in chunk {
                 self.cases.insert(*id, None);
             }
@@ -173,7 +179,19 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
         if !plain_new_attempt {
             self.flush().await?;
         }
+        let joined;
+        let m = match m.change.named_case().and_then(|c| self.aliases.get(&c.0)) {
+            Some(&row) => {
+                joined = Mutation {
+                    change: m.change.clone().on_case(sync_protocol::CaseId(row)),
+                    ..m.clone()
+                };
+                &joined
+            }
+            None => m,
+        };
         match &m.change {
+            Change::OpenCase { case } => self.open_case(m, case).await,
             Change::UpdateCase { case_id, fields } => {
                 self.update_case(m, hlc, case_id.0, fields).await
             }

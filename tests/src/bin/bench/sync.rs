@@ -66,6 +66,7 @@ async fn seed_cases(server: &TestServer, cases: usize) -> anyhow::Result<Vec<Cas
             &mut changes,
             &student,
             NewCase {
+                id: uuid::Uuid::now_v7(),
                 status: CaseStatus::SchoolPersuasion,
                 found_by: FoundBy::DailyAttendance,
                 reason: None,
