@@ -153,6 +153,10 @@ pub async fn load_demo(state: &AppState) -> anyhow::Result<()> {
     for role in Role::ALL {
         println!("  {:<18} {}", role.as_str(), role.as_str());
     }
+    println!(
+        "  and the staff of every other school and township (teacher-demo-t1-s2, \
+         school_lead-demo-t2-s1, township_officer-demo-t3, …)"
+    );
     Ok(())
 }
 
@@ -176,7 +180,50 @@ pub async fn serve(state: AppState, demo: bool) -> anyhow::Result<()> {
     .context("serving")
 }
 
-/// Verifies one case or every case, printing what does not match and progress on stderr.
+/// Verifies the ledger of case `id`, printing what does not match; answers whether it is intact.
+async fn verify_ledger(state: &AppState, id: uuid::Uuid) -> anyhow::Result<bool> {
+    let report = crate::chain::verify::verify_case(&state.db.read, &state.storage, id).await?;
+    if !report.intact {
+        println!("case {id}: {} problem(s)", report.findings.len());
+        for f in &report.findings {
+            let link = f.seq.map_or("-".to_owned(), |s| s.to_string());
+            println!(
+                "  link {link}: {} {}: {}",
+                f.entity_kind, f.entity_id, f.problem
+            );
+        }
+    }
+    Ok(report.intact)
+}
+
+/// Checks the histories of `rows` against the case machine's rules, printing each refusal;
+/// answers how many cases the rules refuse.
+async fn refused_histories(
+    state: &AppState,
+    rows: &[crate::db::entity::case::Model],
+) -> anyhow::Result<u64> {
+    let histories =
+        crate::cases::history::load(&state.db.read, rows, state.config.leaving_age).await?;
+    let mut refused = 0;
+    for row in rows {
+        let history = histories
+            .get(&row.id)
+            .with_context(|| format!("no history loaded for case {}", row.id))?;
+        let found = crate::cases::conformance::refusals(history);
+        if !found.is_empty() {
+            refused += 1;
+            println!("case {}: the rules refuse its history:", row.id);
+            for refusal in &found {
+                println!("  {refusal}");
+            }
+        }
+    }
+    Ok(refused)
+}
+
+/// Verifies one case or every case, printing what does not match and progress on stderr: each
+/// case's ledger (hash chain, records, stored files) and its history against the case machine's
+/// rules ([`crate::cases::conformance`]), then the audit log's chain.
 pub async fn verify(state: &AppState, only: Option<uuid::Uuid>) -> anyhow::Result<()> {
     use crate::db::cases;
     let db = &state.db.read;
@@ -184,37 +231,28 @@ pub async fn verify(state: &AppState, only: Option<uuid::Uuid>) -> anyhow::Resul
         Some(_) => 1,
         None => cases::count_all(db).await?,
     };
-    let (mut checked, mut broken, mut after) = (0u64, 0u64, None);
+    let (mut checked, mut broken, mut refused, mut after) = (0u64, 0u64, 0u64, None);
     loop {
-        let ids: Vec<uuid::Uuid> = match only {
-            Some(id) if after.is_none() => vec![id],
+        let rows = match only {
+            Some(id) if after.is_none() => cases::by_id(db, id).await?.into_iter().collect(),
             Some(_) => Vec::new(),
-            None => cases::id_page(db, after, 500).await?,
+            None => cases::all_page(db, after, 500).await?,
         };
-        let Some(last) = ids.last().copied() else {
+        let Some(last) = rows.last().map(|r| r.id) else {
             break;
         };
         after = Some(last);
-        for id in ids {
-            let report = crate::chain::verify::verify_case(db, &state.storage, id).await?;
+        refused += refused_histories(state, &rows).await?;
+        for row in rows {
+            broken += u64::from(!verify_ledger(state, row.id).await?);
             checked += 1;
-            if !report.intact {
-                broken += 1;
-                println!("case {id}: {} problem(s)", report.findings.len());
-                for f in &report.findings {
-                    let link = f.seq.map_or("-".to_owned(), |s| s.to_string());
-                    println!(
-                        "  link {link}: {} {}: {}",
-                        f.entity_kind, f.entity_id, f.problem
-                    );
-                }
-            }
             if checked % 1000 == 0 {
                 eprintln!("verified {checked}/{total} cases");
             }
         }
     }
     println!("{checked} case(s) verified, {broken} with problems");
+    println!("{checked} case history(ies) checked against the rules, {refused} refused");
     let audit = crate::audit::verify(db).await?;
     println!(
         "audit log: {} entries ({} from before the chain began), {}",
@@ -231,6 +269,9 @@ pub async fn verify(state: &AppState, only: Option<uuid::Uuid>) -> anyhow::Resul
     }
     if broken > 0 {
         anyhow::bail!("{broken} case ledger(s) do not match");
+    }
+    if refused > 0 {
+        anyhow::bail!("the rules refuse the history of {refused} case(s)");
     }
     anyhow::ensure!(
         audit.problems.is_empty(),

@@ -38,7 +38,8 @@ enum Command {
     #[command(subcommand)]
     Calendar(CalendarCommand),
     /// Check the cases' ledgers (hash chains, records, stored files) and the audit log's chain
-    /// for tampering; exits 1 if anything does not match.
+    /// for tampering, and every case's history against the case machine's rules; exits 1 if
+    /// anything does not match.
     Verify {
         /// Only this case.
         #[arg(long)]

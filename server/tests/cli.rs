@@ -238,16 +238,21 @@ fn admin_commands_add_reset_disable_and_enable_users() {
 fn verify_passes_on_the_demo_and_names_a_row_edited_in_the_database() {
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
-    use server::db::entity::attempt;
+    use server::db::entity::{attempt, case};
 
     let dir = demo_dir();
     let clean = server(dir.path()).arg("verify").output().expect("verify");
     let stdout = String::from_utf8_lossy(&clean.stdout).into_owned();
     assert!(clean.status.success(), "{stdout}");
     assert!(stdout.contains("0 with problems"), "{stdout}");
+    // Issue 18, item 13: every demo case was played through the rules.
+    assert!(
+        stdout.contains("120 case history(ies) checked against the rules, 0 refused"),
+        "{stdout}"
+    );
 
     let runtime = runtime();
-    let edited = runtime.block_on(async {
+    let (edited, moved) = runtime.block_on(async {
         let url = format!("sqlite://{}", dir.path().join("ledger.sqlite").display());
         let db = sea_orm::Database::connect(url)
             .await
@@ -263,7 +268,20 @@ fn verify_passes_on_the_demo_and_names_a_row_edited_in_the_database() {
             .exec(&db)
             .await
             .expect("edit");
-        one
+        // R09: a suspected row set to `reported` by hand, with no move and no school attempts.
+        let suspected = case::Entity::find()
+            .filter(case::Column::Status.eq("suspected"))
+            .one(&db)
+            .await
+            .expect("read")
+            .expect("a suspected case");
+        case::Entity::update_many()
+            .col_expr(case::Column::Status, Expr::value("reported"))
+            .filter(case::Column::Id.eq(suspected.id))
+            .exec(&db)
+            .await
+            .expect("edit");
+        (one, suspected.id)
     });
     let dirty = server(dir.path()).arg("verify").output().expect("verify");
     let stdout = String::from_utf8_lossy(&dirty.stdout).into_owned();
@@ -271,6 +289,12 @@ fn verify_passes_on_the_demo_and_names_a_row_edited_in_the_database() {
     assert!(
         stdout.contains(&format!("case {}", edited.case_id))
             && stdout.contains(&format!("attempt {}: the record differs", edited.id)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "case {moved}: the rules refuse its history:\n  stands at `reported`, but its last move entered `suspected`"
+        )),
         "{stdout}"
     );
 }

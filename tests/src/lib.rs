@@ -293,7 +293,18 @@ impl TestServer {
 
     /// Starts another instance over this server's database, keys and media store.
     pub async fn another_instance(&self) -> anyhow::Result<Instance> {
-        let state = AppState::build(self.state.config.clone()).await?;
+        self.instance_on(self.state.config.storage.clone()).await
+    }
+
+    /// Another server instance over this one's database and keys, storing media in `storage`
+    /// (say, a store it cannot reach).
+    pub async fn instance_on(
+        &self,
+        storage: server::storage::StorageConfig,
+    ) -> anyhow::Result<Instance> {
+        let mut config = self.state.config.clone();
+        config.storage = storage;
+        let state = AppState::build(config).await?;
         let (url, shutdown) = serve_on_loopback(state).await?;
         Ok(Instance {
             url,
@@ -353,9 +364,9 @@ impl TestServer {
             .filter(move |c| c.school_id == school)
     }
 
-    /// Gives case `id` a status and an opening day, with no attempts, documents, moves or ledger: a
-    /// fixture written straight to the database, so that a test starts a case's story where it
-    /// needs.
+    /// Gives case `id` a status and an opening day, with no attempts, documents, reviews,
+    /// evidence files, conflicts, moves, closure request or ledger: a fixture written straight to
+    /// the database, so that a test starts a case's story where it needs.
     pub async fn reset_case(
         &self,
         id: uuid::Uuid,
@@ -366,7 +377,8 @@ impl TestServer {
             ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _,
         };
         use server::db::entity::{
-            attempt, attempt_participant, case, case_move, document, ledger_event, ledger_head,
+            attempt, attempt_participant, case, case_move, conflict, document, ledger_event,
+            ledger_head, media_object, review,
         };
         let db = &self.state.db.write;
         ledger_event::Entity::delete_many()
@@ -380,6 +392,18 @@ impl TestServer {
             .await?;
         document::Entity::delete_many()
             .filter(document::Column::CaseId.eq(id))
+            .exec(db)
+            .await?;
+        review::Entity::delete_many()
+            .filter(review::Column::CaseId.eq(id))
+            .exec(db)
+            .await?;
+        media_object::Entity::delete_many()
+            .filter(media_object::Column::CaseId.eq(id))
+            .exec(db)
+            .await?;
+        conflict::Entity::delete_many()
+            .filter(conflict::Column::CaseId.eq(id))
             .exec(db)
             .await?;
         let attempts: Vec<uuid::Uuid> = attempt::Entity::find()
@@ -404,6 +428,8 @@ impl TestServer {
         let mut row: case::ActiveModel = row.into();
         row.status = sea_orm::Set(status.to_owned());
         row.opened_on = sea_orm::Set(opened_on);
+        row.closure_reason = sea_orm::Set(None);
+        row.relapse_count = sea_orm::Set(0);
         Ok(row.update(db).await?)
     }
 

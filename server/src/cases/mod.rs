@@ -2,6 +2,7 @@
 //! requirements (`machine`), and what is due on them (`due`), as plain functions over a case's
 //! history (`history`).
 
+pub mod conformance;
 pub mod departments;
 pub mod detail;
 pub mod due;

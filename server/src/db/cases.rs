@@ -285,22 +285,20 @@ pub async fn count_all(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     case::Entity::find().count(db).await
 }
 
-/// The ids of every case after `after`, `limit` at a time, in order (for the operator's
-/// commands, not for a caller).
-pub async fn id_page(
+/// Every case after `after` by id, `limit` at a time (for the operator's commands, not for a
+/// caller).
+pub async fn all_page(
     db: &impl ConnectionTrait,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> Result<Vec<case::Model>, DbErr> {
     let mut query = case::Entity::find()
-        .select_only()
-        .column(case::Column::Id)
         .order_by_asc(case::Column::Id)
         .limit(limit);
     if let Some(after) = after {
         query = query.filter(case::Column::Id.gt(after));
     }
-    query.into_tuple().all(db).await
+    query.all(db).await
 }
 
 /// Stores the new case `row`.

@@ -31,18 +31,34 @@ pub struct Generated {
 pub async fn keep(
     state: &MediaState,
     case: &case::Model,
+    target: (&str, Uuid),
+    user: Uuid,
+    file: Generated,
+) -> Result<media_object::Model, ApiError> {
+    let media = store(&state.storage, case, target, user, file).await?;
+    let txn = state.db.write.begin().await?;
+    record_media(&txn, &media, case).await?;
+    txn.commit().await?;
+    Ok(media)
+}
+
+/// Stores `file` under its SHA-256 and answers the media object that would link it as evidence
+/// of the record (`target_kind`, `target_id`) of `case`, made by `user`, at `Utc::now()`; the
+/// caller records it ([`record_media`]) in its own transaction.
+pub async fn store(
+    storage: &crate::storage::Storage,
+    case: &case::Model,
     (target_kind, target_id): (&str, Uuid),
     user: Uuid,
     file: Generated,
 ) -> Result<media_object::Model, ApiError> {
     let sha256 = crate::digest::sha256_hex(&file.bytes);
     let size = file.bytes.len() as u64;
-    state
-        .storage
+    storage
         .put_checked(&sha256, size, file.bytes.into(), &sha256)
         .await
         .map_err(|e| anyhow::anyhow!("storing a generated file: {e}"))?;
-    let media = media_object::Model {
+    Ok(media_object::Model {
         id: Uuid::now_v7(),
         sha256,
         size: i64::try_from(size).unwrap_or(i64::MAX),
@@ -59,9 +75,5 @@ pub async fn keep(
         lon: None,
         duration_ms: None,
         preview_of: None,
-    };
-    let txn = state.db.write.begin().await?;
-    record_media(&txn, &media, case).await?;
-    txn.commit().await?;
-    Ok(media)
+    })
 }

@@ -1,7 +1,7 @@
 //! Sync: `push` applies a batch of mutations exactly once each, `pull` serves every change the
 //! caller may see since a cursor. The merge rules themselves are `sync_protocol::merge`.
 
-mod apply;
+pub(crate) mod apply;
 pub mod pull;
 pub mod push;
 pub mod routes;

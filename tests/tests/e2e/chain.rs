@@ -81,6 +81,7 @@ async fn r21_verify_finds_an_edited_row_and_a_replaced_photo() -> anyhow::Result
 
     // Someone swaps the photo in the media folder.
     let media = media_object::Entity::find()
+        .filter(media_object::Column::CaseId.eq(case.id))
         .one(&server.state.db.read)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the photo's media object"))?;

@@ -1,6 +1,7 @@
 //! Health, readiness, metrics and the OpenAPI document.
 
 use reqwest::{Method, StatusCode};
+use server::storage::StorageConfig;
 use tests::TestServer;
 
 #[tokio::test]
@@ -67,39 +68,55 @@ async fn the_openapi_document_matches_the_routes() -> anyhow::Result<()> {
 #[tokio::test]
 async fn readiness_checks_the_media_store_too() -> anyhow::Result<()> {
     let s3 = tests::s3::S3Server::start().await?;
-    for (secret, bucket, expected) in [
-        (tests::s3::SECRET_KEY, tests::s3::BUCKET, StatusCode::OK),
+    // The fixtures keep their recordings in the store: they load over the reachable one.
+    let server = TestServer::builder().with_s3(&s3).start().await?;
+    let token = server.token("teacher").await?;
+    let attempt = server.school_attempt().await?;
+    let with_bucket = |bucket: &str, config| match config {
+        StorageConfig::S3 {
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key,
+            allow_http,
+            virtual_hosted,
+            ..
+        } => StorageConfig::S3 {
+            endpoint,
+            bucket: bucket.into(),
+            region,
+            access_key_id,
+            secret_access_key,
+            allow_http,
+            virtual_hosted,
+        },
+        local => local,
+    };
+    for (storage, expected) in [
+        (s3.config(), StatusCode::OK),
         (
-            "a-wrong-secret",
-            tests::s3::BUCKET,
+            s3.config_with_secret("a-wrong-secret"),
             StatusCode::SERVICE_UNAVAILABLE,
         ),
         // A bucket that does not exist answers a lookup of a missing object with 404 too.
         (
-            tests::s3::SECRET_KEY,
-            "no-such-bucket",
+            with_bucket("no-such-bucket", s3.config()),
             StatusCode::SERVICE_UNAVAILABLE,
         ),
     ] {
-        let server = TestServer::builder()
-            .with_env("MEDIA_STORE", "s3")
-            .with_env("S3_ENDPOINT", &s3.endpoint)
-            .with_env("S3_BUCKET", bucket)
-            .with_env("S3_ACCESS_KEY_ID", tests::s3::ACCESS_KEY)
-            .with_env("S3_SECRET_ACCESS_KEY", secret)
-            .with_env("S3_ALLOW_HTTP", "true")
-            .start()
-            .await?;
-        let ready = server.request(Method::GET, "/readyz", None, None).await?;
-        assert_eq!(ready.status, expected, "{bucket}: {}", ready.body.text());
+        let wrong_secret = matches!(&storage, StorageConfig::S3 { secret_access_key, .. }
+            if secret_access_key.0 != tests::s3::SECRET_KEY);
+        let instance = server.instance_on(storage).await?;
+        let ready = reqwest::get(format!("{}/readyz", instance.url)).await?;
+        let status = ready.status();
+        let text = ready.text().await?;
+        assert_eq!(status, expected, "{text}");
         if expected != StatusCode::OK {
-            assert!(ready.body.text().contains("media store unreachable"));
+            assert!(text.contains("media store unreachable"), "{text}");
         }
-        if secret != tests::s3::SECRET_KEY {
+        if wrong_secret {
             // An upload the store refuses is told to come back (503), not a bare 500.
             let photo = tests::files::jpeg(64, 48);
-            let token = server.token("teacher").await?;
-            let attempt = server.school_attempt().await?;
             let b64 = |v: &str| {
                 use base64::Engine as _;
                 base64::engine::general_purpose::STANDARD.encode(v)
@@ -112,7 +129,7 @@ async fn readiness_checks_the_media_store_too() -> anyhow::Result<()> {
                 b64(&attempt.to_string())
             );
             let r = reqwest::Client::new()
-                .post(format!("{}/api/v1/uploads", server.url))
+                .post(format!("{}/api/v1/uploads", instance.url))
                 .bearer_auth(&token)
                 .header("Tus-Resumable", "1.0.0")
                 .header("Upload-Length", photo.len())

@@ -1,23 +1,22 @@
-//! A demo district: townships, villages, schools, one user per role, students and cases in every
-//! status with their attempts, so a new user sees real-looking data at once. The tests build
-//! their fixtures with the same loader.
+//! A demo district: townships, villages, schools, one account per role and the staff of every
+//! other school and township (`crew`), students, and cases in every status, each played through
+//! the rules from its reported absence (`story`), so a new user sees real-looking data at once
+//! and every case's history is one the rules allow. The tests build their fixtures with the same
+//! loader.
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+mod crew;
+mod story;
+
+use chrono::{Duration, NaiveDate, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ConnectionTrait, TransactionTrait};
-use sync_protocol::AttemptId;
-use sync_protocol::cases::{
-    AttemptKind, AttemptOutcome, CaseStatus, Department, FoundBy, GeoPoint, Participant,
-    ReasonCategory,
-};
+use sync_protocol::cases::{CaseStatus, FoundBy, ReasonCategory};
 use sync_protocol::org::{OrgUnitKind, Role};
 use sync_protocol::students::{Gender, Guardian, SpecialGroups};
-use sync_protocol::sync::NewAttempt;
 
-use crate::db::changes::ChangeSet;
-use crate::db::entity::{case, org_unit, user};
-use crate::records::{self, NewCase, NewStudent};
+use crate::db::entity::{case, org_unit, student, user};
+use crate::records::{self, NewStudent};
 use crate::state::AppState;
 
 /// What to build.
@@ -159,23 +158,6 @@ fn student_for(rng: &mut StdRng, index: usize, grade: i32, year: i32) -> NewStud
     }
 }
 
-/// How many school and joint attempts a case in `status` has had.
-fn attempts_for(status: CaseStatus) -> (usize, usize) {
-    match status {
-        CaseStatus::Absent | CaseStatus::AbsenceEnded | CaseStatus::Excused => (1, 0),
-        CaseStatus::Suspected => (1, 0),
-        CaseStatus::SchoolPersuasion => (2, 0),
-        CaseStatus::Reported => (3, 0),
-        CaseStatus::JointPersuasion => (3, 1),
-        CaseStatus::CompulsoryReturn
-        | CaseStatus::Deferred
-        | CaseStatus::Returned
-        | CaseStatus::VocationalSchool
-        | CaseStatus::FollowUp
-        | CaseStatus::Closed => (3, 3),
-    }
-}
-
 /// Whether the demo district with `code` is already loaded.
 pub async fn is_loaded(state: &AppState, code: &str) -> anyhow::Result<bool> {
     Ok(records::org_unit_by_code(&state.db.read, code)
@@ -186,21 +168,32 @@ pub async fn is_loaded(state: &AppState, code: &str) -> anyhow::Result<bool> {
 /// The year the demo's school term and cases are in.
 const YEAR: i32 = 2026;
 
-/// Builds the demo district in one transaction.
+/// Builds the demo district in one transaction: its units, staff and students, then each case
+/// by its story (`demo/story.rs`), played through the push's code on the days it happened.
 pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let txn = state.db.write.begin().await?;
     let (district, townships) = org_units(&txn, spec).await?;
     let users = staff(&txn, spec, &district, &townships[0]).await?;
-    let (teacher, officer) = (&users[0].1, &users[3].1);
-    let mut cases = Vec::new();
-    let mut changes = ChangeSet::default();
+    let crew = crew::Crew::hire(&txn, spec, &users, &townships).await?;
+    let today = crate::calendar::china_date(Utc::now());
+    let mut scripts = Vec::new();
     for i in 0..spec.students {
         let township = &townships[i % townships.len()];
         let slot = i / townships.len();
         let school = &township.schools[slot % township.schools.len()];
         let village = &township.villages[slot % township.villages.len()];
-        let grade = i32::try_from(1 + (i % 9)).unwrap_or(1);
+        let status = (i % 5 < 2).then(|| CaseStatus::ALL[scripts.len() % CaseStatus::ALL.len()]);
+        // The special measures are for children of 12 and over (R20).
+        let special = status.is_some_and(|s| {
+            matches!(
+                s,
+                CaseStatus::CompulsoryReturn | CaseStatus::VocationalSchool
+            )
+        });
+        let grade = i32::try_from(1 + (i % 9))
+            .unwrap_or(1)
+            .max(if special { 7 } else { 1 });
         let student = records::student(
             &txn,
             &state.sealer,
@@ -209,51 +202,15 @@ pub async fn load(state: &AppState, spec: &DemoSpec) -> anyhow::Result<Demo> {
             student_for(&mut rng, i, grade, YEAR),
         )
         .await?;
-        if i % 5 >= 2 {
-            continue;
+        if let Some(status) = status {
+            let casting = casting(&mut rng, i, status, &student, today);
+            scripts.push(story::Script::of(casting, &crew));
         }
-        let status = CaseStatus::ALL[cases.len() % CaseStatus::ALL.len()];
-        let new = case_for(&mut rng, i, status, teacher);
-        let opened_on = new.opened_on;
-        let case = records::case(&txn, &mut changes, &student, new).await?;
-        let (school_attempts, joint_attempts) = attempts_for(status);
-        let start = Utc.from_utc_datetime(&opened_on.and_hms_opt(9, 0, 0).unwrap_or_default());
-        let count = school_attempts + joint_attempts;
-        for n in 0..count {
-            let (kind, author, participants) = if n >= school_attempts {
-                (AttemptKind::JointPersuasion, officer, joint_team(officer))
-            } else if n == 0 {
-                (AttemptKind::PhoneCall, teacher, school_team(teacher))
-            } else {
-                (AttemptKind::HomeVisit, teacher, school_team(teacher))
-            };
-            let outcome = if status == CaseStatus::Returned && n + 1 == count {
-                AttemptOutcome::AgreedToReturn
-            } else {
-                AttemptOutcome::ALL[1 + n % 3]
-            };
-            let attempt = NewAttempt {
-                id: AttemptId::new(),
-                case_id: case.id.into(),
-                kind,
-                occurred_at: start + Duration::days(i64::try_from(2 * n).unwrap_or(0)),
-                location: Some(GeoPoint {
-                    lat: 25.04 + rng.random_range(-0.2..0.2),
-                    lon: 102.71 + rng.random_range(-0.2..0.2),
-                    accuracy_m: Some(15.0),
-                }),
-                participants,
-                met_whom: "监护人".into(),
-                guardian_statement: "家长表示孩子不愿上学，会再做工作。".into(),
-                outcome,
-                next_step: "三日内再次家访".into(),
-                notes: String::new(),
-            };
-            records::attempt(&txn, &state.sealer, &mut changes, &case, attempt, author.id).await?;
-        }
-        cases.push(case);
     }
-    changes.append(&txn).await?;
+    let mut cases = Vec::with_capacity(scripts.len());
+    for script in &scripts {
+        cases.push(script.play(state, &txn, &crew).await?);
+    }
     txn.commit().await?;
     Ok(Demo {
         district,
@@ -354,60 +311,43 @@ async fn staff(
     Ok(users)
 }
 
-/// The case of the `index`-th student, in `status`, with `teacher` responsible.
-fn case_for(rng: &mut StdRng, index: usize, status: CaseStatus, teacher: &user::Model) -> NewCase {
-    // An absence is days old, not months: it has ended or become a case by then (R1–R5).
-    let opened_on = if status == CaseStatus::Absent {
-        crate::calendar::china_date(Utc::now()) - Duration::days(rng.random_range(0..3))
-    } else {
-        NaiveDate::from_ymd_opt(YEAR, 9, 1).unwrap_or_default()
-            + Duration::days(rng.random_range(0..60))
+/// How the case of the `index`-th student, ending in `status`, starts: an absence of the last
+/// days is still open or ended; every other case opened in the autumn term, early enough for its
+/// story to have ended by `today`.
+fn casting(
+    rng: &mut StdRng,
+    index: usize,
+    status: CaseStatus,
+    student: &student::Model,
+    today: NaiveDate,
+) -> story::Casting {
+    let opened = match status {
+        CaseStatus::Absent => today - Duration::days(rng.random_range(0..3)),
+        CaseStatus::AbsenceEnded | CaseStatus::Excused => {
+            today - Duration::days(rng.random_range(3..10))
+        }
+        _ => {
+            let autumn = NaiveDate::from_ymd_opt(YEAR, 9, 1).unwrap_or_default()
+                + Duration::days(rng.random_range(0..50));
+            autumn.min(today - Duration::days(45))
+        }
     };
-    NewCase {
-        id: uuid::Uuid::now_v7(),
+    let reason = match status {
+        CaseStatus::CompulsoryReturn | CaseStatus::VocationalSchool => {
+            ReasonCategory::AversionToSchool
+        }
+        CaseStatus::Deferred => ReasonCategory::Illness,
+        _ => ReasonCategory::ALL[rng.random_range(0..ReasonCategory::ALL.len())],
+    };
+    story::Casting {
+        student: student.id,
+        school: student.school_id,
+        township: student.township_id,
         status,
         found_by: FoundBy::ALL[index % FoundBy::ALL.len()],
-        reason: (status != CaseStatus::Absent)
-            .then(|| ReasonCategory::ALL[rng.random_range(0..ReasonCategory::ALL.len())]),
-        responsible_user_id: Some(teacher.id),
-        opened_on,
-        relapse_count: i32::from(status == CaseStatus::FollowUp && rng.random_bool(0.3)),
+        reason,
+        opened,
     }
-}
-
-/// Who goes on a school's attempt: the teacher.
-fn school_team(teacher: &user::Model) -> Vec<Participant> {
-    vec![Participant {
-        user_id: Some(teacher.id.into()),
-        name: teacher.display_name.clone(),
-        unit: "学校".into(),
-        department: None,
-    }]
-}
-
-/// Who goes on a joint persuasion: the township officer, a police officer and the village
-/// committee's head.
-fn joint_team(officer: &user::Model) -> Vec<Participant> {
-    vec![
-        Participant {
-            user_id: Some(officer.id.into()),
-            name: officer.display_name.clone(),
-            unit: "乡镇".into(),
-            department: None,
-        },
-        Participant {
-            user_id: None,
-            name: "派出所民警".into(),
-            unit: "公安".into(),
-            department: Some(Department::Police),
-        },
-        Participant {
-            user_id: None,
-            name: "村委会主任".into(),
-            unit: "村委会".into(),
-            department: None,
-        },
-    ]
 }
 
 #[cfg(test)]
