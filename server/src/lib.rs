@@ -10,6 +10,7 @@ pub mod cases;
 pub mod chain;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod data_dir;
 pub mod db;
 pub mod demo;

@@ -34,32 +34,33 @@ pub fn router(state: AppState) -> Router {
     let document = std::sync::Arc::new(crate::openapi::complete(&document));
     let max_json = state.config.max_json_bytes;
     let cors = cors_for(&state.config.cors_origins);
-    api.route(
-        "/api/v1/openapi.json",
-        axum::routing::get(move || {
-            let document = document.clone();
-            async move { axum::Json(document.as_ref().clone()) }
-        }),
-    )
-    .fallback(|| async {
-        crate::error::problem_response(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            Some("no such route".into()),
+    api.merge(crate::console::router())
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
         )
-    })
-    .method_not_allowed_fallback(|| async {
-        crate::error::problem_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::MethodNotAllowed,
-            Some("method not allowed on this route".into()),
-        )
-    })
-    .layer(DefaultBodyLimit::max(max_json))
-    .layer(axum::middleware::from_fn(crate::observability::track))
-    .layer(TraceLayer::new_for_http())
-    .layer(tower::util::option_layer(cors))
-    .with_state(state)
+        .fallback(|| async {
+            crate::error::problem_response(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                Some("no such route".into()),
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            crate::error::problem_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                Some("method not allowed on this route".into()),
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_json))
+        .layer(axum::middleware::from_fn(crate::observability::track))
+        .layer(TraceLayer::new_for_http())
+        .layer(tower::util::option_layer(cors))
+        .with_state(state)
 }
 
 /// Cross-origin calls from browser pages on `origins` (none: no CORS headers at all): tus

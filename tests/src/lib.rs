@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+pub mod browser;
 pub mod fault_proxy;
 pub mod field;
 pub mod files;

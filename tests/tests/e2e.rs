@@ -20,6 +20,8 @@ mod case_machine;
 mod chain;
 #[path = "e2e/closures.rs"]
 mod closures;
+#[path = "e2e/console.rs"]
+mod console;
 #[path = "e2e/convergence.rs"]
 mod convergence;
 #[path = "e2e/due.rs"]

@@ -51,8 +51,20 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens
             .verify(token.trim())
             .map_err(|e| ApiError::unauthenticated(format!("access token refused: {e}")))?;
-        // The account and whether the session is live, in one query.
-        let who = crate::db::users::identity(&state.db.read, claims.sub, claims.sid)
+        AuthUser::of_session(state, claims.sub, claims.sid, claims.dev).await
+    }
+}
+
+impl AuthUser {
+    /// The account `user` signed in on `device` in session `family`, if the session is live and
+    /// the account enabled (one query); what a bearer token or a console cookie names.
+    pub async fn of_session(
+        state: &AppState,
+        user: Uuid,
+        family: Uuid,
+        device: Uuid,
+    ) -> Result<Self, ApiError> {
+        let who = crate::db::users::identity(&state.db.read, user, family)
             .await?
             .ok_or_else(|| ApiError::unauthenticated("account is disabled or gone"))?;
         if !who.session_live {
@@ -70,7 +82,7 @@ impl FromRequestParts<AppState> for AuthUser {
             id,
             role,
             org_unit_id,
-            device_id: claims.dev,
+            device_id: device,
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod conformance;
 pub mod departments;
 pub mod detail;
 pub mod due;
+pub mod due_list;
 pub mod edits;
 pub mod history;
 pub mod machine;

@@ -1,9 +1,7 @@
 //! `/api/v1/cases`: the ledger list with filters and paging, and one case with its attempts.
 
 use axum::extract::{ConnectInfo, State};
-use sync_protocol::cases::{
-    CaseListQuery, CasePage, CaseSummary, DueCase, DueEntry, DueList, DueQuery, DueWhat,
-};
+use sync_protocol::cases::{CaseListQuery, CasePage, CaseSummary, DueList, DueQuery};
 use sync_protocol::detail::CaseDetail;
 use sync_protocol::{CaseId, Problem};
 use tracing::instrument;
@@ -22,9 +20,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_due))
         .routes(routes!(get_case))
 }
-
-/// Cases read per query while walking the due list.
-const DUE_PAGE: u64 = 500;
 
 /// What is due on the open cases in the caller's scope (or under one of its org units), and what
 /// is overdue (`?overdue=true`), by the rules' deadlines in working days (R2–R5, R8–R14), a page
@@ -48,58 +43,9 @@ async fn list_due(
             "limit must be 1..={MAX_PAGE}, not {limit}"
         )));
     }
-    let today = crate::calendar::china_date(chrono::Utc::now());
-    let overdue_only = query.overdue.unwrap_or(false);
-    let mut list = DueList {
-        cases: Vec::new(),
-        calendar_missing: Vec::new(),
-        next_after: None,
-    };
-    let mut after = query.after.map(|id| id.0);
-    'walk: loop {
-        let unit = query.org_unit_id.map(|u| u.0);
-        let rows = {
-            let walk = db::cases::Walk {
-                unit,
-                rows: db::cases::Rows::NotEnded,
-                opened_by: None,
-            };
-            db::cases::page(&state.db.read, user.scope(), walk, after, DUE_PAGE).await?
-        };
-        let full = rows.len() as u64 == DUE_PAGE;
-        after = rows.last().map(|c| c.id);
-        for (case, _) in super::views(&state, &state.db.read, rows).await? {
-            let mut items = Vec::new();
-            for item in case.due {
-                if let DueWhat::CalendarMissing { year } = item.what {
-                    if !list.calendar_missing.contains(&year) {
-                        list.calendar_missing.push(year);
-                    }
-                    continue;
-                }
-                let overdue = item.due_on.is_some_and(|day| today > day);
-                items.push(DueEntry { item, overdue });
-            }
-            if items.is_empty() || (overdue_only && !items.iter().any(|i| i.overdue)) {
-                continue;
-            }
-            list.cases.push(DueCase {
-                case_id: case.id,
-                student_name: case.student_name,
-                school_id: case.school_id,
-                status: case.status,
-                items,
-            });
-            if list.cases.len() as u64 == limit {
-                list.next_after = Some(case.id);
-                break 'walk;
-            }
-        }
-        if !full {
-            break;
-        }
-    }
-    Ok(Json(list))
+    Ok(Json(
+        super::due_list::walk(&state, &user, &query, limit).await?,
+    ))
 }
 
 /// Largest page the list returns.
@@ -131,6 +77,7 @@ async fn list_cases(
         school_id: query.school_id.map(|id| id.0),
         village_id: query.village_id.map(|id| id.0),
         township_id: query.township_id.map(|id| id.0),
+        student: None,
         after: query.after.map(|id| id.0),
     };
     let rows = db::cases::list(&state.db.read, user.scope(), &filter, limit).await?;

@@ -28,6 +28,8 @@ pub struct CaseFilter {
     pub village_id: Option<Uuid>,
     /// Only cases of this township of residence.
     pub township_id: Option<Uuid>,
+    /// Only cases of students whose name contains this, or whose roll number is this.
+    pub student: Option<String>,
     /// Only cases with ids after this one (keyset paging).
     pub after: Option<Uuid>,
 }
@@ -66,6 +68,19 @@ pub async fn list(
         if let Some(value) = value {
             query = query.filter(column.eq(value));
         }
+    }
+    if let Some(text) = filter.student.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", text.replace(['%', '_'], ""));
+        let students = sea_orm::sea_query::Query::select()
+            .column(student::Column::Id)
+            .from(student::Entity)
+            .cond_where(
+                sea_orm::Condition::any()
+                    .add(student::Column::Name.like(pattern))
+                    .add(student::Column::RegistrationNo.eq(text)),
+            )
+            .to_owned();
+        query = query.filter(case::Column::StudentId.in_subquery(students));
     }
     if let Some(after) = filter.after {
         query = query.filter(case::Column::Id.gt(after));

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod chain;
 pub mod changes;
 pub mod conflicts;
+pub mod console;
 pub mod documents;
 pub mod entity;
 pub mod history;

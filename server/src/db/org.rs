@@ -42,6 +42,20 @@ pub async fn user_names(
     names::<user::Entity>(db, ids, user::Column::Id, user::Column::DisplayName).await
 }
 
+/// The org units `ids`, by id.
+pub async fn units(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, org_unit::Model>, DbErr> {
+    Ok(org_unit::Entity::find()
+        .filter(org_unit::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect())
+}
+
 /// The org unit `id` if it is of `kind` and inside `district`.
 pub async fn unit_in_district(
     db: &impl ConnectionTrait,

@@ -4,6 +4,7 @@
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, FoundBy, JudicialStage, ReasonCategory,
 };
+use sync_protocol::org::Role;
 use sync_protocol::students::Gender;
 
 /// 状态.
@@ -22,6 +23,18 @@ pub fn status(s: CaseStatus) -> &'static str {
         CaseStatus::Returned => "已复学",
         CaseStatus::FollowUp => "复学跟踪",
         CaseStatus::Closed => "已销号",
+    }
+}
+
+/// 岗位 (a role as the console names it).
+pub fn role(r: Role) -> &'static str {
+    match r {
+        Role::Teacher => "班主任",
+        Role::SchoolLead => "学校负责人",
+        Role::VillageMember => "村（居）委会",
+        Role::TownshipOfficer => "乡镇（街道）",
+        Role::Supervisor => "教育局",
+        Role::Admin => "系统管理员",
     }
 }
 

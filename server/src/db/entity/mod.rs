@@ -11,6 +11,7 @@ pub mod case_alias;
 pub mod case_move;
 pub mod change_log;
 pub mod conflict;
+pub mod console_session;
 pub mod device;
 pub mod document;
 pub mod guardian;

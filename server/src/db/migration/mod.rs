@@ -23,6 +23,7 @@ mod m20261203_000018_attempt_text_sealed;
 mod m20261203_000019_measures_are_statuses;
 mod m20261203_000020_roll_reconciliations;
 mod m20261203_000021_case_aliases;
+mod m20261203_000022_console_sessions;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000019_measures_are_statuses::Migration),
             Box::new(m20261203_000020_roll_reconciliations::Migration),
             Box::new(m20261203_000021_case_aliases::Migration),
+            Box::new(m20261203_000022_console_sessions::Migration),
         ]
     }
 }

@@ -1,0 +1,38 @@
+//! The web console at `/console`: the bureau's supervisors, school leads and township officers
+//! read their cases in a browser, in Simplified Chinese. Pages are rendered on the server (maud)
+//! with every asset in the binary; each page is scoped as the API is for the signed-in role and
+//! calls the same domain functions (no second copy of a rule). See docs/console.md.
+
+mod cases;
+mod page;
+mod session;
+mod today;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::reports::labels;
+use crate::state::AppState;
+
+pub use session::SESSION_HOURS;
+
+/// Who is signed in, as the page header names them: their name and role.
+async fn frame(state: &AppState, user: &AuthUser) -> Result<String, ApiError> {
+    let me = crate::db::users::by_id(&state.db.read, user.id).await?;
+    let name = me.map_or_else(String::new, |u| u.display_name);
+    Ok(format!("{name}（{}）", labels::role(user.role)))
+}
+
+/// The console's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(today::page))
+        .route("/console/cases", get(cases::page))
+        .route(
+            "/console/login",
+            get(session::login_page).post(session::login),
+        )
+        .route("/console/logout", post(session::logout))
+}

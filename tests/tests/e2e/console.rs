@@ -1,0 +1,438 @@
+//! The web console over plain HTTP (issue 19): sign-in with a strict, HTTP-only cookie, forms
+//! refused without their token, the Today page scoped as the API is, sign-out ending the session.
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use tests::TestServer;
+
+/// A browser without JavaScript: follows nothing by itself, keeps the cookies it is given.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+/// An answer: status, where it points, the `Set-Cookie` lines and the body.
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(server: &TestServer) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            http,
+            base: server.url.clone(),
+            cookies: Vec::new(),
+        })
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> anyhow::Result<Page> {
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        let request = if jar.is_empty() {
+            request
+        } else {
+            request.header(COOKIE, jar.join("; "))
+        };
+        let answer = request.send().await?;
+        let set_cookies: Vec<String> = answer
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        for line in &set_cookies {
+            let Some((name, rest)) = line.split_once('=') else {
+                continue;
+            };
+            let value = rest.split(';').next().unwrap_or_default().to_owned();
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value));
+            }
+        }
+        Ok(Page {
+            status: answer.status(),
+            location: answer
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            set_cookies,
+            body: answer.text().await?,
+        })
+    }
+
+    async fn get(&mut self, path: &str) -> anyhow::Result<Page> {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> anyhow::Result<Page> {
+        let request = self.http.post(format!("{}{path}", self.base));
+        self.send(with_form(request, form)).await
+    }
+
+    /// Signs in as `username` through the form, answering the last page.
+    async fn sign_in(&mut self, username: &str, password: &str) -> anyhow::Result<Page> {
+        let form = self.get("/console/login").await?;
+        let token = hidden(&form.body, "csrf")?;
+        self.post(
+            "/console/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("csrf", &token),
+            ],
+        )
+        .await
+    }
+}
+
+/// `request` with `form` as its `application/x-www-form-urlencoded` body.
+fn with_form(request: reqwest::RequestBuilder, form: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let body: Vec<String> = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    request
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body.join("&"))
+}
+
+/// The value of the hidden field `name` in `html`.
+fn hidden(html: &str, name: &str) -> anyhow::Result<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .map(|i| i + marker.len())
+        .ok_or_else(|| anyhow::anyhow!("no hidden `{name}` in {html}"))?;
+    let end = html[start..]
+        .find('"')
+        .ok_or_else(|| anyhow::anyhow!("unterminated `{name}`"))?;
+    Ok(html[start..start + end].to_owned())
+}
+
+#[tokio::test]
+async fn console_sign_in_is_a_strict_http_only_cookie_and_forms_need_their_token()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut browser = Browser::new(&server)?;
+    let first = browser.get("/console").await?;
+    assert_eq!(
+        (first.status, first.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/console/login"))
+    );
+
+    // Without the form's token (another site posting) nothing is checked.
+    let forged = browser
+        .post(
+            "/console/login",
+            &[("username", "teacher"), ("password", tests::PASSWORD)],
+        )
+        .await?;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert!(browser.cookies.iter().all(|(n, _)| n != "kbx_console"));
+
+    let wrong = browser.sign_in("teacher", "not-the-password").await?;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("用户名或密码错误"), "{}", wrong.body);
+
+    let signed_in = browser.sign_in("teacher", tests::PASSWORD).await?;
+    assert_eq!(
+        (signed_in.status, signed_in.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/console"))
+    );
+    let session = signed_in
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("kbx_console="))
+        .ok_or_else(|| anyhow::anyhow!("no session cookie: {:?}", signed_in.set_cookies))?;
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(session.contains(part), "{session}");
+    }
+    assert!(!session.contains("Secure"), "plain HTTP here: {session}");
+
+    // Behind an HTTPS proxy the cookie is Secure.
+    let form = browser.get("/console/login").await?;
+    let token = hidden(&form.body, "csrf")?;
+    let proxied = browser
+        .send(with_form(
+            browser
+                .http
+                .post(format!("{}/console/login", server.url))
+                .header("x-forwarded-proto", "https"),
+            &[
+                ("username", "teacher"),
+                ("password", tests::PASSWORD),
+                ("csrf", token.as_str()),
+            ],
+        ))
+        .await?;
+    assert!(
+        proxied
+            .set_cookies
+            .iter()
+            .any(|c| c.starts_with("kbx_console=") && c.contains("; Secure")),
+        "{:?}",
+        proxied.set_cookies
+    );
+
+    // Sign-out is a form too: without its token it is refused and the session stays.
+    let today = browser.get("/console").await?;
+    assert_eq!(today.status, StatusCode::OK);
+    let refused = browser.post("/console/logout", &[]).await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(browser.get("/console").await?.status, StatusCode::OK);
+    let kept: Vec<(String, String)> = browser.cookies.clone();
+    let token = hidden(&today.body, "csrf")?;
+    let out = browser.post("/console/logout", &[("csrf", &token)]).await?;
+    assert_eq!(out.location.as_deref(), Some("/console/login"));
+    // The old cookie, presented again, opens nothing.
+    browser.cookies = kept;
+    let after = browser.get("/console").await?;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    Ok(())
+}
+
+#[tokio::test]
+async fn r18_console_today_shows_the_users_scope_and_the_write_offs_waiting() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await?;
+    let own = &server.home.townships[0].schools[0].name;
+    let elsewhere = &server.home.townships[1].schools[0].name;
+
+    let mut teacher = Browser::new(&server)?;
+    teacher.sign_in("teacher", tests::PASSWORD).await?;
+    let today = teacher.get("/console").await?;
+    assert_eq!(today.status, StatusCode::OK);
+    assert!(today.body.contains("今日待办"), "{}", today.body);
+    assert!(today.body.contains(own.as_str()), "{own} missing");
+    assert!(
+        !today.body.contains(elsewhere.as_str()),
+        "{elsewhere} shown to a teacher"
+    );
+
+    let mut supervisor = Browser::new(&server)?;
+    supervisor.sign_in("supervisor", tests::PASSWORD).await?;
+    let district = supervisor.get("/console").await?;
+    for school in [own, elsewhere] {
+        assert!(district.body.contains(school.as_str()), "{school} missing");
+    }
+    // The chart is drawn on the server.
+    assert!(district.body.contains("<svg"), "no chart");
+    assert!(
+        district.body.contains("没有等待审批的核销申请"),
+        "{}",
+        district.body
+    );
+
+    // R18: a write-off the township asks for waits on the bureau's Today, named.
+    let case = server
+        .school_case_at(sync_protocol::cases::CaseStatus::JointPersuasion)
+        .await?;
+    let ask = [sync_protocol::sync::CaseField::ClosureReason(
+        sync_protocol::cases::ClosureReason::MissingOrDead,
+    )];
+    let township = server.token("township_officer").await?;
+    let asked = server.patch_case(&township, case.id.into(), &ask).await?;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body.text());
+    let student = server
+        .get(
+            &format!("/api/v1/cases/{}", case.id),
+            &server.token("supervisor").await?,
+        )
+        .await?
+        .body
+        .json()["student_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!student.is_empty());
+    let waiting = supervisor.get("/console").await?;
+    assert!(
+        waiting.body.contains(&format!("{student} · ")) && waiting.body.contains("申请核销"),
+        "{}",
+        waiting.body
+    );
+    Ok(())
+}
+
+/// The table body of a page (the rows, not the filter form).
+fn rows(html: &str) -> &str {
+    html.split_once("<tbody>").map_or("", |(_, rest)| rest)
+}
+
+#[tokio::test]
+async fn console_cases_are_filtered_searched_and_scoped() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let own = &server.home.townships[0].schools[0].name;
+    let elsewhere = &server.home.townships[1].schools[0].name;
+    let mut teacher = Browser::new(&server)?;
+    teacher.sign_in("teacher", tests::PASSWORD).await?;
+    let list = teacher.get("/console/cases").await?;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(rows(&list.body).contains(own.as_str()), "{}", list.body);
+    assert!(
+        !list.body.contains(elsewhere.as_str()),
+        "another school shown to a teacher"
+    );
+
+    let mut supervisor = Browser::new(&server)?;
+    supervisor.sign_in("supervisor", tests::PASSWORD).await?;
+    let reported = supervisor.get("/console/cases?status=reported").await?;
+    let reported_rows = rows(&reported.body);
+    assert!(reported_rows.contains("已报告"), "{}", reported.body);
+    assert!(!reported_rows.contains("联合劝返"), "{reported_rows}");
+
+    // Searching by a student's name finds their row.
+    let case = &server.home.cases[3];
+    let student = server
+        .get(
+            &format!("/api/v1/cases/{}", case.id),
+            &server.token("supervisor").await?,
+        )
+        .await?
+        .body
+        .json()["student_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!student.is_empty());
+    let query: String = student.bytes().map(|b| format!("%{b:02X}")).collect();
+    let found = supervisor.get(&format!("/console/cases?q={query}")).await?;
+    assert!(
+        rows(&found.body).contains(student.as_str()),
+        "{}",
+        found.body
+    );
+
+    let bad = supervisor.get("/console/cases?status=nonsense").await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("没有「nonsense」这个状态"),
+        "{}",
+        bad.body
+    );
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run installs them and runs ignored tests"]
+async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::Result<()> {
+    use fantoccini::Locator;
+    let server = TestServer::start().await?;
+    let chromium = tests::browser::Chromium::start(1280, 900).await?;
+    let browser = &chromium.client;
+    browser.goto(&format!("{}/console", server.url)).await?;
+    assert_eq!(browser.current_url().await?.path(), "/console/login");
+    chromium.screenshot("login").await?;
+    browser
+        .find(Locator::Css("#username"))
+        .await?
+        .send_keys("supervisor")
+        .await?;
+    browser
+        .find(Locator::Css("#password"))
+        .await?
+        .send_keys(tests::PASSWORD)
+        .await?;
+    browser
+        .find(Locator::Css("form.login button"))
+        .await?
+        .click()
+        .await?;
+    let heading = browser
+        .wait()
+        .for_element(Locator::XPath("//h1[contains(., '今日待办')]"))
+        .await?;
+    assert!(heading.text().await?.contains("今日待办"));
+    let chart = browser.find(Locator::Css("svg[role=img]")).await?;
+    assert!(chart.attr("aria-label").await?.is_some());
+    chromium.screenshot("today").await?;
+
+    // At a phone's width the page wraps instead of scrolling sideways.
+    browser.set_window_size(360, 800).await?;
+    let fits = browser
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            Vec::new(),
+        )
+        .await?;
+    assert_eq!(fits, serde_json::Value::Bool(true));
+    chromium.screenshot("today-phone").await?;
+    browser.set_window_size(1280, 900).await?;
+
+    // The case list, filtered from its form.
+    browser
+        .find(Locator::Css("header a[href='/console/cases']"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .wait()
+        .for_element(Locator::Css("form.filters"))
+        .await?;
+    browser
+        .find(Locator::Css(
+            "select[name=status] option[value=joint_persuasion]",
+        ))
+        .await?
+        .click()
+        .await?;
+    browser
+        .find(Locator::Css("form.filters button"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .wait()
+        .for_element(Locator::Css(
+            "select[name=status] option[value=joint_persuasion][selected]",
+        ))
+        .await?;
+    let shown = browser
+        .find(Locator::Css("table.cases tbody"))
+        .await?
+        .text()
+        .await?;
+    assert!(shown.contains("联合劝返"), "{shown}");
+    chromium.screenshot("cases").await?;
+
+    // Signing out from the page's own form ends the session.
+    browser
+        .find(Locator::Css("header form button"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .wait()
+        .for_element(Locator::Css("form.login"))
+        .await?;
+    browser.goto(&format!("{}/console", server.url)).await?;
+    assert_eq!(browser.current_url().await?.path(), "/console/login");
+    chromium.client.clone().close().await?;
+    Ok(())
+}
