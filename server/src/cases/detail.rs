@@ -5,11 +5,37 @@
 use sync_protocol::detail::{CaseDetail, CaseMove, MediaLink};
 
 use super::parse_stored;
+use crate::auth::AuthUser;
 use crate::db;
 use crate::db::entity::case;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::sync::shape;
+
+/// The detail of case `id` if `user` sees it (else 404, like a missing one), the read recorded in
+/// the audit log (R23: a minor's family circumstances) with the client's address `from`.
+pub async fn read(
+    state: &AppState,
+    user: &AuthUser,
+    from: std::net::IpAddr,
+    id: sync_protocol::CaseId,
+) -> Result<CaseDetail, ApiError> {
+    let row = db::cases::find(&state.db.read, user.scope(), id.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found("case"))?;
+    let action = crate::audit::Action::ReadCase;
+    let none = serde_json::json!({});
+    crate::audit::record(
+        &state.db.write,
+        user,
+        Some(from),
+        action,
+        Some(row.id),
+        none,
+    )
+    .await?;
+    detail(state, row).await
+}
 
 /// The detail of case `row` (already found in the caller's scope).
 pub async fn detail(state: &AppState, row: case::Model) -> Result<CaseDetail, ApiError> {

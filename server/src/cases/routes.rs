@@ -113,17 +113,7 @@ async fn get_case(
     user: AuthUser,
     Path(id): Path<CaseId>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    let row = db::cases::find(&state.db.read, user.scope(), id.0)
-        .await?
-        .ok_or_else(|| ApiError::not_found("case"))?;
-    crate::audit::record(
-        &state.db.write,
-        &user,
-        Some(peer.ip()),
-        crate::audit::Action::ReadCase,
-        Some(row.id),
-        serde_json::json!({}),
-    )
-    .await?;
-    Ok(Json(super::detail::detail(&state, row).await?))
+    Ok(Json(
+        super::detail::read(&state, &user, peer.ip(), id).await?,
+    ))
 }

@@ -131,7 +131,7 @@ async fn render(
                     tbody {
                         @for case in &cases {
                             tr {
-                                td { (case.student_name) }
+                                td { a href=(format!("/console/cases/{}", case.id)) { (case.student_name) } }
                                 td { (names.get(&case.school_id.0).map_or("", String::as_str)) }
                                 td { (labels::status(case.status)) }
                                 td { (case.opened_on) }

@@ -3,6 +3,7 @@
 //! with every asset in the binary; each page is scoped as the API is for the signed-in role and
 //! calls the same domain functions (no second copy of a rule). See docs/console.md.
 
+mod case;
 mod cases;
 mod page;
 mod session;
@@ -30,6 +31,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console", get(today::page))
         .route("/console/cases", get(cases::page))
+        .route("/console/cases/{id}", get(case::page))
+        .route("/console/media/{id}", get(case::original))
+        .route("/console/media/{id}/thumbnail", get(case::thumbnail))
         .route(
             "/console/login",
             get(session::login_page).post(session::login),

@@ -38,6 +38,12 @@ form.login input{width:100%;padding:.4rem;font-size:1rem}
 form.login button{margin-top:1rem;width:100%;padding:.5rem;font-size:1rem;background:#1d4e89;
  color:#fff;border:0;border-radius:4px}
 svg text{font-size:12px}
+article{border-top:1px solid #e4e7eb;padding:.4rem 0}
+article h3{font-size:1rem;margin:.2rem 0}
+article p{margin:.15rem 0}
+.files{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
+.files img{max-width:160px;height:auto;border-radius:4px}
+audio,video{max-width:100%}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin-bottom:1rem}
 form.filters input,form.filters select{padding:.3rem;font-size:1rem;max-width:100%}
 @media (max-width:40rem){table,tbody,tr,td,th{display:block}thead{display:none}

@@ -70,11 +70,21 @@ async fn get_thumbnail(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let media = read_in_scope(&state, &user, peer, id, true).await?;
+    thumbnail(&state, &user, peer, id).await
+}
+
+/// The thumbnail of the image `id` if `user` sees its case, its read audited.
+pub async fn thumbnail(
+    state: &MediaState,
+    user: &AuthUser,
+    peer: std::net::SocketAddr,
+    id: Uuid,
+) -> Result<Response, ApiError> {
+    let media = read_in_scope(state, user, peer, id, true).await?;
     if !media.content_type.starts_with("image/") {
         return Err(ApiError::not_found("thumbnail"));
     }
-    let jpeg = super::derive::thumbnail(&state, &media.sha256)
+    let jpeg = super::derive::thumbnail(state, &media.sha256)
         .await
         .map_err(|e| ApiError::Internal(e.context("reading a thumbnail")))?
         .ok_or_else(|| ApiError::not_found("thumbnail"))?;
@@ -155,7 +165,19 @@ async fn get_media(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let media = read_in_scope(&state, &user, peer, id, false).await?;
+    original(&state, &user, peer, &headers, id).await
+}
+
+/// The original `id` if `user` sees its case, its read audited; the `Range` of `headers` answers
+/// 206 with those bytes.
+pub async fn original(
+    state: &MediaState,
+    user: &AuthUser,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+    id: Uuid,
+) -> Result<Response, ApiError> {
+    let media = read_in_scope(state, user, peer, id, false).await?;
     let size = u64::try_from(media.size).unwrap_or(0);
     let range = parse_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),

@@ -339,6 +339,74 @@ async fn console_cases_are_filtered_searched_and_scoped() -> anyhow::Result<()> 
     Ok(())
 }
 
+/// A fixture case of the home district with a recording, and the recording's id.
+async fn recorded_case(server: &TestServer) -> anyhow::Result<(uuid::Uuid, uuid::Uuid)> {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    use server::db::entity::media_object;
+    let ids: Vec<uuid::Uuid> = server.home.cases.iter().map(|c| c.id).collect();
+    let audio = media_object::Entity::find()
+        .filter(media_object::Column::CaseId.is_in(ids))
+        .filter(media_object::Column::Kind.eq("audio"))
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no fixture case has a recording"))?;
+    Ok((audio.case_id, audio.id))
+}
+
+#[tokio::test]
+async fn r23_a_case_page_is_scoped_audited_and_its_recordings_seek() -> anyhow::Result<()> {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
+    use server::db::entity::audit_entry;
+    let server = TestServer::start().await?;
+    let (case, audio) = recorded_case(&server).await?;
+    let mut supervisor = Browser::new(&server)?;
+    supervisor.sign_in("supervisor", tests::PASSWORD).await?;
+    let reads = || {
+        audit_entry::Entity::find()
+            .filter(audit_entry::Column::Action.eq("case.read"))
+            .filter(audit_entry::Column::EntityId.eq(case))
+            .count(&server.state.db.read)
+    };
+    let before = reads().await?;
+    let page = supervisor.get(&format!("/console/cases/{case}")).await?;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("劝返记录"), "{}", page.body);
+    let player = format!("<audio controls preload=\"metadata\" src=\"/console/media/{audio}\"");
+    assert!(page.body.contains(&player), "{}", page.body);
+    assert_eq!(reads().await?, before + 1, "the read is audited");
+
+    // The recording is served with byte ranges through the session's cookie.
+    let ranged = supervisor
+        .send(
+            supervisor
+                .http
+                .get(format!("{}/console/media/{audio}", server.url))
+                .header(reqwest::header::RANGE, "bytes=0-9"),
+        )
+        .await?;
+    assert_eq!(ranged.status, StatusCode::PARTIAL_CONTENT);
+
+    // A teacher of another school gets no page, and no file, of it.
+    let other_school = server
+        .home
+        .cases
+        .iter()
+        .find(|c| c.id == case)
+        .is_some_and(|c| c.school_id != server.home.townships[0].schools[0].id);
+    anyhow::ensure!(
+        other_school,
+        "the recorded fixture case is in the teacher's school"
+    );
+    let mut teacher = Browser::new(&server)?;
+    teacher.sign_in("teacher", tests::PASSWORD).await?;
+    let refused = teacher.get(&format!("/console/cases/{case}")).await?;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert!(refused.body.contains("不在您的工作范围内"));
+    let file = teacher.get(&format!("/console/media/{audio}")).await?;
+    assert_eq!(file.status, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
 #[tokio::test]
 #[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run installs them and runs ignored tests"]
 async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::Result<()> {
@@ -420,6 +488,25 @@ async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::
         .await?;
     assert!(shown.contains("联合劝返"), "{shown}");
     chromium.screenshot("cases").await?;
+
+    // A case page with a recording: the player loads it and seeks.
+    let (case, _) = recorded_case(&server).await?;
+    browser
+        .goto(&format!("{}/console/cases/{case}", server.url))
+        .await?;
+    browser.wait().for_element(Locator::Css("audio")).await?;
+    let seeked = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const a = document.querySelector('audio');
+             const seek = () => { a.onseeked = () => done(a.currentTime); a.currentTime = 0.5; };
+             if (a.readyState >= 1) { seek(); } else { a.onloadedmetadata = seek; a.load(); }",
+            Vec::new(),
+        )
+        .await?;
+    let at = seeked.as_f64().unwrap_or_default();
+    assert!((0.4..0.6).contains(&at), "the player sought to {seeked}");
+    chromium.screenshot("case").await?;
 
     // Signing out from the page's own form ends the session.
     browser
