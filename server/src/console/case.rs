@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use sync_protocol::CaseId;
 use sync_protocol::detail::{CaseDetail, MediaLink};
-use sync_protocol::evidence::Verdict;
+use sync_protocol::evidence::{ReviewTarget, Verdict};
 use sync_protocol::media::MediaKind;
+use sync_protocol::org::Role;
 use uuid::Uuid;
 
 use super::page;
@@ -34,25 +35,50 @@ pub async fn page(
     let Ok(id) = id.parse::<Uuid>() else {
         return page::refused(StatusCode::NOT_FOUND, "没有这个案件。");
     };
-    let detail = crate::cases::detail::read(&state, &who.user, peer.ip(), CaseId(id)).await;
-    match detail {
-        Ok(detail) => match super::frame(&state, &who.user).await {
-            Ok(frame) => {
-                let title = detail.case.student_name.clone();
-                let body = render(&detail);
-                page::answer(
-                    StatusCode::OK,
-                    page::layout(&title, Some((&frame, &who.csrf)), body),
-                )
-            }
-            Err(e) => page::failed(&e),
-        },
+    match shown(&state, &who, peer, id).await {
+        Ok(page) => page,
         Err(ApiError::NotFound(_)) => page::refused(
             StatusCode::NOT_FOUND,
             "没有这个案件，或它不在您的工作范围内。",
         ),
         Err(e) => page::failed(&e),
     }
+}
+
+/// What a supervisor's case page adds: the review forms' token and, when a write-off is asked
+/// for, what its approval still needs.
+struct Reviewing<'a> {
+    csrf: &'a str,
+    missing: Option<Vec<String>>,
+}
+
+async fn shown(
+    state: &AppState,
+    who: &ConsoleUser,
+    peer: SocketAddr,
+    id: Uuid,
+) -> Result<Response, ApiError> {
+    let detail = crate::cases::detail::read(state, &who.user, peer.ip(), CaseId(id)).await?;
+    let frame = super::frame(state, &who.user).await?;
+    let reviewing = if who.user.role == Role::Supervisor {
+        let c = &detail.case;
+        let asked = c.closure_reason.is_some() && !c.status.is_ended();
+        let missing = if asked {
+            Some(super::review::closure_missing(state, &who.user, id).await?)
+        } else {
+            None
+        };
+        Some(Reviewing {
+            csrf: &who.csrf,
+            missing,
+        })
+    } else {
+        None
+    };
+    let body = render(&detail, reviewing.as_ref());
+    let title = detail.case.student_name.as_str();
+    let layout = page::layout(title, Some((&frame, &who.csrf)), body);
+    Ok(page::answer(StatusCode::OK, layout))
 }
 
 /// `GET /console/media/{id}`: the original, with byte ranges.
@@ -80,7 +106,7 @@ pub async fn thumbnail(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-fn render(d: &CaseDetail) -> Markup {
+fn render(d: &CaseDetail, review: Option<&Reviewing<'_>>) -> Markup {
     let c = &d.case;
     html! {
         h1 { (c.student_name) " " small { (labels::status(c.status)) } }
@@ -93,36 +119,14 @@ fn render(d: &CaseDetail) -> Markup {
                 @if c.relapse_count > 0 { " · 反复辍学 " (c.relapse_count) " 次" }
             }
         }
+        (closure(d, review))
         section {
             h2 { "待办" }
             @if c.due.is_empty() { p { "当前没有待办事项。" } }
             ul { @for item in &c.due { li { (item.hint) " （" (item.rule) "）" @if let Some(day) = item.due_on { " 期限 " (day) } } } }
         }
-        section.timeline {
-            h2 { "劝返记录（" (d.attempts.len()) "次）" }
-            @for a in &d.attempts {
-                article.attempt {
-                    h3 { (china_time(a.occurred_at)) " · " (labels::attempt_kind(a.kind)) " · " (labels::outcome(a.outcome)) }
-                    p { "参与人员：" @for (i, p) in a.participants.iter().enumerate() { @if i > 0 { "、" } (p.name) "（" (p.unit) "）" } }
-                    @if !a.met_whom.is_empty() { p { "见到：" (a.met_whom) } }
-                    @if !a.guardian_statement.is_empty() { p { "监护人表示：" (a.guardian_statement) } }
-                    @if !a.next_step.is_empty() { p { "下一步：" (a.next_step) } }
-                    @if !a.notes.is_empty() { p { "备注：" (a.notes) } }
-                    @if let Some(at) = a.location { p { "位置：" a href=(format!("geo:{},{}", at.lat, at.lon)) { (format!("{:.5}, {:.5}", at.lat, at.lon)) } } }
-                    (files(&d.media, a.id.0))
-                }
-            }
-        }
-        section {
-            h2 { "文书（" (d.documents.len()) "份）" }
-            @for doc in &d.documents {
-                article {
-                    h3 { (doc.title) " " small { (doc.doc_type.as_str()) } }
-                    p { @if let Some(on) = doc.issued_on { (on) " " } (doc.issued_by) " · " (verdict(d, doc.id.0)) }
-                    (files(&d.media, doc.id.0))
-                }
-            }
-        }
+        (attempts(d, review))
+        (documents(d, review))
         section {
             h2 { "状态变更" }
             ul { @for m in &d.moves { li { (china_time(m.moved_at)) " " (labels::status(m.from)) " → " (labels::status(m.to)) } } }
@@ -132,6 +136,86 @@ fn render(d: &CaseDetail) -> Markup {
                 h2 { "同步冲突（已保留被覆盖的值）" }
                 ul { @for c in &d.conflicts { li { (c.field) "：" (c.losing_user_name.as_deref().unwrap_or("某设备")) " 的修改未被采用" } } }
             }
+        }
+    }
+}
+
+/// The write-off request and its checklist, with the approval form, for a supervisor.
+fn closure(d: &CaseDetail, review: Option<&Reviewing<'_>>) -> Markup {
+    let c = &d.case;
+    html! {
+        @if let (Some(reason), Some(r)) = (c.closure_reason, review) {
+            @if let Some(missing) = &r.missing {
+                section.closure {
+                    h2 { "核销审批：" (labels::closure(reason)) }
+                    @if missing.is_empty() {
+                        p { "核销材料齐全，可以审批。" }
+                    } @else {
+                        p.error { "材料不全，尚不能批准。尚缺：" }
+                        ul.missing { @for item in missing { li { (item) } } }
+                    }
+                    (review_form(c.id.0, ReviewTarget::Closure, c.id.0, r.csrf))
+                }
+            }
+        }
+    }
+}
+
+/// The attempts, each with its files, its latest review and, for a supervisor, a review form.
+fn attempts(d: &CaseDetail, review: Option<&Reviewing<'_>>) -> Markup {
+    html! {
+        section.timeline {
+            h2 { "劝返记录（" (d.attempts.len()) "次）" }
+            @for a in &d.attempts {
+                article.attempt id=(format!("attempt-{}", a.id)) {
+                    h3 { (china_time(a.occurred_at)) " · " (labels::attempt_kind(a.kind)) " · " (labels::outcome(a.outcome)) }
+                    p { "参与人员：" @for (i, p) in a.participants.iter().enumerate() { @if i > 0 { "、" } (p.name) "（" (p.unit) "）" } }
+                    @if !a.met_whom.is_empty() { p { "见到：" (a.met_whom) } }
+                    @if !a.guardian_statement.is_empty() { p { "监护人表示：" (a.guardian_statement) } }
+                    @if !a.next_step.is_empty() { p { "下一步：" (a.next_step) } }
+                    @if !a.notes.is_empty() { p { "备注：" (a.notes) } }
+                    @if let Some(at) = a.location { p { "位置：" a href=(format!("geo:{},{}", at.lat, at.lon)) { (format!("{:.5}, {:.5}", at.lat, at.lon)) } } }
+                    (files(&d.media, a.id.0))
+                    p.verdict { (verdict(d, a.id.0)) }
+                    @if let Some(r) = review { (review_form(d.case.id.0, ReviewTarget::Attempt, a.id.0, r.csrf)) }
+                }
+            }
+        }
+    }
+}
+
+/// The documents, each with its files, its latest review and, for a supervisor, a review form.
+fn documents(d: &CaseDetail, review: Option<&Reviewing<'_>>) -> Markup {
+    html! {
+        section {
+            h2 { "文书（" (d.documents.len()) "份）" }
+            @for doc in &d.documents {
+                article {
+                    h3 { (doc.title) " " small { (labels::document_type(doc.doc_type)) } }
+                    p { @if let Some(on) = doc.issued_on { (on) " " } (doc.issued_by) }
+                    (files(&d.media, doc.id.0))
+                    p.verdict { (verdict(d, doc.id.0)) }
+                    @if let Some(r) = review { (review_form(d.case.id.0, ReviewTarget::Document, doc.id.0, r.csrf)) }
+                }
+            }
+        }
+    }
+}
+
+/// A review form of the record `target_id` of case `case`.
+fn review_form(case: Uuid, target: ReviewTarget, target_id: Uuid, csrf: &str) -> Markup {
+    html! {
+        form.review method="post" action=(format!("/console/cases/{case}/reviews")) {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="target" value=(target.as_str());
+            input type="hidden" name="target_id" value=(target_id);
+            select name="verdict" aria-label="审核结论" {
+                option value="approved" { "通过" }
+                option value="rejected" { "驳回" }
+                option value="more_evidence" { "需补充材料" }
+            }
+            input name="reason" aria-label="理由" placeholder="理由（驳回或补充材料时必填）";
+            button type="submit" { "提交审核" }
         }
     }
 }

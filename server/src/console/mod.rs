@@ -6,6 +6,7 @@
 mod case;
 mod cases;
 mod page;
+mod review;
 mod session;
 mod today;
 
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/console", get(today::page))
         .route("/console/cases", get(cases::page))
         .route("/console/cases/{id}", get(case::page))
+        .route("/console/cases/{id}/reviews", post(review::post))
         .route("/console/media/{id}", get(case::original))
         .route("/console/media/{id}/thumbnail", get(case::thumbnail))
         .route(

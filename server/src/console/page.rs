@@ -44,6 +44,10 @@ article p{margin:.15rem 0}
 .files{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
 .files img{max-width:160px;height:auto;border-radius:4px}
 audio,video{max-width:100%}
+form.review{display:flex;flex-wrap:wrap;gap:.4rem;margin:.3rem 0}
+form.review input{flex:1 1 12rem;padding:.25rem}
+.verdict{color:#52606d;font-size:.9rem}
+ul.missing{color:#b42318}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin-bottom:1rem}
 form.filters input,form.filters select{padding:.3rem;font-size:1rem;max-width:100%}
 @media (max-width:40rem){table,tbody,tr,td,th{display:block}thead{display:none}

@@ -4,8 +4,11 @@
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, FoundBy, JudicialStage, ReasonCategory,
 };
+use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::Role;
 use sync_protocol::students::Gender;
+
+use crate::cases::machine::Missing;
 
 /// 状态.
 pub fn status(s: CaseStatus) -> &'static str {
@@ -117,5 +120,71 @@ pub fn gender(g: Gender) -> &'static str {
     match g {
         Gender::Male => "男",
         Gender::Female => "女",
+    }
+}
+
+/// 文书类型.
+pub fn document_type(t: DocumentType) -> &'static str {
+    use DocumentType as D;
+    match t {
+        D::TownshipNotice => "告知乡镇和村委会的书面通知",
+        D::DropoutNotice => "辍学通报",
+        D::BureauReport => "书面报告",
+        D::DropoutReport => "辍学情况报告单",
+        D::JointPersuasionRequest => "请求劝返辍学生函",
+        D::ReturnNotice => "限期返校通知书",
+        D::CrossCountyNotice => "跨县流动书面通知",
+        D::PlacementPlan => "安置方案",
+        D::CourtRuling => "司法判决裁定",
+        D::WrittenStatement => "书面说明",
+        D::GovernmentApproval => "区政府同意",
+        D::ExpertAssessment => "残疾人教育专家委员会评估认定",
+        D::RuralRevitalisationApproval => "乡村振兴局审核认定",
+        D::PoliceConfirmation => "公安部门证明",
+        D::DeathCertificate => "死亡证明",
+        D::CremationCertificate => "火化证明",
+        D::DeregistrationRecord => "户籍注销证明",
+        D::CorrectedHouseholdRecord => "更正后的户籍信息",
+        D::NewRollRecord => "新学籍号和身份证号",
+        D::GuardianApplication => "监护人申请",
+        D::HospitalCertificate => "指定医院证明",
+        D::SuspensionApproval => "乡镇或教育局审批",
+        D::GuardianConsent => "监护人同意书",
+        D::ChildConsent => "学生本人同意书",
+        D::EducationPlan => "个人教育计划",
+        D::AcceptanceLetter => "接收函",
+        D::LawEnforcementRecord => "执法记录",
+        D::JudicialFiling => "启动司法程序材料",
+        D::HearingRecord => "庭审记录",
+        D::TeachingRecord => "送教记录",
+        D::Other => "其他材料",
+    }
+}
+
+/// What a move (a write-off, a measure) still needs, in words.
+pub fn missing(m: &Missing) -> String {
+    match m {
+        Missing::ResponsiblePerson => "落实专人".into(),
+        Missing::SchoolAttempts { done, needed } => {
+            format!("学校劝返不少于{needed}次（已{done}次）或失联记录")
+        }
+        Missing::JointAttempts { done, needed } => {
+            format!("联合劝返不少于{needed}次（已{done}次）")
+        }
+        Missing::Document { doc_type } => format!("《{}》", document_type(*doc_type)),
+        Missing::OneOfDocuments { doc_types } => {
+            let names: Vec<&str> = doc_types.iter().map(|t| document_type(*t)).collect();
+            format!("以下任一材料：{}", names.join("、"))
+        }
+        Missing::Review { doc_type } => {
+            format!("《{}》经教育局审核通过", document_type(*doc_type))
+        }
+        Missing::FollowUpVisit => "复学后的跟踪回访".into(),
+        Missing::Recordings => "每次劝返的录音".into(),
+        Missing::AgeAtLeast { years } => format!("学生年满{years}周岁"),
+        Missing::LongOrRepeatedDropout => "辍学一年以上、反复辍学或厌学".into(),
+        Missing::ClosureReason => "与案件状态相符的核销原因".into(),
+        Missing::OverAge { on: Some(day) } => format!("超龄离校日（{day}）"),
+        Missing::OverAge { on: None } => "学生出生日期（用以确定超龄离校日）".into(),
     }
 }

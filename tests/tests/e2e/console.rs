@@ -408,6 +408,141 @@ async fn r23_a_case_page_is_scoped_audited_and_its_recordings_seek() -> anyhow::
 }
 
 #[tokio::test]
+async fn r18_r21_console_reviews_approve_reject_and_refuse_an_incomplete_write_off()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let (case, _) = recorded_case(&server).await?;
+    let mut supervisor = Browser::new(&server)?;
+    supervisor.sign_in("supervisor", tests::PASSWORD).await?;
+    let path = format!("/console/cases/{case}");
+    let page = supervisor.get(&path).await?;
+    let token = hidden(&page.body, "csrf")?;
+    let attempts = ids_of(&page.body, "attempt-");
+    anyhow::ensure!(
+        attempts.len() >= 2,
+        "the case has two attempts: {attempts:?}"
+    );
+    let reviews = format!("{path}/reviews");
+    let (first, second) = (attempts[0].as_str(), attempts[1].as_str());
+
+    // A rejection needs its reason, said in Chinese.
+    let form = attempt_review(&token, first, "rejected", "");
+    let unexplained = supervisor.post(&reviews, &form).await?;
+    assert_eq!(unexplained.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unexplained.body.contains("请写明理由"),
+        "{}",
+        unexplained.body
+    );
+    let form = attempt_review(&token, first, "rejected", "照片与地点不符");
+    let rejected = supervisor.post(&reviews, &form).await?;
+    assert_eq!(rejected.status, StatusCode::SEE_OTHER, "{}", rejected.body);
+    let form = attempt_review(&token, second, "approved", "");
+    let approved = supervisor.post(&reviews, &form).await?;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
+    let after = supervisor.get(&path).await?;
+    assert!(
+        after.body.contains("已驳回：照片与地点不符"),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("已审核通过"));
+
+    // R18: a write-off asked for without its papers shows what is missing and is refused.
+    let asked = server
+        .school_case_at(sync_protocol::cases::CaseStatus::JointPersuasion)
+        .await?;
+    let ask = [sync_protocol::sync::CaseField::ClosureReason(
+        sync_protocol::cases::ClosureReason::MissingOrDead,
+    )];
+    let township = server.token("township_officer").await?;
+    server.patch_case(&township, asked.id.into(), &ask).await?;
+    let closure_page = supervisor
+        .get(&format!("/console/cases/{}", asked.id))
+        .await?;
+    assert!(
+        closure_page.body.contains("材料不全，尚不能批准"),
+        "{}",
+        closure_page.body
+    );
+    assert!(
+        closure_page.body.contains("公安部门证明"),
+        "{}",
+        closure_page.body
+    );
+    let asked_id = asked.id.to_string();
+    let approve = [
+        ("csrf", token.as_str()),
+        ("target", "closure"),
+        ("target_id", asked_id.as_str()),
+        ("verdict", "approved"),
+    ];
+    let refused = supervisor
+        .post(&format!("/console/cases/{}/reviews", asked.id), &approve)
+        .await?;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("核销条件尚未满足，尚缺") && refused.body.contains("公安部门证明")
+    );
+
+    // A teacher sees no review form and may not review; a form without its token is refused.
+    let mut teacher = Browser::new(&server)?;
+    teacher.sign_in("teacher", tests::PASSWORD).await?;
+    let theirs = teacher.get(&format!("/console/cases/{asked_id}")).await?;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.body.contains("class=\"review\""));
+    let teacher_token = hidden(&theirs.body, "csrf")?;
+    let approve = [
+        ("csrf", teacher_token.as_str()),
+        ("target", "closure"),
+        ("target_id", asked_id.as_str()),
+        ("verdict", "approved"),
+    ];
+    let forbidden = teacher
+        .post(&format!("/console/cases/{asked_id}/reviews"), &approve)
+        .await?;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert!(forbidden.body.contains("只有教育局督导可以审核"));
+    let forged = supervisor
+        .post(
+            &reviews,
+            &[
+                ("target", "attempt"),
+                ("target_id", second),
+                ("verdict", "approved"),
+            ],
+        )
+        .await?;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    Ok(())
+}
+
+/// The review form of attempt `target_id` with `token`, `verdict` and `reason`.
+fn attempt_review<'a>(
+    token: &'a str,
+    target_id: &'a str,
+    verdict: &'a str,
+    reason: &'a str,
+) -> [(&'static str, &'a str); 5] {
+    [
+        ("csrf", token),
+        ("target", "attempt"),
+        ("target_id", target_id),
+        ("verdict", verdict),
+        ("reason", reason),
+    ]
+}
+
+/// The ids in `id="<prefix><uuid>"` attributes of `html`, in order.
+fn ids_of(html: &str, prefix: &str) -> Vec<String> {
+    let marker = format!("id=\"{prefix}");
+    html.match_indices(&marker)
+        .filter_map(|(i, _)| html.get(i + marker.len()..i + marker.len() + 36))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
 #[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run installs them and runs ignored tests"]
 async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::Result<()> {
     use fantoccini::Locator;
@@ -508,7 +643,76 @@ async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::
     assert!((0.4..0.6).contains(&at), "the player sought to {seeked}");
     chromium.screenshot("case").await?;
 
+    // Reviews from the page's own forms: one attempt rejected with a reason, another approved.
+    let forms = browser
+        .find_all(Locator::Css("article.attempt form.review"))
+        .await?;
+    anyhow::ensure!(forms.len() >= 2, "two attempts to review");
+    forms[0]
+        .find(Locator::Css("select[name=verdict] option[value=rejected]"))
+        .await?
+        .click()
+        .await?;
+    forms[0]
+        .find(Locator::Css("input[name=reason]"))
+        .await?
+        .send_keys("录音听不清")
+        .await?;
+    forms[0].find(Locator::Css("button")).await?.click().await?;
+    browser
+        .wait()
+        .for_element(Locator::XPath("//p[contains(., '已驳回：录音听不清')]"))
+        .await?;
+    let forms = browser
+        .find_all(Locator::Css("article.attempt form.review"))
+        .await?;
+    forms[1].find(Locator::Css("button")).await?.click().await?;
+    browser
+        .wait()
+        .for_element(Locator::XPath("//p[contains(., '已审核通过')]"))
+        .await?;
+
+    // R18: a write-off asked for without its papers: the checklist says what is missing, and
+    // approving it is refused with the same list.
+    let asked = server
+        .school_case_at(sync_protocol::cases::CaseStatus::JointPersuasion)
+        .await?;
+    let ask = [sync_protocol::sync::CaseField::ClosureReason(
+        sync_protocol::cases::ClosureReason::MissingOrDead,
+    )];
+    server
+        .patch_case(
+            &server.token("township_officer").await?,
+            asked.id.into(),
+            &ask,
+        )
+        .await?;
+    browser
+        .goto(&format!("{}/console/cases/{}", server.url, asked.id))
+        .await?;
+    let missing = browser
+        .wait()
+        .for_element(Locator::Css("section.closure ul.missing"))
+        .await?
+        .text()
+        .await?;
+    assert!(missing.contains("公安部门证明"), "{missing}");
+    chromium.screenshot("write-off").await?;
+    browser
+        .find(Locator::Css("section.closure form.review button"))
+        .await?
+        .click()
+        .await?;
+    let refusal = browser
+        .wait()
+        .for_element(Locator::XPath("//p[contains(., '核销条件尚未满足')]"))
+        .await?
+        .text()
+        .await?;
+    assert!(refusal.contains("公安部门证明"), "{refusal}");
+
     // Signing out from the page's own form ends the session.
+    browser.goto(&format!("{}/console", server.url)).await?;
     browser
         .find(Locator::Css("header form button"))
         .await?
