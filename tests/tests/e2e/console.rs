@@ -250,6 +250,20 @@ async fn r18_console_today_shows_the_users_scope_and_the_write_offs_waiting() ->
     );
 
     // R18: a write-off the township asks for waits on the bureau's Today, named.
+    let asked = write_off_asked(&server).await?;
+    let student = student_of(&server, asked).await?;
+    let waiting = supervisor.get("/console").await?;
+    assert!(
+        waiting.body.contains(&format!("{student} · ")) && waiting.body.contains("申请核销"),
+        "{}",
+        waiting.body
+    );
+    Ok(())
+}
+
+/// R18: the home teacher's first case reset to joint persuasion, with the township asking to
+/// write it off as missing or dead (no papers yet).
+async fn write_off_asked(server: &TestServer) -> anyhow::Result<uuid::Uuid> {
     let case = server
         .school_case_at(sync_protocol::cases::CaseStatus::JointPersuasion)
         .await?;
@@ -258,26 +272,22 @@ async fn r18_console_today_shows_the_users_scope_and_the_write_offs_waiting() ->
     )];
     let township = server.token("township_officer").await?;
     let asked = server.patch_case(&township, case.id.into(), &ask).await?;
-    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body.text());
-    let student = server
-        .get(
-            &format!("/api/v1/cases/{}", case.id),
-            &server.token("supervisor").await?,
-        )
-        .await?
-        .body
-        .json()["student_name"]
+    anyhow::ensure!(asked.status == StatusCode::OK, "{}", asked.body.text());
+    Ok(case.id)
+}
+
+/// The name of the student of case `id`, as the supervisor reads it over the API.
+async fn student_of(server: &TestServer, id: uuid::Uuid) -> anyhow::Result<String> {
+    let supervisor = server.token("supervisor").await?;
+    let detail = server
+        .get(&format!("/api/v1/cases/{id}"), &supervisor)
+        .await?;
+    let name = detail.body.json()["student_name"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    assert!(!student.is_empty());
-    let waiting = supervisor.get("/console").await?;
-    assert!(
-        waiting.body.contains(&format!("{student} · ")) && waiting.body.contains("申请核销"),
-        "{}",
-        waiting.body
-    );
-    Ok(())
+    anyhow::ensure!(!name.is_empty(), "no student name: {}", detail.body.text());
+    Ok(name)
 }
 
 /// The table body of a page (the rows, not the filter form).
@@ -308,19 +318,7 @@ async fn console_cases_are_filtered_searched_and_scoped() -> anyhow::Result<()> 
     assert!(!reported_rows.contains("联合劝返"), "{reported_rows}");
 
     // Searching by a student's name finds their row.
-    let case = &server.home.cases[3];
-    let student = server
-        .get(
-            &format!("/api/v1/cases/{}", case.id),
-            &server.token("supervisor").await?,
-        )
-        .await?
-        .body
-        .json()["student_name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(!student.is_empty());
+    let student = student_of(&server, server.home.cases[3].id).await?;
     let query: String = student.bytes().map(|b| format!("%{b:02X}")).collect();
     let found = supervisor.get(&format!("/console/cases?q={query}")).await?;
     assert!(
@@ -449,17 +447,8 @@ async fn r18_r21_console_reviews_approve_reject_and_refuse_an_incomplete_write_o
     assert!(after.body.contains("已审核通过"));
 
     // R18: a write-off asked for without its papers shows what is missing and is refused.
-    let asked = server
-        .school_case_at(sync_protocol::cases::CaseStatus::JointPersuasion)
-        .await?;
-    let ask = [sync_protocol::sync::CaseField::ClosureReason(
-        sync_protocol::cases::ClosureReason::MissingOrDead,
-    )];
-    let township = server.token("township_officer").await?;
-    server.patch_case(&township, asked.id.into(), &ask).await?;
-    let closure_page = supervisor
-        .get(&format!("/console/cases/{}", asked.id))
-        .await?;
+    let asked = write_off_asked(&server).await?;
+    let closure_page = supervisor.get(&format!("/console/cases/{asked}")).await?;
     assert!(
         closure_page.body.contains("材料不全，尚不能批准"),
         "{}",
@@ -470,7 +459,7 @@ async fn r18_r21_console_reviews_approve_reject_and_refuse_an_incomplete_write_o
         "{}",
         closure_page.body
     );
-    let asked_id = asked.id.to_string();
+    let asked_id = asked.to_string();
     let approve = [
         ("csrf", token.as_str()),
         ("target", "closure"),
@@ -478,7 +467,7 @@ async fn r18_r21_console_reviews_approve_reject_and_refuse_an_incomplete_write_o
         ("verdict", "approved"),
     ];
     let refused = supervisor
-        .post(&format!("/console/cases/{}/reviews", asked.id), &approve)
+        .post(&format!("/console/cases/{asked}/reviews"), &approve)
         .await?;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
@@ -674,21 +663,9 @@ async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::
 
     // R18: a write-off asked for without its papers: the checklist says what is missing, and
     // approving it is refused with the same list.
-    let asked = server
-        .school_case_at(sync_protocol::cases::CaseStatus::JointPersuasion)
-        .await?;
-    let ask = [sync_protocol::sync::CaseField::ClosureReason(
-        sync_protocol::cases::ClosureReason::MissingOrDead,
-    )];
-    server
-        .patch_case(
-            &server.token("township_officer").await?,
-            asked.id.into(),
-            &ask,
-        )
-        .await?;
+    let asked = write_off_asked(&server).await?;
     browser
-        .goto(&format!("{}/console/cases/{}", server.url, asked.id))
+        .goto(&format!("{}/console/cases/{asked}", server.url))
         .await?;
     let missing = browser
         .wait()
