@@ -578,6 +578,32 @@ impl TestServer {
         Ok(row.context("an attempt in the teacher's school")?.id)
     }
 
+    /// Pushes `change` as one mutation of a new device as the holder of `token`; answers what
+    /// became of it.
+    pub async fn push_one(
+        &self,
+        token: &str,
+        change: sync_protocol::sync::Change,
+    ) -> anyhow::Result<sync_protocol::sync::MutationOutcome> {
+        let request = sync_protocol::sync::PushRequest {
+            protocol_version: sync_protocol::sync::PROTOCOL_VERSION,
+            mutations: vec![mutation(DeviceId::new(), 0, change)],
+        };
+        let r = self.post("/api/v1/sync/push", token, &request).await?;
+        anyhow::ensure!(
+            r.status == reqwest::StatusCode::OK,
+            "push: {}",
+            r.body.text()
+        );
+        let answer: sync_protocol::sync::PushResponse = r.body.parse()?;
+        answer
+            .results
+            .into_iter()
+            .next()
+            .map(|r| r.outcome)
+            .context("a push of one mutation answered with no result")
+    }
+
     /// An access token for `username`.
     pub async fn token(&self, username: &str) -> anyhow::Result<String> {
         let client = self.client(username).await?;

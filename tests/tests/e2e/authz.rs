@@ -6,14 +6,13 @@ use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
 use server::db::entity::{case, user};
+use sync_protocol::DocumentId;
 use sync_protocol::cases::{Participant, ReasonCategory};
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::{OrgUnitKind, Role};
 use sync_protocol::sync::{
-    AttemptField, CaseField, Change, DocumentField, MutationOutcome, NewDocument, PROTOCOL_VERSION,
-    PushRequest, PushResponse, RejectCode,
+    AttemptField, CaseField, Change, DocumentField, MutationOutcome, NewDocument, RejectCode,
 };
-use sync_protocol::{DeviceId, DocumentId};
 use tests::TestServer;
 use uuid::Uuid;
 
@@ -180,16 +179,9 @@ async fn push_one(
     token: &str,
     change: Change,
 ) -> anyhow::Result<Option<RejectCode>> {
-    let request = PushRequest {
-        protocol_version: PROTOCOL_VERSION,
-        mutations: vec![tests::mutation(DeviceId::new(), 0, change)],
-    };
-    let r = server.post("/api/v1/sync/push", token, &request).await?;
-    anyhow::ensure!(r.status == StatusCode::OK, "push: {}", r.body.text());
-    let answer: PushResponse = serde_json::from_slice(&r.body.0)?;
-    Ok(match &answer.results[0].outcome {
+    Ok(match server.push_one(token, change).await? {
         MutationOutcome::Applied { .. } => None,
-        MutationOutcome::Rejected { code, .. } => Some(*code),
+        MutationOutcome::Rejected { code, .. } => Some(code),
     })
 }
 

@@ -7,10 +7,8 @@ use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use server::db::entity::{attempt, audit_entry, case};
 use sync_protocol::cases::{AttemptKind, AttemptOutcome, CaseStatus, FoundBy};
 use sync_protocol::org::Role;
-use sync_protocol::sync::{
-    Change, MutationOutcome, NewCase, PROTOCOL_VERSION, PushRequest, PushResponse, RejectCode,
-};
-use sync_protocol::{CaseId, DeviceId, StudentId};
+use sync_protocol::sync::{Change, MutationOutcome, NewCase, RejectCode};
+use sync_protocol::{CaseId, StudentId};
 use tests::TestServer;
 
 /// A phone of `user` holding the roll of its school.
@@ -53,23 +51,7 @@ async fn push_report(
         found_by: FoundBy::DailyAttendance,
         first_absent_on: sync_protocol::calendar::china_date(chrono::Utc::now()),
     };
-    let request = PushRequest {
-        protocol_version: PROTOCOL_VERSION,
-        mutations: vec![tests::mutation(
-            DeviceId::new(),
-            0,
-            Change::OpenCase { case },
-        )],
-    };
-    let r = server.post("/api/v1/sync/push", token, &request).await?;
-    anyhow::ensure!(r.status.is_success(), "push: {}", r.body.text());
-    let answer: PushResponse = r.body.parse()?;
-    answer
-        .results
-        .into_iter()
-        .next()
-        .map(|r| r.outcome)
-        .ok_or_else(|| anyhow::anyhow!("no result"))
+    server.push_one(token, Change::OpenCase { case }).await
 }
 
 #[tokio::test]
@@ -190,19 +172,12 @@ async fn r01_two_phones_report_the_same_absence_offline_and_nothing_is_lost() ->
     let token = server.token("school_lead").await?;
     let late = tests::sample_attempt(second, "校长再次家访");
     let late_id = late.id;
-    let request = PushRequest {
-        protocol_version: PROTOCOL_VERSION,
-        mutations: vec![tests::mutation(
-            DeviceId::new(),
-            0,
-            Change::CreateAttempt { attempt: late },
-        )],
-    };
-    let r = server.post("/api/v1/sync/push", &token, &request).await?;
-    let answer: PushResponse = r.body.parse()?;
+    let pushed = server
+        .push_one(&token, Change::CreateAttempt { attempt: late })
+        .await?;
     assert!(
-        matches!(answer.results[0].outcome, MutationOutcome::Applied { .. }),
-        "{answer:?}"
+        matches!(pushed, MutationOutcome::Applied { .. }),
+        "{pushed:?}"
     );
     teacher.sync(&mut NoProgress).await?;
 
