@@ -17,6 +17,22 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// One of the special groups (R22), as a filter names it.
+    SpecialGroup {
+        /// Left-behind child (留守儿童).
+        LeftBehind => "left_behind",
+        /// Orphan.
+        Orphan => "orphan",
+        /// Disabled.
+        Disabled => "disabled",
+        /// Registered poor household.
+        PoorHousehold => "poor_household",
+        /// Migrant child.
+        Migrant => "migrant",
+    }
+);
+
 /// Special groups reported separately (R22).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -31,6 +47,22 @@ pub struct SpecialGroups {
     pub poor_household: bool,
     /// Migrant child (随迁子女).
     pub migrant: bool,
+}
+
+impl SpecialGroups {
+    /// The groups the student belongs to, in declaration order.
+    pub fn members(self) -> Vec<SpecialGroup> {
+        [
+            (self.left_behind, SpecialGroup::LeftBehind),
+            (self.orphan, SpecialGroup::Orphan),
+            (self.disabled, SpecialGroup::Disabled),
+            (self.poor_household, SpecialGroup::PoorHousehold),
+            (self.migrant, SpecialGroup::Migrant),
+        ]
+        .into_iter()
+        .filter_map(|(yes, group)| yes.then_some(group))
+        .collect()
+    }
 }
 
 /// A guardian and how to reach them.

@@ -49,7 +49,7 @@ pub async fn walk(
                     }
                     continue;
                 }
-                let overdue = item.due_on.is_some_and(|day| today > day);
+                let overdue = item.overdue_on(today);
                 items.push(DueEntry { item, overdue });
             }
             if items.is_empty() || (overdue_only && !items.iter().any(|i| i.overdue)) {

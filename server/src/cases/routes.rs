@@ -78,6 +78,7 @@ async fn list_cases(
         village_id: query.village_id.map(|id| id.0),
         township_id: query.township_id.map(|id| id.0),
         student: None,
+        special_group: None,
         after: query.after.map(|id| id.0),
     };
     let rows = db::cases::list(&state.db.read, user.scope(), &filter, limit).await?;

@@ -190,7 +190,7 @@ fn documents(d: &CaseDetail, review: Option<&Reviewing<'_>>) -> Markup {
         section {
             h2 { "文书（" (d.documents.len()) "份）" }
             @for doc in &d.documents {
-                article {
+                article id=(format!("document-{}", doc.id)) {
                     h3 { (doc.title) " " small { (labels::document_type(doc.doc_type)) } }
                     p { @if let Some(on) = doc.issued_on { (on) " " } (doc.issued_by) }
                     (files(&d.media, doc.id.0))
@@ -257,7 +257,7 @@ fn files(media: &[MediaLink], target: Uuid) -> Markup {
 }
 
 /// `at` in China's time, to the minute.
-fn china_time(at: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn china_time(at: chrono::DateTime<chrono::Utc>) -> String {
     match chrono::FixedOffset::east_opt(crate::calendar::CHINA_OFFSET_SECS) {
         Some(china) => at
             .with_timezone(&china)

@@ -6,6 +6,7 @@
 mod case;
 mod cases;
 mod page;
+mod queue;
 mod review;
 mod session;
 mod today;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/cases", get(cases::page))
         .route("/console/cases/{id}", get(case::page))
         .route("/console/cases/{id}/reviews", post(review::post))
+        .route("/console/reviews", get(queue::page))
         .route("/console/media/{id}", get(case::original))
         .route("/console/media/{id}/thumbnail", get(case::thumbnail))
         .route(

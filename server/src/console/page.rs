@@ -30,6 +30,7 @@ th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #e4e7eb;vertic
 .tile{flex:1 1 10rem;background:#fff;border-radius:6px;padding:.6rem .8rem;
  box-shadow:0 1px 2px rgba(0,0,0,.08)}
 .tile b{display:block;font-size:1.6rem}
+a.tile{color:inherit;text-decoration:none}
 .overdue{color:#b42318;font-weight:600}
 .error{color:#b42318}
 form.login{max-width:22rem;margin:3rem auto;background:#fff;padding:1.2rem;border-radius:6px}
@@ -72,6 +73,7 @@ pub fn layout(title: &str, frame: Option<(&str, &str)>, body: Markup) -> Markup 
                     @if let Some((who, csrf)) = frame {
                         a href="/console" { "今日待办" }
                         a href="/console/cases" { "案件" }
+                        a href="/console/reviews" { "待审核" }
                         span.who { (who) }
                         form method="post" action="/console/logout" {
                             input type="hidden" name="csrf" value=(csrf);

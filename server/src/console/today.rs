@@ -14,7 +14,6 @@ use uuid::Uuid;
 use super::page;
 use super::session::ConsoleUser;
 use crate::db;
-use crate::db::entity::case;
 use crate::error::ApiError;
 use crate::reports::labels;
 use crate::state::AppState;
@@ -69,6 +68,7 @@ async fn render(state: &AppState, who: &ConsoleUser) -> Result<Markup, ApiError>
         .filter(|c| c.items.iter().any(|i| i.overdue))
         .count();
     let closures = db::console::closures_waiting(&state.db.read, user.scope()).await?;
+    let (_, unreviewed) = db::console::unreviewed(&state.db.read, user.scope(), 0).await?;
     let pupils =
         db::cases::student_names(&state.db.read, closures.iter().map(|c| c.student_id)).await?;
     let counts = school_counts(state, user.scope()).await?;
@@ -81,7 +81,8 @@ async fn render(state: &AppState, who: &ConsoleUser) -> Result<Markup, ApiError>
         div.tiles {
             div.tile { "逾期案件" b.overdue { (overdue) } }
             div.tile { (SOON_DAYS) "日内到期" b { (near.len()) } }
-            div.tile { "待审批核销" b { (closures.len()) } }
+            a.tile href="/console/reviews" { "待审批核销" b { (closures.len()) } }
+            a.tile href="/console/reviews" { "待审核材料" b { (unreviewed) } }
             div.tile { "在办案件" b { (open) } }
         }
         section {
@@ -90,7 +91,7 @@ async fn render(state: &AppState, who: &ConsoleUser) -> Result<Markup, ApiError>
         }
         section {
             h2 { "待审批核销" }
-            (waiting(&closures, &pupils))
+            (super::queue::closures_list(&closures, &pupils))
         }
         section {
             h2 { "各乡镇、学校在办案件" }
@@ -119,31 +120,6 @@ fn due_table(cases: &[&DueCase], schools: &HashMap<Uuid, String>, today: NaiveDa
                                 td { (deadline(entry.item.due_on, entry.overdue)) }
                             }
                         }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The rows whose write-off (or deferral) waits for the bureau, with their students' `pupils`
-/// names.
-fn waiting(closures: &[case::Model], pupils: &HashMap<Uuid, String>) -> Markup {
-    let reason = |c: &case::Model| {
-        c.closure_reason
-            .as_deref()
-            .and_then(|r| r.parse().ok())
-            .map_or("", labels::closure)
-    };
-    html! {
-        @if closures.is_empty() {
-            p { "没有等待审批的核销申请。" }
-        } @else {
-            ul {
-                @for case in closures {
-                    li {
-                        (pupils.get(&case.student_id).map_or("", String::as_str))
-                        " · " (case.opened_on) " 起 · 申请核销：" (reason(case))
                     }
                 }
             }

@@ -9,6 +9,7 @@ use sea_orm::{
     QuerySelect,
 };
 use sync_protocol::cases::CaseStatus;
+use sync_protocol::students::SpecialGroup;
 use uuid::Uuid;
 
 use crate::db::Scope;
@@ -30,6 +31,8 @@ pub struct CaseFilter {
     pub township_id: Option<Uuid>,
     /// Only cases of students whose name contains this, or whose roll number is this.
     pub student: Option<String>,
+    /// Only cases of students in this special group (R22).
+    pub special_group: Option<SpecialGroup>,
     /// Only cases with ids after this one (keyset paging).
     pub after: Option<Uuid>,
 }
@@ -79,6 +82,21 @@ pub async fn list(
                     .add(student::Column::Name.like(pattern))
                     .add(student::Column::RegistrationNo.eq(text)),
             )
+            .to_owned();
+        query = query.filter(case::Column::StudentId.in_subquery(students));
+    }
+    if let Some(group) = filter.special_group {
+        let column = match group {
+            SpecialGroup::LeftBehind => student::Column::LeftBehind,
+            SpecialGroup::Orphan => student::Column::Orphan,
+            SpecialGroup::Disabled => student::Column::Disabled,
+            SpecialGroup::PoorHousehold => student::Column::PoorHousehold,
+            SpecialGroup::Migrant => student::Column::Migrant,
+        };
+        let students = sea_orm::sea_query::Query::select()
+            .column(student::Column::Id)
+            .from(student::Entity)
+            .and_where(column.eq(true))
             .to_owned();
         query = query.filter(case::Column::StudentId.in_subquery(students));
     }

@@ -4,12 +4,32 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use sync_protocol::cases::CaseStatus;
+use sync_protocol::evidence::ReviewTarget;
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::db::entity::{case, console_session};
+use crate::db::entity::{attempt, case, console_session, document, review};
+
+/// A record of evidence no review has judged yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreviewed {
+    /// An attempt or a document.
+    pub target: ReviewTarget,
+    /// The record's id.
+    pub id: Uuid,
+    /// Its case.
+    pub case_id: Uuid,
+    /// When the server received it.
+    pub received_at: DateTime<Utc>,
+    /// The attempt's kind or the document's type, as stored.
+    pub what: String,
+}
 
 /// Stores a new console session.
 pub async fn insert_session(
@@ -65,7 +85,7 @@ pub async fn open_by_school(
 }
 
 /// The rows of `scope` that ask for a write-off (or deferral) the bureau has not approved yet:
-/// a closure reason on a row that has not ended.
+/// a closure reason on a row that has not ended; the longest unchanged first.
 pub async fn closures_waiting(
     db: &impl ConnectionTrait,
     scope: Scope,
@@ -76,6 +96,97 @@ pub async fn closures_waiting(
         .filter(case::Column::ClosureReason.is_not_null())
         .filter(case::Column::Status.is_not_in(ended))
         .filter(case::Column::Status.ne(CaseStatus::Deferred.as_str()))
+        .order_by_asc(case::Column::UpdatedAt)
         .all(db)
         .await
+}
+
+/// The evidence of `scope`'s rows that have not ended which no review has judged yet: the
+/// oldest `limit` attempts and documents by when they were received, and how many wait in all.
+pub async fn unreviewed(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    limit: u64,
+) -> Result<(Vec<Unreviewed>, u64), DbErr> {
+    let attempts = unreviewed_of::<attempt::Entity>(
+        db,
+        scope,
+        [
+            attempt::Column::Id,
+            attempt::Column::CaseId,
+            attempt::Column::CreatedAt,
+            attempt::Column::Kind,
+        ],
+        limit,
+    )
+    .await?;
+    let documents = unreviewed_of::<document::Entity>(
+        db,
+        scope,
+        [
+            document::Column::Id,
+            document::Column::CaseId,
+            document::Column::CreatedAt,
+            document::Column::DocType,
+        ],
+        limit,
+    )
+    .await?;
+    let total = attempts.1 + documents.1;
+    let tagged = |target: ReviewTarget, rows: Vec<(Uuid, Uuid, DateTime<Utc>, String)>| {
+        rows.into_iter()
+            .map(move |(id, case_id, received_at, what)| Unreviewed {
+                target,
+                id,
+                case_id,
+                received_at,
+                what,
+            })
+    };
+    let mut all: Vec<Unreviewed> = tagged(ReviewTarget::Attempt, attempts.0)
+        .chain(tagged(ReviewTarget::Document, documents.0))
+        .collect();
+    all.sort_by_key(|u| (u.received_at, u.id));
+    all.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok((all, total))
+}
+
+/// The oldest `limit` unreviewed rows of table `E` on `scope`'s rows that have not ended, as
+/// (id, case, received, what) from `columns` in that order, and how many there are.
+async fn unreviewed_of<E>(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    columns: [E::Column; 4],
+    limit: u64,
+) -> Result<(Vec<(Uuid, Uuid, DateTime<Utc>, String)>, u64), DbErr>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let [id, case_id, received, _] = columns;
+    let ended = CaseStatus::ENDED.iter().map(|s| s.as_str());
+    let cases = Query::select()
+        .column(case::Column::Id)
+        .from(case::Entity)
+        .cond_where(scope.condition::<case::Entity>())
+        .and_where(case::Column::Status.is_not_in(ended))
+        .to_owned();
+    let reviewed = Query::select()
+        .column(review::Column::TargetId)
+        .from(review::Entity)
+        .to_owned();
+    let waiting = E::find()
+        .filter(case_id.in_subquery(cases))
+        .filter(id.not_in_subquery(reviewed));
+    let total = waiting.clone().count(db).await?;
+    let rows = waiting
+        .select_only()
+        .columns(columns)
+        .order_by_asc(received)
+        .order_by_asc(id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok((rows, total))
 }

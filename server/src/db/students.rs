@@ -6,11 +6,23 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
+use sync_protocol::students::SpecialGroups;
 use uuid::Uuid;
 
 use crate::db::Scope;
 use crate::db::changes::RecordScope;
 use crate::db::entity::{guardian, student};
+
+/// The special groups (R22) the row `student` records.
+pub fn groups(student: &student::Model) -> SpecialGroups {
+    SpecialGroups {
+        left_behind: student.left_behind,
+        orphan: student.orphan,
+        disabled: student.disabled,
+        poor_household: student.poor_household,
+        migrant: student.migrant,
+    }
+}
 
 /// The student `id` if in `scope`, with their guardians in order.
 pub async fn find(

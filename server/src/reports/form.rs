@@ -75,18 +75,7 @@ fn student_table(
     township: &str,
     responsible: &str,
 ) -> Markup {
-    let groups = [
-        (student.groups.left_behind, "留守儿童"),
-        (student.groups.orphan, "孤儿"),
-        (student.groups.disabled, "残疾"),
-        (student.groups.poor_household, "脱贫户"),
-        (student.groups.migrant, "随迁子女"),
-    ]
-    .iter()
-    .filter(|(yes, _)| *yes)
-    .map(|(_, name)| *name)
-    .collect::<Vec<_>>()
-    .join("、");
+    let groups = labels::special_groups(student.groups);
     html! {
     table {
         tr { th { "学校" } td colspan="3" { (school) } th { "乡镇（街道）" } td { (township) } }

@@ -6,7 +6,7 @@ use sync_protocol::cases::{
 };
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::Role;
-use sync_protocol::students::Gender;
+use sync_protocol::students::{Gender, SpecialGroup, SpecialGroups};
 
 use crate::cases::machine::Missing;
 
@@ -187,4 +187,25 @@ pub fn missing(m: &Missing) -> String {
         Missing::OverAge { on: Some(day) } => format!("超龄离校日（{day}）"),
         Missing::OverAge { on: None } => "学生出生日期（用以确定超龄离校日）".into(),
     }
+}
+
+/// A special group (R22).
+pub fn special_group(g: SpecialGroup) -> &'static str {
+    match g {
+        SpecialGroup::LeftBehind => "留守儿童",
+        SpecialGroup::Orphan => "孤儿",
+        SpecialGroup::Disabled => "残疾",
+        SpecialGroup::PoorHousehold => "脱贫户",
+        SpecialGroup::Migrant => "随迁子女",
+    }
+}
+
+/// The special groups a student belongs to, joined by 、 (empty if none).
+pub fn special_groups(groups: SpecialGroups) -> String {
+    groups
+        .members()
+        .into_iter()
+        .map(special_group)
+        .collect::<Vec<_>>()
+        .join("、")
 }

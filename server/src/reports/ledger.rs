@@ -240,7 +240,11 @@ fn row(
                 .map(|s| s.registration_no.clone())
                 .unwrap_or_default(),
         ),
-        Cell::Text(student.map(special_groups).unwrap_or_default()),
+        Cell::Text(
+            student
+                .map(|s| labels::special_groups(crate::db::students::groups(s)))
+                .unwrap_or_default(),
+        ),
         text(labels::found_by(
             parse_stored(&c.found_by).map_err(corrupt)?,
         )),
@@ -298,21 +302,4 @@ fn closure_text(h: &history::CaseHistory) -> String {
     } else {
         words.to_owned()
     }
-}
-
-/// The special groups (R22) of a student, in words.
-fn special_groups(s: &student::Model) -> String {
-    let groups = [
-        (s.left_behind, "留守儿童"),
-        (s.orphan, "孤儿"),
-        (s.disabled, "残疾"),
-        (s.poor_household, "脱贫户"),
-        (s.migrant, "随迁子女"),
-    ];
-    groups
-        .iter()
-        .filter(|(yes, _)| *yes)
-        .map(|(_, name)| *name)
-        .collect::<Vec<_>>()
-        .join("、")
 }

@@ -6,7 +6,7 @@ pub mod roll;
 pub mod routes;
 pub mod transfer;
 
-use sync_protocol::students::{Guardian, SpecialGroups, StudentDetail};
+use sync_protocol::students::{Guardian, StudentDetail};
 use uuid::Uuid;
 
 use crate::db::entity::{guardian, student};
@@ -57,13 +57,7 @@ pub fn detail(
                 })
             })
             .collect::<anyhow::Result<_>>()?,
-        groups: SpecialGroups {
-            left_behind: row.left_behind,
-            orphan: row.orphan,
-            disabled: row.disabled,
-            poor_household: row.poor_household,
-            migrant: row.migrant,
-        },
+        groups: crate::db::students::groups(&row),
         name: row.name,
     })
 }

@@ -449,6 +449,13 @@ pub struct DueItem {
     pub hint: String,
 }
 
+impl DueItem {
+    /// Whether its deadline has passed on `today` (the last day in time is not overdue).
+    pub fn overdue_on(&self, today: NaiveDate) -> bool {
+        self.due_on.is_some_and(|day| today > day)
+    }
+}
+
 /// A GPS fix.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -254,7 +254,7 @@ async fn r18_console_today_shows_the_users_scope_and_the_write_offs_waiting() ->
     let student = student_of(&server, asked).await?;
     let waiting = supervisor.get("/console").await?;
     assert!(
-        waiting.body.contains(&format!("{student} · ")) && waiting.body.contains("申请核销"),
+        waiting.body.contains(&format!("{student}</a> · ")) && waiting.body.contains("申请核销"),
         "{}",
         waiting.body
     );
@@ -330,10 +330,172 @@ async fn console_cases_are_filtered_searched_and_scoped() -> anyhow::Result<()> 
     let bad = supervisor.get("/console/cases?status=nonsense").await?;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(
-        bad.body.contains("没有「nonsense」这个状态"),
+        bad.body.contains("「nonsense」不是有效的状态"),
         "{}",
         bad.body
     );
+    Ok(())
+}
+
+/// The case ids a console list page links to, sorted.
+fn listed(html: &str) -> Vec<String> {
+    let mut ids = uuids_after(rows(html), "href=\"/console/cases/");
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn r22_console_cases_filter_by_reason_township_special_group_and_overdue()
+-> anyhow::Result<()> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    use server::db::entity::{case, student};
+    let server = TestServer::start().await?;
+    let db = &server.state.db.write;
+    let mut supervisor = Browser::new(&server)?;
+    supervisor.sign_in("supervisor", tests::PASSWORD).await?;
+
+    // One case of religion as its reason, one pupil left behind: each filter finds it alone.
+    let marked = &server.home.cases[2];
+    case::Entity::update_many()
+        .col_expr(case::Column::Reason, Expr::value("guardian_neglect"))
+        .exec(db)
+        .await?;
+    case::Entity::update_many()
+        .col_expr(case::Column::Reason, Expr::value("religion"))
+        .filter(case::Column::Id.eq(marked.id))
+        .exec(db)
+        .await?;
+    student::Entity::update_many()
+        .col_expr(student::Column::LeftBehind, Expr::value(false))
+        .exec(db)
+        .await?;
+    student::Entity::update_many()
+        .col_expr(student::Column::LeftBehind, Expr::value(true))
+        .filter(student::Column::Id.eq(marked.student_id))
+        .exec(db)
+        .await?;
+    for query in ["reason=religion", "group=left_behind"] {
+        let page = supervisor.get(&format!("/console/cases?{query}")).await?;
+        assert_eq!(listed(&page.body), [marked.id.to_string()], "{query}");
+    }
+    let bad = supervisor.get("/console/cases?group=tall").await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("「tall」不是有效的特殊群体"),
+        "{}",
+        bad.body
+    );
+
+    // A township shows its schools' rows and no other township's.
+    let township = &server.home.townships[1];
+    let page = supervisor
+        .get(&format!("/console/cases?township={}", township.unit.id))
+        .await?;
+    let mut expected: Vec<String> = server
+        .home
+        .cases
+        .iter()
+        .filter(|c| c.township_id == township.unit.id)
+        .map(|c| c.id.to_string())
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty());
+    assert_eq!(listed(&page.body), expected);
+
+    // Overdue: exactly the rows the API's due list calls overdue.
+    let bearer = server.token("supervisor").await?;
+    let due = server
+        .get("/api/v1/cases/due?overdue=true&limit=500", &bearer)
+        .await?
+        .body
+        .json();
+    let mut overdue: Vec<String> = due["cases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["case_id"].as_str().map(str::to_owned))
+        .collect();
+    overdue.sort();
+    assert!(!overdue.is_empty(), "the fixtures have nothing overdue");
+    let page = supervisor.get("/console/cases?overdue=1").await?;
+    assert_eq!(listed(&page.body), overdue);
+    Ok(())
+}
+
+/// The number in "（共 N 条" on a review queue page.
+fn waiting_total(html: &str) -> anyhow::Result<u64> {
+    let (_, rest) = html
+        .split_once("（共 ")
+        .ok_or_else(|| anyhow::anyhow!("no total on the queue: {html}"))?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Ok(digits.parse()?)
+}
+
+#[tokio::test]
+async fn r21_the_review_queue_puts_the_longest_waiting_first_and_empties_as_reviewed()
+-> anyhow::Result<()> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    use server::db::entity::attempt;
+    let server = TestServer::start().await?;
+    let write_off = write_off_asked(&server).await?;
+    let mut supervisor = Browser::new(&server)?;
+    supervisor.sign_in("supervisor", tests::PASSWORD).await?;
+    let queue = supervisor.get("/console/reviews").await?;
+    assert_eq!(queue.status, StatusCode::OK);
+    assert!(
+        queue
+            .body
+            .contains(&format!("/console/cases/{write_off}\"")),
+        "the write-off waiting is listed: {}",
+        queue.body
+    );
+
+    // The last attempt listed, made the oldest, comes first with its age.
+    let last = uuids_after(rows(&queue.body), "#attempt-")
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("no attempt waits: {}", queue.body))?;
+    let recorded = attempt::Entity::find_by_id(last.parse::<uuid::Uuid>()?)
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no attempt {last}"))?;
+    let case = recorded.case_id;
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(400);
+    attempt::Entity::update_many()
+        .col_expr(attempt::Column::CreatedAt, Expr::value(long_ago))
+        .filter(attempt::Column::Id.eq(recorded.id))
+        .exec(&server.state.db.write)
+        .await?;
+    let queue = supervisor.get("/console/reviews").await?;
+    let first = format!("/console/cases/{case}#attempt-{}", recorded.id);
+    let listed = uuids_after(rows(&queue.body), "#attempt-");
+    assert_eq!(listed.first(), Some(&last), "{}", queue.body);
+    assert!(queue.body.contains(&first));
+    assert!(queue.body.contains("400 天"), "its age is shown");
+    let total = waiting_total(&queue.body)?;
+
+    // Reviewed, it leaves the queue.
+    let page = supervisor.get(&format!("/console/cases/{case}")).await?;
+    let token = hidden(&page.body, "csrf")?;
+    let target = recorded.id.to_string();
+    let form = attempt_review(&token, &target, "approved", "");
+    let approved = supervisor
+        .post(&format!("/console/cases/{case}/reviews"), &form)
+        .await?;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
+    let queue = supervisor.get("/console/reviews").await?;
+    assert_eq!(waiting_total(&queue.body)?, total - 1);
+    assert!(!queue.body.contains(&first));
+
+    // A teacher's queue holds their own school's evidence only.
+    let own: Vec<String> = server.school_cases().map(|c| c.id.to_string()).collect();
+    let mut teacher = Browser::new(&server)?;
+    teacher.sign_in("teacher", tests::PASSWORD).await?;
+    let queue = teacher.get("/console/reviews").await?;
+    let cases = uuids_after(rows(&queue.body), "href=\"/console/cases/");
+    assert!(!cases.is_empty(), "{}", queue.body);
+    assert!(cases.iter().all(|c| own.contains(c)), "{cases:?}");
     Ok(())
 }
 
@@ -415,7 +577,7 @@ async fn r18_r21_console_reviews_approve_reject_and_refuse_an_incomplete_write_o
     let path = format!("/console/cases/{case}");
     let page = supervisor.get(&path).await?;
     let token = hidden(&page.body, "csrf")?;
-    let attempts = ids_of(&page.body, "attempt-");
+    let attempts = uuids_after(&page.body, "id=\"attempt-");
     anyhow::ensure!(
         attempts.len() >= 2,
         "the case has two attempts: {attempts:?}"
@@ -522,10 +684,9 @@ fn attempt_review<'a>(
     ]
 }
 
-/// The ids in `id="<prefix><uuid>"` attributes of `html`, in order.
-fn ids_of(html: &str, prefix: &str) -> Vec<String> {
-    let marker = format!("id=\"{prefix}");
-    html.match_indices(&marker)
+/// The ids that follow each `marker` in `html`, in order.
+fn uuids_after(html: &str, marker: &str) -> Vec<String> {
+    html.match_indices(marker)
         .filter_map(|(i, _)| html.get(i + marker.len()..i + marker.len() + 36))
         .map(str::to_owned)
         .collect()
