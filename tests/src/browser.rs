@@ -24,6 +24,7 @@ pub struct Chromium {
     pub client: fantoccini::Client,
     _driver: Driver,
     _profile: tempfile::TempDir,
+    downloads: tempfile::TempDir,
 }
 
 /// The chromedriver process, stopped when dropped (even when a session never started).
@@ -51,13 +52,20 @@ impl Chromium {
                 })?,
         );
         let profile = tempfile::tempdir()?;
+        let downloads = tempfile::tempdir()?;
         let mut args: Vec<String> = ARGS.iter().map(|a| (*a).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.push(format!("--window-size={width},{height}"));
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),
-            serde_json::json!({ "args": args }),
+            serde_json::json!({
+                "args": args,
+                "prefs": {
+                    "download.default_directory": downloads.path(),
+                    "download.prompt_for_download": false,
+                },
+            }),
         );
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
@@ -81,7 +89,28 @@ impl Chromium {
             client,
             _driver: driver,
             _profile: profile,
+            downloads,
         })
+    }
+
+    /// The file named `name` once the browser has finished saving it in its downloads folder
+    /// (waiting up to 20 seconds), as bytes.
+    pub async fn downloaded(&self, name: &str) -> anyhow::Result<Vec<u8>> {
+        let path = self.downloads.path().join(name);
+        let started = Instant::now();
+        loop {
+            // Chromium writes to a `.crdownload` file and renames it when done.
+            if path.exists() {
+                return Ok(std::fs::read(&path)?);
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let saved: Vec<_> = std::fs::read_dir(self.downloads.path())?
+                    .filter_map(|e| e.ok().map(|e| e.file_name()))
+                    .collect();
+                anyhow::bail!("{name} was not downloaded; the folder holds {saved:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Saves a screenshot of the page as `docs/console/<name>.png` when `UPDATE_SCREENSHOTS` is

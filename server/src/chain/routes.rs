@@ -12,6 +12,9 @@ use crate::db;
 use crate::error::{ApiError, Json, Path};
 use crate::state::AppState;
 
+/// Who verifies a case's ledger: the bureau.
+pub const VERIFIERS: &[Role] = &[Role::Supervisor, Role::Admin];
+
 /// Recomputes the hash chain of a case in the caller's scope, compares every record with its
 /// last recorded state and every evidence file with its SHA-256, and lists what does not match,
 /// the earliest link first. Supervisors and administrators only.
@@ -29,15 +32,23 @@ async fn verify(
     user: AuthUser,
     Path(id): Path<CaseId>,
 ) -> Result<Json<Verification>, ApiError> {
-    if !matches!(user.role, Role::Supervisor | Role::Admin) {
+    Ok(Json(verified(&state, &user, id).await?))
+}
+
+/// The verification of case `id`'s ledger for `user`: the bureau's, in its scope; the API's and
+/// the console's.
+pub async fn verified(
+    state: &AppState,
+    user: &AuthUser,
+    id: CaseId,
+) -> Result<Verification, ApiError> {
+    if !VERIFIERS.contains(&user.role) {
         return Err(ApiError::forbidden("only the bureau verifies a ledger"));
     }
     db::cases::find(&state.db.read, user.scope(), id.0)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
-    Ok(Json(
-        verify_case(&state.db.read, &state.storage, id.0).await?,
-    ))
+    Ok(verify_case(&state.db.read, &state.storage, id.0).await?)
 }
 
 /// The ledger routes.

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use sync_protocol::CaseId;
@@ -52,6 +52,15 @@ struct Reviewing<'a> {
     missing: Option<Vec<String>>,
 }
 
+/// The pages a case page links to that the user's role may open.
+#[derive(Debug, Clone, Copy)]
+struct Links {
+    /// The report form and the day-5 written report.
+    printable: bool,
+    /// The ledger check.
+    verifiable: bool,
+}
+
 async fn shown(
     state: &AppState,
     who: &ConsoleUser,
@@ -75,13 +84,21 @@ async fn shown(
     } else {
         None
     };
-    let body = render(&detail, reviewing.as_ref());
+    let links = Links {
+        printable: crate::reports::form::READERS.contains(&who.user.role),
+        verifiable: crate::chain::routes::VERIFIERS.contains(&who.user.role),
+    };
+    let body = render(&detail, reviewing.as_ref(), links);
     let title = detail.case.student_name.as_str();
     let layout = page::layout(title, Some((&frame, &who.csrf)), body);
     Ok(page::answer(StatusCode::OK, layout))
 }
 
-/// `GET /console/media/{id}`: the original, with byte ranges.
+/// Photo types a browser shows by itself (no script inside), opened in the page rather than saved.
+const SHOWN_INLINE: &[&str] = &["image/jpeg", "image/png", "image/webp", "image/gif"];
+
+/// `GET /console/media/{id}`: the original, with byte ranges; a photo opens in the browser, any
+/// other file is saved.
 pub async fn original(
     State(state): State<MediaState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -89,9 +106,25 @@ pub async fn original(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Response {
-    crate::media::download::original(&state, &who.user, peer, &headers, id)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
+    let mut response =
+        match crate::media::download::original(&state, &who.user, peer, &headers, id).await {
+            Ok(response) => response,
+            Err(e) => return e.into_response(),
+        };
+    let out = response.headers_mut();
+    let photo = out
+        .get(header::CONTENT_TYPE)
+        .and_then(|t| t.to_str().ok())
+        .is_some_and(|t| SHOWN_INLINE.contains(&t));
+    let inline = out
+        .get(header::CONTENT_DISPOSITION)
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| d.strip_prefix("attachment"))
+        .and_then(|rest| HeaderValue::from_str(&format!("inline{rest}")).ok());
+    if let (true, Some(inline)) = (photo, inline) {
+        out.insert(header::CONTENT_DISPOSITION, inline);
+    }
+    response
 }
 
 /// `GET /console/media/{id}/thumbnail`.
@@ -106,7 +139,8 @@ pub async fn thumbnail(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-fn render(d: &CaseDetail, review: Option<&Reviewing<'_>>) -> Markup {
+/// The case page, with the `links` the user may follow.
+fn render(d: &CaseDetail, review: Option<&Reviewing<'_>>, links: Links) -> Markup {
     let c = &d.case;
     html! {
         h1 { (c.student_name) " " small { (labels::status(c.status)) } }
@@ -117,6 +151,15 @@ fn render(d: &CaseDetail, review: Option<&Reviewing<'_>>) -> Markup {
                 " · 原因 " (c.reason.map_or("未填写", labels::reason))
                 @if let Some(reason) = c.closure_reason { " · 申请核销：" (labels::closure(reason)) }
                 @if c.relapse_count > 0 { " · 反复辍学 " (c.relapse_count) " 次" }
+            }
+            p.files {
+                @if links.printable {
+                    a href=(format!("/console/cases/{}/report-form", c.id)) { "辍学报告表（打印）" }
+                    a href=(format!("/console/cases/{}/bureau-report", c.id)) { "第5日书面报告（打印）" }
+                }
+                @if links.verifiable {
+                    a href=(format!("/console/cases/{}/verify", c.id)) { "核验台账完整性" }
+                }
             }
         }
         (closure(d, review))

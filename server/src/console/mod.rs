@@ -5,8 +5,10 @@
 
 mod case;
 mod cases;
+mod chain;
 mod page;
 mod queue;
+mod reports;
 mod review;
 mod session;
 mod today;
@@ -35,7 +37,20 @@ pub fn router() -> Router<AppState> {
         .route("/console/cases", get(cases::page))
         .route("/console/cases/{id}", get(case::page))
         .route("/console/cases/{id}/reviews", post(review::post))
+        .route("/console/cases/{id}/report-form", get(reports::report_form))
+        .route(
+            "/console/cases/{id}/bureau-report",
+            get(reports::bureau_report),
+        )
+        .route("/console/cases/{id}/verify", get(chain::page))
         .route("/console/reviews", get(queue::page))
+        .route("/console/reports", get(reports::page))
+        .route("/console/reports/ledger.xlsx", get(reports::ledger_xlsx))
+        .route("/console/reports/ledger.csv", get(reports::ledger_csv))
+        .route(
+            "/console/reports/statistics.xlsx",
+            get(reports::statistics_xlsx),
+        )
         .route("/console/media/{id}", get(case::original))
         .route("/console/media/{id}/thumbnail", get(case::thumbnail))
         .route(

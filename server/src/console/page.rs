@@ -74,6 +74,7 @@ pub fn layout(title: &str, frame: Option<(&str, &str)>, body: Markup) -> Markup 
                         a href="/console" { "今日待办" }
                         a href="/console/cases" { "案件" }
                         a href="/console/reviews" { "待审核" }
+                        a href="/console/reports" { "报表" }
                         span.who { (who) }
                         form method="post" action="/console/logout" {
                             input type="hidden" name="csrf" value=(csrf);
@@ -118,6 +119,21 @@ pub fn answer(status: StatusCode, markup: Markup) -> Response {
 pub fn refused(status: StatusCode, why: &str) -> Response {
     let body = html! { section { h1 { "无法完成" } p.error { (why) } p { a href="/console" { "返回工作台" } } } };
     answer(status, layout("无法完成", None, body))
+}
+
+/// The page saying why the API's code refused `error`, in general words (a 500 is logged).
+pub fn refusal(error: &ApiError) -> Response {
+    match error {
+        ApiError::Forbidden(_) => refused(StatusCode::FORBIDDEN, "您的角色不能查看或办理此项。"),
+        ApiError::NotFound(_) => {
+            refused(StatusCode::NOT_FOUND, "没有找到，或它不在您的工作范围内。")
+        }
+        ApiError::Malformed { .. } | ApiError::Invalid { .. } => refused(
+            StatusCode::BAD_REQUEST,
+            "请求有误，请检查填写的内容（如月份）后重试。",
+        ),
+        other => failed(other),
+    }
 }
 
 /// A page for a failure of the server's own, logged with its cause.

@@ -29,8 +29,9 @@ use crate::sync::apply::Batch;
 enum Act {
     /// A change, pushed as a phone would.
     Push(Change),
-    /// A recording of the talk kept with the attempt (R20 asks for one of every attempt).
-    Recording(AttemptId),
+    /// A file kept as the attempt's evidence: a photo of the visit, or a recording of the talk
+    /// (R20 asks for one of every attempt).
+    Evidence(AttemptId, MediaKind),
 }
 
 /// One step: on `day`, `who` does `act`.
@@ -247,7 +248,12 @@ impl Script {
         let recorded = target == S::VocationalSchool;
         for day in [6, 9, 12] {
             let visit = self.attempt(day, Who::Teacher, (K::HomeVisit, O::Refused), crew);
-            self.record(day, Who::Teacher, visit, recorded);
+            if day == 6 {
+                self.evidence(day, Who::Teacher, visit, MediaKind::Photo);
+            }
+            if recorded {
+                self.evidence(day, Who::Teacher, visit, MediaKind::Audio);
+            }
         }
         match target {
             S::SchoolPersuasion => return,
@@ -273,7 +279,9 @@ impl Script {
         self.move_to(16, Who::Officer, S::JointPersuasion);
         for day in [18, 22, 26] {
             let joint = self.attempt(day, Who::Officer, (K::JointPersuasion, O::Refused), crew);
-            self.record(day, Who::Officer, joint, recorded);
+            if recorded {
+                self.evidence(day, Who::Officer, joint, MediaKind::Audio);
+            }
             if day == 18 {
                 self.approve(19, ReviewTarget::Attempt, joint.0);
             }
@@ -323,14 +331,13 @@ impl Script {
         }
     }
 
-    fn record(&mut self, after: i64, who: Who, attempt: AttemptId, recorded: bool) {
-        if recorded {
-            self.steps.push(Step {
-                day: self.casting.opened + Duration::days(after),
-                who,
-                act: Act::Recording(attempt),
-            });
-        }
+    /// A `kind` file kept with `attempt`, `after` days in.
+    fn evidence(&mut self, after: i64, who: Who, attempt: AttemptId, kind: MediaKind) {
+        self.steps.push(Step {
+            day: self.casting.opened + Duration::days(after),
+            who,
+            act: Act::Evidence(attempt, kind),
+        });
     }
 
     /// Plays the story in `txn`, step by step, each on its day; answers the case as it ends.
@@ -372,22 +379,17 @@ impl Script {
                         );
                     }
                 }
-                Act::Recording(attempt) => {
+                Act::Evidence(attempt, kind) => {
                     let row = row.ok_or_else(|| anyhow::anyhow!("case {} not open", self.case))?;
-                    let file = Generated {
-                        bytes: silence(seq).into(),
-                        content_type: "audio/wav",
-                        file_name: format!("劝返录音-{}.wav", step.day),
-                        kind: MediaKind::Audio,
-                    };
+                    let file = demo_file(*kind, step.day, seq)?;
                     let target = ("attempt", attempt.0);
                     let storage = &state.storage;
                     let media = generated::store(storage, &row, target, member.user.id, file)
                         .await
-                        .map_err(|e| anyhow::anyhow!("keeping a demo recording: {e}"))?;
+                        .map_err(|e| anyhow::anyhow!("keeping a demo file: {e}"))?;
                     record_media(txn, &media, &row)
                         .await
-                        .map_err(|e| anyhow::anyhow!("linking a demo recording: {e}"))?;
+                        .map_err(|e| anyhow::anyhow!("linking a demo file: {e}"))?;
                 }
             }
         }
@@ -401,6 +403,40 @@ impl Script {
 fn at(day: NaiveDate, seq: usize) -> DateTime<Utc> {
     let nine = day.and_hms_opt(1, 0, 0).unwrap_or_default().and_utc();
     nine + Duration::minutes(i64::try_from(seq).unwrap_or(0))
+}
+
+/// The demo's `kind` file of a step on `day`, told apart by `seed`: a recording or a photo.
+fn demo_file(kind: MediaKind, day: NaiveDate, seed: usize) -> anyhow::Result<Generated> {
+    Ok(match kind {
+        MediaKind::Photo => Generated {
+            bytes: photo(seed)?.into(),
+            content_type: "image/jpeg",
+            file_name: format!("家访照片-{day}.jpg"),
+            kind,
+        },
+        _ => Generated {
+            bytes: silence(seed).into(),
+            content_type: "audio/wav",
+            file_name: format!("劝返录音-{day}.wav"),
+            kind: MediaKind::Audio,
+        },
+    })
+}
+
+/// A 320×240 JPEG of a sky over a field, its colours told apart by `seed`.
+fn photo(seed: usize) -> anyhow::Result<Vec<u8>> {
+    let tint = u8::try_from(seed % 64).unwrap_or(0);
+    let picture = image::RgbImage::from_fn(320, 240, |x, y| {
+        let shade = u8::try_from((x + y) % 64).unwrap_or(0);
+        if y < 140 {
+            image::Rgb([120 + shade, 170 + tint, 230])
+        } else {
+            image::Rgb([60 + tint, 130 + shade, 50])
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut out, image::ImageFormat::Jpeg)?;
+    Ok(out.into_inner())
 }
 
 /// A second of silence as an 8 kHz, 8-bit mono WAV file, told apart by `seed` in its last byte.

@@ -22,7 +22,7 @@ use crate::error::{ApiError, Path};
 use crate::state::AppState;
 
 /// Who may print the form: the school that files it, the township and the bureau that act on it.
-pub(super) const READERS: &[Role] = &[
+pub const READERS: &[Role] = &[
     Role::Teacher,
     Role::SchoolLead,
     Role::TownshipOfficer,

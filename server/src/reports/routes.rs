@@ -37,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 const MAX_PERIOD_DAYS: i64 = 3 * 366;
 
 /// Who may export a ledger: the school's lead, the township, the bureau (R23: not every user).
-const EXPORTERS: &[Role] = &[Role::SchoolLead, Role::TownshipOfficer, Role::Supervisor];
+pub const EXPORTERS: &[Role] = &[Role::SchoolLead, Role::TownshipOfficer, Role::Supervisor];
 
 /// The filter `query` asks `user` for, or why not.
 fn filter_for(user: &AuthUser, query: &LedgerQuery) -> Result<LedgerFilter, ApiError> {
@@ -104,7 +104,9 @@ async fn heading(
     })
 }
 
-async fn export(
+/// The ledger of `query`'s period in `user`'s scope as a download of `format`, audited; the
+/// API's and the console's.
+pub async fn ledger_file(
     state: AppState,
     user: AuthUser,
     query: LedgerQuery,
@@ -170,7 +172,7 @@ async fn ledger_csv(
     user: AuthUser,
     Query(query): Query<LedgerQuery>,
 ) -> Result<Response, ApiError> {
-    export(state, user, query, ExportFormat::Csv).await
+    ledger_file(state, user, query, ExportFormat::Csv).await
 }
 
 /// The ledger (台账) of the caller's scope for a period as an Excel workbook, streamed.
@@ -188,7 +190,7 @@ async fn ledger_xlsx(
     user: AuthUser,
     Query(query): Query<LedgerQuery>,
 ) -> Result<Response, ApiError> {
-    export(state, user, query, ExportFormat::Xlsx).await
+    ledger_file(state, user, query, ExportFormat::Xlsx).await
 }
 
 /// The statistics of `query`'s period in `user`'s scope.
@@ -243,8 +245,18 @@ async fn statistics_xlsx(
     user: AuthUser,
     Query(query): Query<LedgerQuery>,
 ) -> Result<Response, ApiError> {
-    let (filter, stats) = statistics_of(&state, &user, &query).await?;
-    let heading = heading(&state, &user, &filter, "控辍保学统计表").await?;
+    statistics_file(&state, &user, &query).await
+}
+
+/// The statistics form of `query`'s period in `user`'s scope as a workbook download; the API's
+/// and the console's.
+pub async fn statistics_file(
+    state: &AppState,
+    user: &AuthUser,
+    query: &LedgerQuery,
+) -> Result<Response, ApiError> {
+    let (filter, stats) = statistics_of(state, user, query).await?;
+    let heading = heading(state, user, &filter, "控辍保学统计表").await?;
     let book = super::statistics_book::workbook(&stats, &heading)
         .map_err(|e| anyhow::anyhow!("writing the statistics workbook: {e}"))?;
     let name = format!("statistics-{}-{}.xlsx", filter.from, filter.to);

@@ -12,12 +12,25 @@ struct Browser {
     cookies: Vec<(String, String)>,
 }
 
-/// An answer: status, where it points, the `Set-Cookie` lines and the body.
+/// An answer: status, where it points, the `Set-Cookie` lines, the headers and the body (as
+/// text, and as bytes for a download).
 struct Page {
     status: StatusCode,
     location: Option<String>,
     set_cookies: Vec<String>,
+    headers: reqwest::header::HeaderMap,
     body: String,
+    bytes: Vec<u8>,
+}
+
+impl Page {
+    /// The header `name` as text, empty when absent.
+    fn header(&self, name: reqwest::header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
 }
 
 impl Browser {
@@ -60,15 +73,19 @@ impl Browser {
                 self.cookies.push((name.to_owned(), value));
             }
         }
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        let bytes = answer.bytes().await?.to_vec();
         Ok(Page {
-            status: answer.status(),
-            location: answer
-                .headers()
+            status,
+            location: headers
                 .get(LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             set_cookies,
-            body: answer.text().await?,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            headers,
+            bytes,
         })
     }
 
@@ -501,15 +518,20 @@ async fn r21_the_review_queue_puts_the_longest_waiting_first_and_empties_as_revi
 
 /// A fixture case of the home district with a recording, and the recording's id.
 async fn recorded_case(server: &TestServer) -> anyhow::Result<(uuid::Uuid, uuid::Uuid)> {
+    case_with(server, "audio").await
+}
+
+/// A fixture case of the home district with a `kind` file, and the file's id.
+async fn case_with(server: &TestServer, kind: &str) -> anyhow::Result<(uuid::Uuid, uuid::Uuid)> {
     use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
     use server::db::entity::media_object;
     let ids: Vec<uuid::Uuid> = server.home.cases.iter().map(|c| c.id).collect();
     let audio = media_object::Entity::find()
         .filter(media_object::Column::CaseId.is_in(ids))
-        .filter(media_object::Column::Kind.eq("audio"))
+        .filter(media_object::Column::Kind.eq(kind))
         .one(&server.state.db.read)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("no fixture case has a recording"))?;
+        .ok_or_else(|| anyhow::anyhow!("no fixture case has a {kind} file"))?;
     Ok((audio.case_id, audio.id))
 }
 
@@ -564,6 +586,158 @@ async fn r23_a_case_page_is_scoped_audited_and_its_recordings_seek() -> anyhow::
     assert!(refused.body.contains("不在您的工作范围内"));
     let file = teacher.get(&format!("/console/media/{audio}")).await?;
     assert_eq!(file.status, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test]
+async fn r21_a_photo_opens_in_the_browser_and_a_recording_is_saved() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let (case, photo) = case_with(&server, "photo").await?;
+    let (_, audio) = recorded_case(&server).await?;
+    let mut supervisor = Browser::new(&server)?;
+    supervisor.sign_in("supervisor", tests::PASSWORD).await?;
+    let page = supervisor.get(&format!("/console/cases/{case}")).await?;
+    let thumbnail =
+        format!("<a href=\"/console/media/{photo}\"><img src=\"/console/media/{photo}/thumbnail\"");
+    assert!(page.body.contains(&thumbnail), "{}", page.body);
+    let small = supervisor
+        .get(&format!("/console/media/{photo}/thumbnail"))
+        .await?;
+    assert_eq!(small.status, StatusCode::OK);
+    assert_eq!(small.header(reqwest::header::CONTENT_TYPE), "image/jpeg");
+    let full = supervisor.get(&format!("/console/media/{photo}")).await?;
+    assert_eq!(full.status, StatusCode::OK);
+    assert_eq!(full.header(reqwest::header::CONTENT_TYPE), "image/jpeg");
+    let shown = full.header(reqwest::header::CONTENT_DISPOSITION);
+    assert!(shown.starts_with("inline;"), "{shown}");
+    image::load_from_memory(&full.bytes)?;
+    let saved = supervisor.get(&format!("/console/media/{audio}")).await?;
+    let disposition = saved.header(reqwest::header::CONTENT_DISPOSITION);
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn r22_the_console_downloads_the_ledger_and_statistics_and_prints_a_cases_forms()
+-> anyhow::Result<()> {
+    use calamine::{Reader as _, Xlsx};
+    let server = TestServer::start().await?;
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let mut supervisor = Browser::new(&server)?;
+    supervisor.sign_in("supervisor", tests::PASSWORD).await?;
+    let reports = supervisor.get("/console/reports").await?;
+    assert!(
+        reports
+            .body
+            .contains("action=\"/console/reports/ledger.xlsx\""),
+        "{}",
+        reports.body
+    );
+
+    // The workbooks open, with their titles.
+    for (path, sheet, title) in [
+        ("ledger.xlsx", None, "控辍保学台账"),
+        ("statistics.xlsx", Some("统计表"), "控辍保学统计表"),
+    ] {
+        let file = supervisor
+            .get(&format!("/console/reports/{path}?month={month}"))
+            .await?;
+        assert_eq!(file.status, StatusCode::OK, "{path}: {}", file.body);
+        assert!(
+            file.header(reqwest::header::CONTENT_DISPOSITION)
+                .starts_with("attachment")
+        );
+        let mut book = Xlsx::new(std::io::Cursor::new(file.bytes.clone()))?;
+        let name = match sheet {
+            Some(name) => name.to_owned(),
+            None => book.sheet_names().first().cloned().unwrap_or_default(),
+        };
+        let range = book.worksheet_range(&name)?;
+        let first = range
+            .get((0, 0))
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(first.contains(title), "{path}: {first}");
+    }
+    let csv = supervisor.get("/console/reports/ledger.csv").await?;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains("立案日期"));
+    let bad = supervisor
+        .get("/console/reports/ledger.xlsx?month=2026-13")
+        .await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("请检查填写的内容"), "{}", bad.body);
+
+    // A case's forms, printable, from its page.
+    let case = server.home.cases[0].id;
+    let page = supervisor.get(&format!("/console/cases/{case}")).await?;
+    for form in ["report-form", "bureau-report"] {
+        let link = format!("/console/cases/{case}/{form}");
+        assert!(page.body.contains(&link), "{}", page.body);
+        let printed = supervisor.get(&link).await?;
+        assert_eq!(printed.status, StatusCode::OK, "{form}: {}", printed.body);
+        assert!(
+            printed
+                .header(reqwest::header::CONTENT_TYPE)
+                .starts_with("text/html")
+        );
+    }
+
+    // A teacher exports nothing, and prints no other school's form.
+    let mut teacher = Browser::new(&server)?;
+    teacher.sign_in("teacher", tests::PASSWORD).await?;
+    let refused = teacher
+        .get(&format!("/console/reports/ledger.xlsx?month={month}"))
+        .await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("您的角色不能"), "{}", refused.body);
+    let elsewhere = server
+        .home
+        .cases
+        .iter()
+        .find(|c| c.school_id != server.home.townships[0].schools[0].id)
+        .ok_or_else(|| anyhow::anyhow!("no case of another school"))?;
+    let hidden_form = teacher
+        .get(&format!("/console/cases/{}/report-form", elsewhere.id))
+        .await?;
+    assert_eq!(hidden_form.status, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test]
+async fn console_ledger_check_says_intact_and_names_a_tampered_record() -> anyhow::Result<()> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    use server::db::entity::attempt;
+    let server = TestServer::start().await?;
+    let (case, _) = recorded_case(&server).await?;
+    let mut supervisor = Browser::new(&server)?;
+    supervisor.sign_in("supervisor", tests::PASSWORD).await?;
+    let path = format!("/console/cases/{case}/verify");
+    let page = supervisor.get(&format!("/console/cases/{case}")).await?;
+    assert!(page.body.contains(&path), "{}", page.body);
+    let intact = supervisor.get(&path).await?;
+    assert_eq!(intact.status, StatusCode::OK);
+    assert!(intact.body.contains("台账完整"), "{}", intact.body);
+
+    // A note rewritten in the database, behind the ledger's back, is named.
+    attempt::Entity::update_many()
+        .col_expr(attempt::Column::Notes, Expr::value("改过的记录"))
+        .filter(attempt::Column::CaseId.eq(case))
+        .exec(&server.state.db.write)
+        .await?;
+    let tampered = supervisor.get(&path).await?;
+    assert!(tampered.body.contains("台账异常"), "{}", tampered.body);
+    assert!(
+        tampered.body.contains("<td>劝返记录</td>"),
+        "{}",
+        tampered.body
+    );
+
+    let mut lead = Browser::new(&server)?;
+    lead.sign_in("school_lead", tests::PASSWORD).await?;
+    let refused = lead.get(&path).await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
     Ok(())
 }
 
@@ -684,6 +858,16 @@ fn attempt_review<'a>(
     ]
 }
 
+/// Whether the page in `browser` fits its window's width (no sideways scrolling).
+async fn fits_width(browser: &fantoccini::Client) -> anyhow::Result<serde_json::Value> {
+    Ok(browser
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            Vec::new(),
+        )
+        .await?)
+}
+
 /// The ids that follow each `marker` in `html`, in order.
 fn uuids_after(html: &str, marker: &str) -> Vec<String> {
     html.match_indices(marker)
@@ -695,6 +879,7 @@ fn uuids_after(html: &str, marker: &str) -> Vec<String> {
 #[tokio::test]
 #[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run installs them and runs ignored tests"]
 async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::Result<()> {
+    use chrono::Datelike as _;
     use fantoccini::Locator;
     let server = TestServer::start().await?;
     let chromium = tests::browser::Chromium::start(1280, 900).await?;
@@ -728,13 +913,7 @@ async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::
 
     // At a phone's width the page wraps instead of scrolling sideways.
     browser.set_window_size(360, 800).await?;
-    let fits = browser
-        .execute(
-            "return document.documentElement.scrollWidth <= window.innerWidth",
-            Vec::new(),
-        )
-        .await?;
-    assert_eq!(fits, serde_json::Value::Bool(true));
+    assert_eq!(fits_width(browser).await?, serde_json::Value::Bool(true));
     chromium.screenshot("today-phone").await?;
     browser.set_window_size(1280, 900).await?;
 
@@ -792,6 +971,10 @@ async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::
     let at = seeked.as_f64().unwrap_or_default();
     assert!((0.4..0.6).contains(&at), "the player sought to {seeked}");
     chromium.screenshot("case").await?;
+    browser.set_window_size(360, 800).await?;
+    assert_eq!(fits_width(browser).await?, serde_json::Value::Bool(true));
+    chromium.screenshot("case-phone").await?;
+    browser.set_window_size(1280, 900).await?;
 
     // Reviews from the page's own forms: one attempt rejected with a reason, another approved.
     let forms = browser
@@ -848,6 +1031,70 @@ async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::
         .text()
         .await?;
     assert!(refusal.contains("公安部门证明"), "{refusal}");
+
+    // A visit photo's thumbnail opens the photo itself in the browser.
+    let (pictured, _) = case_with(&server, "photo").await?;
+    browser
+        .goto(&format!("{}/console/cases/{pictured}", server.url))
+        .await?;
+    browser
+        .wait()
+        .for_element(Locator::Css(".files a img"))
+        .await?
+        .click()
+        .await?;
+    let opened = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const check = () => {
+               const img = document.images[0];
+               if (location.pathname.startsWith('/console/media/') && img && img.complete) {
+                 done(img.naturalWidth);
+               } else { setTimeout(check, 50); }
+             };
+             check();",
+            Vec::new(),
+        )
+        .await?;
+    assert!(
+        opened.as_u64().unwrap_or_default() > 0,
+        "the photo shows: {opened}"
+    );
+
+    // The ledger workbook downloads from the reports page and opens.
+    browser.goto(&format!("{}/console", server.url)).await?;
+    browser
+        .find(Locator::Css("header a[href='/console/reports']"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .wait()
+        .for_element(Locator::Css(
+            "form[action='/console/reports/ledger.xlsx'] button",
+        ))
+        .await?
+        .click()
+        .await?;
+    let today = chrono::Utc::now().date_naive();
+    let first = today.with_day(1).unwrap_or(today);
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .map_or(today, |next| next - chrono::Duration::days(1));
+    let book = chromium
+        .downloaded(&format!("ledger-{first}-{last}.xlsx"))
+        .await?;
+    let mut book: calamine::Xlsx<_> = calamine::Reader::new(std::io::Cursor::new(book))?;
+    let sheet = calamine::Reader::sheet_names(&book)
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let range = calamine::Reader::worksheet_range(&mut book, &sheet)?;
+    let title = range
+        .get((0, 0))
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(title.contains("控辍保学台账"), "{title}");
 
     // Signing out from the page's own form ends the session.
     browser.goto(&format!("{}/console", server.url)).await?;
