@@ -35,6 +35,12 @@ pub enum Action {
     ReconcileRoll,
     /// An account was disabled (its sessions ended) or enabled again.
     SetAccountDisabled,
+    /// An administrator added an account (username, role and unit in the detail).
+    AddAccount,
+    /// An administrator gave an account a new password (its sessions ended).
+    ResetPassword,
+    /// An administrator added an org unit (kind, name, code and parent in the detail).
+    AddOrgUnit,
     /// A case with its attempts (family circumstances of a minor) was read.
     ReadCase,
     /// An evidence file (or its thumbnail) was downloaded.
@@ -57,6 +63,9 @@ impl Action {
             Self::ReconcileRoll => "roll.reconcile",
             Self::ReadRoll => "roll.read",
             Self::SetAccountDisabled => "account.set_disabled",
+            Self::AddAccount => "account.add",
+            Self::ResetPassword => "account.reset_password",
+            Self::AddOrgUnit => "org_unit.add",
             Self::ReadCase => "case.read",
             Self::ReadEvidence => "evidence.read",
             Self::PullAttempts => "sync.pull",
@@ -72,7 +81,8 @@ impl Action {
             Self::PullAttempts => "sync",
             Self::ExportLedger => "ledger",
             Self::CompareRoll | Self::ReconcileRoll | Self::ReadRoll => "roll",
-            Self::SetAccountDisabled => "account",
+            Self::SetAccountDisabled | Self::AddAccount | Self::ResetPassword => "account",
+            Self::AddOrgUnit => "org_unit",
         }
     }
 }

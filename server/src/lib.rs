@@ -3,6 +3,7 @@
 //! [`router`] builds the HTTP application from the route table (`routes.rs`) and [`serve`] runs
 //! it on a listener until a shutdown signal; `main.rs` and the tests both use them.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod calendar;

@@ -16,6 +16,53 @@ use crate::db::entity::{case, guardian, org_unit, student, user};
 use crate::personal_data::Sealer;
 use crate::students::seal_context;
 
+/// The longest name, code or username the records take (in characters).
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Why an org unit or an account cannot be created as asked: the rule, in English; a caller
+/// that speaks to people puts it in their words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The unit's parent is not of the kind its kind goes under.
+    #[error("a {} must be under a {parent}", .kind.as_str())]
+    WrongParent {
+        /// The unit's kind.
+        kind: OrgUnitKind,
+        /// The kind it goes under.
+        parent: &'static str,
+    },
+    /// Another unit has the code.
+    #[error("another org unit has that code")]
+    CodeTaken,
+    /// Another account has the username.
+    #[error("another account has that username")]
+    UsernameTaken,
+    /// A name, code or username is empty or longer than [`MAX_NAME_CHARS`].
+    #[error("names, codes and usernames need 1 to {MAX_NAME_CHARS} characters")]
+    BadName,
+    /// The role does not belong to the unit's kind.
+    #[error("a {} belongs to a {}", .role.as_str(), .kind.as_str())]
+    WrongUnitForRole {
+        /// The role asked for.
+        role: Role,
+        /// The kind of unit it belongs to.
+        kind: OrgUnitKind,
+    },
+    /// A record named is not in the administrator's district.
+    #[error("no such record in the district")]
+    NotInDistrict,
+}
+
+/// Whether each of `names` has 1 to [`MAX_NAME_CHARS`] characters (surrounding spaces aside).
+fn well_named(names: &[&str]) -> Result<(), Refusal> {
+    let fits = |n: &&str| (1..=MAX_NAME_CHARS).contains(&n.trim().chars().count());
+    if names.iter().all(fits) {
+        Ok(())
+    } else {
+        Err(Refusal::BadName)
+    }
+}
+
 /// Creates an org unit under `parent` (none only for a district).
 pub async fn org_unit(
     db: &impl ConnectionTrait,
@@ -33,20 +80,21 @@ pub async fn org_unit(
         .map(|p| p.kind.parse::<OrgUnitKind>())
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    anyhow::ensure!(
-        parent_kind == expected_parent,
-        "a {} must be under {}, not {}",
-        kind.as_str(),
-        expected_parent.map_or("nothing", OrgUnitKind::as_str),
-        parent_kind.map_or("nothing", OrgUnitKind::as_str),
-    );
+    if parent_kind != expected_parent {
+        let parent = expected_parent.map_or("nothing", OrgUnitKind::as_str);
+        return Err(Refusal::WrongParent { kind, parent }.into());
+    }
+    well_named(&[name, code])?;
+    if db::org::unit_by_code(db, code).await?.is_some() {
+        return Err(Refusal::CodeTaken.into());
+    }
     let id = Uuid::now_v7();
     let row = org_unit::Model {
         id,
         parent_id: parent.map(|p| p.id),
         kind: kind.as_str().to_owned(),
-        name: name.to_owned(),
-        code: code.to_owned(),
+        name: name.trim().to_owned(),
+        code: code.trim().to_owned(),
         district_id: parent.map_or(id, |p| p.district_id),
         township_id: if kind == OrgUnitKind::Township {
             Some(id)
@@ -77,23 +125,20 @@ pub async fn user(
     unit: &org_unit::Model,
     password_plain: &str,
 ) -> anyhow::Result<user::Model> {
-    anyhow::ensure!(
-        unit.kind == role.org_unit_kind().as_str(),
-        "a {} belongs to a {}, but `{}` is a {}",
-        role.as_str(),
-        role.org_unit_kind().as_str(),
-        unit.code,
-        unit.kind
-    );
-    anyhow::ensure!(
-        password_plain.chars().count() >= 8,
-        "a password needs at least 8 characters"
-    );
+    let kind = role.org_unit_kind();
+    if unit.kind != kind.as_str() {
+        return Err(Refusal::WrongUnitForRole { role, kind }.into());
+    }
+    well_named(&[username, display_name])?;
+    password::long_enough(password_plain)?;
+    if db::users::by_username(db, username).await?.is_some() {
+        return Err(Refusal::UsernameTaken.into());
+    }
     let now = Utc::now();
     let row = user::Model {
         id: Uuid::now_v7(),
-        username: username.to_owned(),
-        display_name: display_name.to_owned(),
+        username: username.trim().to_owned(),
+        display_name: display_name.trim().to_owned(),
         role: role.as_str().to_owned(),
         org_unit_id: unit.id,
         password_hash: password::hash(password_plain)?,

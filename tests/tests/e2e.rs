@@ -22,6 +22,8 @@ mod chain;
 mod closures;
 #[path = "e2e/console.rs"]
 mod console;
+#[path = "e2e/console_admin.rs"]
+mod console_admin;
 #[path = "e2e/convergence.rs"]
 mod convergence;
 #[path = "e2e/due.rs"]

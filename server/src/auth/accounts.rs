@@ -22,16 +22,25 @@ pub async fn reset_password(
     username: &str,
     password_plain: &str,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        password_plain.chars().count() >= 8,
-        "a password needs at least 8 characters"
-    );
-    let hash = password::hash(password_plain)?;
     let txn = db.begin().await?;
     let account = by_username(&txn, username).await?;
-    db::users::set_password_hash(&txn, account.id, hash, Utc::now()).await?;
-    db::sessions::revoke_user(&txn, account.id, Utc::now()).await?;
+    set_password(&txn, account.id, password_plain).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Sets `password_plain` as the password of account `id` and ends every session it has; call
+/// it inside a transaction. A password too short is refused with [`password::TooShort`].
+pub async fn set_password(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
+    password_plain: &str,
+) -> anyhow::Result<()> {
+    password::long_enough(password_plain)?;
+    let hash = password::hash(password_plain)?;
+    let now = Utc::now();
+    db::users::set_password_hash(txn, id, hash, now).await?;
+    db::sessions::revoke_user(txn, id, now).await?;
     Ok(())
 }
 

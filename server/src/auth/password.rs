@@ -46,3 +46,20 @@ mod tests {
         assert!(!verify("correct horse", "not a hash"));
     }
 }
+
+/// The fewest characters a password may have.
+pub const MIN_CHARS: usize = 8;
+
+/// A password shorter than [`MIN_CHARS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a password needs at least {MIN_CHARS} characters")]
+pub struct TooShort;
+
+/// Whether `plain` is long enough to be a password.
+pub fn long_enough(plain: &str) -> Result<(), TooShort> {
+    if plain.chars().count() >= MIN_CHARS {
+        Ok(())
+    } else {
+        Err(TooShort)
+    }
+}

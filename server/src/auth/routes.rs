@@ -122,8 +122,9 @@ async fn enable_user(
     set_disabled(&state, peer, &user, id, false).await
 }
 
-/// What both account routes do: check the role and the district, change, audit.
-async fn set_disabled(
+/// What both account routes (and the console) do: check the role and the district, change,
+/// audit.
+pub async fn set_disabled(
     state: &AppState,
     peer: SocketAddr,
     user: &AuthUser,

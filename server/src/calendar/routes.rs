@@ -64,6 +64,20 @@ async fn put_calendar(
     Path(year): Path<i32>,
     Json(schedule): Json<YearSchedule>,
 ) -> Result<StatusCode, ApiError> {
+    load(&state, &user, peer.ip(), year, &schedule).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Loads (or replaces) `schedule` as the `year`'s for `user`, an administrator, audited as
+/// `calendar.load`; the API's and the console's. A schedule for another year, or one that does
+/// not hold together, is `invalid_parameter`.
+pub async fn load(
+    state: &AppState,
+    user: &AuthUser,
+    peer: std::net::IpAddr,
+    year: i32,
+    schedule: &YearSchedule,
+) -> Result<(), ApiError> {
     if user.role != Role::Admin {
         return Err(ApiError::forbidden(
             "only an administrator loads holiday schedules",
@@ -76,7 +90,7 @@ async fn put_calendar(
         )));
     }
     let txn = sea_orm::TransactionTrait::begin(&state.db.write).await?;
-    match store::save(&txn, &schedule, Some(user.id)).await {
+    match store::save(&txn, schedule, Some(user.id)).await {
         Ok(()) => {}
         Err(StoreError::Invalid(e)) => {
             return Err(ApiError::invalid_parameter(e.to_string()));
@@ -85,13 +99,13 @@ async fn put_calendar(
     }
     audit::record(
         &txn,
-        &user,
-        Some(peer.ip()),
+        user,
+        Some(peer),
         audit::Action::LoadCalendar,
         None,
         serde_json::json!({ "year": year, "source": schedule.source }),
     )
     .await?;
     txn.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

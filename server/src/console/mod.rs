@@ -3,6 +3,7 @@
 //! with every asset in the binary; each page is scoped as the API is for the signed-in role and
 //! calls the same domain functions (no second copy of a rule). See docs/console.md.
 
+mod admin;
 mod case;
 mod cases;
 mod chain;
@@ -23,11 +24,15 @@ use crate::state::AppState;
 
 pub use session::SESSION_HOURS;
 
-/// Who is signed in, as the page header names them: their name and role.
-async fn frame(state: &AppState, user: &AuthUser) -> Result<String, ApiError> {
+/// Who is signed in, as the page header names them (their name and role), and whether the
+/// header links to administration.
+async fn frame(state: &AppState, user: &AuthUser) -> Result<page::Frame, ApiError> {
     let me = crate::db::users::by_id(&state.db.read, user.id).await?;
     let name = me.map_or_else(String::new, |u| u.display_name);
-    Ok(format!("{name}（{}）", labels::role(user.role)))
+    Ok(page::Frame {
+        who: format!("{name}（{}）", labels::role(user.role)),
+        admin: user.role == sync_protocol::org::Role::Admin,
+    })
 }
 
 /// The console's routes.
@@ -58,4 +63,5 @@ pub fn router() -> Router<AppState> {
             get(session::login_page).post(session::login),
         )
         .route("/console/logout", post(session::logout))
+        .merge(admin::router())
 }

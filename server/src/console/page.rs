@@ -51,13 +51,25 @@ form.review input{flex:1 1 12rem;padding:.25rem}
 ul.missing{color:#b42318}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin-bottom:1rem}
 form.filters input,form.filters select{padding:.3rem;font-size:1rem;max-width:100%}
+nav.sub{display:flex;flex-wrap:wrap;gap:.5rem 1rem;margin-bottom:.8rem}
+form.admin label{display:block;margin:.5rem 0}
+form.admin input,form.admin textarea{display:block;width:100%;max-width:32rem;padding:.3rem;font-size:1rem}
 @media (max-width:40rem){table,tbody,tr,td,th{display:block}thead{display:none}
  td{border:0;padding:.1rem 0}tr{border-bottom:1px solid #e4e7eb;padding:.4rem 0}}
 ";
 
+/// The signed-in part of the header: who, and whether to link to administration.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The user's name and role.
+    pub who: String,
+    /// Whether the user administers the district.
+    pub admin: bool,
+}
+
 /// A page: `title`, the signed-in frame around `body` if `frame` is given (who, and the
-/// sign-out form with its token).
-pub fn layout(title: &str, frame: Option<(&str, &str)>, body: Markup) -> Markup {
+/// sign-out form with the session's token).
+pub fn layout(title: &str, frame: Option<(&Frame, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -70,12 +82,13 @@ pub fn layout(title: &str, frame: Option<(&str, &str)>, body: Markup) -> Markup 
             body {
                 header {
                     a href="/console" { strong { "控辍保学工作台" } }
-                    @if let Some((who, csrf)) = frame {
+                    @if let Some((frame, csrf)) = frame {
                         a href="/console" { "今日待办" }
                         a href="/console/cases" { "案件" }
                         a href="/console/reviews" { "待审核" }
                         a href="/console/reports" { "报表" }
-                        span.who { (who) }
+                        @if frame.admin { a href="/console/admin" { "管理" } }
+                        span.who { (frame.who) }
                         form method="post" action="/console/logout" {
                             input type="hidden" name="csrf" value=(csrf);
                             button type="submit" { "退出登录" }

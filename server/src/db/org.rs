@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use sync_protocol::org::OrgUnitKind;
 use uuid::Uuid;
 
@@ -24,6 +26,18 @@ async fn names<E: EntityTrait>(
         .all(db)
         .await?;
     Ok(pairs.into_iter().collect())
+}
+
+/// Every org unit of `district` (the district itself included), by code.
+pub async fn of_district(
+    db: &impl ConnectionTrait,
+    district: Uuid,
+) -> Result<Vec<org_unit::Model>, DbErr> {
+    org_unit::Entity::find()
+        .filter(org_unit::Column::DistrictId.eq(district))
+        .order_by_asc(org_unit::Column::Code)
+        .all(db)
+        .await
 }
 
 /// The names of the org units `ids`, by id.

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect as _};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect as _,
+};
 use uuid::Uuid;
 
 use crate::db::Scope;
@@ -48,6 +50,18 @@ pub async fn of_devices(
 /// The account `id`.
 pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id).one(db).await
+}
+
+/// The accounts of the org units `units`, by username.
+pub async fn in_units(
+    db: &impl ConnectionTrait,
+    units: Vec<Uuid>,
+) -> Result<Vec<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::OrgUnitId.is_in(units))
+        .order_by_asc(user::Column::Username)
+        .all(db)
+        .await
 }
 
 /// The account `id`, if it belongs to an org unit inside `scope` (an administrator's district).

@@ -6,7 +6,7 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use tests::TestServer;
 
 /// A browser without JavaScript: follows nothing by itself, keeps the cookies it is given.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     cookies: Vec<(String, String)>,
@@ -14,12 +14,12 @@ struct Browser {
 
 /// An answer: status, where it points, the `Set-Cookie` lines, the headers and the body (as
 /// text, and as bytes for a download).
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<String>,
     set_cookies: Vec<String>,
     headers: reqwest::header::HeaderMap,
-    body: String,
+    pub(crate) body: String,
     bytes: Vec<u8>,
 }
 
@@ -34,7 +34,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new(server: &TestServer) -> anyhow::Result<Self> {
+    pub(crate) fn new(server: &TestServer) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
@@ -89,18 +89,18 @@ impl Browser {
         })
     }
 
-    async fn get(&mut self, path: &str) -> anyhow::Result<Page> {
+    pub(crate) async fn get(&mut self, path: &str) -> anyhow::Result<Page> {
         let request = self.http.get(format!("{}{path}", self.base));
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> anyhow::Result<Page> {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> anyhow::Result<Page> {
         let request = self.http.post(format!("{}{path}", self.base));
         self.send(with_form(request, form)).await
     }
 
     /// Signs in as `username` through the form, answering the last page.
-    async fn sign_in(&mut self, username: &str, password: &str) -> anyhow::Result<Page> {
+    pub(crate) async fn sign_in(&mut self, username: &str, password: &str) -> anyhow::Result<Page> {
         let form = self.get("/console/login").await?;
         let token = hidden(&form.body, "csrf")?;
         self.post(
@@ -140,7 +140,7 @@ fn with_form(request: reqwest::RequestBuilder, form: &[(&str, &str)]) -> reqwest
 }
 
 /// The value of the hidden field `name` in `html`.
-fn hidden(html: &str, name: &str) -> anyhow::Result<String> {
+pub(crate) fn hidden(html: &str, name: &str) -> anyhow::Result<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)
