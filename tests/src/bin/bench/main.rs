@@ -6,6 +6,7 @@
 //! cargo run --release -p tests --bin bench -- sync [--attempts N] [--rounds N]
 //! cargo run --release -p tests --bin bench -- media [--s3] [--big-mib N] [--rounds N] [--at-once N]
 //! cargo run --release -p tests --bin bench -- export [--cases N]
+//! cargo run --release -p tests --bin bench -- console [--students N] [--requests N]
 //! cargo run --release -p tests --bin bench -- field [--visits N] [--photos N] [--recordings N] [--long-side PX] [--kill-every S]
 //! ```
 //! `field` runs only when named: it plays a day over a 64 kbit/s link and takes about an hour.
@@ -14,13 +15,14 @@
 
 use anyhow::Context as _;
 
+mod console;
 mod export;
 mod field;
 mod media;
 mod process;
 mod sync;
 
-const USAGE: &str = "usage: bench [sync|media|export|field] [--attempts N] [--s3] [--big-mib N] [--rounds N] [--at-once N] [--cases N] [--visits N] [--photos N] [--recordings N] [--long-side PX] [--kill-every S]";
+const USAGE: &str = "usage: bench [sync|media|export|console|field] [--attempts N] [--s3] [--big-mib N] [--rounds N] [--at-once N] [--cases N] [--students N] [--requests N] [--visits N] [--photos N] [--recordings N] [--long-side PX] [--kill-every S]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -31,13 +33,16 @@ async fn main() -> anyhow::Result<()> {
     let mut cases = 100_000usize;
     let mut rounds = media.rounds;
     let mut field = field::Options::default();
+    let (mut students, mut requests) = (300usize, 50usize);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "sync" | "media" | "export" | "field" => parts.push(arg),
+            "sync" | "media" | "export" | "console" | "field" => parts.push(arg),
             media::SERVE_CHILD => return media::serve_child().await,
             export::SERVE_CHILD => return export::serve_child().await,
             "--cases" => cases = args.next().context(USAGE)?.parse()?,
             "--attempts" => attempts = args.next().context(USAGE)?.parse()?,
+            "--students" => students = args.next().context(USAGE)?.parse()?,
+            "--requests" => requests = args.next().context(USAGE)?.parse()?,
             "--s3" => media.s3 = true,
             "--big-mib" => media.big_mib = args.next().context(USAGE)?.parse()?,
             "--rounds" => rounds = args.next().context(USAGE)?.parse()?,
@@ -52,12 +57,18 @@ async fn main() -> anyhow::Result<()> {
     }
     media.rounds = rounds;
     if parts.is_empty() {
-        parts = vec!["sync".into(), "media".into(), "export".into()];
+        parts = vec![
+            "sync".into(),
+            "media".into(),
+            "export".into(),
+            "console".into(),
+        ];
     }
     for part in parts {
         match part.as_str() {
             "sync" => sync::run(attempts, rounds).await?,
             "export" => export::run(cases).await?,
+            "console" => console::run(students, requests).await?,
             "field" => field::run(&field).await?,
             _ => media::run(&media).await?,
         }
