@@ -526,13 +526,13 @@ async fn case_with(server: &TestServer, kind: &str) -> anyhow::Result<(uuid::Uui
     use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
     use server::db::entity::media_object;
     let ids: Vec<uuid::Uuid> = server.home.cases.iter().map(|c| c.id).collect();
-    let audio = media_object::Entity::find()
+    let file = media_object::Entity::find()
         .filter(media_object::Column::CaseId.is_in(ids))
         .filter(media_object::Column::Kind.eq(kind))
         .one(&server.state.db.read)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no fixture case has a {kind} file"))?;
-    Ok((audio.case_id, audio.id))
+    Ok((file.case_id, file.id))
 }
 
 #[tokio::test]
