@@ -887,21 +887,7 @@ async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::
     browser.goto(&format!("{}/console", server.url)).await?;
     assert_eq!(browser.current_url().await?.path(), "/console/login");
     chromium.screenshot("login").await?;
-    browser
-        .find(Locator::Css("#username"))
-        .await?
-        .send_keys("supervisor")
-        .await?;
-    browser
-        .find(Locator::Css("#password"))
-        .await?
-        .send_keys(tests::PASSWORD)
-        .await?;
-    browser
-        .find(Locator::Css("form.login button"))
-        .await?
-        .click()
-        .await?;
+    sign_in_from_form(browser, "supervisor").await?;
     let heading = browser
         .wait()
         .for_element(Locator::XPath("//h1[contains(., '今日待办')]"))
@@ -1096,6 +1082,26 @@ async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::
         .unwrap_or_default();
     assert!(title.contains("控辍保学台账"), "{title}");
 
+    // A review form stripped of its token is refused, and nothing is reviewed.
+    browser
+        .goto(&format!("{}/console/cases/{case}", server.url))
+        .await?;
+    let form = browser
+        .wait()
+        .for_element(Locator::Css("article.attempt form.review"))
+        .await?;
+    browser
+        .execute(
+            "document.querySelector('article.attempt form.review input[name=csrf]').remove();",
+            Vec::new(),
+        )
+        .await?;
+    form.find(Locator::Css("button")).await?.click().await?;
+    browser
+        .wait()
+        .for_element(Locator::XPath("//p[contains(., '缺少或错误的安全令牌')]"))
+        .await?;
+
     // Signing out from the page's own form ends the session.
     browser.goto(&format!("{}/console", server.url)).await?;
     browser
@@ -1109,6 +1115,55 @@ async fn console_in_chromium_signs_in_shows_today_and_fits_a_phone() -> anyhow::
         .await?;
     browser.goto(&format!("{}/console", server.url)).await?;
     assert_eq!(browser.current_url().await?.path(), "/console/login");
+
+    // A teacher: another school's case page is a 404, their own case has no review action.
+    sign_in_from_form(browser, "teacher").await?;
+    browser.wait().for_element(Locator::Css("header")).await?;
+    browser
+        .goto(&format!("{}/console/cases/{case}", server.url))
+        .await?;
+    browser
+        .wait()
+        .for_element(Locator::XPath("//p[contains(., '不在您的工作范围内')]"))
+        .await?;
+    let status = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(location.href).then(r => done(r.status));",
+            Vec::new(),
+        )
+        .await?;
+    assert_eq!(status, serde_json::json!(404));
+    browser
+        .goto(&format!("{}/console/cases/{asked}", server.url))
+        .await?;
+    browser
+        .wait()
+        .for_element(Locator::Css("section.timeline"))
+        .await?;
+    let review_forms = browser.find_all(Locator::Css("form.review")).await?;
+    assert!(review_forms.is_empty(), "a teacher is offered a review");
     chromium.client.clone().close().await?;
+    Ok(())
+}
+
+/// Signs `username` in through the console's sign-in form, which the browser shows.
+async fn sign_in_from_form(browser: &fantoccini::Client, username: &str) -> anyhow::Result<()> {
+    use fantoccini::Locator;
+    let field = browser
+        .wait()
+        .for_element(Locator::Css("#username"))
+        .await?;
+    field.send_keys(username).await?;
+    browser
+        .find(Locator::Css("#password"))
+        .await?
+        .send_keys(tests::PASSWORD)
+        .await?;
+    browser
+        .find(Locator::Css("form.login button"))
+        .await?
+        .click()
+        .await?;
     Ok(())
 }
