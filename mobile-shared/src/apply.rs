@@ -10,9 +10,10 @@ use sync_protocol::merge::{
     AttemptFields, CaseFields, DocumentFields, Rejection, apply_attempt_update, apply_case_update,
     merge_scalars,
 };
+use sync_protocol::signing::{NewSignature, Signature};
 use sync_protocol::students::RollEntry;
 use sync_protocol::sync::{Change, FieldStamps, Mutation, RejectCode};
-use sync_protocol::{AttemptId, CaseId, DocumentId, UserId};
+use sync_protocol::{AttemptId, CaseId, DeviceId, DocumentId, UserId};
 
 /// A record with its version and field clock, as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +38,8 @@ pub(crate) enum Target {
 }
 
 impl Target {
-    /// The record `change` writes; `None` for a review, which shows once the server has it.
+    /// The record `change` writes; `None` for a review, which shows once the server has it,
+    /// and for a signature, which is never changed (see [`signed`]).
     pub(crate) fn of(change: &Change) -> Option<Self> {
         match change {
             Change::OpenCase { case } => Some(Self::Case(case.id)),
@@ -46,8 +48,33 @@ impl Target {
             Change::UpdateAttempt { attempt_id, .. } => Some(Self::Attempt(*attempt_id)),
             Change::CreateDocument { document } => Some(Self::Document(document.id)),
             Change::UpdateDocument { document_id, .. } => Some(Self::Document(*document_id)),
-            Change::CreateReview { .. } => None,
+            Change::CreateReview { .. } | Change::SignAttempt { .. } => None,
         }
+    }
+}
+
+/// A signature made here, as the server will store it once it has checked it: signed by
+/// `signer` (named `signer_name`) with the key this phone (`device`) holds, and counted as
+/// received when it was signed, until the server's copy is pulled.
+pub(crate) fn signed(
+    new: &NewSignature,
+    signer: UserId,
+    signer_name: String,
+    device: DeviceId,
+) -> Signature {
+    Signature {
+        id: new.id,
+        case_id: new.case_id,
+        attempt_id: new.attempt_id,
+        user_id: signer,
+        user_name: signer_name,
+        key_id: new.key_id,
+        device_id: device.to_string(),
+        content_digest: new.content_digest.clone(),
+        signature: new.signature.clone(),
+        signed_at: new.signed_at,
+        received_at: new.signed_at,
+        vouched: new.vouched.clone(),
     }
 }
 

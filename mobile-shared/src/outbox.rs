@@ -4,13 +4,18 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
+use sync_protocol::UserId;
+use sync_protocol::auth::Me;
 use sync_protocol::cases::{Attempt, CaseSummary};
 use sync_protocol::evidence::Document;
 use sync_protocol::merge::Rejection;
-use sync_protocol::sync::{Mutation, MutationOutcome, MutationResult, RejectCode};
+use sync_protocol::signing::NewSignature;
+use sync_protocol::sync::{Change, Mutation, MutationOutcome, MutationResult, RejectCode};
 
-use crate::apply::{Target, replay_attempt, replay_document};
-use crate::store::records::{put_view, rebuild, replay_on_case, view};
+use crate::apply::{Target, replay_attempt, replay_document, signed};
+use crate::store::records::{
+    delete_signature, put_signature, put_view, rebuild, replay_on_case, view,
+};
 use crate::store::{Context as _, StoreError, meta};
 
 /// A mutation waiting to be pushed.
@@ -89,7 +94,11 @@ pub(crate) fn enqueue(
                 put_view(conn, &document)?;
             }
         }
-        None => {}
+        None => {
+            if let Change::SignAttempt { signature } = &mutation.change {
+                show_signature(conn, signature, author)?;
+            }
+        }
     }
     conn.execute(
         "INSERT INTO outbox (mutation_id, json, created_at) VALUES (?1, ?2, ?3)",
@@ -101,6 +110,14 @@ pub(crate) fn enqueue(
     )
     .context("queueing a mutation")?;
     Ok(())
+}
+
+/// Shows the signature `new`, made here by `author`, at once.
+fn show_signature(conn: &Connection, new: &NewSignature, author: UserId) -> Result<(), StoreError> {
+    let name = meta::get::<Me>(conn, meta::Key::Account)?
+        .map(|me| me.display_name)
+        .unwrap_or_default();
+    put_signature(conn, &signed(new, author, name, meta::device_id(conn)?))
 }
 
 /// The oldest `limit` pending mutations (all of them if `None`), in outbox order.
@@ -155,9 +172,10 @@ pub(crate) struct Acknowledged {
 }
 
 /// Takes the answered mutations out of the outbox, in the caller's transaction: refused ones
-/// are copied to `rejections` and the records they touched are rebuilt without them. Applied
-/// ones are appended to `applied_unpulled`, which keeps them in those rebuilds until a pull
-/// brings the server's copy. `batch` and `results` are in the same order.
+/// are copied to `rejections` and the records they touched are rebuilt without them (a refused
+/// signature is no longer shown). Applied ones are appended to `applied_unpulled`, which keeps
+/// them in those rebuilds until a pull brings the server's copy. `batch` and `results` are in
+/// the same order.
 pub(crate) fn acknowledge(
     conn: &Connection,
     batch: &[Mutation],
@@ -195,6 +213,9 @@ pub(crate) fn acknowledge(
                 )
                 .context("recording a rejection")?;
                 refused.extend(Target::of(&mutation.change));
+                if let Change::SignAttempt { signature } = &mutation.change {
+                    delete_signature(conn, signature.id)?;
+                }
             }
         }
     }

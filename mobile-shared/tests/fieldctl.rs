@@ -1,7 +1,8 @@
 //! `fieldctl` as a field worker uses it, against the real server (issue 18, item 12): a whole
 //! visit (participants from the school, the village and a department, whom they met, what the
 //! guardian said, the next step, a photo), a paper with its photo, a write-off request, an absence
-//! reported from the roll, and a user error said in one line.
+//! reported from the roll, and a user error said in one line; and (issue 20, R21) two phones that
+//! register their keys and both sign one visit.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -195,6 +196,113 @@ async fn r01_r21_fieldctl_records_a_whole_visit_a_paper_a_write_off_request_and_
     assert_eq!(
         (reported.case.student_id.0, reported.case.status),
         (pupil.id, CaseStatus::Absent)
+    );
+    Ok(())
+}
+
+/// R21: the teacher records a visit with the school lead on it and signs it; the lead's phone
+/// registers its key, pulls the visit, co-signs it with nothing sent (the signature waits in the
+/// outbox), then syncs; the bureau's case detail shows both signatures holding.
+#[tokio::test(flavor = "multi_thread")]
+async fn r21_a_phone_registers_its_key_and_co_signs_another_teachers_visit() -> anyhow::Result<()> {
+    use sync_protocol::org::Role;
+    use sync_protocol::signing::Confirmation;
+    let server = tests::TestServer::start().await?;
+    let case = server.school_case_at(CaseStatus::Suspected).await?;
+    let id = CaseId::from(case.id).to_string();
+    let lead = server
+        .home
+        .users
+        .iter()
+        .find(|(r, _)| *r == Role::SchoolLead)
+        .map(|(_, u)| u.clone())
+        .ok_or_else(|| anyhow::anyhow!("a school lead in the fixtures"))?;
+    let work = tempfile::tempdir()?;
+    let (teacher_phone, lead_phone) = (work.path().join("teacher"), work.path().join("lead"));
+    for (dir, username) in [(&teacher_phone, "teacher"), (&lead_phone, "school_lead")] {
+        let login = ["login", "--server", &server.url, "--username", username];
+        let (ok, out, err) = fieldctl(dir, &login, &format!("{}\n", tests::PASSWORD))?;
+        assert!(ok, "{out}{err}");
+        let (ok, out, err) = fieldctl(dir, &["key", "register"], "")?;
+        assert!(
+            ok && out.starts_with("registered signing key"),
+            "{out}{err}"
+        );
+        let (ok, _, err) = fieldctl(dir, &["sync"], "")?;
+        assert!(ok, "{err}");
+    }
+
+    // The teacher records the visit with the lead on it, signs it and syncs.
+    let teacher = |args: &[&str]| fieldctl(&teacher_phone, args, "");
+    let staff = format!("{}={}", lead.id, lead.display_name);
+    let (ok, out, err) = teacher(&[
+        "attempt",
+        "record",
+        "--case",
+        &id,
+        "--kind",
+        "home_visit",
+        "--outcome",
+        "refused",
+        "--staff",
+        &staff,
+    ])?;
+    assert!(ok, "{out}{err}");
+    let attempt = out
+        .lines()
+        .find_map(|l| l.strip_prefix("recorded "))
+        .ok_or_else(|| anyhow::anyhow!("{out}"))?
+        .trim()
+        .to_owned();
+    let (ok, out, err) = teacher(&["sign", "--attempt", &attempt])?;
+    assert!(ok && out.starts_with("queued signature"), "{out}{err}");
+    let (ok, out, err) = teacher(&["sync"])?;
+    assert!(ok && out.contains("rejected 0"), "{out}{err}");
+
+    // The lead pulls it, co-signs it on the phone alone, and syncs later.
+    let on_lead = |args: &[&str]| fieldctl(&lead_phone, args, "");
+    let (ok, _, err) = on_lead(&["sync"])?;
+    assert!(ok, "{err}");
+    let (ok, out, err) = on_lead(&["sign", "--attempt", &attempt])?;
+    assert!(ok && out.starts_with("queued signature"), "{out}{err}");
+    let (ok, out, err) = on_lead(&["pending"])?;
+    assert!(
+        ok && out.contains("signature"),
+        "waits in the outbox: {out}{err}"
+    );
+    let (ok, out, err) = on_lead(&["sync"])?;
+    assert!(ok && out.contains("rejected 0"), "{out}{err}");
+    let (ok, out, err) = on_lead(&["case", "show", "--case", &id])?;
+    assert!(
+        ok && out.contains("confirmed by 2 of 2 participants"),
+        "{out}{err}"
+    );
+
+    let supervisor = server.token("supervisor").await?;
+    let detail: CaseDetail = server
+        .get(&format!("/api/v1/cases/{id}"), &supervisor)
+        .await?
+        .body
+        .parse()?;
+    let signed: Vec<_> = detail
+        .signatures
+        .iter()
+        .filter(|s| s.attempt_id.to_string() == attempt)
+        .map(|s| s.user_id.0)
+        .collect();
+    assert_eq!(signed.len(), 2, "{:?}", detail.signatures);
+    assert!(signed.contains(&lead.id), "{signed:?}");
+    let standing = detail
+        .confirmations
+        .iter()
+        .find(|c| c.attempt_id.to_string() == attempt)
+        .ok_or_else(|| anyhow::anyhow!("the visit's confirmations"))?;
+    assert!(
+        standing
+            .participants
+            .iter()
+            .all(|p| matches!(p.confirmation, Confirmation::Signed { .. })),
+        "{standing:?}"
     );
     Ok(())
 }

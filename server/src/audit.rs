@@ -47,6 +47,12 @@ pub enum Action {
     ReadEvidence,
     /// A pull sent attempts (how many, and of which cases, in the detail).
     PullAttempts,
+    /// A phone's signing key was registered (R21; key and device in the detail).
+    RegisterKey,
+    /// A signing key was revoked.
+    RevokeKey,
+    /// A participant's signature of an attempt was verified and stored (R21).
+    SignAttempt,
 }
 
 impl Action {
@@ -69,6 +75,9 @@ impl Action {
             Self::ReadCase => "case.read",
             Self::ReadEvidence => "evidence.read",
             Self::PullAttempts => "sync.pull",
+            Self::RegisterKey => "signing_key.register",
+            Self::RevokeKey => "signing_key.revoke",
+            Self::SignAttempt => "attempt.sign",
         }
     }
 
@@ -83,6 +92,8 @@ impl Action {
             Self::CompareRoll | Self::ReconcileRoll | Self::ReadRoll => "roll",
             Self::SetAccountDisabled | Self::AddAccount | Self::ResetPassword => "account",
             Self::AddOrgUnit => "org_unit",
+            Self::RegisterKey | Self::RevokeKey => "signing_key",
+            Self::SignAttempt => "case",
         }
     }
 }

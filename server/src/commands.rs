@@ -202,8 +202,13 @@ async fn refused_histories(
     state: &AppState,
     rows: &[crate::db::entity::case::Model],
 ) -> anyhow::Result<u64> {
-    let histories =
-        crate::cases::history::load(&state.db.read, rows, state.config.leaving_age).await?;
+    let histories = crate::cases::history::load(
+        &state.db.read,
+        &state.sealer,
+        rows,
+        state.config.leaving_age,
+    )
+    .await?;
     let mut refused = 0;
     for row in rows {
         let history = histories

@@ -28,6 +28,7 @@ pub mod records;
 pub mod reports;
 pub mod routes;
 pub mod secret;
+pub mod signing;
 pub mod state;
 pub mod storage;
 pub mod students;

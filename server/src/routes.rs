@@ -26,6 +26,7 @@ pub fn table() -> OpenApiRouter<AppState> {
         .merge(crate::media::download::router())
         .merge(crate::media::profile::router())
         .merge(crate::calendar::routes::router())
+        .merge(crate::signing::routes::router())
 }
 
 /// The whole HTTP application.

@@ -94,6 +94,14 @@ new_id!(
     /// A stored media object (photo, recording, scan) linked to an attempt or document.
     MediaId
 );
+new_id!(
+    /// A phone's signing key, registered for one account on one device.
+    SigningKeyId
+);
+new_id!(
+    /// A participant's signature of an attempt.
+    SignatureId
+);
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ pub mod merge;
 pub mod org;
 pub mod plausible;
 pub mod reports;
+pub mod signing;
 pub mod students;
 pub mod sync;
 

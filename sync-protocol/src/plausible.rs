@@ -86,6 +86,7 @@ impl Change {
                 DocumentField::IssuedOn(on) => issued(on),
                 _ => Ok(()),
             }),
+            Self::SignAttempt { signature } => time(signature.signed_at, now, "signed_at"),
             Self::UpdateCase { .. } | Self::CreateReview { .. } => Ok(()),
         };
         checked.err()

@@ -203,6 +203,11 @@ pub enum Change {
         /// The review.
         review: NewReview,
     },
+    /// Confirms an attempt with the signer's key (R21).
+    SignAttempt {
+        /// The signature.
+        signature: crate::signing::NewSignature,
+    },
 }
 
 impl Change {
@@ -215,6 +220,7 @@ impl Change {
             Self::CreateAttempt { attempt } => Some(attempt.case_id),
             Self::CreateDocument { document } => Some(document.case_id),
             Self::CreateReview { review } => Some(review.case_id),
+            Self::SignAttempt { signature } => Some(signature.case_id),
             Self::OpenCase { .. } | Self::UpdateAttempt { .. } | Self::UpdateDocument { .. } => {
                 None
             }
@@ -230,6 +236,7 @@ impl Change {
             Self::CreateAttempt { attempt } => attempt.case_id = case,
             Self::CreateDocument { document } => document.case_id = case,
             Self::CreateReview { review } => review.case_id = case,
+            Self::SignAttempt { signature } => signature.case_id = case,
             Self::OpenCase { .. } | Self::UpdateAttempt { .. } | Self::UpdateDocument { .. } => {}
         }
         self
@@ -280,6 +287,10 @@ pub enum RejectCode {
     ImmutableField,
     /// The change is malformed (empty, or a value out of range).
     Invalid,
+    /// A signature that does not verify with the key it names over the content it names (R21).
+    BadSignature,
+    /// The signing key was revoked: register a new one and sign again (R21).
+    KeyRevoked,
 }
 
 /// What became of one mutation.
@@ -357,6 +368,8 @@ pub enum EntityKind {
     Conflict,
     /// A media object (evidence file).
     Media,
+    /// A participant's signature of an attempt.
+    Signature,
 }
 
 impl EntityKind {
@@ -369,6 +382,7 @@ impl EntityKind {
             Self::Review => "review",
             Self::Conflict => "conflict",
             Self::Media => "media",
+            Self::Signature => "signature",
         }
     }
 }
@@ -383,6 +397,7 @@ impl std::str::FromStr for EntityKind {
             Self::Review,
             Self::Conflict,
             Self::Media,
+            Self::Signature,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -498,6 +513,11 @@ pub enum PulledRecord {
     Media {
         /// The reference.
         media: crate::media::MediaRef,
+    },
+    /// A participant's signature of an attempt.
+    Signature {
+        /// The signature.
+        signature: crate::signing::Signature,
     },
     /// A record that left the caller's scope (or was removed): drop it.
     Removed {

@@ -46,6 +46,8 @@ mod reported_absences;
 mod reports;
 #[path = "e2e/roll.rs"]
 mod roll;
+#[path = "e2e/signatures.rs"]
+mod signatures;
 #[path = "e2e/storage.rs"]
 mod storage;
 #[path = "e2e/sync_server.rs"]

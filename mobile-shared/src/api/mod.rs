@@ -14,9 +14,10 @@ use serde::de::DeserializeOwned;
 use sync_protocol::auth::{LoginRequest, LogoutRequest, RefreshRequest, TokenPair};
 use sync_protocol::cases::{CaseListQuery, CasePage};
 use sync_protocol::detail::CaseDetail;
+use sync_protocol::signing::{RegisterKey, SigningKey};
 use sync_protocol::students::{RollEntry, StudentDetail};
 use sync_protocol::sync::{PullRequest, PullResponse, PushRequest, PushResponse};
-use sync_protocol::{CaseId, DeviceId, Problem, StudentId};
+use sync_protocol::{CaseId, DeviceId, Problem, SigningKeyId, StudentId};
 
 /// What a call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -264,14 +265,15 @@ impl Client {
         Ok(())
     }
 
-    /// A call with the access token, refreshing the session once if the token has expired.
-    async fn authed<B: Serialize, T: DeserializeOwned>(
+    /// A call with the access token, refreshing the session once if the token has expired;
+    /// `None` when the server answers 204 No Content.
+    async fn authed_or_empty<B: Serialize, T: DeserializeOwned>(
         &mut self,
         method: Method,
         path: &str,
         query: Option<&impl Serialize>,
         body: Option<&B>,
-    ) -> Result<T, ClientError> {
+    ) -> Result<Option<T>, ClientError> {
         for attempt in 0..2 {
             let token = self.access_token()?;
             match self
@@ -281,15 +283,27 @@ impl Client {
                 Err(e) if attempt == 0 && e.status() == Some(StatusCode::UNAUTHORIZED) => {
                     self.refresh().await?;
                 }
-                other => {
-                    return other?.ok_or_else(|| ClientError::Unexpected {
-                        status: StatusCode::NO_CONTENT,
-                        body: format!("no body from {path}"),
-                    });
-                }
+                other => return other,
             }
         }
         Err(ClientError::NotSignedIn)
+    }
+
+    /// A call with the access token that answers with a body, refreshing the session once if
+    /// the token has expired.
+    async fn authed<B: Serialize, T: DeserializeOwned>(
+        &mut self,
+        method: Method,
+        path: &str,
+        query: Option<&impl Serialize>,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        self.authed_or_empty(method, path, query, body)
+            .await?
+            .ok_or_else(|| ClientError::Unexpected {
+                status: StatusCode::NO_CONTENT,
+                body: format!("no body from {path}"),
+            })
     }
 
     /// A tus 1.0.0 request to `path` (an API path, or the `Location` of an upload) with the
@@ -405,6 +419,32 @@ impl Client {
     /// The roll of the caller's school (`GET /api/v1/roll`; the read is audited on the server).
     pub async fn roll(&mut self) -> Result<Vec<RollEntry>, ClientError> {
         self.get("/api/v1/roll", None::<&()>).await
+    }
+
+    /// Registers this device's signing key for the signed-in account
+    /// (`POST /api/v1/signing-keys`); the account's earlier key on this device is revoked.
+    pub async fn register_key(&mut self, key: &RegisterKey) -> Result<SigningKey, ClientError> {
+        self.authed(Method::POST, "/api/v1/signing-keys", None::<&()>, Some(key))
+            .await
+    }
+
+    /// The signed-in account's signing keys, revoked ones included (`GET /api/v1/signing-keys`).
+    pub async fn signing_keys(&mut self) -> Result<Vec<SigningKey>, ClientError> {
+        self.get("/api/v1/signing-keys", None::<&()>).await
+    }
+
+    /// Revokes one of the signed-in account's signing keys
+    /// (`DELETE /api/v1/signing-keys/{id}`): signatures sent with it from now on are refused.
+    pub async fn revoke_key(&mut self, id: SigningKeyId) -> Result<(), ClientError> {
+        let _none: Option<serde_json::Value> = self
+            .authed_or_empty::<(), _>(
+                Method::DELETE,
+                &format!("/api/v1/signing-keys/{id}"),
+                None::<&()>,
+                None,
+            )
+            .await?;
+        Ok(())
     }
 
     /// One student's record (the read is audited on the server).

@@ -8,9 +8,11 @@
 //! the upload declares. Uploading ([`crate::Phone::sync`]) speaks tus and resumes from the last
 //! offset the server confirmed.
 
+mod entry;
 mod prepare;
 pub(crate) mod queue;
 
+pub(crate) use entry::{prepare_entry, profile, settle, with_long_side};
 pub use prepare::PrepareError;
 pub(crate) use prepare::{prepare, preview};
 

@@ -25,6 +25,13 @@ pub enum PhoneError {
     /// The attempt is not held on this phone.
     #[error("no attempt {0} on this phone")]
     UnknownAttempt(AttemptId),
+    /// No signing key is registered for this account on this phone (R21): register one while
+    /// online first.
+    #[error("no signing key is registered for this account on this phone; register one online")]
+    NoSigningKey,
+    /// Only the participants of an attempt sign it; the signed-in account is not one (R21).
+    #[error("you are not a participant of attempt {0}: only its participants sign it")]
+    NotParticipant(AttemptId),
     /// The document is not held on this phone.
     #[error("no document {0} on this phone")]
     UnknownDocument(DocumentId),

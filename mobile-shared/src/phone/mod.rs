@@ -10,24 +10,26 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use rusqlite::Connection;
 use sync_protocol::auth::{Me, TokenPair};
-use sync_protocol::cases::{CaseSummary, DueItem};
+use sync_protocol::cases::{Attempt, CaseSummary, DueItem, Participant};
 use sync_protocol::detail::{CaseDetail, MediaLink};
 use sync_protocol::evidence::{Document, Review};
 use sync_protocol::org::Role;
 use sync_protocol::sync::{
-    CaseField, Change, Conflict, DocumentField, Mutation, NewAttempt, NewDocument,
+    AttemptField, CaseField, Change, Conflict, DocumentField, Mutation, NewAttempt, NewDocument,
 };
 use sync_protocol::{AttemptId, CaseId, DeviceId, DocumentId, MutationId};
 
 mod error;
+mod evidence;
 mod roll;
+mod signing;
 
 pub use error::PhoneError;
 
 use crate::api::Client;
 use crate::clock::Clock;
 use crate::drafts::{AttemptDraft, DocumentDraft};
-use crate::media::{self, EvidenceOf, MediaState, PrepareError, QueuedMedia};
+use crate::media;
 use crate::outbox::{self, Pending, Rejected};
 use crate::store::meta::{self, Key};
 use crate::store::records;
@@ -262,84 +264,25 @@ impl Phone {
         Ok(id)
     }
 
-    /// Sets the long side photos are scaled down to, instead of the server's media profile.
-    pub fn set_photo_long_side(&mut self, pixels: u32) {
-        self.photo_long_side = Some(pixels.max(1));
-    }
-
-    /// Attaches the file at `path` to an attempt held here, as evidence of `kind`: it is copied
-    /// into the phone's directory (so the original may go) and queued, and this returns at once.
-    /// The next [`Phone::sync`] prepares it (a photo scaled down to the server's media profile,
-    /// keeping its EXIF) and sends it.
-    pub fn attach(
+    /// Changes an attempt held here, on the version held here: `fields`, and participants added
+    /// (never removed; one listed already is kept once). Its author and the staff listed on it
+    /// may; the server refuses anyone else.
+    pub fn edit_attempt(
         &self,
         attempt_id: AttemptId,
-        kind: sync_protocol::media::MediaKind,
-        path: &Path,
-    ) -> Result<QueuedMedia, PhoneError> {
-        self.store
-            .read(|conn| records::view::<sync_protocol::cases::Attempt>(conn, attempt_id.0))?
-            .ok_or(PhoneError::UnknownAttempt(attempt_id))?;
-        self.queue_file(EvidenceOf::Attempt(attempt_id), kind, path)
-    }
-
-    /// Attaches the file at `path` (a photo or scan of the paper) to a document held here, as
-    /// [`Phone::attach`] does to an attempt.
-    pub fn attach_to_document(
-        &self,
-        document_id: DocumentId,
-        kind: sync_protocol::media::MediaKind,
-        path: &Path,
-    ) -> Result<QueuedMedia, PhoneError> {
-        self.store
-            .read(|conn| records::view::<Document>(conn, document_id.0))?
-            .ok_or(PhoneError::UnknownDocument(document_id))?;
-        self.queue_file(EvidenceOf::Document(document_id), kind, path)
-    }
-
-    /// Copies the file at `path` into the phone's directory and queues it as evidence of `of`.
-    fn queue_file(
-        &self,
-        of: EvidenceOf,
-        kind: sync_protocol::media::MediaKind,
-        path: &Path,
-    ) -> Result<QueuedMedia, PhoneError> {
-        let id = uuid::Uuid::now_v7();
-        let copy = media::original_path(&self.media_dir(), id);
-        let size = std::fs::create_dir_all(self.media_dir())
-            .and_then(|()| std::fs::copy(path, &copy))
-            .map_err(|source| PrepareError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-        let file_name = path
-            .file_name()
-            .map_or_else(|| id.to_string(), |n| n.to_string_lossy().into_owned());
-        let entry = QueuedMedia {
-            id,
-            of,
-            kind,
-            file_name,
-            size,
-            sha256: String::new(),
-            sent: 0,
-            state: MediaState::Queued,
-            failure: None,
-            prepared: false,
-            preview_of: None,
+        fields: Vec<AttemptField>,
+        add_participants: Vec<Participant>,
+    ) -> Result<MutationId, PhoneError> {
+        let change = Change::UpdateAttempt {
+            attempt_id,
+            fields,
+            add_participants,
         };
-        let now = self.clock.now();
-        self.store.write(|tx| media::queue::add(tx, &entry, now))?;
-        Ok(entry)
-    }
-
-    /// The media queue, oldest first: what is waiting, sent, or refused and why.
-    pub fn media_queue(&self) -> Result<Vec<QueuedMedia>, PhoneError> {
-        Ok(self.store.read(media::queue::all)?)
-    }
-
-    fn media_dir(&self) -> PathBuf {
-        self.dir.join("media")
+        self.queue(change, |tx| {
+            let attempt = records::view::<Attempt>(tx, attempt_id.0)?
+                .ok_or(PhoneError::UnknownAttempt(attempt_id))?;
+            Ok(attempt.version)
+        })
     }
 
     /// Changes fields of a case held here, on the version held here. An illegal status move is
@@ -423,7 +366,9 @@ impl Phone {
     }
 
     /// One case held here with its attempts (local ones included), evidence files, documents,
-    /// reviews and conflicts, oldest first; not its moves, which are not synced.
+    /// reviews, conflicts and signatures (local ones included), oldest first, and how each
+    /// attempt's participants stand (R21) over the files held here, those still in the media
+    /// queue included; not its moves, which are not synced.
     pub fn case(&self, id: CaseId) -> Result<Option<CaseDetail>, PhoneError> {
         Ok(self.store.read(|conn| {
             let Some(case) = records::view::<CaseSummary>(conn, id.0)? else {
@@ -432,7 +377,7 @@ impl Phone {
             let mut conflicts = records::conflicts(conn)?;
             conflicts.retain(|c| c.case_id == id);
             conflicts.reverse();
-            Ok(Some(CaseDetail {
+            let detail = CaseDetail {
                 case: case.value,
                 attempts: records::attempts(conn, id)?,
                 media: records::media(conn, id)?
@@ -443,7 +388,10 @@ impl Phone {
                 reviews: records::reviews(conn, id)?,
                 moves: Vec::new(),
                 conflicts,
-            }))
+                signatures: records::signatures(conn, id)?,
+                confirmations: Vec::new(),
+            };
+            Ok(Some(signing::confirmed(detail, &media::queue::all(conn)?)))
         })?)
     }
 

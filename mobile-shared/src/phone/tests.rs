@@ -23,23 +23,26 @@ use crate::testing::{case_record, pulled_case, stamp};
 
 /// A request the stand-in received.
 #[derive(Debug, Clone)]
-struct Request {
-    path: String,
-    bearer: Option<String>,
-    body: Vec<u8>,
+pub(super) struct Request {
+    pub(super) method: String,
+    pub(super) path: String,
+    pub(super) bearer: Option<String>,
+    pub(super) body: Vec<u8>,
 }
 
 type Handler = dyn Fn(&Request) -> (u16, String) + Send + Sync;
 
 /// A one-thread HTTP/1.1 server answering each request with `handler`, one connection at a time.
-struct StandIn {
-    url: String,
+pub(super) struct StandIn {
+    pub(super) url: String,
     log: Arc<Mutex<Vec<Request>>>,
     stop: Arc<AtomicBool>,
 }
 
 impl StandIn {
-    fn start(handler: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static) -> Self {
+    pub(super) fn start(
+        handler: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -59,7 +62,7 @@ impl StandIn {
         Self { url, log, stop }
     }
 
-    fn calls(&self, path: &str) -> Vec<Request> {
+    pub(super) fn calls(&self, path: &str) -> Vec<Request> {
         let log = self.log.lock().expect("log");
         log.iter().filter(|r| r.path == path).cloned().collect()
     }
@@ -79,11 +82,9 @@ fn answer(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
     if reader.read_line(&mut line).is_err() || line.is_empty() {
         return;
     }
-    let path = line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
+    let mut words = line.split_whitespace();
+    let method = words.next().unwrap_or_default().to_owned();
+    let path = words.next().unwrap_or_default().to_owned();
     let (mut length, mut bearer) = (0, None);
     loop {
         let mut header = String::new();
@@ -102,7 +103,12 @@ fn answer(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
     if reader.read_exact(&mut body).is_err() {
         return;
     }
-    let request = Request { path, bearer, body };
+    let request = Request {
+        method,
+        path,
+        bearer,
+        body,
+    };
     let (status, text) = handler(&request);
     log.lock().expect("log").push(request);
     let content_type = if status < 300 {
@@ -118,14 +124,14 @@ fn answer(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
     let _sent = stream.write_all(response.as_bytes());
 }
 
-fn problem(status: u16, code: &str) -> (u16, String) {
+pub(super) fn problem(status: u16, code: &str) -> (u16, String) {
     let body = serde_json::json!({
         "type": "about:blank", "title": "problem", "status": status, "code": code,
     });
     (status, body.to_string())
 }
 
-fn tokens(user: &Me, access: &str) -> (u16, String) {
+pub(super) fn tokens(user: &Me, access: &str) -> (u16, String) {
     let pair = TokenPair {
         access_token: access.into(),
         token_type: "Bearer".into(),
@@ -137,7 +143,7 @@ fn tokens(user: &Me, access: &str) -> (u16, String) {
     (200, serde_json::to_string(&pair).expect("serializes"))
 }
 
-fn teacher(username: &str) -> Me {
+pub(super) fn teacher(username: &str) -> Me {
     Me {
         id: UserId::new(),
         username: username.into(),
@@ -148,7 +154,7 @@ fn teacher(username: &str) -> Me {
 }
 
 /// Applies every mutation of a push.
-fn accept_push(request: &Request) -> (u16, String) {
+pub(super) fn accept_push(request: &Request) -> (u16, String) {
     let push: PushRequest = serde_json::from_slice(&request.body).expect("a push");
     let response = PushResponse {
         results: push
@@ -168,7 +174,7 @@ fn accept_push(request: &Request) -> (u16, String) {
     (200, serde_json::to_string(&response).expect("serializes"))
 }
 
-fn empty_page() -> (u16, String) {
+pub(super) fn empty_page() -> (u16, String) {
     let page = PullResponse {
         records: vec![],
         cursor: "end".into(),
@@ -373,7 +379,7 @@ async fn another_account_cannot_sign_in_over_unsynced_changes() {
     assert_eq!(phone.pending_count().expect("counts"), 1);
 }
 
-fn offline_phone() -> (tempfile::TempDir, Phone, CaseId) {
+pub(super) fn offline_phone() -> (tempfile::TempDir, Phone, CaseId) {
     let dir = tempfile::tempdir().expect("dir");
     let phone = Phone::open(dir.path()).expect("opens");
     let case = pulled_case(CaseStatus::Suspected, 3, stamp(1, DeviceId::new()));

@@ -1,5 +1,5 @@
 //! The `meta` table: the phone's small named values (server, device, session, account, pull
-//! cursor, hybrid logical clock, media profile, upload pace), each stored as JSON.
+//! cursor, hybrid logical clock, media profile, upload pace, signing key), each stored as JSON.
 
 use rusqlite::{Connection, OptionalExtension as _, params};
 use serde::Serialize;
@@ -29,6 +29,9 @@ pub(crate) enum Key {
     MediaProfile,
     /// The upload pace last measured, bytes a second (`f64`): where the next sync starts.
     UploadPace,
+    /// The signed-in account's signing key (`phone::signing::HeldKey`): its private half and,
+    /// once registered, its id. It goes with the account's data.
+    Signing,
 }
 
 impl Key {
@@ -42,6 +45,7 @@ impl Key {
             Self::Hlc => "hlc",
             Self::MediaProfile => "media_profile",
             Self::UploadPace => "upload_pace",
+            Self::Signing => "signing_key",
         }
     }
 }

@@ -24,7 +24,7 @@ pub(crate) const FILE_NAME: &str = "phone.sqlite";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +44,8 @@ CREATE INDEX IF NOT EXISTS reviews_by_case ON reviews (case_id);
 CREATE TABLE IF NOT EXISTS conflicts (id TEXT PRIMARY KEY, case_id TEXT NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS media (id TEXT PRIMARY KEY, case_id TEXT NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS media_by_case ON media (case_id);
+CREATE TABLE IF NOT EXISTS signatures (id TEXT PRIMARY KEY, case_id TEXT NOT NULL, json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS signatures_by_case ON signatures (case_id);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, mutation_id TEXT NOT NULL UNIQUE,
     json TEXT NOT NULL, created_at TEXT NOT NULL);

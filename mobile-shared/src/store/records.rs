@@ -8,10 +8,11 @@ use sync_protocol::cases::{Attempt, CaseSummary};
 use sync_protocol::evidence::{Document, Review};
 use sync_protocol::media::MediaRef;
 use sync_protocol::merge::Rejection;
+use sync_protocol::signing::Signature;
 use sync_protocol::sync::{
     Change, Conflict, EntityKind, FieldStamps, Mutation, PulledRecord, RejectCode,
 };
-use sync_protocol::{CaseId, UserId};
+use sync_protocol::{CaseId, SignatureId, UserId};
 use uuid::Uuid;
 
 use super::{Context as _, StoreError};
@@ -288,6 +289,7 @@ pub(crate) fn apply_pulled(
             put_plain(conn, "media", media.id.0, media.case_id, media)?;
             Ok(None)
         }
+        PulledRecord::Signature { signature } => put_signature(conn, signature).map(|()| None),
         PulledRecord::Removed { entity_kind, id } => remove(conn, *entity_kind, *id),
     }
 }
@@ -327,6 +329,7 @@ fn remove(conn: &Connection, kind: EntityKind, id: Uuid) -> Result<Option<Target
                 "DELETE FROM reviews WHERE case_id = ?1",
                 "DELETE FROM conflicts WHERE case_id = ?1",
                 "DELETE FROM media WHERE case_id = ?1",
+                "DELETE FROM signatures WHERE case_id = ?1",
             ] {
                 conn.execute(sql, [&case_id])
                     .context("removing a case and its records")?;
@@ -344,7 +347,24 @@ fn remove(conn: &Connection, kind: EntityKind, id: Uuid) -> Result<Option<Target
         EntityKind::Review => delete(conn, "reviews", id).map(|()| None),
         EntityKind::Conflict => delete(conn, "conflicts", id).map(|()| None),
         EntityKind::Media => delete(conn, "media", id).map(|()| None),
+        EntityKind::Signature => delete(conn, "signatures", id).map(|()| None),
     }
+}
+
+/// Writes a signature: pulled, or made here and shown until the server's copy arrives.
+pub(crate) fn put_signature(conn: &Connection, signature: &Signature) -> Result<(), StoreError> {
+    put_plain(
+        conn,
+        "signatures",
+        signature.id.0,
+        signature.case_id,
+        signature,
+    )
+}
+
+/// Deletes a signature made here that the server refused.
+pub(crate) fn delete_signature(conn: &Connection, id: SignatureId) -> Result<(), StoreError> {
+    delete(conn, "signatures", id.0)
 }
 
 /// Reads the JSON column of every row the query returns.
@@ -415,6 +435,18 @@ pub(crate) fn media(conn: &Connection, case_id: CaseId) -> Result<Vec<MediaRef>,
     Ok(media)
 }
 
+/// A case's signatures, oldest first (by when the server received them; one made here counts
+/// as received when it was signed, until the server's copy arrives).
+pub(crate) fn signatures(conn: &Connection, case_id: CaseId) -> Result<Vec<Signature>, StoreError> {
+    let mut signatures: Vec<Signature> = list_json(
+        conn,
+        "SELECT json FROM signatures WHERE case_id = ?1",
+        Some(case_id),
+    )?;
+    signatures.sort_by_key(|s| (s.received_at, s.id));
+    Ok(signatures)
+}
+
 /// Every conflict record, newest first.
 pub(crate) fn conflicts(conn: &Connection) -> Result<Vec<Conflict>, StoreError> {
     let mut conflicts: Vec<Conflict> = list_json(conn, "SELECT json FROM conflicts", None)?;
@@ -422,12 +454,15 @@ pub(crate) fn conflicts(conn: &Connection) -> Result<Vec<Conflict>, StoreError> 
     Ok(conflicts)
 }
 
-/// Forgets every record, rejection and the pull cursor (another account's data).
+/// Forgets every record, rejection, the pull cursor and the signing key (another account's
+/// data).
 pub(crate) fn clear(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "DELETE FROM cases; DELETE FROM attempts; DELETE FROM documents; DELETE FROM reviews;
-         DELETE FROM conflicts; DELETE FROM rejections; DELETE FROM roll;",
+         DELETE FROM conflicts; DELETE FROM rejections; DELETE FROM roll;
+         DELETE FROM media; DELETE FROM signatures;",
     )
     .context("clearing the records")?;
-    super::meta::remove(conn, super::meta::Key::Cursor)
+    super::meta::remove(conn, super::meta::Key::Cursor)?;
+    super::meta::remove(conn, super::meta::Key::Signing)
 }

@@ -47,6 +47,7 @@ pub(crate) fn apply_page(
             }
             PulledRecord::Review { .. }
             | PulledRecord::Media { .. }
+            | PulledRecord::Signature { .. }
             | PulledRecord::Removed { .. } => {}
         }
         if let Some(target) = apply_pulled(conn, record)?

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use reqwest::{Method, StatusCode};
 use sha2::{Digest as _, Sha256};
 use sync_protocol::ErrorCode;
-use sync_protocol::media::{CLIENT_KEY_METADATA, MediaKind, MediaProfile, PREVIEW_OF_METADATA};
+use sync_protocol::media::{CLIENT_KEY_METADATA, MediaProfile, PREVIEW_OF_METADATA};
 
 use super::pace::Pace;
 use super::{Engine, SyncError, SyncEvent, SyncReport, UploadProgress, retry};
@@ -87,16 +87,16 @@ impl Engine<'_> {
 
     /// The server's media profile: asked when a file waits to be prepared and kept; the one
     /// kept (or the default) when the server cannot say now, so a bad link does not hold files.
-    async fn media_profile(&mut self) -> Result<MediaProfile, SyncError> {
+    /// `long_side` (set by the app) overrides the profile's.
+    async fn media_profile(&mut self, long_side: Option<u32>) -> Result<MediaProfile, SyncError> {
         match self.client.media_profile().await {
             Ok(profile) => {
                 self.store
                     .write(|tx| meta::set(tx, Key::MediaProfile, &profile))?;
-                Ok(profile)
+                Ok(media::with_long_side(profile, long_side))
             }
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) || retry::is_transient(&e) => {
-                let kept = self.store.read(|c| meta::get(c, Key::MediaProfile))?;
-                Ok(kept.unwrap_or_default())
+                Ok(self.store.read(|c| media::profile(c, long_side))?)
             }
             Err(e) => Err(SyncError::from_client(e)),
         }
@@ -115,61 +115,18 @@ impl Engine<'_> {
         if waiting.is_empty() {
             return Ok(());
         }
-        let mut profile = self.media_profile().await?;
-        if let Some(side) = long_side {
-            profile.photo_long_side = side;
-        }
+        let profile = self.media_profile(long_side).await?;
         for entry in waiting {
             self.progress.event(SyncEvent::Preparing {
                 file_name: entry.file_name.clone(),
             });
-            let original = media::original_path(media_dir, entry.id);
-            let dest = media::prepared_path(media_dir, entry.id);
-            let preview_id = uuid::Uuid::now_v7();
-            let preview_dest = media::prepared_path(media_dir, preview_id);
-            let (from, kind) = (original.clone(), entry.kind);
-            let prepared = tokio::task::spawn_blocking(move || {
-                let done = media::prepare(&from, &dest, kind, profile)?;
-                // A preview is a courtesy: a photo that cannot be previewed goes without one.
-                let preview = (kind == MediaKind::Photo)
-                    .then(|| media::preview(&dest, &preview_dest, profile.preview_long_side))
-                    .and_then(Result::ok)
-                    .flatten();
-                Ok::<_, media::PrepareError>((done, preview))
-            })
-            .await
-            .map_err(|e| SyncError::Protocol(format!("preparing a file stopped: {e}")))?;
-            match prepared {
-                Ok((done, preview)) => {
-                    let now = self.clock.now();
-                    self.store.write(|tx| {
-                        queue::prepared(tx, entry.id, done.size, &done.sha256)?;
-                        if let Some(small) = preview {
-                            let preview = QueuedMedia {
-                                id: preview_id,
-                                file_name: format!("preview-{}", entry.file_name),
-                                size: small.size,
-                                sha256: small.sha256,
-                                prepared: true,
-                                preview_of: Some(done.sha256.clone()),
-                                ..entry.clone()
-                            };
-                            queue::add(tx, &preview, now)?;
-                        }
-                        Ok::<_, SyncError>(())
-                    })?;
-                    let _gone = std::fs::remove_file(&original);
-                }
-                Err(e) => {
-                    let failure = MediaFailure {
-                        code: "unpreparable".into(),
-                        detail: e.to_string(),
-                    };
-                    self.store
-                        .write(|tx| queue::finish(tx, entry.id, Some(&failure)))?;
-                    report.upload_failed += 1;
-                }
-            }
+            let (dir, job) = (media_dir.to_owned(), entry.clone());
+            let outcome =
+                tokio::task::spawn_blocking(move || media::prepare_entry(&dir, &job, profile))
+                    .await
+                    .map_err(|e| SyncError::Protocol(format!("preparing a file stopped: {e}")))?;
+            let failed = media::settle(self.store, media_dir, &entry, outcome, self.clock.now())?;
+            report.upload_failed += usize::from(failed.is_some());
         }
         Ok(())
     }

@@ -126,6 +126,7 @@ mod tests {
             on: day(on),
             outcome: AttemptOutcome::Refused,
             recorded: false,
+            confirmed: false,
             departments: Vec::new(),
         }
     }

@@ -1,6 +1,7 @@
 //! What a supervisor reviews of one case (`GET /api/v1/cases/{id}`): the row with what is due
 //! and its version, every attempt with its participants, the evidence files with their links,
-//! the documents, the reviews, the moves and the conflicts sync kept, each oldest first.
+//! the documents, the reviews, the moves, the conflicts sync kept and the participants' signatures
+//! (R21), each oldest first, with how each attempt's confirmation stands.
 
 use sync_protocol::detail::{CaseDetail, CaseMove, MediaLink};
 
@@ -52,6 +53,7 @@ pub async fn detail(state: &AppState, row: case::Model) -> Result<CaseDetail, Ap
     parts.reviews.sort_by_key(|r| (r.created_at, r.id));
     parts.conflicts.sort_by_key(|c| (c.created_at, c.id));
     parts.media.sort_by_key(|m| (m.created_at, m.id));
+    parts.signatures.sort_by_key(|s| (s.received_at, s.id));
     let devices =
         db::users::of_devices(db, parts.conflicts.iter().map(|c| c.losing_device_id)).await?;
     let attempts = db::cases::attempts(db, row.id)
@@ -96,5 +98,8 @@ pub async fn detail(state: &AppState, row: case::Model) -> Result<CaseDetail, Ap
             .into_iter()
             .map(|c| shape::conflict(&state.sealer, c, &devices))
             .collect::<Result<_, _>>()?,
-    })
+        signatures: crate::signing::signatures(db, parts.signatures).await?,
+        confirmations: Vec::new(),
+    }
+    .confirmed())
 }

@@ -449,6 +449,7 @@ mod tests {
             on,
             outcome: AttemptOutcome::Refused,
             recorded: false,
+            confirmed: false,
             departments: Vec::new(),
         }
     }

@@ -54,7 +54,10 @@ pub(crate) async fn apply(
             RejectCode::RequirementsUnmet => {
                 ApiError::invalid(ErrorCode::RequirementsUnmet, reason)
             }
-            RejectCode::ImmutableField | RejectCode::Invalid => ApiError::Malformed {
+            RejectCode::ImmutableField
+            | RejectCode::Invalid
+            | RejectCode::BadSignature
+            | RejectCode::KeyRevoked => ApiError::Malformed {
                 code: ErrorCode::InvalidBody,
                 detail: reason,
             },

@@ -2,20 +2,23 @@
 //! documents and the verdicts on them, each dated in China's calendar. The rules
 //! ([`super::machine`], [`super::due`]) are plain functions over this; [`load`] reads it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbErr};
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, Department, ReasonCategory,
 };
+use sync_protocol::detail::AttemptConfirmations;
 use sync_protocol::evidence::{DocumentType, Verdict};
+use sync_protocol::media::MediaKind;
 use uuid::Uuid;
 
 use super::parse_stored;
 use crate::calendar::{china_date, over_age_on};
-use crate::db::entity::case;
+use crate::db::entity::{attempt, attempt_participant, attempt_signature, case, media_object};
 use crate::db::{self, history::HistoryRows};
+use crate::personal_data::Sealer;
 
 /// One move along the case machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,9 @@ pub struct AttemptFact {
     pub outcome: AttemptOutcome,
     /// Whether a recording of it is kept (R20: recordings of every earlier attempt).
     pub recorded: bool,
+    /// Whether every participant confirmed it as it stands (R20, R21): signed with their own
+    /// key or, without an account, vouched for; an attempt naming nobody is not confirmed.
+    pub confirmed: bool,
     /// The partner departments that took part (R12).
     pub departments: Vec<Department>,
 }
@@ -213,6 +219,11 @@ impl CaseHistory {
             .is_none()
     }
 
+    /// The attempts of this episode not yet confirmed by every participant (R20, R21).
+    pub fn unconfirmed_attempts(&self) -> u32 {
+        count(self.attempts_since(self.episode_start(), |a| !a.confirmed))
+    }
+
     /// Documents of `doc_type` recorded in this episode.
     pub fn documents_of(&self, doc_type: DocumentType) -> impl Iterator<Item = &DocumentFact> {
         let since = self.episode_start();
@@ -236,9 +247,11 @@ fn corrupt(e: anyhow::Error) -> DbErr {
 }
 
 /// The histories of `cases`, by case id, each child leaving over-age at `leaving_age` (the
-/// configuration's `leaving_age`): a few queries per 500 cases.
+/// configuration's `leaving_age`), signed attempts opened with `sealer` to check their
+/// signatures still cover them: a few queries per 500 cases.
 pub async fn load(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     cases: &[case::Model],
     leaving_age: u32,
 ) -> Result<HashMap<Uuid, CaseHistory>, DbErr> {
@@ -273,7 +286,7 @@ pub async fn load(
     }
     for chunk in cases.chunks(crate::db::CHUNK) {
         let ids: Vec<Uuid> = chunk.iter().map(|c| c.id).collect();
-        load_chunk(db, &ids, &mut out).await?;
+        load_chunk(db, sealer, &ids, &mut out).await?;
         let births = db::students::birth_dates(db, chunk.iter().map(|c| c.student_id)).await?;
         for c in chunk {
             if let Some(h) = out.get_mut(&c.id) {
@@ -287,6 +300,7 @@ pub async fn load(
 
 async fn load_chunk(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     ids: &[Uuid],
     out: &mut HashMap<Uuid, CaseHistory>,
 ) -> Result<(), DbErr> {
@@ -295,9 +309,18 @@ async fn load_chunk(
         attempts,
         documents,
         document_reviews: reviews,
-        recordings,
+        attempt_files,
         departments_joined: joined,
+        signatures,
+        signed_participants,
     } = db::history::of_cases(db, ids).await?;
+    let confirmed = confirmed(
+        sealer,
+        &attempts,
+        &attempt_files,
+        signatures,
+        signed_participants,
+    )?;
     let mut departments: HashMap<Uuid, Vec<Department>> = HashMap::new();
     for p in joined {
         if let Some(d) = p.department.as_deref() {
@@ -307,8 +330,11 @@ async fn load_chunk(
                 .push(parse_stored(d).map_err(corrupt)?);
         }
     }
-    let recorded: std::collections::HashSet<Uuid> =
-        recordings.into_iter().map(|m| m.target_id).collect();
+    let recorded: HashSet<Uuid> = attempt_files
+        .into_iter()
+        .filter(|m| m.kind == MediaKind::Audio.as_str())
+        .map(|m| m.target_id)
+        .collect();
     // The latest verdict on each document wins.
     let mut verdicts: HashMap<Uuid, bool> = HashMap::new();
     for r in reviews {
@@ -330,6 +356,7 @@ async fn load_chunk(
                 on: china_date(a.occurred_at),
                 outcome: parse_stored(&a.outcome).map_err(corrupt)?,
                 recorded: recorded.contains(&a.id),
+                confirmed: confirmed.contains(&a.id),
                 departments: departments.remove(&a.id).unwrap_or_default(),
             });
         }
@@ -344,4 +371,40 @@ async fn load_chunk(
         }
     }
     Ok(())
+}
+
+/// The attempts among `attempts` that every participant has confirmed as they stand (R21): only
+/// the signed ones are opened and their content digested.
+fn confirmed(
+    sealer: &Sealer,
+    attempts: &[attempt::Model],
+    files: &[media_object::Model],
+    signatures: Vec<attempt_signature::Model>,
+    participants: Vec<attempt_participant::Model>,
+) -> Result<HashSet<Uuid>, DbErr> {
+    let signatures: Vec<_> = signatures
+        .into_iter()
+        .map(|row| crate::signing::signature(row, &HashMap::new(), &HashMap::new()))
+        .collect::<Result<_, _>>()?;
+    let mut people: HashMap<Uuid, Vec<attempt_participant::Model>> = HashMap::new();
+    for p in participants {
+        people.entry(p.attempt_id).or_default().push(p);
+    }
+    let mut out = HashSet::new();
+    for row in attempts {
+        let Some(taking_part) = people.remove(&row.id) else {
+            continue;
+        };
+        let attempt = super::attempt_view(sealer, row.clone(), taking_part).map_err(corrupt)?;
+        let hashes: Vec<&str> = files
+            .iter()
+            .filter(|f| f.target_id == row.id)
+            .map(|f| f.sha256.as_str())
+            .collect();
+        let standing = AttemptConfirmations::of(&attempt, &signatures, &hashes);
+        if !standing.participants.is_empty() && standing.complete() {
+            out.insert(row.id);
+        }
+    }
+    Ok(out)
 }

@@ -66,6 +66,11 @@ pub enum Missing {
     FollowUpVisit,
     /// A recording of every attempt of this episode (R20).
     Recordings,
+    /// Every attempt of this episode confirmed by every participant (R20, R21).
+    Signatures {
+        /// The attempts not yet confirmed.
+        unconfirmed: u32,
+    },
     /// The child must be this old for the measure (R20).
     AgeAtLeast {
         /// Years.
@@ -109,6 +114,10 @@ impl std::fmt::Display for Missing {
             }
             Self::FollowUpVisit => write!(f, "a follow-up visit after the return"),
             Self::Recordings => write!(f, "a recording of every attempt"),
+            Self::Signatures { unconfirmed } => write!(
+                f,
+                "every participant's signature on every attempt ({unconfirmed} attempt(s) not yet confirmed)"
+            ),
             Self::AgeAtLeast { years } => write!(f, "a child aged {years} or over"),
             Self::LongOrRepeatedDropout => write!(
                 f,
@@ -296,6 +305,8 @@ pub enum Evidence {
     JointAttempts(u32),
     /// A recording of every attempt of the episode.
     Recordings,
+    /// Every attempt of the episode confirmed by every participant (R21).
+    Signatures,
     /// A follow-up visit after the return.
     FollowUpVisit,
     /// A child the special measures are for: aged 12 or over, and out a year or more, dropped
@@ -322,12 +333,14 @@ const COMPULSORY_RETURN: &[Evidence] = &[
 ];
 
 /// What a vocational placement needs (R20 (1)): a child the special measures are for, three
-/// failed attempts, a recording of every attempt, both consents, a personal education plan and
-/// the vocational school's acceptance, each approved.
+/// failed attempts, a recording of every attempt and its record signed by every participant
+/// (R21), both consents, a personal education plan and the vocational school's acceptance, each
+/// approved.
 const VOCATIONAL_SCHOOL: &[Evidence] = &[
     Evidence::SpecialMeasuresEligibility,
     Evidence::JointAttempts(JOINT_ATTEMPTS),
     Evidence::Recordings,
+    Evidence::Signatures,
     Evidence::Document(DocumentType::GuardianConsent),
     Evidence::Document(DocumentType::ChildConsent),
     Evidence::Document(DocumentType::EducationPlan),
@@ -451,6 +464,12 @@ fn need_evidence(
                 }
             }
             Evidence::Recordings => {}
+            Evidence::Signatures => {
+                let unconfirmed = history.unconfirmed_attempts();
+                if unconfirmed > 0 {
+                    missing.push(Missing::Signatures { unconfirmed });
+                }
+            }
             Evidence::SpecialMeasuresEligibility => need_eligibility(history, today, missing),
         }
     }
@@ -498,6 +517,7 @@ mod tests {
             on: day(d),
             outcome,
             recorded: true,
+            confirmed: true,
             departments: Vec::new(),
         }
     }
@@ -865,7 +885,7 @@ mod tests {
     }
 
     #[test]
-    fn r20_a_vocational_placement_needs_consents_plans_and_every_attempt_recorded() {
+    fn r20_r21_a_vocational_placement_needs_consents_plans_and_every_attempt_recorded_and_signed() {
         let mut h = case(CaseStatus::JointPersuasion);
         h.birth_date = NaiveDate::from_ymd_opt(2012, 5, 1);
         h.relapse_count = 1;
@@ -873,6 +893,7 @@ mod tests {
             .map(|d| attempt(AttemptKind::JointPersuasion, d, AttemptOutcome::Refused))
             .collect();
         h.attempts[1].recorded = false;
+        h.attempts[2].confirmed = false;
         for t in [
             DocumentType::GuardianConsent,
             DocumentType::ChildConsent,
@@ -883,9 +904,10 @@ mod tests {
         }
         assert_eq!(
             missing(&h, CaseStatus::VocationalSchool, Role::Supervisor),
-            vec![Missing::Recordings]
+            vec![Missing::Recordings, Missing::Signatures { unconfirmed: 1 }]
         );
         h.attempts[1].recorded = true;
+        h.attempts[2].confirmed = true;
         assert_eq!(
             check_move(Role::Supervisor, &h, CaseStatus::VocationalSchool, TODAY),
             Ok(())

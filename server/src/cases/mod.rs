@@ -107,7 +107,7 @@ pub async fn views(
     rows: Vec<case::Model>,
 ) -> Result<Vec<(CaseSummary, case::Model)>, sea_orm::DbErr> {
     let names = crate::db::cases::student_names(db, rows.iter().map(|c| c.student_id)).await?;
-    let mut histories = history::load(db, &rows, state.config.leaving_age).await?;
+    let mut histories = history::load(db, &state.sealer, &rows, state.config.leaving_age).await?;
     let calendar = state
         .calendar()
         .await

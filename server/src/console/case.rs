@@ -5,17 +5,18 @@
 //! API's (`cases::detail::read`): scoped, 404 outside the scope, audited. The files come through
 //! `/console/media/{id}` with the session's cookie, by the API's own download code.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use sync_protocol::CaseId;
 use sync_protocol::detail::{CaseDetail, MediaLink};
 use sync_protocol::evidence::{ReviewTarget, Verdict};
 use sync_protocol::media::MediaKind;
 use sync_protocol::org::Role;
+use sync_protocol::{AttemptId, CaseId, UserId};
 use uuid::Uuid;
 
 use super::page;
@@ -219,9 +220,32 @@ fn attempts(d: &CaseDetail, review: Option<&Reviewing<'_>>) -> Markup {
                     @if !a.notes.is_empty() { p { "备注：" (a.notes) } }
                     @if let Some(at) = a.location { p { "位置：" a href=(format!("geo:{},{}", at.lat, at.lon)) { (format!("{:.5}, {:.5}", at.lat, at.lon)) } } }
                     (files(&d.media, a.id.0))
+                    (confirmations(d, a.id))
                     p.verdict { (verdict(d, a.id.0)) }
                     @if let Some(r) = review { (review_form(d.case.id.0, ReviewTarget::Attempt, a.id.0, r.csrf)) }
                 }
+            }
+        }
+    }
+}
+
+/// Who of attempt `id`'s participants has confirmed it as it stands (R21).
+fn confirmations(d: &CaseDetail, id: AttemptId) -> Markup {
+    let signers: HashMap<UserId, &str> = d
+        .signatures
+        .iter()
+        .map(|s| (s.user_id, s.user_name.as_str()))
+        .collect();
+    let Some(standing) = d.confirmations.iter().find(|c| c.attempt_id == id) else {
+        return html! {};
+    };
+    html! {
+        p.signatures {
+            "签字确认："
+            @for (i, p) in standing.participants.iter().enumerate() {
+                @if i > 0 { "；" }
+                @let words = labels::confirmation(p, &signers);
+                @if p.confirmation.holds() { span { (words) } } @else { span.error { (words) } }
             }
         }
     }

@@ -115,10 +115,15 @@ pub async fn closure_missing(
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
     let rows = std::slice::from_ref(&row);
-    let history = history::load(&state.db.read, rows, state.config.leaving_age)
-        .await?
-        .remove(&row.id)
-        .ok_or_else(|| anyhow::anyhow!("no history for case {}", row.id))?;
+    let history = history::load(
+        &state.db.read,
+        &state.sealer,
+        rows,
+        state.config.leaving_age,
+    )
+    .await?
+    .remove(&row.id)
+    .ok_or_else(|| anyhow::anyhow!("no history for case {}", row.id))?;
     let to = machine::approved_closure(history.status, history.closure_reason);
     let today = crate::calendar::china_date(chrono::Utc::now());
     Ok(machine::requirements(&history, to, today)

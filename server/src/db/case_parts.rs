@@ -1,11 +1,11 @@
-//! The parts of cases (attempts, documents, reviews, conflicts, evidence files): read by id
+//! The parts of cases (attempts, documents, reviews, conflicts, evidence files, signatures): read by id
 //! (what a pull page names), or every id of one kind in a case.
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect as _};
 use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
-use crate::db::entity::{attempt, conflict, document, media_object, review};
+use crate::db::entity::{attempt, attempt_signature, conflict, document, media_object, review};
 
 /// The parts a page names, by kind.
 #[derive(Debug, Default)]
@@ -20,6 +20,8 @@ pub struct CaseParts {
     pub conflicts: Vec<conflict::Model>,
     /// Evidence files.
     pub media: Vec<media_object::Model>,
+    /// Participants' signatures of attempts.
+    pub signatures: Vec<attempt_signature::Model>,
 }
 
 /// The records whose ids `ids` gives for each kind (a record that is gone is absent).
@@ -46,6 +48,10 @@ pub async fn by_id(
             .await?,
         media: media_object::Entity::find()
             .filter(media_object::Column::Id.is_in(ids(EntityKind::Media)))
+            .all(db)
+            .await?,
+        signatures: attempt_signature::Entity::find()
+            .filter(attempt_signature::Column::Id.is_in(ids(EntityKind::Signature)))
             .all(db)
             .await?,
     })
@@ -77,6 +83,10 @@ pub async fn of_case(
         (EntityKind::Review, case_ids!(db, review, case_id)?),
         (EntityKind::Conflict, case_ids!(db, conflict, case_id)?),
         (EntityKind::Media, case_ids!(db, media_object, case_id)?),
+        (
+            EntityKind::Signature,
+            case_ids!(db, attempt_signature, case_id)?,
+        ),
     ];
     for (kind, ids) in kinds {
         out.extend(ids.into_iter().map(|id| (kind, id)));

@@ -95,7 +95,8 @@ impl ChangeSet {
             EntityKind::Document => Some(ChainKind::Document),
             EntityKind::Review => Some(ChainKind::Review),
             EntityKind::Media => Some(ChainKind::Media),
-            EntityKind::Case | EntityKind::Conflict => None,
+            // A signature carries its own proof (checked again by anyone with the key).
+            EntityKind::Case | EntityKind::Conflict | EntityKind::Signature => None,
         };
         if let Some(event) = event {
             self.ledger.push((event, id));

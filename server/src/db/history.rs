@@ -3,10 +3,11 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sync_protocol::cases::AttemptKind;
 use sync_protocol::evidence::ReviewTarget;
-use sync_protocol::media::MediaKind;
 use uuid::Uuid;
 
-use crate::db::entity::{attempt, attempt_participant, case_move, document, media_object, review};
+use crate::db::entity::{
+    attempt, attempt_participant, attempt_signature, case_move, document, media_object, review,
+};
 
 /// What the cases' histories are made of, each in the order it happened.
 #[derive(Debug, Default)]
@@ -19,10 +20,14 @@ pub struct HistoryRows {
     pub documents: Vec<document::Model>,
     /// Reviews of documents, oldest first (the latest verdict wins).
     pub document_reviews: Vec<review::Model>,
-    /// Audio recordings (evidence of the attempt they belong to).
-    pub recordings: Vec<media_object::Model>,
+    /// The attempts' files, previews left out (a recording is evidence of its attempt).
+    pub attempt_files: Vec<media_object::Model>,
     /// Participants of joint persuasions who came for a department.
     pub departments_joined: Vec<attempt_participant::Model>,
+    /// The participants' signatures of the attempts (R21).
+    pub signatures: Vec<attempt_signature::Model>,
+    /// Every participant of the attempts signed at least once, in their order.
+    pub signed_participants: Vec<attempt_participant::Model>,
 }
 
 /// The history rows of the cases `ids`.
@@ -50,9 +55,10 @@ pub async fn of_cases(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<History
         .order_by_asc(review::Column::CreatedAt)
         .all(db)
         .await?;
-    let recordings = media_object::Entity::find()
+    let attempt_files = media_object::Entity::find()
         .filter(media_object::Column::CaseId.is_in(ids()))
-        .filter(media_object::Column::Kind.eq(MediaKind::Audio.as_str()))
+        .filter(media_object::Column::TargetKind.eq("attempt"))
+        .filter(media_object::Column::PreviewOf.is_null())
         .all(db)
         .await?;
     let joint = attempts
@@ -64,12 +70,28 @@ pub async fn of_cases(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<History
         .filter(attempt_participant::Column::Department.is_not_null())
         .all(db)
         .await?;
+    let signatures = attempt_signature::Entity::find()
+        .filter(attempt_signature::Column::CaseId.is_in(ids()))
+        .all(db)
+        .await?;
+    let signed: std::collections::HashSet<Uuid> = signatures.iter().map(|s| s.attempt_id).collect();
+    let signed_participants = if signed.is_empty() {
+        Vec::new()
+    } else {
+        attempt_participant::Entity::find()
+            .filter(attempt_participant::Column::AttemptId.is_in(signed))
+            .order_by_asc(attempt_participant::Column::Position)
+            .all(db)
+            .await?
+    };
     Ok(HistoryRows {
         moves,
         attempts,
         documents,
         document_reviews,
-        recordings,
+        attempt_files,
         departments_joined,
+        signatures,
+        signed_participants,
     })
 }

@@ -21,6 +21,7 @@ pub mod reconciliations;
 pub mod reviews;
 pub mod scope;
 pub mod sessions;
+pub mod signing;
 pub mod students;
 pub mod throttle;
 pub mod unenrolled;

@@ -1,20 +1,34 @@
 //! The demo's staff at work: a class teacher and a lead in every school, an officer in every
 //! township and the bureau's supervisor, each signed in on a device of their own, and who goes
-//! on whose visits. The accounts of the first school and township are the demo's named ones
+//! on whose visits, each with a signing key registered for that device (R21). The accounts of
+//! the first school and township are the demo's named ones
 //! (`teacher`, `school_lead`, `township_officer`); the others are `teacher-<school code>` and so
 //! on, in lower case.
 
 use std::collections::HashMap;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::Signer as _;
 use sea_orm::ConnectionTrait;
 use sync_protocol::cases::{Department, Participant};
 use sync_protocol::org::Role;
+use sync_protocol::signing::{self, NewSignature, Vouched};
+use sync_protocol::{AttemptId, SignatureId};
 use uuid::Uuid;
 
 use super::{DemoSpec, DemoTownship, ROLE_NAMES, SURNAMES};
 use crate::auth::AuthUser;
-use crate::db::entity::{org_unit, user};
+use crate::db::entity::{org_unit, signing_key, user};
+use crate::personal_data::Sealer;
 use crate::records;
+
+/// The police officer on a joint persuasion, who has no account (R12).
+pub(super) const POLICE_OFFICER: &str = "派出所民警";
+
+/// The village committee's head on a joint persuasion, who has no account.
+pub(super) const VILLAGE_HEAD: &str = "村委会主任";
 
 /// Who does a step of a story, by what they are to the case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,13 +43,17 @@ pub(super) enum Who {
     Supervisor,
 }
 
-/// One staff member, signed in.
+/// One staff member, signed in, with the key of their device.
 #[derive(Debug, Clone)]
 pub(super) struct Member {
     /// As the server knows the caller.
     pub(super) user: AuthUser,
     /// Display name.
     pub(super) name: String,
+    /// The private key their phone signs attempts with.
+    key: ed25519_dalek::SigningKey,
+    /// That key's registration.
+    key_id: Uuid,
 }
 
 impl Member {
@@ -48,7 +66,61 @@ impl Member {
                 device_id: Uuid::now_v7(),
             },
             name: row.display_name.clone(),
+            key: ed25519_dalek::SigningKey::from_bytes(&rand::random()),
+            key_id: Uuid::now_v7(),
         }
+    }
+
+    /// Registers this member's key for their device, `at`.
+    async fn register_key(
+        &self,
+        db: &impl ConnectionTrait,
+        at: DateTime<Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
+        let row = signing_key::Model {
+            id: self.key_id,
+            user_id: self.user.id,
+            device_id: self.user.device_id,
+            public_key: STANDARD.encode(self.key.verifying_key().as_bytes()),
+            registered_at: at,
+            revoked_at: None,
+        };
+        crate::db::signing::register(db, row).await
+    }
+
+    /// This member's signature, made `at`, of `attempt` of `case` as it is stored now, with its
+    /// files, vouching for `vouched` (R21).
+    pub(super) async fn signature(
+        &self,
+        db: &impl ConnectionTrait,
+        sealer: &Sealer,
+        case: Uuid,
+        attempt: AttemptId,
+        (vouched, at): (Vec<Vouched>, DateTime<Utc>),
+    ) -> anyhow::Result<NewSignature> {
+        let (row, people) = crate::db::cases::attempts(db, case)
+            .await?
+            .into_iter()
+            .find(|(a, _)| a.id == attempt.0)
+            .ok_or_else(|| anyhow::anyhow!("no attempt {attempt} to sign"))?;
+        let held = crate::cases::attempt_view(sealer, row, people)?;
+        let files = crate::db::media::of_case(db, case).await?;
+        let files = files
+            .iter()
+            .filter(|m| m.target_id == attempt.0 && m.preview_of.is_none())
+            .map(|m| m.sha256.as_str());
+        let content_digest = signing::content_digest(&held, files);
+        let signed = self.key.sign(&signing::message(attempt, &content_digest));
+        Ok(NewSignature {
+            id: SignatureId::new(),
+            case_id: case.into(),
+            attempt_id: attempt,
+            key_id: self.key_id.into(),
+            content_digest,
+            signature: STANDARD.encode(signed.to_bytes()),
+            signed_at: at,
+            vouched,
+        })
     }
 
     fn participant(&self, unit: &str) -> Participant {
@@ -113,6 +185,12 @@ impl Crew {
                 }
             }
         }
+        let now = Utc::now();
+        let everyone = crew.teachers.values().chain(crew.leads.values());
+        for member in everyone.chain(crew.officers.values()) {
+            member.register_key(db, now).await?;
+        }
+        crew.supervisor.register_key(db, now).await?;
         Ok(crew)
     }
 
@@ -138,13 +216,13 @@ impl Crew {
                 member.participant("乡镇"),
                 Participant {
                     user_id: None,
-                    name: "派出所民警".into(),
+                    name: POLICE_OFFICER.into(),
                     unit: "公安".into(),
                     department: Some(Department::Police),
                 },
                 Participant {
                     user_id: None,
-                    name: "村委会主任".into(),
+                    name: VILLAGE_HEAD.into(),
                     unit: "村委会".into(),
                     department: None,
                 },

@@ -4,7 +4,7 @@
 //! load with the rule's words, so the demo shows only histories the rules allow, with the
 //! evidence and reviews each move needs.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
 use sea_orm::DatabaseTransaction;
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, FoundBy, GeoPoint, ReasonCategory,
@@ -12,13 +12,14 @@ use sync_protocol::cases::{
 use sync_protocol::evidence::{DocumentType, ReviewTarget, Verdict};
 use sync_protocol::hlc::HlcStamp;
 use sync_protocol::media::MediaKind;
+use sync_protocol::signing::Vouched;
 use sync_protocol::sync::{
     CaseField, Change, Mutation, NewAttempt, NewCase, NewDocument, NewReview,
 };
 use sync_protocol::{AttemptId, CaseId, DocumentId, MutationId, ReviewId};
 
-use super::crew::{Crew, Who};
-use crate::db::entity::case;
+use super::crew::{Crew, Member, POLICE_OFFICER, VILLAGE_HEAD, Who};
+use crate::db::entity::{case, media_object};
 use crate::media::generated::{self, Generated};
 use crate::media::uploads::record_media;
 use crate::state::AppState;
@@ -32,6 +33,9 @@ enum Act {
     /// A file kept as the attempt's evidence: a photo of the visit, or a recording of the talk
     /// (R20 asks for one of every attempt).
     Evidence(AttemptId, MediaKind),
+    /// The attempt signed on the doer's phone, with a drawn signature kept for each participant
+    /// without an account named here, which the signature vouches for (R21).
+    Sign(AttemptId, &'static [&'static str]),
 }
 
 /// One step: on `day`, `who` does `act`.
@@ -253,6 +257,7 @@ impl Script {
             }
             if recorded {
                 self.evidence(day, Who::Teacher, visit, MediaKind::Audio);
+                self.sign(day, Who::Teacher, visit, &[]);
             }
         }
         match target {
@@ -281,6 +286,7 @@ impl Script {
             let joint = self.attempt(day, Who::Officer, (K::JointPersuasion, O::Refused), crew);
             if recorded {
                 self.evidence(day, Who::Officer, joint, MediaKind::Audio);
+                self.sign(day, Who::Officer, joint, &[POLICE_OFFICER, VILLAGE_HEAD]);
             }
             if day == 18 {
                 self.approve(19, ReviewTarget::Attempt, joint.0);
@@ -340,6 +346,15 @@ impl Script {
         });
     }
 
+    /// `who` signs `attempt`, `after` days in, vouching for the drawn signatures of `drawn`.
+    fn sign(&mut self, after: i64, who: Who, attempt: AttemptId, drawn: &'static [&'static str]) {
+        self.steps.push(Step {
+            day: self.casting.opened + Duration::days(after),
+            who,
+            act: Act::Sign(attempt, drawn),
+        });
+    }
+
     /// Plays the story in `txn`, step by step, each on its day; answers the case as it ends.
     pub(super) async fn play(
         &self,
@@ -352,44 +367,34 @@ impl Script {
             let when = at(step.day, seq);
             let member = crew.member(step.who, c.school, c.township)?;
             let row = crate::db::cases::by_id(txn, self.case.0).await?;
+            let version = row.as_ref().map_or(0, |r| r.version);
             match &step.act {
                 Act::Push(change) => {
-                    let m = Mutation {
-                        id: MutationId::new(),
-                        base_version: row.map_or(0, |r| r.version),
-                        hlc: HlcStamp {
-                            millis: when.timestamp_millis(),
-                            counter: 0,
-                            device: member.user.device_id.into(),
-                        },
-                        change: change.clone(),
-                    };
-                    let leaving_age = state.config.leaving_age;
-                    let mut batch = Batch::new(txn, &state.sealer, &member.user, when, leaving_age);
-                    batch.prefetch(&[&m]).await?;
-                    let outcome = batch.apply(&m, m.hlc).await?;
-                    batch.flush().await?;
-                    batch.changes.append(txn).await?;
-                    if let Err(refused) = outcome {
-                        anyhow::bail!(
-                            "the demo's case {} was refused on {}: {}",
-                            self.case,
-                            step.day,
-                            refused.reason
-                        );
-                    }
+                    self.push_as(state, txn, member, (version, when), change.clone())
+                        .await?;
                 }
                 Act::Evidence(attempt, kind) => {
                     let row = row.ok_or_else(|| anyhow::anyhow!("case {} not open", self.case))?;
                     let file = demo_file(*kind, step.day, seq)?;
-                    let target = ("attempt", attempt.0);
-                    let storage = &state.storage;
-                    let media = generated::store(storage, &row, target, member.user.id, file)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("keeping a demo file: {e}"))?;
-                    record_media(txn, &media, &row)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("linking a demo file: {e}"))?;
+                    keep(state, txn, member, &row, attempt, file).await?;
+                }
+                Act::Sign(attempt, drawn) => {
+                    let row = row.ok_or_else(|| anyhow::anyhow!("case {} not open", self.case))?;
+                    let mut vouched = Vec::new();
+                    for name in *drawn {
+                        let file = drawing(name, step.day)?;
+                        let kept = keep(state, txn, member, &row, attempt, file).await?;
+                        vouched.push(Vouched {
+                            name: (*name).into(),
+                            drawing_sha256: kept.sha256,
+                        });
+                    }
+                    let signature = member
+                        .signature(txn, &state.sealer, row.id, *attempt, (vouched, when))
+                        .await?;
+                    let change = Change::SignAttempt { signature };
+                    self.push_as(state, txn, member, (version, when), change)
+                        .await?;
                 }
             }
         }
@@ -397,6 +402,61 @@ impl Script {
             .await?
             .ok_or_else(|| anyhow::anyhow!("the demo's case {} was not opened", self.case))
     }
+
+    /// Applies `change` as `member`'s phone would push it on the case's `version`, `when`.
+    async fn push_as(
+        &self,
+        state: &AppState,
+        txn: &DatabaseTransaction,
+        member: &Member,
+        (version, when): (i64, DateTime<Utc>),
+        change: Change,
+    ) -> anyhow::Result<()> {
+        let m = Mutation {
+            id: MutationId::new(),
+            base_version: version,
+            hlc: HlcStamp {
+                millis: when.timestamp_millis(),
+                counter: 0,
+                device: member.user.device_id.into(),
+            },
+            change,
+        };
+        let leaving_age = state.config.leaving_age;
+        let mut batch = Batch::new(txn, &state.sealer, &member.user, when, leaving_age);
+        batch.prefetch(&[&m]).await?;
+        let outcome = batch.apply(&m, m.hlc).await?;
+        batch.flush().await?;
+        batch.changes.append(txn).await?;
+        if let Err(refused) = outcome {
+            anyhow::bail!(
+                "the demo's case {} was refused on {}: {}",
+                self.case,
+                when.date_naive(),
+                refused.reason
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Keeps `file` as evidence of `attempt` of the case `row`, by `member`.
+async fn keep(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    member: &Member,
+    row: &case::Model,
+    attempt: &AttemptId,
+    file: Generated,
+) -> anyhow::Result<media_object::Model> {
+    let target = ("attempt", attempt.0);
+    let media = generated::store(&state.storage, row, target, member.user.id, file)
+        .await
+        .map_err(|e| anyhow::anyhow!("keeping a demo file: {e}"))?;
+    record_media(txn, &media, row)
+        .await
+        .map_err(|e| anyhow::anyhow!("linking a demo file: {e}"))?;
+    Ok(media)
 }
 
 /// The instant of the `seq`-th step of a story on `day`: from 09:00 in China, a minute apart.
@@ -460,4 +520,25 @@ fn silence(seed: usize) -> Vec<u8> {
         *last = u8::try_from(seed % 256).unwrap_or(0);
     }
     wav
+}
+
+/// `name`'s signature drawn on a phone's screen on `day`: a black stroke on white, as a PNG.
+fn drawing(name: &str, day: NaiveDate) -> anyhow::Result<Generated> {
+    let seed = name.chars().map(u32::from).sum::<u32>() + day.ordinal();
+    let picture = image::GrayImage::from_fn(240, 80, |x, y| {
+        let wave = 40.0 + 25.0 * ((x as f32 + seed as f32) / 17.0).sin();
+        if (y as f32 - wave).abs() < 2.0 {
+            image::Luma([0])
+        } else {
+            image::Luma([255])
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut out, image::ImageFormat::Png)?;
+    Ok(Generated {
+        bytes: out.into_inner().into(),
+        content_type: "image/png",
+        file_name: format!("{name}签字-{day}.png"),
+        kind: MediaKind::Photo,
+    })
 }

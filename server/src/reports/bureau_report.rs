@@ -200,10 +200,15 @@ async fn build(
         .into_iter()
         .map(|(a, p)| crate::cases::attempt_view(&state.sealer, a, p))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let history = history::load(db, std::slice::from_ref(&row), state.config.leaving_age)
-        .await?
-        .remove(&row.id)
-        .ok_or_else(|| anyhow::anyhow!("no history for case {}", row.id))?;
+    let history = history::load(
+        db,
+        &state.sealer,
+        std::slice::from_ref(&row),
+        state.config.leaving_age,
+    )
+    .await?
+    .remove(&row.id)
+    .ok_or_else(|| anyhow::anyhow!("no history for case {}", row.id))?;
     let notice = |t| history.first_document(t).map(|d| d.on);
     let media = axum::extract::FromRef::from_ref(state);
     let report = Report {

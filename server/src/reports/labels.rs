@@ -1,11 +1,13 @@
 //! The words field staff and supervisors read in exports and forms (Simplified Chinese, the
 //! terms of DOMAIN.md), for the wire enums.
 
+use sync_protocol::UserId;
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, FoundBy, JudicialStage, ReasonCategory,
 };
 use sync_protocol::evidence::DocumentType;
 use sync_protocol::org::Role;
+use sync_protocol::signing::{Confirmation, ParticipantConfirmation};
 use sync_protocol::students::{Gender, SpecialGroup, SpecialGroups};
 
 use crate::cases::machine::Missing;
@@ -181,6 +183,9 @@ pub fn missing(m: &Missing) -> String {
         }
         Missing::FollowUpVisit => "复学后的跟踪回访".into(),
         Missing::Recordings => "每次劝返的录音".into(),
+        Missing::Signatures { unconfirmed } => {
+            format!("每次劝返记录全部参与人员的签字确认（尚有{unconfirmed}次未签全）")
+        }
         Missing::AgeAtLeast { years } => format!("学生年满{years}周岁"),
         Missing::LongOrRepeatedDropout => "辍学一年以上、反复辍学或厌学".into(),
         Missing::ClosureReason => "与案件状态相符的核销原因".into(),
@@ -208,4 +213,23 @@ pub fn special_groups(groups: SpecialGroups) -> String {
         .map(special_group)
         .collect::<Vec<_>>()
         .join("、")
+}
+
+/// How one participant's confirmation of an attempt stands (R21), in the words of the console
+/// and the ledger: e.g. "王老师已签字", "派出所民警手写签名（李干事确认）", "张校长签字后记录被修改".
+/// `signers` names the staff who signed the case's attempts.
+pub fn confirmation(
+    p: &ParticipantConfirmation,
+    signers: &std::collections::HashMap<UserId, &str>,
+) -> String {
+    let name = &p.name;
+    match p.confirmation {
+        Confirmation::Signed { .. } => format!("{name}已签字"),
+        Confirmation::Vouched { by, .. } => {
+            let by = signers.get(&by).copied().unwrap_or("在场工作人员");
+            format!("{name}手写签名（{by}确认）")
+        }
+        Confirmation::Stale { .. } => format!("{name}签字后记录被修改"),
+        Confirmation::Missing => format!("{name}未签字"),
+    }
 }

@@ -16,7 +16,7 @@ use crate::db::{self, Scope};
 use crate::state::AppState;
 
 /// The columns of the ledger, in order (the header row).
-pub const COLUMNS: [&str; 24] = [
+pub const COLUMNS: [&str; 25] = [
     "序号",
     "学校",
     "乡镇（街道）",
@@ -36,6 +36,7 @@ pub const COLUMNS: [&str; 24] = [
     "学校劝返次数",
     "联合劝返次数",
     "最近劝返日期",
+    "签字确认",
     "反复辍学次数",
     "劝返措施类型及进度",
     "核销原因",
@@ -44,9 +45,9 @@ pub const COLUMNS: [&str; 24] = [
 ];
 
 /// How wide each column is in the workbook, in characters (the header's order).
-pub const WIDTHS: [f64; 24] = [
+pub const WIDTHS: [f64; 25] = [
     6.0, 18.0, 14.0, 12.0, 10.0, 6.0, 12.0, 6.0, 8.0, 22.0, 14.0, 12.0, 12.0, 16.0, 14.0, 10.0,
-    8.0, 8.0, 12.0, 8.0, 36.0, 22.0, 12.0, 40.0,
+    8.0, 8.0, 12.0, 18.0, 8.0, 36.0, 22.0, 12.0, 40.0,
 ];
 
 /// One cell of a row.
@@ -160,7 +161,7 @@ pub async fn rows(
     first: u32,
 ) -> Result<Vec<Vec<Cell>>, DbErr> {
     let names = Names::read(db, cases).await?;
-    let mut histories = history::load(db, cases, state.config.leaving_age).await?;
+    let mut histories = history::load(db, &state.sealer, cases, state.config.leaving_age).await?;
     let calendar = state.calendar().await.map_err(|e| corrupt(e.into()))?;
     let mut out = Vec::with_capacity(cases.len());
     for c in cases {
@@ -259,12 +260,23 @@ fn row(
         Cell::Number(school),
         Cell::Number(joint),
         Cell::Date(h.attempts.iter().map(|a| a.on).max()),
+        Cell::Text(signed_text(h)),
         Cell::Number(u32::try_from(c.relapse_count).unwrap_or(0)),
         Cell::Text(measures::progress(h).map(measure_text).unwrap_or_default()),
         Cell::Text(closure_text(h)),
         Cell::Date(closed_on),
         Cell::Text(next),
     ])
+}
+
+/// How many of the row's attempts every participant confirmed as they stand (R21), e.g.
+/// "4/6次全员签字"; empty without attempts.
+fn signed_text(h: &history::CaseHistory) -> String {
+    let confirmed = h.attempts.iter().filter(|a| a.confirmed).count();
+    match h.attempts.len() {
+        0 => String::new(),
+        all => format!("{confirmed}/{all}次全员签字"),
+    }
 }
 
 /// R20's measure and its progress, in words ("标明劝返措施类型和进度").

@@ -202,6 +202,7 @@ async fn statistics_of(
     let filter = filter_for(user, query)?;
     let stats = super::statistics::statistics(
         &state.db.read,
+        &state.sealer,
         user.scope(),
         filter,
         state.config.leaving_age,

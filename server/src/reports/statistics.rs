@@ -26,9 +26,11 @@ fn dropout(status: CaseStatus) -> bool {
     )
 }
 
-/// The statistics of `filter`'s period in `scope` (children leaving over-age at `leaving_age`).
+/// The statistics of `filter`'s period in `scope` (children leaving over-age at `leaving_age`;
+/// `sealer` opens what the histories read).
 pub async fn statistics(
     db: &impl ConnectionTrait,
+    sealer: &crate::personal_data::Sealer,
     scope: Scope,
     filter: LedgerFilter,
     leaving_age: u32,
@@ -57,7 +59,7 @@ pub async fn statistics(
         let cases = case_page(db, scope, &filter, after).await?;
         let full = cases.len() as u64 == super::ledger::PAGE;
         after = cases.last().map(|c| c.id);
-        let mut histories = history::load(db, &cases, leaving_age).await?;
+        let mut histories = history::load(db, sealer, &cases, leaving_age).await?;
         let pupils = db::students::by_id(db, cases.iter().map(|c| c.student_id)).await?;
         for c in &cases {
             let Some(h) = histories.remove(&c.id) else {

@@ -87,6 +87,7 @@ async fn records_for(
     case_ids.extend(records.reviews.iter().map(|r| r.case_id));
     case_ids.extend(records.conflicts.iter().map(|c| c.case_id));
     case_ids.extend(records.media.iter().map(|m| m.case_id));
+    case_ids.extend(records.signatures.iter().map(|s| s.case_id));
     let cases = db::cases::by_id_in_scope(db, scope, case_ids).await?;
 
     // Every visible case the page touches is sent, so that its due items follow its attempts
@@ -144,6 +145,7 @@ async fn shape_records(
         reviews,
         conflicts,
         media,
+        signatures,
     } = records;
     let mut participants =
         db::attempts::participants_of(db, attempts.iter().map(|a| a.id).collect()).await?;
@@ -191,6 +193,12 @@ async fn shape_records(
         let id = row.id;
         let media = shape::media(row)?;
         out.insert((EntityKind::Media, id), PulledRecord::Media { media });
+    }
+    let signatures = signatures.into_iter().filter(|s| visible(&s.case_id));
+    for signature in crate::signing::signatures(db, signatures.collect()).await? {
+        let id = signature.id.0;
+        let record = PulledRecord::Signature { signature };
+        out.insert((EntityKind::Signature, id), record);
     }
     Ok(())
 }

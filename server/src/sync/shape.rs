@@ -1,5 +1,5 @@
 //! Stored rows in the shape a pull sends them: documents, reviews, the conflicts sync kept and
-//! evidence files. A row that does not parse is corrupt, not the caller's fault.
+//! evidence files (signatures: `crate::signing`). A row that does not parse is corrupt, not the caller's fault.
 
 use sea_orm::DbErr;
 use sync_protocol::cases::GeoPoint;

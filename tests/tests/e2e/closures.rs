@@ -11,6 +11,7 @@ use server::reports::ledger::COLUMNS;
 use sync_protocol::CaseId;
 use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, CaseSummary, ClosureReason, DueWhat, JudicialStage,
+    Participant,
 };
 use sync_protocol::evidence::{DocumentType, ReviewTarget};
 use sync_protocol::media::MediaKind;
@@ -32,6 +33,9 @@ struct Evidence {
     decision: Decision,
     joint_attempts: usize,
     recorded: bool,
+    /// Every attempt signed by its participant (R20 (1), R21); the last only after the refusal,
+    /// which names it.
+    signed: bool,
     /// A special measure of R20: the child is made fourteen and a repeated dropout first.
     special_measure: bool,
     /// The papers, the last of them attached only after the refusal that names it.
@@ -80,16 +84,34 @@ async fn decided_with(evidence: &Evidence) -> anyhow::Result<(TestServer, CaseId
         .phone_in(&work.path().join("officer"), "township_officer")
         .await?;
     officer.sync(&mut NoProgress).await?;
+    if evidence.signed {
+        officer.register_key().await?;
+    }
+    let me = officer
+        .account()?
+        .ok_or_else(|| anyhow::anyhow!("the officer is signed in"))?;
+    let mut unsigned = None;
     for n in 0..evidence.joint_attempts {
-        let attempt = officer.record_attempt(AttemptDraft::new(
-            id,
-            AttemptKind::JointPersuasion,
-            AttemptOutcome::Refused,
-        ))?;
+        let attempt = officer.record_attempt(AttemptDraft {
+            participants: vec![Participant {
+                user_id: Some(me.id),
+                name: me.display_name.clone(),
+                unit: "乡镇".into(),
+                department: None,
+            }],
+            ..AttemptDraft::new(id, AttemptKind::JointPersuasion, AttemptOutcome::Refused)
+        })?;
         if evidence.recorded {
             let talk = work.path().join(format!("talk{n}.wav"));
             std::fs::write(&talk, wav(600 + 50 * n as u32))?;
             officer.attach(attempt, MediaKind::Audio, &talk)?;
+        }
+        if evidence.signed {
+            if n + 1 < evidence.joint_attempts {
+                officer.sign_attempt(attempt, Vec::new())?;
+            } else {
+                unsigned = Some(attempt);
+            }
         }
     }
     let (last, first) = evidence
@@ -133,6 +155,14 @@ async fn decided_with(evidence: &Evidence) -> anyhow::Result<(TestServer, CaseId
             !detail.contains(&format!("`{}`", done.as_str())),
             "{detail}"
         );
+    }
+    assert_eq!(
+        detail.contains("every participant's signature on every attempt (1 attempt(s)"),
+        unsigned.is_some(),
+        "{detail}"
+    );
+    if let Some(attempt) = unsigned {
+        officer.sign_attempt(attempt, Vec::new())?;
     }
 
     let paper = officer.record_document(DocumentDraft::new(id, *last, "材料"))?;
@@ -194,6 +224,7 @@ async fn r15_a_refusal_is_deferred_then_written_off_with_the_over_age_mark() -> 
         decision: Decision::Approve(ClosureReason::RefusalAfterRuling),
         joint_attempts: 3,
         recorded: false,
+        signed: false,
         special_measure: false,
         documents: vec![
             DocumentType::CourtRuling,
@@ -276,6 +307,7 @@ async fn r16_r17_a_physical_condition_and_a_poor_household_are_deferred_on_their
             decision: Decision::Approve(reason),
             joint_attempts: 0,
             recorded: false,
+            signed: false,
             special_measure: false,
             documents: vec![DocumentType::Other, paper],
         })
@@ -286,12 +318,13 @@ async fn r16_r17_a_physical_condition_and_a_poor_household_are_deferred_on_their
 }
 
 #[tokio::test]
-async fn r20_a_vocational_placement_is_a_return_with_consents_plan_letter_and_recorded_attempts()
+async fn r20_r21_a_vocational_placement_is_a_return_with_consents_plan_letter_and_recorded_signed_attempts()
 -> anyhow::Result<()> {
     let (server, id, status) = decided_with(&Evidence {
         decision: Decision::Move(CaseStatus::VocationalSchool),
         joint_attempts: 3,
         recorded: true,
+        signed: true,
         special_measure: true,
         documents: vec![
             DocumentType::GuardianConsent,
@@ -319,6 +352,10 @@ async fn r20_a_vocational_placement_is_a_return_with_consents_plan_letter_and_re
         cell(&row, "劝返措施类型及进度").starts_with("引导至中职学校就读"),
         "{row:?}"
     );
+    assert!(
+        cell(&row, "签字确认").starts_with("3/"),
+        "R21: the three signed attempts: {row:?}"
+    );
     Ok(())
 }
 
@@ -329,6 +366,7 @@ async fn r20_a_compulsory_return_is_a_measure_in_progress_until_the_child_return
         decision: Decision::Move(CaseStatus::CompulsoryReturn),
         joint_attempts: 3,
         recorded: false,
+        signed: false,
         special_measure: true,
         documents: vec![DocumentType::JudicialFiling],
     })

@@ -555,6 +555,10 @@ async fn r23_a_case_page_is_scoped_audited_and_its_recordings_seek() -> anyhow::
     assert!(page.body.contains("劝返记录"), "{}", page.body);
     let player = format!("<audio controls preload=\"metadata\" src=\"/console/media/{audio}\"");
     assert!(page.body.contains(&player), "{}", page.body);
+    assert!(
+        page.body.contains("签字确认："),
+        "R21: who confirmed each attempt"
+    );
     assert_eq!(reads().await?, before + 1, "the read is audited");
 
     // The recording is served with byte ranges through the session's cookie.

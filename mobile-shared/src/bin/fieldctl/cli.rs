@@ -7,7 +7,7 @@ use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, FoundBy, ReasonCategory,
 };
 use sync_protocol::evidence::DocumentType;
-use sync_protocol::{CaseId, StudentId};
+use sync_protocol::{AttemptId, CaseId, StudentId};
 
 /// Acts as a phone of the dropout field app.
 #[derive(Debug, Parser)]
@@ -73,8 +73,31 @@ pub(crate) enum Command {
     Conflicts,
     /// List changes the server refused.
     Rejections,
+    /// This account's signing key on this phone (R21).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Confirm an attempt's record with this account's signing key, offline if need be (R21):
+    /// applied here at once, pushed on the next sync. Only its participants sign it.
+    Sign {
+        /// The attempt id.
+        #[arg(long)]
+        attempt: AttemptId,
+        /// A participant without an account whose drawn signature this signature vouches for,
+        /// as `NAME=SHA256` (the drawing's SHA-256, one of the attempt's files); repeatable.
+        #[arg(long)]
+        vouch: Vec<String>,
+    },
     /// List the media queue: files waiting, sent, or refused and why.
     Media,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Make this phone's signing key for the signed-in account, if it has none, and register
+    /// it with the server (online); a registered key the server still holds is kept.
+    Register,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,7 +115,7 @@ pub(crate) enum CaseCommand {
         #[arg(long)]
         first_absent_on: Option<chrono::NaiveDate>,
     },
-    /// Show a case and its attempts.
+    /// Show a case and its attempts, with who of each attempt's participants has confirmed it.
     Show {
         /// The case id.
         #[arg(long = "case")]
@@ -150,6 +173,20 @@ pub(crate) enum DocumentCommand {
 pub(crate) enum AttemptCommand {
     /// Record a persuasion attempt (applied here at once, pushed on the next sync).
     Record(RecordArgs),
+    /// Add participants to an attempt (applied here at once, pushed on the next sync): its
+    /// author or a staff member listed on it may.
+    Add {
+        /// The attempt id.
+        #[arg(long)]
+        attempt: AttemptId,
+        /// A staff member with an account who took part, as `ACCOUNT_ID=NAME`; repeatable.
+        #[arg(long)]
+        staff: Vec<String>,
+        /// Someone without an account who took part, as `name/unit` or
+        /// `name/unit/department`; repeatable.
+        #[arg(long)]
+        participant: Vec<String>,
+    },
 }
 
 /// What `fieldctl attempt record` is given.
@@ -174,6 +211,10 @@ pub(crate) struct RecordArgs {
     /// civil_affairs, …); repeatable. The signed-in account is listed first by itself.
     #[arg(long)]
     pub(crate) participant: Vec<String>,
+    /// A staff member with an account who took part, as `ACCOUNT_ID=NAME` (they confirm the
+    /// record by signing it on their own phone); repeatable.
+    #[arg(long)]
+    pub(crate) staff: Vec<String>,
     /// Notes.
     #[arg(long, default_value = "")]
     pub(crate) notes: String,

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use mobile_shared::{AttemptDraft, DocumentDraft, MediaState, Phone, SyncReport};
 use sync_protocol::CaseId;
-use sync_protocol::cases::{Department, GeoPoint, Participant, ReasonCategory};
+use sync_protocol::cases::{GeoPoint, Participant, ReasonCategory};
 use sync_protocol::media::MediaKind;
 use sync_protocol::sync::{CaseField, Change};
 
@@ -17,7 +17,7 @@ use progress::{Bar, describe_left};
 mod cli;
 mod progress;
 
-use cli::{AttemptCommand, CaseCommand, Cli, Command, DocumentCommand, RecordArgs};
+use cli::{AttemptCommand, CaseCommand, Cli, Command, DocumentCommand, KeyCommand, RecordArgs};
 
 /// Prints a line to standard output; a closed pipe (`fieldctl cases | head`) ends the program
 /// quietly instead of panicking.
@@ -29,6 +29,9 @@ macro_rules! say {
         }
     }};
 }
+
+mod participants;
+mod signing;
 
 /// How `fieldctl` syncs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +109,12 @@ fn describe(change: &Change) -> String {
         Change::CreateReview { review } => {
             format!("review {} on case {}", review.id, review.case_id)
         }
+        Change::SignAttempt { signature } => {
+            format!(
+                "signature {} of attempt {}",
+                signature.id, signature.attempt_id
+            )
+        }
     }
 }
 
@@ -142,6 +151,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Attempt {
             command: AttemptCommand::Record(args),
         } => record_attempt(&phone, args),
+        Command::Attempt {
+            command:
+                AttemptCommand::Add {
+                    attempt,
+                    staff,
+                    participant,
+                },
+        } => participants::add(&phone, attempt, &staff, &participant),
         Command::Document {
             command:
                 DocumentCommand::Record {
@@ -169,6 +186,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pending => list_pending(&phone),
         Command::Conflicts => list_conflicts(&phone),
         Command::Rejections => list_rejections(&phone),
+        Command::Key {
+            command: KeyCommand::Register,
+        } => signing::register_key(&mut phone).await,
+        Command::Sign { attempt, vouch } => signing::sign(&phone, attempt, &vouch),
         Command::Media => list_media(&phone),
     }
 }
@@ -327,6 +348,7 @@ fn show_case(phone: &Phone, case_id: CaseId) -> anyhow::Result<()> {
             a.outcome.as_str(),
             a.notes
         );
+        signing::print_confirmations(&detail, a.id);
     }
     Ok(())
 }
@@ -351,6 +373,7 @@ fn record_attempt(phone: &Phone, args: RecordArgs) -> anyhow::Result<()> {
         met_whom,
         guardian_said,
         participant,
+        staff,
         notes,
         next_step,
         lat,
@@ -361,19 +384,17 @@ fn record_attempt(phone: &Phone, args: RecordArgs) -> anyhow::Result<()> {
     let me = phone
         .account()?
         .context("nobody has signed in on this phone")?;
-    let mut participants = vec![Participant {
+    let mut people = vec![Participant {
         user_id: Some(me.id),
         name: me.display_name,
         unit: String::new(),
         department: None,
     }];
-    for p in &participant {
-        participants.push(parse_participant(p)?);
-    }
+    people.extend(participants::parse_all(&staff, &participant)?);
     let draft = AttemptDraft {
         met_whom,
         guardian_statement: guardian_said,
-        participants,
+        participants: people,
         notes,
         next_step,
         location: lat.zip(lon).map(|(lat, lon)| GeoPoint {
@@ -399,31 +420,6 @@ fn record_attempt(phone: &Phone, args: RecordArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// A participant given as `name/unit` or `name/unit/department`.
-fn parse_participant(text: &str) -> anyhow::Result<Participant> {
-    let parts: Vec<&str> = text.split('/').map(str::trim).collect();
-    let (name, unit, department) = match parts[..] {
-        [name, unit] => (name, unit, None),
-        [name, unit, department] => (
-            name,
-            unit,
-            Some(
-                department
-                    .parse::<Department>()
-                    .map_err(|e| anyhow::anyhow!("--participant {text}: {e}"))?,
-            ),
-        ),
-        _ => anyhow::bail!("--participant {text}: give name/unit or name/unit/department"),
-    };
-    anyhow::ensure!(!name.is_empty(), "--participant {text}: the name is empty");
-    Ok(Participant {
-        user_id: None,
-        name: name.to_owned(),
-        unit: unit.to_owned(),
-        department,
-    })
 }
 
 /// `fieldctl pending`.

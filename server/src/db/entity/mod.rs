@@ -4,6 +4,7 @@
 pub mod applied_mutation;
 pub mod attempt;
 pub mod attempt_participant;
+pub mod attempt_signature;
 pub mod audit_entry;
 pub mod audit_head;
 pub mod case;
@@ -23,6 +24,7 @@ pub mod org_unit;
 pub mod refresh_token;
 pub mod review;
 pub mod roll_reconciliation;
+pub mod signing_key;
 pub mod student;
 pub mod unenrolled_child;
 pub mod upload;

@@ -24,6 +24,7 @@ mod m20261203_000019_measures_are_statuses;
 mod m20261203_000020_roll_reconciliations;
 mod m20261203_000021_case_aliases;
 mod m20261203_000022_console_sessions;
+mod m20261204_000023_signatures;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_roll_reconciliations::Migration),
             Box::new(m20261203_000021_case_aliases::Migration),
             Box::new(m20261203_000022_console_sessions::Migration),
+            Box::new(m20261204_000023_signatures::Migration),
         ]
     }
 }

@@ -211,10 +211,15 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         row: &case::Model,
         state: &CaseFields,
     ) -> Result<Result<(), Rejection>, DbErr> {
-        let mut history = history::load(self.txn, std::slice::from_ref(row), self.leaving_age)
-            .await?
-            .remove(&row.id)
-            .ok_or_else(|| DbErr::Custom(format!("no history for case {}", row.id)))?;
+        let mut history = history::load(
+            self.txn,
+            self.sealer,
+            std::slice::from_ref(row),
+            self.leaving_age,
+        )
+        .await?
+        .remove(&row.id)
+        .ok_or_else(|| DbErr::Custom(format!("no history for case {}", row.id)))?;
         history.reason = state.reason;
         history.closure_reason = state.closure_reason;
         history.responsible = state.responsible_user_id.is_some();

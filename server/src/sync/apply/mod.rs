@@ -1,12 +1,13 @@
 //! Applying one mutation inside a push's transaction, with the caller's scope and role, through
 //! the merge rules of `sync_protocol::merge`: the batch and what every kind shares here, each
-//! record kind in a file of its own (`cases`, `attempts`, `documents`, `reviews`).
+//! record kind in a file of its own (`cases`, `attempts`, `documents`, `reviews`, `signatures`).
 
 mod attempts;
 mod cases;
 mod documents;
 mod opening;
 mod reviews;
+mod signatures;
 
 use std::collections::{HashMap, HashSet};
 
@@ -210,6 +211,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
                 fields,
             } => self.update_document(m, hlc, document_id.0, fields).await,
             Change::CreateReview { review } => self.create_review(m, hlc, review).await,
+            Change::SignAttempt { signature } => self.sign_attempt(signature).await,
         }
     }
 
