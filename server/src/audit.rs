@@ -53,6 +53,10 @@ pub enum Action {
     RevokeKey,
     /// A participant's signature of an attempt was verified and stored (R21).
     SignAttempt,
+    /// A supervisor dismissed a plausibility flag (kind and reason in the detail).
+    DismissFlag,
+    /// An administrator set an org unit's centre point.
+    SetCentre,
 }
 
 impl Action {
@@ -78,6 +82,8 @@ impl Action {
             Self::RegisterKey => "signing_key.register",
             Self::RevokeKey => "signing_key.revoke",
             Self::SignAttempt => "attempt.sign",
+            Self::DismissFlag => "flag.dismiss",
+            Self::SetCentre => "org_unit.set_centre",
         }
     }
 
@@ -93,7 +99,8 @@ impl Action {
             Self::SetAccountDisabled | Self::AddAccount | Self::ResetPassword => "account",
             Self::AddOrgUnit => "org_unit",
             Self::RegisterKey | Self::RevokeKey => "signing_key",
-            Self::SignAttempt => "case",
+            Self::SignAttempt | Self::DismissFlag => "case",
+            Self::SetCentre => "org_unit",
         }
     }
 }

@@ -63,6 +63,41 @@ pub struct Config {
     /// The first day of each term, as month and day (`TERM_STARTS`, e.g. `09-01,03-01`, the
     /// default): each school reconciles its roll within two weeks of each (R7).
     pub term_starts: Vec<(u32, u32)>,
+    /// The limits of the plausibility flags (`FLAG_*`, [`Thresholds`]).
+    pub flags: Thresholds,
+}
+
+/// The limits past which a rule raises its flag (`FLAG_*` settings; docs/plausibility.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// A photo taken this long before or after its attempt (`FLAG_CAPTURE_GAP_HOURS`, 24).
+    pub capture_gap: chrono::Duration,
+    /// An attempt or photo this far from the village's centre (`FLAG_DISTANCE_KM`, 5).
+    pub distance_km: f64,
+    /// Perceptual hashes this many bits apart or closer are one photo re-encoded
+    /// (`FLAG_PHOTO_HASH_BITS`, 6; 0 compares exact copies only).
+    pub photo_hash_bits: u32,
+    /// A visit's recording shorter than this (`FLAG_SHORT_RECORDING_SECS`, 60).
+    pub short_recording: chrono::Duration,
+    /// An attempt recorded on the phone this long after it happened (`FLAG_LATE_RECORD_HOURS`,
+    /// 48).
+    pub late_record: chrono::Duration,
+    /// Two attempts of one person whose places are further apart than this speed allows, in
+    /// km/h (`FLAG_TRAVEL_KMH`, 120).
+    pub travel_kmh: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            capture_gap: chrono::Duration::hours(24),
+            distance_km: 5.0,
+            photo_hash_bits: 6,
+            short_recording: chrono::Duration::seconds(60),
+            late_record: chrono::Duration::hours(48),
+            travel_kmh: 120.0,
+        }
+    }
 }
 
 /// The largest file the server takes, per media kind.
@@ -164,6 +199,7 @@ impl Config {
             media_profile,
             leaving_age: env.ranged("OVER_AGE_LEAVING_AGE", 16u32, 15..=18)?,
             term_starts: term_starts(&env.text("TERM_STARTS", "09-01,03-01"))?,
+            flags: thresholds(&env)?,
         })
     }
 
@@ -177,6 +213,26 @@ impl Config {
             ),
         }
     }
+}
+
+/// The plausibility flags' limits from the `FLAG_*` variables, each within its range.
+fn thresholds<G: Fn(&str) -> Option<String>>(env: &Env<G>) -> Result<Thresholds, ConfigError> {
+    let hours = |name, default, range| {
+        env.ranged(name, default, range)
+            .map(|h: u32| chrono::Duration::hours(i64::from(h)))
+    };
+    Ok(Thresholds {
+        capture_gap: hours("FLAG_CAPTURE_GAP_HOURS", 24, 1..=720)?,
+        distance_km: f64::from(env.ranged("FLAG_DISTANCE_KM", 5u32, 1..=500)?),
+        photo_hash_bits: env.ranged("FLAG_PHOTO_HASH_BITS", 6u32, 0..=16)?,
+        short_recording: chrono::Duration::seconds(i64::from(env.ranged(
+            "FLAG_SHORT_RECORDING_SECS",
+            60u32,
+            0..=3600,
+        )?)),
+        late_record: hours("FLAG_LATE_RECORD_HOURS", 48, 1..=2160)?,
+        travel_kmh: f64::from(env.ranged("FLAG_TRAVEL_KMH", 120u32, 10..=1000)?),
+    })
 }
 
 /// The term starts of `list` (`MM-DD,MM-DD`), or why not.

@@ -24,6 +24,7 @@ pub mod memory;
 pub mod observability;
 pub mod openapi;
 pub mod personal_data;
+pub mod plausibility;
 pub mod records;
 pub mod reports;
 pub mod routes;

@@ -102,6 +102,8 @@ pub async fn org_unit(
             parent.and_then(|p| p.township_id)
         },
         created_at: Utc::now(),
+        lat: None,
+        lon: None,
     };
     Ok(db::org::insert_unit(db, row).await?)
 }

@@ -27,6 +27,7 @@ pub fn table() -> OpenApiRouter<AppState> {
         .merge(crate::media::profile::router())
         .merge(crate::calendar::routes::router())
         .merge(crate::signing::routes::router())
+        .merge(crate::plausibility::routes::router())
 }
 
 /// The whole HTTP application.

@@ -188,6 +188,7 @@ impl FromRef<AppState> for MediaState {
             limits: state.config.media_limits,
             profile: state.config.media_profile,
             upload_idle: state.config.upload_idle,
+            flags: state.config.flags,
             heavy: state.heavy.clone(),
             background: state.background.clone(),
             instance: state.instance.clone(),

@@ -355,6 +355,7 @@ fn range_requests_stream_so_concurrent_downloads_hold_no_copy_of_the_file() {
             lon: Set(None),
             duration_ms: Set(None),
             preview_of: Set(None),
+            phash: Set(None),
         };
         row.insert(&db).await.expect("media row").id
     });

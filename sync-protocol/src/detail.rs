@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cases::{Attempt, CaseStatus, CaseSummary};
 use crate::evidence::{Document, Review};
+use crate::flags::Flag;
 use crate::ids::{AttemptId, MediaId, UserId};
 use crate::media::{MediaKind, MediaRef};
 use crate::signing::{self, ParticipantConfirmation, Signature};
@@ -46,6 +47,10 @@ pub struct CaseDetail {
     /// Per attempt, who of its participants has confirmed it as it stands (R21).
     #[serde(default)]
     pub confirmations: Vec<AttemptConfirmations>,
+    /// What the server noticed about the evidence (plausibility flags), oldest first, dismissed
+    /// ones included. The server's answer carries them; a phone's own view leaves them out.
+    #[serde(default)]
+    pub flags: Vec<Flag>,
 }
 
 impl CaseDetail {

@@ -102,6 +102,10 @@ new_id!(
     /// A participant's signature of an attempt.
     SignatureId
 );
+new_id!(
+    /// A plausibility flag on an attempt or its file.
+    FlagId
+);
 
 #[cfg(test)]
 mod tests {

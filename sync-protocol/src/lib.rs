@@ -8,6 +8,7 @@ pub mod chain;
 pub mod detail;
 pub mod error;
 pub mod evidence;
+pub mod flags;
 pub mod hlc;
 pub mod ids;
 pub mod media;

@@ -30,6 +30,8 @@ mod convergence;
 mod due;
 #[path = "e2e/field.rs"]
 mod field;
+#[path = "e2e/flags.rs"]
+mod flags;
 #[path = "e2e/jwt.rs"]
 mod jwt;
 #[path = "e2e/kill.rs"]

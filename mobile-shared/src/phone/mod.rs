@@ -390,6 +390,7 @@ impl Phone {
                 conflicts,
                 signatures: records::signatures(conn, id)?,
                 confirmations: Vec::new(),
+                flags: Vec::new(),
             };
             Ok(Some(signing::confirmed(detail, &media::queue::all(conn)?)))
         })?)

@@ -41,6 +41,7 @@ pub async fn read(
 /// The detail of case `row` (already found in the caller's scope).
 pub async fn detail(state: &AppState, row: case::Model) -> Result<CaseDetail, ApiError> {
     let db = &state.db.read;
+    let row_id = row.id;
     let ids = db::case_parts::of_case(db, row.id).await?;
     let of_kind = |kind| {
         ids.iter()
@@ -100,6 +101,7 @@ pub async fn detail(state: &AppState, row: case::Model) -> Result<CaseDetail, Ap
             .collect::<Result<_, _>>()?,
         signatures: crate::signing::signatures(db, parts.signatures).await?,
         confirmations: Vec::new(),
+        flags: crate::plausibility::review::of_cases(db, vec![row_id]).await?,
     }
     .confirmed())
 }

@@ -173,7 +173,7 @@ fn render(d: &CaseDetail, review: Option<&Reviewing<'_>>, links: Links) -> Marku
         (documents(d, review))
         section {
             h2 { "状态变更" }
-            ul { @for m in &d.moves { li { (china_time(m.moved_at)) " " (labels::status(m.from)) " → " (labels::status(m.to)) } } }
+            ul { @for m in &d.moves { li { (page::china_time(m.moved_at)) " " (labels::status(m.from)) " → " (labels::status(m.to)) } } }
         }
         @if !d.conflicts.is_empty() {
             section {
@@ -212,7 +212,7 @@ fn attempts(d: &CaseDetail, review: Option<&Reviewing<'_>>) -> Markup {
             h2 { "劝返记录（" (d.attempts.len()) "次）" }
             @for a in &d.attempts {
                 article.attempt id=(format!("attempt-{}", a.id)) {
-                    h3 { (china_time(a.occurred_at)) " · " (labels::attempt_kind(a.kind)) " · " (labels::outcome(a.outcome)) }
+                    h3 { (page::china_time(a.occurred_at)) " · " (labels::attempt_kind(a.kind)) " · " (labels::outcome(a.outcome)) }
                     p { "参与人员：" @for (i, p) in a.participants.iter().enumerate() { @if i > 0 { "、" } (p.name) "（" (p.unit) "）" } }
                     @if !a.met_whom.is_empty() { p { "见到：" (a.met_whom) } }
                     @if !a.guardian_statement.is_empty() { p { "监护人表示：" (a.guardian_statement) } }
@@ -221,6 +221,7 @@ fn attempts(d: &CaseDetail, review: Option<&Reviewing<'_>>) -> Markup {
                     @if let Some(at) = a.location { p { "位置：" a href=(format!("geo:{},{}", at.lat, at.lon)) { (format!("{:.5}, {:.5}", at.lat, at.lon)) } } }
                     (files(&d.media, a.id.0))
                     (confirmations(d, a.id))
+                    (super::flags::on_attempt(&d.flags, a.id, review.map(|r| r.csrf)))
                     p.verdict { (verdict(d, a.id.0)) }
                     @if let Some(r) = review { (review_form(d.case.id.0, ReviewTarget::Attempt, a.id.0, r.csrf)) }
                 }
@@ -320,16 +321,5 @@ fn files(media: &[MediaLink], target: Uuid) -> Markup {
                 }
             }
         }
-    }
-}
-
-/// `at` in China's time, to the minute.
-pub(super) fn china_time(at: chrono::DateTime<chrono::Utc>) -> String {
-    match chrono::FixedOffset::east_opt(crate::calendar::CHINA_OFFSET_SECS) {
-        Some(china) => at
-            .with_timezone(&china)
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
-        None => at.format("%Y-%m-%d %H:%M UTC").to_string(),
     }
 }

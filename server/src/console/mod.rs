@@ -7,6 +7,7 @@ mod admin;
 mod case;
 mod cases;
 mod chain;
+mod flags;
 mod page;
 mod queue;
 mod reports;
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/cases/{id}/verify", get(chain::page))
         .route("/console/reviews", get(queue::page))
+        .route("/console/flags/{id}/dismiss", post(flags::dismiss))
         .route("/console/reports", get(reports::page))
         .route("/console/reports/ledger.xlsx", get(reports::ledger_xlsx))
         .route("/console/reports/ledger.csv", get(reports::ledger_csv))

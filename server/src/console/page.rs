@@ -157,3 +157,14 @@ pub fn failed(error: &ApiError) -> Response {
         "服务器出错，请稍后再试；问题已记录。",
     )
 }
+
+/// `at` in China's time, to the minute.
+pub fn china_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    match chrono::FixedOffset::east_opt(crate::calendar::CHINA_OFFSET_SECS) {
+        Some(china) => at
+            .with_timezone(&china)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        None => at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}

@@ -1,6 +1,6 @@
 //! The review queue (待审核): what waits for the bureau in the user's scope, the longest
-//! waiting first — the write-off (and deferral) requests, then the attempts and documents no
-//! review has judged yet, each linking to its place on the case page.
+//! waiting first — the write-off (and deferral) requests, the attempts and documents no review
+//! has judged yet, and the open plausibility flags, each linking to its place on the case page.
 
 use std::collections::HashMap;
 
@@ -36,8 +36,15 @@ async fn render(state: &AppState, who: &ConsoleUser) -> Result<Markup, ApiError>
     let scope = who.user.scope();
     let closures = db::console::closures_waiting(&state.db.read, scope).await?;
     let (evidence, total) = db::console::unreviewed(&state.db.read, scope, SHOWN).await?;
-    let rows = db::cases::by_id_in_scope(&state.db.read, scope, evidence.iter().map(|e| e.case_id))
-        .await?;
+    let flags = match crate::plausibility::review::listed(state, &who.user, false).await {
+        Err(ApiError::Forbidden(_)) => Vec::new(),
+        listed => listed?,
+    };
+    let named = evidence
+        .iter()
+        .map(|e| e.case_id)
+        .chain(flags.iter().map(|f| f.case_id.0));
+    let rows = db::cases::by_id_in_scope(&state.db.read, scope, named).await?;
     let students = rows
         .values()
         .chain(&closures)
@@ -54,6 +61,10 @@ async fn render(state: &AppState, who: &ConsoleUser) -> Result<Markup, ApiError>
         section {
             h2 { "待审核材料（共 " (total) " 条" @if total > SHOWN { "，最早的 " (SHOWN) " 条" } "）" }
             (evidence_table(&evidence, &rows, &pupils, now))
+        }
+        section {
+            h2 { "存疑提示（" (flags.len()) "）" }
+            (super::flags::queue(&flags, &rows, &pupils))
         }
     };
     let frame = super::frame(state, &who.user).await?;
@@ -113,7 +124,7 @@ fn evidence_table(
                 tbody {
                     @for e in evidence {
                         tr {
-                            td { (super::case::china_time(e.received_at)) }
+                            td { (page::china_time(e.received_at)) }
                             td { ((now - e.received_at).num_days()) " 天" }
                             td { (student(e)) }
                             td {

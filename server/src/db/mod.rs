@@ -12,6 +12,7 @@ pub mod conflicts;
 pub mod console;
 pub mod documents;
 pub mod entity;
+pub mod flags;
 pub mod history;
 pub mod media;
 pub mod migration;

@@ -246,16 +246,14 @@ async fn org_units(
         .await?;
         let mut villages = Vec::new();
         for (v, name) in VILLAGES.iter().enumerate() {
-            villages.push(
-                records::org_unit(
-                    db,
-                    OrgUnitKind::Village,
-                    name,
-                    &format!("{code}-V{}", v + 1),
-                    Some(&unit),
-                )
-                .await?,
-            );
+            let code = format!("{code}-V{}", v + 1);
+            let mut village =
+                records::org_unit(db, OrgUnitKind::Village, name, &code, Some(&unit)).await?;
+            // Each village's centre lies within 2 km of where the stories' visits are made.
+            let centre = (25.04 + 0.004 * v as f64, 102.71);
+            crate::db::flags::set_centre(db, village.id, centre).await?;
+            (village.lat, village.lon) = (Some(centre.0), Some(centre.1));
+            villages.push(village);
         }
         let mut schools = Vec::new();
         for (s, name) in SCHOOLS.iter().enumerate() {

@@ -1,5 +1,6 @@
 //! What is derived from an original: its thumbnail, made after the upload finishes (or when first
-//! asked for, if that comes sooner). Decoding is heavy and runs off the async threads, under
+//! asked for, if that comes sooner), and from the thumbnail the photo's perceptual hash, which
+//! flags a re-encoded copy of another attempt's photo (`plausibility::raise::perceptual`). Decoding is heavy and runs off the async threads, under
 //! `image::Limits`: when asked for, in `spawn_blocking` behind the state's semaphore; in the
 //! background, one at a time, once uploads pause, on a thread of the idle scheduling class, so
 //! that requests (uploads, syncs) keep the cores. A photo that cannot be decoded is still
@@ -109,6 +110,15 @@ async fn keep(
         }
     };
     state.storage.put_thumbnail(sha256, jpeg.clone()).await?;
+    if let Ok(picture) = image::load_from_memory(&jpeg) {
+        let hash = crate::plausibility::difference_hash(&picture);
+        let t = &state.flags;
+        if let Err(e) =
+            crate::plausibility::raise::perceptual(&state.db.write, t, sha256, hash).await
+        {
+            tracing::warn!(sha256, error = %e, "no perceptual hash kept for the photo");
+        }
+    }
     Ok(Some(jpeg).filter(|j| !j.is_empty()))
 }
 

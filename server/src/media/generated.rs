@@ -75,5 +75,6 @@ pub async fn store(
         lon: None,
         duration_ms: None,
         preview_of: None,
+        phash: None,
     })
 }

@@ -37,6 +37,8 @@ pub struct MediaState {
     pub profile: MediaProfile,
     /// How long a body may be silent before it counts as cut.
     pub upload_idle: Duration,
+    /// The limits of the plausibility flags raised on files as they arrive.
+    pub flags: crate::config::Thresholds,
     /// Permits for heavy work (image decoding) run off the async threads, one per core.
     pub heavy: Arc<tokio::sync::Semaphore>,
     /// Background work (thumbnails of finished uploads): one at a time, once uploads pause.

@@ -6,6 +6,7 @@ use sync_protocol::cases::{
     AttemptKind, AttemptOutcome, CaseStatus, ClosureReason, FoundBy, JudicialStage, ReasonCategory,
 };
 use sync_protocol::evidence::DocumentType;
+use sync_protocol::flags::FlagKind;
 use sync_protocol::org::Role;
 use sync_protocol::signing::{Confirmation, ParticipantConfirmation};
 use sync_protocol::students::{Gender, SpecialGroup, SpecialGroups};
@@ -231,5 +232,17 @@ pub fn confirmation(
         }
         Confirmation::Stale { .. } => format!("{name}签字后记录被修改"),
         Confirmation::Missing => format!("{name}未签字"),
+    }
+}
+
+/// 存疑提示: what a plausibility flag says.
+pub fn flag(kind: FlagKind) -> &'static str {
+    match kind {
+        FlagKind::CaptureTime => "照片拍摄时间与劝返时间不符",
+        FlagKind::FarFromVillage => "地点远离学生所在村",
+        FlagKind::ReusedPhoto => "照片与其他劝返记录重复",
+        FlagKind::ShortRecording => "录音时长明显短于一次走访",
+        FlagKind::LateRecord => "劝返记录补录过晚",
+        FlagKind::ImpossibleTravel => "同一人短时间内在相距很远的两地记录",
     }
 }

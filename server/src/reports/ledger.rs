@@ -11,12 +11,12 @@ use uuid::Uuid;
 use super::labels;
 use crate::calendar::china_date;
 use crate::cases::{due, history, measures, parse_stored};
-use crate::db::entity::{case, student};
+use crate::db::entity::{case, plausibility_flag, student};
 use crate::db::{self, Scope};
 use crate::state::AppState;
 
 /// The columns of the ledger, in order (the header row).
-pub const COLUMNS: [&str; 25] = [
+pub const COLUMNS: [&str; 26] = [
     "序号",
     "学校",
     "乡镇（街道）",
@@ -37,6 +37,7 @@ pub const COLUMNS: [&str; 25] = [
     "联合劝返次数",
     "最近劝返日期",
     "签字确认",
+    "存疑提示",
     "反复辍学次数",
     "劝返措施类型及进度",
     "核销原因",
@@ -45,9 +46,9 @@ pub const COLUMNS: [&str; 25] = [
 ];
 
 /// How wide each column is in the workbook, in characters (the header's order).
-pub const WIDTHS: [f64; 25] = [
+pub const WIDTHS: [f64; 26] = [
     6.0, 18.0, 14.0, 12.0, 10.0, 6.0, 12.0, 6.0, 8.0, 22.0, 14.0, 12.0, 12.0, 16.0, 14.0, 10.0,
-    8.0, 8.0, 12.0, 18.0, 8.0, 36.0, 22.0, 12.0, 40.0,
+    8.0, 8.0, 12.0, 18.0, 30.0, 8.0, 36.0, 22.0, 12.0, 40.0,
 ];
 
 /// One cell of a row.
@@ -188,10 +189,12 @@ struct Names {
     students: HashMap<Uuid, student::Model>,
     units: HashMap<Uuid, String>,
     people: HashMap<Uuid, String>,
+    /// The open plausibility flags of each case, in words with their counts.
+    flags: HashMap<Uuid, String>,
 }
 
 impl Names {
-    /// The students, org units and responsible people of `cases`.
+    /// The students, org units, responsible people and open flags of `cases`.
     async fn read(db: &impl ConnectionTrait, cases: &[case::Model]) -> Result<Self, DbErr> {
         let students = db::students::by_id(db, cases.iter().map(|c| c.student_id)).await?;
         let units = cases
@@ -200,10 +203,12 @@ impl Names {
         let units = db::org::unit_names(db, units.collect()).await?;
         let people = cases.iter().filter_map(|c| c.responsible_user_id);
         let people = db::org::user_names(db, people.collect()).await?;
+        let flags = db::flags::of_cases(db, cases.iter().map(|c| c.id).collect()).await?;
         Ok(Self {
             students,
             units,
             people,
+            flags: open_flags(flags),
         })
     }
 }
@@ -261,12 +266,35 @@ fn row(
         Cell::Number(joint),
         Cell::Date(h.attempts.iter().map(|a| a.on).max()),
         Cell::Text(signed_text(h)),
+        Cell::Text(names.flags.get(&c.id).cloned().unwrap_or_default()),
         Cell::Number(u32::try_from(c.relapse_count).unwrap_or(0)),
         Cell::Text(measures::progress(h).map(measure_text).unwrap_or_default()),
         Cell::Text(closure_text(h)),
         Cell::Date(closed_on),
         Cell::Text(next),
     ])
+}
+
+/// The open flags of each case in words, each kind once with its count, e.g.
+/// "照片与其他劝返记录重复×2；劝返记录补录过晚×1".
+fn open_flags(flags: Vec<plausibility_flag::Model>) -> HashMap<Uuid, String> {
+    let mut counted: HashMap<Uuid, std::collections::BTreeMap<&'static str, u32>> = HashMap::new();
+    for f in flags.iter().filter(|f| f.dismissed_at.is_none()) {
+        if let Ok(kind) = f.kind.parse() {
+            *counted
+                .entry(f.case_id)
+                .or_default()
+                .entry(labels::flag(kind))
+                .or_default() += 1;
+        }
+    }
+    counted
+        .into_iter()
+        .map(|(case, kinds)| {
+            let words: Vec<String> = kinds.iter().map(|(k, n)| format!("{k}×{n}")).collect();
+            (case, words.join("；"))
+        })
+        .collect()
 }
 
 /// How many of the row's attempts every participant confirmed as they stand (R21), e.g.

@@ -307,9 +307,10 @@ async fn student_of(server: &TestServer, id: uuid::Uuid) -> anyhow::Result<Strin
     Ok(name)
 }
 
-/// The table body of a page (the rows, not the filter form).
+/// The first table body of a page (the rows, not the filter form).
 fn rows(html: &str) -> &str {
-    html.split_once("<tbody>").map_or("", |(_, rest)| rest)
+    let body = html.split_once("<tbody>").map_or("", |(_, rest)| rest);
+    body.split_once("</tbody>").map_or(body, |(rows, _)| rows)
 }
 
 #[tokio::test]
@@ -513,6 +514,72 @@ async fn r21_the_review_queue_puts_the_longest_waiting_first_and_empties_as_revi
     let cases = uuids_after(rows(&queue.body), "href=\"/console/cases/");
     assert!(!cases.is_empty(), "{}", queue.body);
     assert!(cases.iter().all(|c| own.contains(c)), "{cases:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn r21_console_shows_a_flag_in_the_queue_and_on_its_attempt_and_dismisses_it()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let case = server
+        .school_cases()
+        .next()
+        .map(|c| sync_protocol::CaseId(c.id))
+        .ok_or_else(|| anyhow::anyhow!("a case in the teacher's school"))?;
+    let mut late = tests::sample_attempt(case, "补录的电话");
+    late.occurred_at = chrono::Utc::now() - chrono::Duration::days(6);
+    let attempt = late.id;
+    let teacher = server.token("teacher").await?;
+    let change = sync_protocol::sync::Change::CreateAttempt { attempt: late };
+    server.push_one(&teacher, change).await?;
+
+    let mut supervisor = Browser::new(&server)?;
+    supervisor.sign_in("supervisor", tests::PASSWORD).await?;
+    let queue = supervisor.get("/console/reviews").await?;
+    let anchor = format!("/console/cases/{case}#attempt-{attempt}\">劝返记录补录过晚");
+    assert!(queue.body.contains(&anchor), "{}", queue.body);
+    let page = supervisor.get(&format!("/console/cases/{case}")).await?;
+    assert!(page.body.contains("存疑提示：劝返记录补录过晚"));
+    let action = page
+        .body
+        .split("action=\"/console/flags/")
+        .nth(1)
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(path, _)| format!("/console/flags/{path}"))
+        .ok_or_else(|| anyhow::anyhow!("a dismissal form: {}", page.body))?;
+    let token = hidden(&page.body, "csrf")?;
+    let blank = supervisor
+        .post(&action, &[("csrf", token.as_str()), ("reason", "")])
+        .await?;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(blank.body.contains("请写明理由"));
+    let forged = supervisor.post(&action, &[("reason", "补录")]).await?;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let form = [("csrf", token.as_str()), ("reason", "山区无信号，回校补录")];
+    let dismissed = supervisor.post(&action, &form).await?;
+    assert_eq!(
+        dismissed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        dismissed.body
+    );
+    let page = supervisor.get(&format!("/console/cases/{case}")).await?;
+    assert!(
+        page.body
+            .contains("已排除）：劝返记录补录过晚。排除理由：山区无信号，回校补录")
+    );
+    let queue = supervisor.get("/console/reviews").await?;
+    assert!(
+        !queue.body.contains(&anchor),
+        "a dismissed flag leaves the queue"
+    );
+
+    // A teacher sees the flag on their case but no dismissal form.
+    let mut teacher = Browser::new(&server)?;
+    teacher.sign_in("teacher", tests::PASSWORD).await?;
+    let theirs = teacher.get(&format!("/console/cases/{case}")).await?;
+    assert!(theirs.body.contains("劝返记录补录过晚"));
+    assert!(!theirs.body.contains("/console/flags/"));
     Ok(())
 }
 

@@ -29,6 +29,8 @@ pub struct Model {
     pub duration_ms: Option<i64>,
     /// For a photo's preview: the SHA-256 of the photo it previews (sent first on a slow link).
     pub preview_of: Option<String>,
+    /// A photo's perceptual hash (64-bit difference hash of its thumbnail), once made.
+    pub phash: Option<i64>,
 }
 
 /// No relations are declared: queries join explicitly.

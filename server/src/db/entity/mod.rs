@@ -21,6 +21,7 @@ pub mod ledger_head;
 pub mod login_throttle;
 pub mod media_object;
 pub mod org_unit;
+pub mod plausibility_flag;
 pub mod refresh_token;
 pub mod review;
 pub mod roll_reconciliation;

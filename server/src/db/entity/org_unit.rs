@@ -17,6 +17,9 @@ pub struct Model {
     /// The township the unit is in (itself for a township), none for a district.
     pub township_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// The centre point (WGS 84), if known: how far a visit was from the village.
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
 }
 
 /// No relations are declared: queries join explicitly.

@@ -25,6 +25,7 @@ mod m20261203_000020_roll_reconciliations;
 mod m20261203_000021_case_aliases;
 mod m20261203_000022_console_sessions;
 mod m20261204_000023_signatures;
+mod m20261204_000024_plausibility_flags;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000021_case_aliases::Migration),
             Box::new(m20261203_000022_console_sessions::Migration),
             Box::new(m20261204_000023_signatures::Migration),
+            Box::new(m20261204_000024_plausibility_flags::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! A stored file becomes evidence of its attempt or document: its media object, what its bytes
-//! say (EXIF, a recording's duration), the change phones pull, and the upload marked done.
+//! say (EXIF, a recording's duration), the change phones pull, the plausibility flags it raises,
+//! and the upload marked done.
 
 use chrono::Utc;
 use sea_orm::TransactionTrait as _;
@@ -48,7 +49,7 @@ pub(super) async fn link(
     let case = crate::db::media::lock_case(&txn, row.case_id)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
-    insert_media(
+    let linked = insert_media(
         &txn,
         &row,
         &case,
@@ -58,6 +59,9 @@ pub(super) async fn link(
         duration_ms,
     )
     .await?;
+    if let Some(media) = linked {
+        crate::plausibility::raise::on_media(&txn, &state.flags, &media).await?;
+    }
     let done = upload::Model {
         offset: row.length,
         busy_until: None,
@@ -76,7 +80,7 @@ pub(super) async fn link(
 /// Inserts the media object of the finished upload `row` and its change-log entry, so phones of
 /// the scope of its `case` pull the reference, unless the file is evidence of the same record
 /// already (one statement: the insert's own snapshot, taken after the case's lock, sees a link
-/// committed by whoever held it before).
+/// committed by whoever held it before). Answers the media object if it linked it.
 async fn insert_media(
     txn: &sea_orm::DatabaseTransaction,
     row: &upload::Model,
@@ -85,7 +89,7 @@ async fn insert_media(
     exif: &probe::Origin,
     location: Option<(f64, f64)>,
     duration_ms: Option<u64>,
-) -> Result<(), ApiError> {
+) -> Result<Option<media_object::Model>, ApiError> {
     let media = media_object::Model {
         id: Uuid::now_v7(),
         sha256: row.sha256.clone(),
@@ -103,20 +107,21 @@ async fn insert_media(
         lon: location.map(|l| l.1),
         duration_ms: duration_ms.and_then(|d| i64::try_from(d).ok()),
         preview_of: row.preview_of.clone(),
+        phash: None,
     };
-    record_media(txn, &media, case).await
+    Ok(record_media(txn, &media, case).await?.then_some(media))
 }
 
 /// Inserts `media`, evidence of a record of `case`, and its change-log entry and chain event, so
 /// phones of the case's scope pull the reference; nothing if the file is evidence of the same
-/// record already.
+/// record already. Answers whether it linked the file.
 pub async fn record_media(
     txn: &sea_orm::DatabaseTransaction,
     media: &media_object::Model,
     case: &case::Model,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     if !crate::db::media::insert_unless_linked(txn, media).await? {
-        return Ok(());
+        return Ok(false);
     }
     // Phones of the case's scope pull the reference with their next sync.
     let mut changes = ChangeSet::default();
@@ -128,5 +133,5 @@ pub async fn record_media(
         crate::db::chain::media_content(media),
     );
     changes.append(txn).await?;
-    Ok(())
+    Ok(true)
 }

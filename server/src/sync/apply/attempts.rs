@@ -58,6 +58,8 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         let (row, participants) = attempts::rows(self.sealer, new, self.user.id, &stamps, self.now);
         let content = chain::attempt_content(&row, &participants);
         self.pending.ids.insert(new.id.0);
+        let recorded = chrono::DateTime::from_timestamp_millis(hlc.millis).unwrap_or(self.now);
+        self.arrived.push((new.id.0, recorded));
         self.pending.attempts.push(row);
         self.pending.participants.extend(participants);
         self.changes.upsert(

@@ -82,6 +82,9 @@ pub struct Batch<'a, C> {
     existing_attempts: HashSet<Uuid>,
     /// New attempts waiting to be inserted together.
     pending: Pending,
+    /// The attempts this batch created, with when their phone recorded them (its stamp): what
+    /// the plausibility flags check once the batch is written.
+    pub arrived: Vec<(Uuid, DateTime<Utc>)>,
 }
 
 /// New attempts held back to be inserted many rows per statement. Anything that might read
@@ -114,6 +117,7 @@ impl<'a, C: ConnectionTrait + TransactionTrait> Batch<'a, C> {
             aliases: HashMap::new(),
             existing_attempts: HashSet::new(),
             pending: Pending::default(),
+            arrived: Vec::new(),
         }
     }
 
