@@ -94,7 +94,7 @@ pub struct Centre {
 
 /// Which flags a list holds (`GET /api/v1/flags?status=`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct FlagQuery {
     /// `true`: dismissed flags too; by default the open ones only.

@@ -127,6 +127,7 @@ mod tests {
             outcome: AttemptOutcome::Refused,
             recorded: false,
             confirmed: false,
+            standing: Vec::new(),
             departments: Vec::new(),
         }
     }

@@ -12,6 +12,7 @@ use sync_protocol::cases::{
 use sync_protocol::detail::AttemptConfirmations;
 use sync_protocol::evidence::{DocumentType, Verdict};
 use sync_protocol::media::MediaKind;
+use sync_protocol::signing::ParticipantConfirmation;
 use uuid::Uuid;
 
 use super::parse_stored;
@@ -45,6 +46,8 @@ pub struct AttemptFact {
     /// Whether every participant confirmed it as it stands (R20, R21): signed with their own
     /// key or, without an account, vouched for; an attempt naming nobody is not confirmed.
     pub confirmed: bool,
+    /// How each participant stands, once anyone signed it (empty: nobody signed it).
+    pub standing: Vec<ParticipantConfirmation>,
     /// The partner departments that took part (R12).
     pub departments: Vec<Department>,
 }
@@ -314,7 +317,7 @@ async fn load_chunk(
         signatures,
         signed_participants,
     } = db::history::of_cases(db, ids).await?;
-    let confirmed = confirmed(
+    let mut standing = standing(
         sealer,
         &attempts,
         &attempt_files,
@@ -356,7 +359,10 @@ async fn load_chunk(
                 on: china_date(a.occurred_at),
                 outcome: parse_stored(&a.outcome).map_err(corrupt)?,
                 recorded: recorded.contains(&a.id),
-                confirmed: confirmed.contains(&a.id),
+                confirmed: standing
+                    .get(&a.id)
+                    .is_some_and(|s| !s.is_empty() && s.iter().all(|p| p.confirmation.holds())),
+                standing: standing.remove(&a.id).unwrap_or_default(),
                 departments: departments.remove(&a.id).unwrap_or_default(),
             });
         }
@@ -373,15 +379,15 @@ async fn load_chunk(
     Ok(())
 }
 
-/// The attempts among `attempts` that every participant has confirmed as they stand (R21): only
+/// How the participants of the signed attempts among `attempts` stand (R21), by attempt: only
 /// the signed ones are opened and their content digested.
-fn confirmed(
+fn standing(
     sealer: &Sealer,
     attempts: &[attempt::Model],
     files: &[media_object::Model],
     signatures: Vec<attempt_signature::Model>,
     participants: Vec<attempt_participant::Model>,
-) -> Result<HashSet<Uuid>, DbErr> {
+) -> Result<HashMap<Uuid, Vec<ParticipantConfirmation>>, DbErr> {
     let signatures: Vec<_> = signatures
         .into_iter()
         .map(|row| crate::signing::signature(row, &HashMap::new(), &HashMap::new()))
@@ -390,7 +396,7 @@ fn confirmed(
     for p in participants {
         people.entry(p.attempt_id).or_default().push(p);
     }
-    let mut out = HashSet::new();
+    let mut out = HashMap::new();
     for row in attempts {
         let Some(taking_part) = people.remove(&row.id) else {
             continue;
@@ -402,9 +408,7 @@ fn confirmed(
             .map(|f| f.sha256.as_str())
             .collect();
         let standing = AttemptConfirmations::of(&attempt, &signatures, &hashes);
-        if !standing.participants.is_empty() && standing.complete() {
-            out.insert(row.id);
-        }
+        out.insert(row.id, standing.participants);
     }
     Ok(out)
 }

@@ -518,6 +518,7 @@ mod tests {
             outcome,
             recorded: true,
             confirmed: true,
+            standing: Vec::new(),
             departments: Vec::new(),
         }
     }

@@ -2,14 +2,14 @@
 //! supervisor's dismissal with a reason; `/api/v1/org-units/{id}/centre`: an administrator sets
 //! the centre point a visit's distance is measured from.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use sync_protocol::flags::{Centre, DismissFlag, Flag, FlagQuery};
 use sync_protocol::{FlagId, OrgUnitId, Problem};
 use tracing::instrument;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, Json, Path};
+use crate::error::{ApiError, Json, Path, Query};
 use crate::state::AppState;
 
 /// The plausibility flags on the caller's cases, oldest first: the open ones, or all with
@@ -22,7 +22,7 @@ use crate::state::AppState;
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
-async fn list(
+async fn list_flags(
     State(state): State<AppState>,
     user: AuthUser,
     Query(query): Query<FlagQuery>,
@@ -81,7 +81,7 @@ async fn set_centre(
 /// The flag routes.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::new()
-        .routes(utoipa_axum::routes!(list))
+        .routes(utoipa_axum::routes!(list_flags))
         .routes(utoipa_axum::routes!(dismiss_flag))
         .routes(utoipa_axum::routes!(set_centre))
 }

@@ -297,14 +297,31 @@ fn open_flags(flags: Vec<plausibility_flag::Model>) -> HashMap<Uuid, String> {
         .collect()
 }
 
-/// How many of the row's attempts every participant confirmed as they stand (R21), e.g.
-/// "4/6次全员签字"; empty without attempts.
+/// How many of the row's attempts every participant confirmed as they stand (R21), how many
+/// nobody signed, and who has not signed or signed before the record changed, e.g.
+/// "4/6次全员签字；1次无人签字；张校长未签字、王老师签字后记录被修改"; empty without attempts.
 fn signed_text(h: &history::CaseHistory) -> String {
-    let confirmed = h.attempts.iter().filter(|a| a.confirmed).count();
-    match h.attempts.len() {
-        0 => String::new(),
-        all => format!("{confirmed}/{all}次全员签字"),
+    if h.attempts.is_empty() {
+        return String::new();
     }
+    let confirmed = h.attempts.iter().filter(|a| a.confirmed).count();
+    let mut words = vec![format!("{confirmed}/{}次全员签字", h.attempts.len())];
+    let unsigned = h.attempts.iter().filter(|a| a.standing.is_empty()).count();
+    if unsigned > 0 {
+        words.push(format!("{unsigned}次无人签字"));
+    }
+    let nobody = HashMap::new();
+    let pending: std::collections::BTreeSet<String> = h
+        .attempts
+        .iter()
+        .flat_map(|a| &a.standing)
+        .filter(|p| !p.confirmation.holds())
+        .map(|p| labels::confirmation(p, &nobody))
+        .collect();
+    if !pending.is_empty() {
+        words.push(pending.into_iter().collect::<Vec<_>>().join("、"));
+    }
+    words.join("；")
 }
 
 /// R20's measure and its progress, in words ("标明劝返措施类型和进度").

@@ -23,7 +23,7 @@ use crate::state::AppState;
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
-async fn register(
+async fn register_key(
     State(state): State<AppState>,
     user: AuthUser,
     Json(request): Json<RegisterKey>,
@@ -37,7 +37,7 @@ async fn register(
     security(("bearer" = [])),
     responses((status = 200, body = Vec<SigningKey>)))]
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
-async fn list(
+async fn list_keys(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Vec<SigningKey>>, ApiError> {
@@ -54,7 +54,7 @@ async fn list(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, err(level = "info"), fields(user.id))]
-async fn revoke(
+async fn revoke_key(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<SigningKeyId>,
@@ -66,6 +66,6 @@ async fn revoke(
 /// The signing-key routes.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::new()
-        .routes(utoipa_axum::routes!(register, list))
-        .routes(utoipa_axum::routes!(revoke))
+        .routes(utoipa_axum::routes!(register_key, list_keys))
+        .routes(utoipa_axum::routes!(revoke_key))
 }

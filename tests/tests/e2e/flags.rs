@@ -418,6 +418,14 @@ async fn r21_a_supervisor_dismisses_a_flag_with_a_reason_and_others_may_not() ->
         .body
         .parse()?;
     assert!(open.iter().any(|f| f.id == flag.id));
+    let bad = server
+        .get("/api/v1/flags?dismissed=maybe", &supervisor)
+        .await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.is_client_problem() && bad.body.text().contains("dismissed"));
+    let admin = server.token("admin").await?;
+    let refused = server.get("/api/v1/flags", &admin).await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
     for outsider in [TestServer::other_username(
         sync_protocol::org::Role::Supervisor,
     )] {

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::Signer as _;
 use reqwest::StatusCode;
-use sync_protocol::cases::Participant;
+use sync_protocol::cases::{CaseStatus, Participant};
 use sync_protocol::detail::{AttemptConfirmations, CaseDetail};
 use sync_protocol::org::Role;
 use sync_protocol::signing::{self, Confirmation, NewSignature, SigningKey, Vouched};
@@ -87,16 +87,10 @@ fn account(server: &TestServer, role: Role) -> anyhow::Result<UserId> {
         .ok_or_else(|| anyhow::anyhow!("a {role:?} in the fixtures"))
 }
 
-/// A home visit on the teacher's first case with the teacher, the school lead and a village
+/// A home visit on a reported case of the teacher's school (a ledger row) with the teacher, the school lead and a village
 /// cadre without an account taking part; answers the case and the attempt.
 async fn visit(server: &TestServer) -> anyhow::Result<(CaseId, AttemptId)> {
-    let case = CaseId(
-        server
-            .school_cases()
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("a case in the teacher's school"))?
-            .id,
-    );
+    let case = CaseId(server.school_case_at(CaseStatus::Reported).await?.id);
     let mut attempt = tests::sample_attempt(case, "与祖母面谈，孩子在外地");
     attempt.participants = vec![
         staff(account(server, Role::Teacher)?, "王老师"),
@@ -224,6 +218,13 @@ async fn r21_signatures_verify_a_day_late_and_go_stale_when_the_attempt_changes(
         "the device signing is named"
     );
 
+    assert!(
+        signed_in_ledger(&server, case)
+            .await?
+            .contains("李主任未签字"),
+        "the ledger names who has not signed"
+    );
+
     // The teacher edits the notes: both signatures are stale, visibly.
     let edit = Change::UpdateAttempt {
         attempt_id: attempt,
@@ -241,7 +242,31 @@ async fn r21_signatures_verify_a_day_late_and_go_stale_when_the_attempt_changes(
             .all(|s| matches!(s, Confirmation::Stale { .. })),
         "{states:?}"
     );
+    let ledger = signed_in_ledger(&server, case).await?;
+    assert!(ledger.contains("签字后记录被修改"), "{ledger}");
     Ok(())
+}
+
+/// The ledger's 签字确认 of `case`'s row.
+async fn signed_in_ledger(server: &TestServer, case: CaseId) -> anyhow::Result<String> {
+    use sea_orm::EntityTrait as _;
+    use server::db::entity::{case as row, student};
+    let c = row::Entity::find_by_id(case.0)
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("case {case}"))?;
+    let pupil = student::Entity::find_by_id(c.student_id)
+        .one(&server.state.db.read)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the case's student"))?;
+    let column = server::reports::ledger::COLUMNS
+        .iter()
+        .position(|c| *c == "签字确认")
+        .unwrap_or(0);
+    let listed = server.ledger_row(&pupil.registration_no).await?;
+    Ok(listed
+        .and_then(|r| r.get(column).map(str::to_owned))
+        .unwrap_or_default())
 }
 
 #[tokio::test]
