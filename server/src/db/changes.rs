@@ -242,9 +242,12 @@ pub async fn page(
         .await
 }
 
-/// Of `cases`, those with an attempt, document, review or media object changed after `seq`.
+/// Of `cases`, those with an attempt, document, review or media object changed after `seq` in
+/// `scope`: what a later page of that scope's pull will carry (the log's rows of other scopes,
+/// which that pull never sends, are not read; the scope's `(unit, seq)` index bounds the read).
 pub async fn cases_touched_after<'a>(
     db: &impl ConnectionTrait,
+    scope: Scope,
     cases: impl Iterator<Item = &'a Uuid> + Clone,
     seq: i64,
 ) -> Result<HashSet<Uuid>, DbErr> {
@@ -252,6 +255,7 @@ pub async fn cases_touched_after<'a>(
         change_log::Entity::find()
             .select_only()
             .column(change_log::Column::EntityId)
+            .filter(scope.condition::<change_log::Entity>())
             .filter(change_log::Column::Seq.gt(seq))
             .filter(change_log::Column::EntityKind.eq(kind.as_str()))
             .into_query()

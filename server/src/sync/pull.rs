@@ -94,7 +94,9 @@ async fn records_for(
     // and documents (those not in the page's rows come after them), unless a later page touches
     // it again and will send it then.
     let later = match (more, rows.last()) {
-        (true, Some(last)) => db::changes::cases_touched_after(db, cases.keys(), last.seq).await?,
+        (true, Some(last)) => {
+            db::changes::cases_touched_after(db, scope, cases.keys(), last.seq).await?
+        }
         _ => HashSet::new(),
     };
     let mut touched: Vec<case::Model> = cases
