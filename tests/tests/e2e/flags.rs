@@ -79,6 +79,18 @@ async fn attempt(
     Ok(id)
 }
 
+/// A phone call made five days ago and recorded now.
+async fn late_call(server: &TestServer, token: &str, case: CaseId) -> anyhow::Result<AttemptId> {
+    let five_days = Utc::now() - Duration::days(5);
+    attempt(
+        server,
+        token,
+        case,
+        (AttemptKind::PhoneCall, five_days, None),
+    )
+    .await
+}
+
 /// A visit that happened an hour ago, near the village.
 async fn visit(server: &TestServer, token: &str, case: CaseId) -> anyhow::Result<AttemptId> {
     let at = Utc::now() - Duration::hours(1);
@@ -195,14 +207,7 @@ async fn r21_flags_an_attempt_recorded_days_late_far_from_the_village_or_far_fro
     let (server, case, teacher) = setup().await?;
 
     // A record made five days after the visit; one made the same day is not.
-    let five_days = Utc::now() - Duration::days(5);
-    let late = attempt(
-        &server,
-        &teacher,
-        case,
-        (AttemptKind::PhoneCall, five_days, None),
-    )
-    .await?;
+    let late = late_call(&server, &teacher, case).await?;
     let flags = flags_on(&server, late, FlagKind::LateRecord).await?;
     assert_eq!(flags.len(), 1, "{flags:?}");
     assert!(
@@ -385,14 +390,7 @@ async fn r21_a_supervisor_dismisses_a_flag_with_a_reason_and_others_may_not() ->
     let (server, _, teacher) = setup().await?;
     let row = server.school_case_at(CaseStatus::Reported).await?;
     let case = CaseId(row.id);
-    let five_days = Utc::now() - Duration::days(5);
-    let late = attempt(
-        &server,
-        &teacher,
-        case,
-        (AttemptKind::PhoneCall, five_days, None),
-    )
-    .await?;
+    let late = late_call(&server, &teacher, case).await?;
     let pupil = student::Entity::find_by_id(row.student_id)
         .one(&server.state.db.read)
         .await?
