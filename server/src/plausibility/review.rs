@@ -86,11 +86,14 @@ pub async fn dismiss(
         ));
     }
     let txn = state.db.write.begin().await?;
-    let flag = db::flags::find(&txn, user.scope(), id)
+    let mut flag = db::flags::find(&txn, user.scope(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("flag"))?;
     if flag.dismissed_at.is_none() {
-        db::flags::dismiss(&txn, id, (user.id, Utc::now(), reason)).await?;
+        // Kept to the microsecond, as every engine stores it.
+        let now = Utc::now();
+        let at = chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+        db::flags::dismiss(&txn, id, (user.id, at, reason)).await?;
         let detail = serde_json::json!({ "flag_id": id, "kind": flag.kind, "reason": reason });
         audit::record(
             &txn,
@@ -101,12 +104,11 @@ pub async fn dismiss(
             detail,
         )
         .await?;
+        (flag.dismissed_at, flag.dismissed_by) = (Some(at), Some(user.id));
+        flag.dismiss_reason = Some(reason.to_owned());
     }
-    let dismissed = db::flags::find(&txn, user.scope(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("flag"))?;
     txn.commit().await?;
-    Ok(shaped(dismissed)?)
+    Ok(shaped(flag)?)
 }
 
 /// Sets the centre point of the org unit `id` of the administrator `user`'s district; audited.
