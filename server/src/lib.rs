@@ -50,6 +50,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(media::uploads::sweep_expired(state.clone()));
+    let keeper = tokio::spawn(cases::due_store::keep(state.clone()));
     // The method override is read before routing, so it wraps the router.
     let app = tower::Layer::layer(
         &axum::middleware::map_request(media::routes::method_override),
@@ -62,5 +63,6 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
+    keeper.abort();
     served
 }

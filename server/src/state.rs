@@ -27,6 +27,13 @@ pub struct LoadedCalendar {
     marks: crate::calendar::store::Marks,
 }
 
+impl LoadedCalendar {
+    /// The year and load time of each stored schedule it was built from.
+    pub fn marks(&self) -> &crate::calendar::store::Marks {
+        &self.marks
+    }
+}
+
 impl std::ops::Deref for LoadedCalendar {
     type Target = crate::calendar::WorkCalendar;
 

@@ -175,6 +175,9 @@ impl TestServerBuilder {
         };
         let home = demo::load(&state, &spec("A", "", 1)).await?;
         let other = demo::load(&state, &spec("B", "b-", 2)).await?;
+        // What is due on every fixture case, kept before the server (and its keeper) starts, so
+        // that no background work races a test's own writes to the database.
+        server::cases::due_store::backfill(&state).await?;
         let (url, shutdown) = serve_on_loopback(state.clone()).await?;
         Ok(TestServer {
             url,
@@ -367,7 +370,8 @@ impl TestServer {
 
     /// Gives case `id` a status and an opening day, with no attempts, documents, reviews,
     /// evidence files, conflicts, moves, closure request or ledger: a fixture written straight to
-    /// the database, so that a test starts a case's story where it needs.
+    /// the database, so that a test starts a case's story where it needs. What the server kept
+    /// as due on it goes too: it is computed from the new history when next read.
     pub async fn reset_case(
         &self,
         id: uuid::Uuid,
@@ -378,8 +382,8 @@ impl TestServer {
             ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _,
         };
         use server::db::entity::{
-            attempt, attempt_participant, case, case_move, conflict, document, ledger_event,
-            ledger_head, media_object, review,
+            attempt, attempt_participant, case, case_due, case_move, conflict, document,
+            ledger_event, ledger_head, media_object, review,
         };
         let db = &self.state.db.write;
         ledger_event::Entity::delete_many()
@@ -431,7 +435,9 @@ impl TestServer {
         row.opened_on = sea_orm::Set(opened_on);
         row.closure_reason = sea_orm::Set(None);
         row.relapse_count = sea_orm::Set(0);
-        Ok(row.update(db).await?)
+        let row = row.update(db).await?;
+        case_due::Entity::delete_by_id(id).exec(db).await?;
+        Ok(row)
     }
 
     /// The first case of the home teacher's school, reset to `status`, opened today, with no

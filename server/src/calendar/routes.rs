@@ -107,5 +107,7 @@ pub async fn load(
     )
     .await?;
     txn.commit().await?;
+    // Deadlines move with the schedule: what is due on each case is computed again.
+    crate::cases::due_store::spawn_backfill(state.clone());
     Ok(())
 }

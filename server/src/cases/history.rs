@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::parse_stored;
 use crate::calendar::{china_date, over_age_on};
-use crate::db::entity::{attempt, attempt_participant, attempt_signature, case, media_object};
+use crate::db::entity::{attempt_participant, case};
 use crate::db::{self, history::HistoryRows};
 use crate::personal_data::Sealer;
 
@@ -258,6 +258,27 @@ pub async fn load(
     cases: &[case::Model],
     leaving_age: u32,
 ) -> Result<HashMap<Uuid, CaseHistory>, DbErr> {
+    load_with(db, Some(sealer), cases, leaving_age).await
+}
+
+/// The histories of `cases` as [`load`] reads them, but without the attempts' files and
+/// signatures: every attempt's `recorded` and `confirmed` are false. What is due reads nothing
+/// else ([`super::due`]); the case machine does, so give it [`load`]'s.
+pub async fn load_for_due(
+    db: &impl ConnectionTrait,
+    cases: &[case::Model],
+    leaving_age: u32,
+) -> Result<HashMap<Uuid, CaseHistory>, DbErr> {
+    load_with(db, None, cases, leaving_age).await
+}
+
+/// [`load`] with evidence when given the `sealer` to check signatures with.
+async fn load_with(
+    db: &impl ConnectionTrait,
+    sealer: Option<&Sealer>,
+    cases: &[case::Model],
+    leaving_age: u32,
+) -> Result<HashMap<Uuid, CaseHistory>, DbErr> {
     let mut out = HashMap::with_capacity(cases.len());
     for row in cases {
         out.insert(
@@ -303,10 +324,12 @@ pub async fn load(
 
 async fn load_chunk(
     db: &impl ConnectionTrait,
-    sealer: &Sealer,
+    sealer: Option<&Sealer>,
     ids: &[Uuid],
     out: &mut HashMap<Uuid, CaseHistory>,
 ) -> Result<(), DbErr> {
+    let mut rows = db::history::of_cases(db, ids, sealer.is_some()).await?;
+    let mut standing = standing(sealer, &mut rows)?;
     let HistoryRows {
         moves,
         attempts,
@@ -314,16 +337,8 @@ async fn load_chunk(
         document_reviews: reviews,
         attempt_files,
         departments_joined: joined,
-        signatures,
-        signed_participants,
-    } = db::history::of_cases(db, ids).await?;
-    let mut standing = standing(
-        sealer,
-        &attempts,
-        &attempt_files,
-        signatures,
-        signed_participants,
-    )?;
+        ..
+    } = rows;
     let mut departments: HashMap<Uuid, Vec<Department>> = HashMap::new();
     for p in joined {
         if let Some(d) = p.department.as_deref() {
@@ -379,16 +394,19 @@ async fn load_chunk(
     Ok(())
 }
 
-/// How the participants of the signed attempts among `attempts` stand (R21), by attempt: only
-/// the signed ones are opened and their content digested.
+/// How the participants of the signed attempts of `rows` stand (R21), by attempt, when given
+/// the `sealer` (none: nobody stands anywhere): only the signed attempts are read whole, opened
+/// and their content digested.
 fn standing(
-    sealer: &Sealer,
-    attempts: &[attempt::Model],
-    files: &[media_object::Model],
-    signatures: Vec<attempt_signature::Model>,
-    participants: Vec<attempt_participant::Model>,
+    sealer: Option<&Sealer>,
+    rows: &mut HistoryRows,
 ) -> Result<HashMap<Uuid, Vec<ParticipantConfirmation>>, DbErr> {
-    let signatures: Vec<_> = signatures
+    let Some(sealer) = sealer else {
+        return Ok(HashMap::new());
+    };
+    let (attempts, files) = (&rows.signed_attempts, &rows.attempt_files);
+    let participants = std::mem::take(&mut rows.signed_participants);
+    let signatures: Vec<_> = std::mem::take(&mut rows.signatures)
         .into_iter()
         .map(|row| crate::signing::signature(row, &HashMap::new(), &HashMap::new()))
         .collect::<Result<_, _>>()?;

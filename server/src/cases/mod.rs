@@ -7,6 +7,7 @@ pub mod departments;
 pub mod detail;
 pub mod due;
 pub mod due_list;
+pub mod due_store;
 pub mod edits;
 pub mod history;
 pub mod machine;
@@ -99,26 +100,19 @@ pub fn attempt_view(
     })
 }
 
-/// The wire views of case rows, with their students' names and what is due on each (from
-/// their histories and the calendar), each beside its row, in the rows' order.
+/// The wire views of case rows, with their students' names and what is due on each (as kept
+/// by [`due_store`]), each beside its row, in the rows' order.
 pub async fn views(
     state: &AppState,
     db: &impl sea_orm::ConnectionTrait,
     rows: Vec<case::Model>,
 ) -> Result<Vec<(CaseSummary, case::Model)>, sea_orm::DbErr> {
     let names = crate::db::cases::student_names(db, rows.iter().map(|c| c.student_id)).await?;
-    let mut histories = history::load(db, &state.sealer, &rows, state.config.leaving_age).await?;
-    let calendar = state
-        .calendar()
-        .await
-        .map_err(|e| sea_orm::DbErr::Custom(format!("reading the holiday schedules: {e}")))?;
+    let mut due = due_store::of(db, state, &rows).await?;
     rows.into_iter()
         .map(|row| {
             let name = names.get(&row.student_id).cloned().unwrap_or_default();
-            let due = histories
-                .remove(&row.id)
-                .map(|h| due::due_or_calendar_missing(&h, &calendar))
-                .unwrap_or_default();
+            let due = due.remove(&row.id).unwrap_or_default();
             summary(row.clone(), name, due)
                 .map(|s| (s, row))
                 .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))

@@ -341,6 +341,19 @@ pub async fn insert(db: &impl ConnectionTrait, row: case::Model) -> Result<case:
         .await
 }
 
+/// The cases `ids`, in every scope (for work the server does on its own, never a caller's read).
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<case::Model>, DbErr> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::db::CHUNK) {
+        let rows = case::Entity::find()
+            .filter(case::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// The cases `ids` that are in `scope`, by id.
 pub async fn by_id_in_scope(
     db: &impl ConnectionTrait,

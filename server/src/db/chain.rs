@@ -263,15 +263,16 @@ pub type KnownContent = HashMap<(ChainKind, Uuid), (Uuid, String)>;
 
 /// Appends one event per record named in `records` (each at most once, in order) to its case's
 /// chain; the content of each is taken from `known`, or else read. Call it inside the writing
-/// transaction, after the records are written and the change numbers are taken.
+/// transaction, after the records are written and the change numbers are taken. Answers the
+/// kind and case of each event it made.
 pub async fn append(
     txn: &impl ConnectionTrait,
     records: &[(ChainKind, Uuid)],
     known: KnownContent,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<Vec<(ChainKind, Uuid)>, DbErr> {
     if records.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut by_kind: HashMap<ChainKind, Vec<Uuid>> = HashMap::new();
     for (kind, id) in records {
@@ -288,6 +289,7 @@ pub async fn append(
     let cases: Vec<Uuid> = content.values().map(|(case, _)| *case).collect();
     let mut heads = heads_of(txn, &cases).await?;
     let mut events = Vec::new();
+    let mut chained = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (kind, id) in records {
         if !seen.insert((*kind, *id)) {
@@ -315,6 +317,7 @@ pub async fn append(
             recorded_at: Set(now),
         });
         *head = (seq, hash);
+        chained.push((*kind, *case_id));
     }
     for chunk in events.chunks(CHUNK) {
         ledger_event::Entity::insert_many(chunk.to_vec())
@@ -339,7 +342,7 @@ pub async fn append(
             .exec(txn)
             .await?;
     }
-    Ok(())
+    Ok(chained)
 }
 
 /// The ids of the records of `kind` that belong to `case_id`.

@@ -16,18 +16,20 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait as _,
+    QuerySelect,
 };
 use sync_protocol::sync::EntityKind;
 use uuid::Uuid;
 
 use crate::db::Scope;
 use crate::db::chain::{ChainKind, KnownContent};
-use crate::db::entity::{attempt, case, change_log, document, media_object, review};
+use crate::db::entity::{case, change_log};
 
-/// The org units a record belongs to, which decide who pulls it.
+/// Where a record belongs: its case, and the org units that decide who pulls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordScope {
+    /// The case (a case's own id for the case row).
+    pub case_id: Uuid,
     /// School.
     pub school_id: Uuid,
     /// Village of residence.
@@ -41,6 +43,7 @@ pub struct RecordScope {
 impl From<&case::Model> for RecordScope {
     fn from(c: &case::Model) -> Self {
         Self {
+            case_id: c.id,
             school_id: c.school_id,
             village_id: c.village_id,
             township_id: c.township_id,
@@ -142,9 +145,16 @@ impl ChangeSet {
     }
 
     /// Appends the changes to the log, then the ledger events to their chains. Call it last in
-    /// the transaction, right before commit.
-    pub async fn append(self, txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    /// the transaction, right before commit. Answers the cases whose history the transaction
+    /// changed (see [`Appended`]); until it commits, no other writer appends.
+    pub async fn append(self, txn: &impl ConnectionTrait) -> Result<Appended, DbErr> {
         let (ledger, known) = (self.ledger, self.known);
+        let mut cases: HashSet<Uuid> = self
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntityKind::Case && e.op == Op::Upsert)
+            .map(|e| e.id)
+            .collect();
         // Keep the last entry of each (record, op, scope).
         let mut seen = HashSet::new();
         let mut entries: Vec<Entry> = self
@@ -155,7 +165,7 @@ impl ChangeSet {
             .collect();
         entries.reverse();
         if entries.is_empty() {
-            return Ok(());
+            return Ok(Appended::default());
         }
         // A newer upsert replaces every earlier one (pull sends the current state wherever the
         // record is now); a newer removal replaces only the earlier removal from the same scope,
@@ -202,12 +212,37 @@ impl ChangeSet {
                 village_id: Set(e.scope.village_id),
                 township_id: Set(e.scope.township_id),
                 district_id: Set(e.scope.district_id),
+                case_id: Set(Some(e.scope.case_id)),
             });
             change_log::Entity::insert_many(rows).exec(txn).await?;
         }
         // The counter row is locked until commit: no other writer extends a chain meanwhile.
-        crate::db::chain::append(txn, &ledger, known, chrono::Utc::now()).await
+        let chained = crate::db::chain::append(txn, &ledger, known, chrono::Utc::now()).await?;
+        // A file linked changes no count or date the rules read.
+        cases.extend(
+            chained
+                .into_iter()
+                .filter(|(kind, _)| *kind != ChainKind::Media)
+                .map(|(_, case)| case),
+        );
+        Ok(Appended { cases })
     }
+}
+
+/// What [`ChangeSet::append`] wrote that the caller may have to follow up in the same
+/// transaction.
+#[derive(Debug, Default)]
+#[must_use = "what is due on the cases it names may have changed"]
+pub struct Appended {
+    /// The cases whose row, moves, attempts, documents or reviews changed: what is due on them
+    /// may have changed (`crate::cases::due_store`).
+    pub cases: HashSet<Uuid>,
+}
+
+/// Holds the counter row until the end of `txn`: from here on no other writer appends changes,
+/// as if `txn` were about to append its own.
+pub async fn hold_writers(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    take_numbers(txn, 0).await.map(|_| ())
 }
 
 /// Takes `count` numbers from the counter row, returning the last; the row stays locked to the
@@ -242,42 +277,27 @@ pub async fn page(
         .await
 }
 
-/// Of `cases`, those with an attempt, document, review or media object changed after `seq` in
-/// `scope`: what a later page of that scope's pull will carry (the log's rows of other scopes,
-/// which that pull never sends, are not read; the scope's `(unit, seq)` index bounds the read).
-pub async fn cases_touched_after<'a>(
+/// Of `cases`, those with a record changed after `seq`: a later page of a pull carries each
+/// such change in the caller's scope, and the case with it; a change in another scope means the
+/// case left the caller's, and a later page carries its removal. Only the cases' own later
+/// changes are read, from the log's `(case_id, seq)` index alone.
+pub async fn cases_touched_after(
     db: &impl ConnectionTrait,
-    scope: Scope,
-    cases: impl Iterator<Item = &'a Uuid> + Clone,
+    cases: &[Uuid],
     seq: i64,
 ) -> Result<HashSet<Uuid>, DbErr> {
-    let later = |kind: EntityKind| {
-        change_log::Entity::find()
-            .select_only()
-            .column(change_log::Column::EntityId)
-            .filter(scope.condition::<change_log::Entity>())
-            .filter(change_log::Column::Seq.gt(seq))
-            .filter(change_log::Column::EntityKind.eq(kind.as_str()))
-            .into_query()
-    };
-    let ids = || cases.clone().copied();
-    macro_rules! case_ids {
-        ($entity:ident, $kind:expr) => {
-            $entity::Entity::find()
-                .select_only()
-                .column($entity::Column::CaseId)
-                .distinct()
-                .filter($entity::Column::CaseId.is_in(ids()))
-                .filter($entity::Column::Id.in_subquery(later($kind)))
-                .into_tuple::<Uuid>()
-                .all(db)
-                .await?
-        };
-    }
     let mut out = HashSet::new();
-    out.extend(case_ids!(attempt, EntityKind::Attempt));
-    out.extend(case_ids!(document, EntityKind::Document));
-    out.extend(case_ids!(review, EntityKind::Review));
-    out.extend(case_ids!(media_object, EntityKind::Media));
+    for chunk in cases.chunks(CHUNK) {
+        let touched: Vec<Option<Uuid>> = change_log::Entity::find()
+            .select_only()
+            .column(change_log::Column::CaseId)
+            .distinct()
+            .filter(change_log::Column::CaseId.is_in(chunk.iter().copied()))
+            .filter(change_log::Column::Seq.gt(seq))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(touched.into_iter().flatten());
+    }
     Ok(out)
 }

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod conflicts;
 pub mod console;
 pub mod documents;
+pub mod due;
 pub mod entity;
 pub mod flags;
 pub mod history;

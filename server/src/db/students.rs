@@ -10,7 +10,6 @@ use sync_protocol::students::SpecialGroups;
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::db::changes::RecordScope;
 use crate::db::entity::{guardian, student};
 
 /// The special groups (R22) the row `student` records.
@@ -110,17 +109,17 @@ pub async fn in_scope(
         .await
 }
 
-/// Moves the student `id` to the school, village and township of `to` (a roll change, R7).
+/// Moves the student `id` to a school, village and township, in that order (a roll change, R7).
 pub async fn move_to(
     db: &impl ConnectionTrait,
     id: Uuid,
-    to: RecordScope,
+    (school, village, township): (Uuid, Uuid, Uuid),
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbErr> {
     student::Entity::update_many()
-        .col_expr(student::Column::SchoolId, to.school_id.into())
-        .col_expr(student::Column::VillageId, to.village_id.into())
-        .col_expr(student::Column::TownshipId, to.township_id.into())
+        .col_expr(student::Column::SchoolId, school.into())
+        .col_expr(student::Column::VillageId, village.into())
+        .col_expr(student::Column::TownshipId, township.into())
         .col_expr(student::Column::UpdatedAt, now.into())
         .filter(student::Column::Id.eq(id))
         .exec(db)

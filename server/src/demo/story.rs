@@ -427,7 +427,7 @@ impl Script {
         batch.prefetch(&[&m]).await?;
         let outcome = batch.apply(&m, m.hlc).await?;
         batch.flush().await?;
-        batch.changes.append(txn).await?;
+        crate::cases::due_store::append(txn, batch.changes).await?;
         if let Err(refused) = outcome {
             anyhow::bail!(
                 "the demo's case {} was refused on {}: {}",

@@ -45,19 +45,19 @@ pub async fn transfer(
         .await?
         .ok_or_else(|| invalid("village"))?;
     let township = village.township_id.ok_or_else(|| invalid("village"))?;
-    let new_scope = RecordScope {
-        school_id: school.id,
-        village_id: village.id,
-        township_id: township,
-        district_id: student.district_id,
-    };
-
     let now = Utc::now();
-    db::students::move_to(&txn, student_id, new_scope, now).await?;
+    db::students::move_to(&txn, student_id, (school.id, village.id, township), now).await?;
 
     let mut changes = ChangeSet::default();
     for row in db::cases::of_student(&txn, student_id).await? {
         let old_scope = RecordScope::from(&row);
+        let new_scope = RecordScope {
+            case_id: row.id,
+            school_id: school.id,
+            village_id: village.id,
+            township_id: township,
+            district_id: student.district_id,
+        };
         let records = db::case_parts::of_case(&txn, row.id).await?;
         db::cases::move_to(&txn, row.id, new_scope, now).await?;
         for (kind, id) in records {
@@ -76,7 +76,8 @@ pub async fn transfer(
         serde_json::json!({ "from_school": student.school_id, "to_school": school.id, "from_village": student.village_id, "to_village": village.id }),
     )
     .await?;
-    changes.append(&txn).await?;
+    // A transfer moves the cases, not their histories: what is due stays as it was.
+    let _moved = changes.append(&txn).await?;
     txn.commit().await?;
     Ok(())
 }

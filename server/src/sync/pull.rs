@@ -95,7 +95,8 @@ async fn records_for(
     // it again and will send it then.
     let later = match (more, rows.last()) {
         (true, Some(last)) => {
-            db::changes::cases_touched_after(db, scope, cases.keys(), last.seq).await?
+            let ids: Vec<Uuid> = cases.keys().copied().collect();
+            db::changes::cases_touched_after(db, &ids, last.seq).await?
         }
         _ => HashSet::new(),
     };

@@ -154,7 +154,7 @@ pub async fn push(
     db::mutations::record(&txn, &records).await?;
     batch.flush().await?;
     crate::plausibility::raise::on_attempts(&txn, &state.config.flags, &batch.arrived).await?;
-    batch.changes.append(&txn).await?;
+    crate::cases::due_store::append(&txn, batch.changes).await?;
     txn.commit().await?;
     Ok(PushResponse {
         results,

@@ -180,7 +180,7 @@ async fn fresh_case(server: &TestServer, student_id: uuid::Uuid) -> anyhow::Resu
         relapse_count: 0,
     };
     let row = records::case(&txn, &mut changes, &student, new).await?;
-    changes.append(&txn).await?;
+    let _appended = changes.append(&txn).await?;
     txn.commit().await?;
     Ok(row)
 }

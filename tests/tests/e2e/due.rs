@@ -312,3 +312,119 @@ async fn r08_ten_working_days_across_the_spring_festival_end_on_its_adjusted_sat
     assert_eq!(case["due"][0]["due_on"], "2026-02-28", "{case}");
     Ok(())
 }
+
+/// Every case's stored due items, once each is current: they equal what the rules give from the
+/// case's whole history now. Waits (up to 30 s) while the server is still bringing rows up to
+/// date; answers the stored rows by case.
+async fn kept_due(
+    server: &TestServer,
+) -> anyhow::Result<std::collections::HashMap<Uuid, server::db::entity::case_due::Model>> {
+    let state = &server.state;
+    let cases = server::db::cases::all_page(&state.db.read, None, 100_000).await?;
+    let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
+    let started = std::time::Instant::now();
+    loop {
+        let calendar = state.calendar().await?;
+        let histories = server::cases::history::load(
+            &state.db.read,
+            &state.sealer,
+            &cases,
+            state.config.leaving_age,
+        )
+        .await?;
+        let stored = server::db::due::stored(&state.db.read, &ids).await?;
+        let differing: Vec<Uuid> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                let computed = histories
+                    .get(id)
+                    .map(|h| server::cases::due::due_or_calendar_missing(h, &calendar.calendar));
+                let kept = stored
+                    .get(id)
+                    .and_then(|row| serde_json::from_str(&row.items).ok());
+                computed.is_none() || kept != computed
+            })
+            .collect();
+        if differing.is_empty() {
+            return Ok(stored);
+        }
+        anyhow::ensure!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{} of {} cases' stored due items are not what their histories give: {:?}",
+            differing.len(),
+            ids.len(),
+            &differing[..differing.len().min(5)]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn r08_what_is_due_is_kept_as_cases_change_and_recomputed_when_a_schedule_is_loaded()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let before = kept_due(&server).await?;
+    assert!(!before.is_empty());
+
+    // An attempt pushed: its case's stored items are marked stale in the same transaction, and
+    // the keeper brings them up to date.
+    let case = server.school_case_at(CaseStatus::Suspected).await?;
+    let id = CaseId::from(case.id);
+    let mut phone = server.phone("teacher").await?;
+    phone.sync(&mut NoProgress).await?;
+    phone.record_attempt(AttemptDraft::new(
+        id,
+        AttemptKind::HomeVisit,
+        AttemptOutcome::Refused,
+    ))?;
+    phone.sync(&mut NoProgress).await?;
+    let after_push = kept_due(&server).await?;
+    let items: Vec<sync_protocol::cases::DueItem> = serde_json::from_str(
+        &after_push
+            .get(&case.id)
+            .map(|r| r.items.clone())
+            .unwrap_or_default(),
+    )?;
+    assert_eq!(
+        items.first().map(|i| i.what.clone()),
+        Some(DueWhat::SchoolAttempts { done: 1, needed: 3 }),
+        "{items:?}"
+    );
+    assert_ne!(after_push.get(&case.id), before.get(&case.id));
+
+    // A holiday schedule loaded: deadlines may move, so every row is computed again.
+    let next = server::calendar::china_date(Utc::now()).year() + 1;
+    let schedule = YearSchedule {
+        year: next,
+        source: "test schedule".into(),
+        holidays: Vec::new(),
+        adjusted_working_days: Vec::new(),
+    };
+    let admin = server.token("admin").await?;
+    let loaded = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/calendars/{next}"),
+            Some(&admin),
+            Some(("application/json", serde_json::to_vec(&schedule)?)),
+        )
+        .await?;
+    assert_eq!(loaded.status, reqwest::StatusCode::NO_CONTENT);
+    let started = std::time::Instant::now();
+    loop {
+        let now = kept_due(&server).await?;
+        if now
+            .iter()
+            .all(|(id, row)| after_push[id].basis != row.basis)
+        {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the stored items were not computed again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(())
+}

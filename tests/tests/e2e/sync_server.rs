@@ -535,14 +535,14 @@ async fn the_cursor_never_skips_a_change_committed_late() -> anyhow::Result<()> 
     let t1 = db.begin().await?;
     let mut first = ChangeSet::default();
     first.upsert(EntityKind::Case, x.id, RecordScope::from(x), false);
-    first.append(&t1).await?;
+    let _appended = first.append(&t1).await?;
     let y2 = y.clone();
     let db2 = db.clone();
     let t2 = tokio::spawn(async move {
         let t2 = db2.begin().await?;
         let mut second = ChangeSet::default();
         second.upsert(EntityKind::Case, y2.id, RecordScope::from(&y2), false);
-        second.append(&t2).await?;
+        let _appended = second.append(&t2).await?;
         t2.commit().await
     });
     if server.state.db.backend() == sea_orm::DbBackend::Postgres {
@@ -571,13 +571,13 @@ async fn the_cursor_never_skips_a_change_committed_late() -> anyhow::Result<()> 
         let t2 = db.begin().await?;
         let mut second = ChangeSet::default();
         second.upsert(EntityKind::Case, y.id, RecordScope::from(y), false);
-        second.append(&t2).await?;
+        let _appended = second.append(&t2).await?;
         t2.commit().await?;
         let (seen, after_t2) = pull_all(&server, &token, Some(before)).await?;
         assert_eq!(seen, vec![y.id.to_string()]);
         let mut first = ChangeSet::default();
         first.upsert(EntityKind::Case, x.id, RecordScope::from(x), false);
-        first.append(&t1).await?;
+        let _appended = first.append(&t1).await?;
         t1.commit().await?;
         let (seen, _) = pull_all(&server, &token, Some(after_t2)).await?;
         assert_eq!(

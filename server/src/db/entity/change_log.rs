@@ -16,6 +16,8 @@ pub struct Model {
     pub village_id: Uuid,
     pub township_id: Uuid,
     pub district_id: Uuid,
+    /// The case the record belongs to.
+    pub case_id: Option<Uuid>,
 }
 
 /// No relations are declared: queries join explicitly.

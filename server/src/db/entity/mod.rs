@@ -9,6 +9,7 @@ pub mod audit_entry;
 pub mod audit_head;
 pub mod case;
 pub mod case_alias;
+pub mod case_due;
 pub mod case_move;
 pub mod change_log;
 pub mod conflict;

@@ -26,6 +26,7 @@ mod m20261203_000021_case_aliases;
 mod m20261203_000022_console_sessions;
 mod m20261204_000023_signatures;
 mod m20261204_000024_plausibility_flags;
+mod m20261204_000025_pull_at_scale;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000022_console_sessions::Migration),
             Box::new(m20261204_000023_signatures::Migration),
             Box::new(m20261204_000024_plausibility_flags::Migration),
+            Box::new(m20261204_000025_pull_at_scale::Migration),
         ]
     }
 }

@@ -132,6 +132,7 @@ pub async fn record_media(
         media.case_id,
         crate::db::chain::media_content(media),
     );
-    changes.append(txn).await?;
+    // A file changes no count or date the rules read: what is due stays as it was.
+    let _linked = changes.append(txn).await?;
     Ok(true)
 }

@@ -8,8 +8,14 @@
 //! cargo run --release -p tests --bin bench -- export [--cases N]
 //! cargo run --release -p tests --bin bench -- console [--students N] [--requests N]
 //! cargo run --release -p tests --bin bench -- field [--visits N] [--photos N] [--recordings N] [--long-side PX] [--kill-every S]
+//! cargo run --release -p tests --bin bench -- peers [--attempts N] [--photos N] [--rounds N]   # after scripts/install-bench-peers.sh
+//! cargo run --release -p tests --bin bench -- scale [--district] [--rounds N]
 //! ```
+//! `scale` runs only when named: two districts of 22,000 and 220,000 records (a few minutes), and
+//! with `--district` one of 100,000 cases and 1,000,000 attempts (best on PostgreSQL).
 //! `field` runs only when named: it plays a day over a 64 kbit/s link and takes about an hour.
+//! `peers` runs only when named: push and photo uploads against pouchdb-server and @tus/server
+//! (Node, installed by `scripts/install-bench-peers.sh`), started on loopback by the benchmark.
 //! `sync` runs on SQLite, or on PostgreSQL when `TEST_DATABASE_URL` is set; `media` on the local
 //! media folder, or with `--s3` on a real S3-compatible server on loopback.
 
@@ -19,10 +25,12 @@ mod console;
 mod export;
 mod field;
 mod media;
+mod peers;
 mod process;
+mod scale;
 mod sync;
 
-const USAGE: &str = "usage: bench [sync|media|export|console|field] [--attempts N] [--s3] [--big-mib N] [--rounds N] [--at-once N] [--cases N] [--students N] [--requests N] [--visits N] [--photos N] [--recordings N] [--long-side PX] [--kill-every S]";
+const USAGE: &str = "usage: bench [sync|media|export|console|field|peers|scale] [--attempts N] [--s3] [--big-mib N] [--rounds N] [--at-once N] [--cases N] [--students N] [--requests N] [--visits N] [--photos N] [--recordings N] [--long-side PX] [--kill-every S] [--district]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -33,12 +41,18 @@ async fn main() -> anyhow::Result<()> {
     let mut cases = 100_000usize;
     let mut rounds = media.rounds;
     let mut field = field::Options::default();
+    let mut photos = None;
+    let mut district = false;
     let (mut students, mut requests) = (300usize, 50usize);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "sync" | "media" | "export" | "console" | "field" => parts.push(arg),
+            "sync" | "media" | "export" | "console" | "field" | "peers" | "scale" => {
+                parts.push(arg)
+            }
             media::SERVE_CHILD => return media::serve_child().await,
             export::SERVE_CHILD => return export::serve_child().await,
+            scale::SERVE_CHILD => return scale::serve_child().await,
+            "--district" => district = true,
             "--cases" => cases = args.next().context(USAGE)?.parse()?,
             "--attempts" => attempts = args.next().context(USAGE)?.parse()?,
             "--students" => students = args.next().context(USAGE)?.parse()?,
@@ -48,7 +62,10 @@ async fn main() -> anyhow::Result<()> {
             "--rounds" => rounds = args.next().context(USAGE)?.parse()?,
             "--at-once" => media.at_once = args.next().context(USAGE)?.parse()?,
             "--visits" => field.visits = args.next().context(USAGE)?.parse()?,
-            "--photos" => field.photos = args.next().context(USAGE)?.parse()?,
+            "--photos" => {
+                field.photos = args.next().context(USAGE)?.parse()?;
+                photos = Some(field.photos);
+            }
             "--recordings" => field.recordings = args.next().context(USAGE)?.parse()?,
             "--long-side" => field.long_side = args.next().context(USAGE)?.parse()?,
             "--kill-every" => field.kill_every = args.next().context(USAGE)?.parse()?,
@@ -70,6 +87,8 @@ async fn main() -> anyhow::Result<()> {
             "export" => export::run(cases).await?,
             "console" => console::run(students, requests).await?,
             "field" => field::run(&field).await?,
+            "scale" => scale::run(district, rounds).await?,
+            "peers" => peers::run(rounds, attempts, photos.unwrap_or(peers::PHOTOS)).await?,
             _ => media::run(&media).await?,
         }
     }

@@ -89,13 +89,15 @@ pub async fn serve_child() -> anyhow::Result<()> {
 }
 
 /// A tus client of the server process.
-struct Uploader<'a> {
-    server: &'a ServerProcess,
-    http: reqwest::Client,
+pub(crate) struct Uploader<'a> {
+    /// The server the files go to.
+    pub(crate) server: &'a ServerProcess,
+    /// The client that sends them.
+    pub(crate) http: reqwest::Client,
     /// The attempt the files go to.
-    attempt: String,
+    pub(crate) attempt: String,
     /// The teacher's access token.
-    token: String,
+    pub(crate) token: String,
 }
 
 impl Uploader<'_> {
@@ -108,7 +110,7 @@ impl Uploader<'_> {
 
     /// Creates an upload of `len` bytes, with its first bytes `body` if any; returns where it
     /// is and its offset.
-    async fn create(
+    pub(crate) async fn create(
         &self,
         kind: &str,
         sha256: &str,
@@ -150,7 +152,12 @@ impl Uploader<'_> {
     }
 
     /// Sends `chunk` at `offset`; returns the new offset.
-    async fn patch(&self, location: &str, offset: u64, chunk: Vec<u8>) -> anyhow::Result<u64> {
+    pub(crate) async fn patch(
+        &self,
+        location: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> anyhow::Result<u64> {
         let response = self
             .request(reqwest::Method::PATCH, location)
             .header("Upload-Offset", offset)
@@ -174,7 +181,7 @@ impl Uploader<'_> {
 }
 
 /// One real 2000×1500 photo of noise (it decodes, so the server makes a thumbnail of each).
-fn photo() -> anyhow::Result<Vec<u8>> {
+pub(crate) fn photo() -> anyhow::Result<Vec<u8>> {
     let noise = tests::files::blob(2000 * 1500 * 3, 11);
     let picture =
         image::RgbImage::from_raw(2000, 1500, noise).context("a 2000×1500 picture of noise")?;
@@ -185,7 +192,7 @@ fn photo() -> anyhow::Result<Vec<u8>> {
 
 /// `PHOTOS` distinct photos for `round`: `base` with a different trailer after its end marker
 /// (the server stores a file sent twice only once).
-fn photos(base: &[u8], round: usize) -> Vec<Bytes> {
+pub(crate) fn photos(base: &[u8], round: usize) -> Vec<Bytes> {
     (0..PHOTOS)
         .map(|n| {
             let mut photo = base.to_vec();

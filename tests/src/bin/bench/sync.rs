@@ -39,7 +39,7 @@ use tests::TestServer;
 const BATCH: usize = 500;
 
 /// Opens `cases` cases in the teacher's school, in one transaction.
-async fn seed_cases(server: &TestServer, cases: usize) -> anyhow::Result<Vec<CaseId>> {
+pub(crate) async fn seed_cases(server: &TestServer, cases: usize) -> anyhow::Result<Vec<CaseId>> {
     let school = &server.home.townships[0].schools[0];
     let village = &server.home.townships[0].villages[0];
     let txn = server.state.db.write.begin().await?;
@@ -78,8 +78,10 @@ async fn seed_cases(server: &TestServer, cases: usize) -> anyhow::Result<Vec<Cas
         .await?;
         ids.push(case.id.into());
     }
-    changes.append(&txn).await?;
+    let _opened = changes.append(&txn).await?;
     txn.commit().await?;
+    // What is due on them, as the server keeps it for cases it opened itself.
+    server::cases::due_store::backfill(&server.state).await?;
     Ok(ids)
 }
 
@@ -232,6 +234,7 @@ async fn raw_push_rows_rate(
                 village_id: Set(scope.village_id),
                 township_id: Set(scope.township_id),
                 district_id: Set(scope.district_id),
+                case_id: Set(Some(case_id.0)),
             });
             events.push(ledger_event::ActiveModel {
                 case_id: Set(case_id.0),
