@@ -5,10 +5,12 @@
 //!   ends with [`append`]: it appends its changes and marks the stored items of the cases they
 //!   changed stale, in the same transaction (one statement: a push pays nothing more).
 //! - The keeper ([`keep`], started with the server) recomputes the stale rows a few at a time,
-//!   within about [`KEEPER_PERIOD`] of the change: it takes the change counter first (so no
-//!   writer changes a case between its history being read and its items being stored), reads
-//!   each history without the evidence the due rules never read, and stores the items with their
-//!   *basis*: the leaving age and the marks of the holiday schedules they were computed with.
+//!   about [`KEEPER_PERIOD`] after the writes stop marking more (and at least every
+//!   [`KEEPER_MAX_DEFER`] while they go on, so a steady stream of pushes does not pay for it
+//!   twice): it takes the change counter first (so no writer changes a case between its history
+//!   being read and its items being stored), reads each history without the evidence the due
+//!   rules never read, and stores the items with their *basis*: the leaving age and the marks of
+//!   the holiday schedules they were computed with.
 //! - A read ([`of`]) takes the stored items whose basis is the server's current one and
 //!   computes the others from their histories, as every read did before: nothing is served
 //!   stale, only slower until the keeper has caught up.
@@ -31,8 +33,11 @@ pub const PAGE: u64 = 500;
 /// Stale cases the keeper recomputes per transaction: few, so that a push waiting for the
 /// database is not held up for long.
 pub const KEEPER_BATCH: u64 = 100;
-/// How often the keeper looks for stale rows when it found none.
+/// How often the keeper looks for stale rows, and how long their number must hold still before
+/// it recomputes them.
 pub const KEEPER_PERIOD: std::time::Duration = std::time::Duration::from_millis(100);
+/// The longest the keeper waits for writes to pause before recomputing a batch anyway.
+pub const KEEPER_MAX_DEFER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What stored items were computed with besides the history: the leaving age and the marks of
 /// the stored holiday schedules.
@@ -188,17 +193,33 @@ pub async fn refresh_stale(state: &AppState) -> Result<usize, DbErr> {
 }
 
 /// The keeper: brings every row up to date ([`backfill`]), then recomputes the rows [`append`]
-/// marks stale as they come, until the server stops.
+/// marks stale, once writes pause, until the server stops.
 pub async fn keep(state: AppState) {
     log_backfill(&state).await;
+    // Stale rows when last looked, and how long the keeper has waited for writes to pause.
+    let (mut seen, mut deferred) = (0, std::time::Duration::ZERO);
     loop {
-        match refresh_stale(&state).await {
-            Ok(0) => tokio::time::sleep(KEEPER_PERIOD).await,
-            Ok(_) => tokio::task::yield_now().await,
-            Err(e) => {
-                tracing::error!(error = %e, "recomputing stale due items failed; trying again");
-                tokio::time::sleep(KEEPER_PERIOD * 10).await;
+        let step = async {
+            let stale = crate::db::due::count_stale(&state.db.read).await?;
+            if stale == 0 || (stale > seen && deferred < KEEPER_MAX_DEFER) {
+                // Nothing to do, or writers still marking more: look again shortly.
+                deferred = if stale == 0 {
+                    std::time::Duration::ZERO
+                } else {
+                    deferred + KEEPER_PERIOD
+                };
+                seen = stale;
+                tokio::time::sleep(KEEPER_PERIOD).await;
+                return Ok::<_, DbErr>(());
             }
+            refresh_stale(&state).await?;
+            seen = crate::db::due::count_stale(&state.db.read).await?;
+            deferred = std::time::Duration::ZERO;
+            Ok(())
+        };
+        if let Err(e) = step.await {
+            tracing::error!(error = %e, "recomputing stale due items failed; trying again");
+            tokio::time::sleep(KEEPER_PERIOD * 10).await;
         }
     }
 }

@@ -38,6 +38,15 @@ pub async fn mark_stale(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), D
     store(db, rows.collect()).await
 }
 
+/// How many cases' stored items are marked stale.
+pub async fn count_stale(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait as _;
+    case_due::Entity::find()
+        .filter(case_due::Column::Basis.eq(STALE))
+        .count(db)
+        .await
+}
+
 /// Up to `limit` cases whose stored items are marked stale.
 pub async fn stale(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Uuid>, DbErr> {
     case_due::Entity::find()

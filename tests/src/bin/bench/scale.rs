@@ -125,6 +125,13 @@ impl District {
         }
     }
 
+    /// Waits until the server has kept what is due on the cases just changed: past the keeper's
+    /// wait for writes to pause, then until the server is idle.
+    async fn settle(&self) -> anyhow::Result<()> {
+        tokio::time::sleep(server::cases::due_store::KEEPER_PERIOD * 3).await;
+        self.server.wait_idle().await
+    }
+
     /// The teacher pushes a new attempt on each of `cases`, 500 a request.
     async fn push(&self, cases: &[CaseId]) -> anyhow::Result<()> {
         let device = DeviceId::new();
@@ -217,7 +224,7 @@ async fn measure_callers(
     let mut one_change: Vec<Vec<f64>> = vec![Vec::new(); out.len()];
     for _ in 0..REPEATS {
         district.push(&district.long[..1]).await?;
-        district.server.wait_idle().await?;
+        district.settle().await?;
         for (k, caller) in district.callers.iter().enumerate() {
             let (secs, _, end) = district
                 .pull(&caller.token, Some(cursors[k].clone()), 500)
@@ -244,7 +251,7 @@ async fn measure_teacher(
     for _ in 0..REPEATS {
         for (k, case) in district.long.iter().enumerate() {
             district.push(&[*case]).await?;
-            district.server.wait_idle().await?;
+            district.settle().await?;
             let (secs, _, end) = district.pull(token, Some(cursor), 500).await?;
             cursor = end;
             long[k].push(secs);
@@ -254,7 +261,7 @@ async fn measure_teacher(
     let cases: Vec<CaseId> = std::iter::repeat_n(district.long[0], 1_500).collect();
     for _ in 0..3 {
         district.push(&cases).await?;
-        district.server.wait_idle().await?;
+        district.settle().await?;
         let (secs, records, end) = district.pull(token, Some(cursor), 500).await?;
         anyhow::ensure!(records >= 1_500, "the catch-up carried {records} records");
         cursor = end;
