@@ -20,13 +20,9 @@
 
 mod build;
 
-use std::time::Instant;
-
 use chrono::Utc;
 use sync_protocol::hlc::HlcStamp;
-use sync_protocol::sync::{
-    Change, Mutation, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse,
-};
+use sync_protocol::sync::{Change, Mutation, PROTOCOL_VERSION, PushRequest, PushResponse};
 use sync_protocol::{CaseId, DeviceId, MutationId};
 use uuid::Uuid;
 
@@ -99,30 +95,7 @@ impl District {
         cursor: Option<String>,
         limit: u32,
     ) -> anyhow::Result<(f64, usize, String)> {
-        let started = Instant::now();
-        let (mut cursor, mut records) = (cursor, 0);
-        loop {
-            let request = PullRequest {
-                protocol_version: PROTOCOL_VERSION,
-                cursor: cursor.clone(),
-                limit: Some(limit),
-            };
-            let page: PullResponse = self
-                .http
-                .post(format!("{}/api/v1/sync/pull", self.server.url))
-                .bearer_auth(token)
-                .json(&request)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
-            records += page.records.len();
-            cursor = Some(page.cursor.clone());
-            if !page.more {
-                return Ok((started.elapsed().as_secs_f64(), records, page.cursor));
-            }
-        }
+        crate::sync::pull_all(&self.http, &self.server.url, token, cursor, limit).await
     }
 
     /// Waits until the server has kept what is due on the cases just changed: past the keeper's

@@ -379,22 +379,26 @@ async fn push_rate(
     Ok((rates[0], rates[1]))
 }
 
-/// Seconds for the teacher's first sync, and how many records it carried.
-async fn first_sync(server: &TestServer) -> anyhow::Result<(f64, usize)> {
-    let token = server.token("teacher").await?;
-    let http = reqwest::Client::new();
+/// Pulls at `url` as `token` from `cursor` until nothing more, `limit` records a page:
+/// (seconds, records, the last cursor).
+pub(crate) async fn pull_all(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    mut cursor: Option<String>,
+    limit: u32,
+) -> anyhow::Result<(f64, usize, String)> {
     let started = Instant::now();
-    let mut cursor = None;
     let mut records = 0;
     loop {
         let request = PullRequest {
             protocol_version: PROTOCOL_VERSION,
             cursor,
-            limit: Some(2000),
+            limit: Some(limit),
         };
         let page: PullResponse = http
-            .post(format!("{}/api/v1/sync/pull", server.url))
-            .bearer_auth(&token)
+            .post(format!("{url}/api/v1/sync/pull"))
+            .bearer_auth(token)
             .json(&request)
             .send()
             .await?
@@ -402,11 +406,19 @@ async fn first_sync(server: &TestServer) -> anyhow::Result<(f64, usize)> {
             .json()
             .await?;
         records += page.records.len();
-        cursor = Some(page.cursor);
         if !page.more {
-            return Ok((started.elapsed().as_secs_f64(), records));
+            return Ok((started.elapsed().as_secs_f64(), records, page.cursor));
         }
+        cursor = Some(page.cursor);
     }
+}
+
+/// Seconds for the teacher's first sync, and how many records it carried.
+async fn first_sync(server: &TestServer) -> anyhow::Result<(f64, usize)> {
+    let token = server.token("teacher").await?;
+    let (seconds, records, _) =
+        pull_all(&reqwest::Client::new(), &server.url, &token, None, 2000).await?;
+    Ok((seconds, records))
 }
 
 /// One round's rates, its phases measured back to back so that drift (the database growing,
