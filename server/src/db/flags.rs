@@ -2,6 +2,8 @@
 //! that share a photo, the photos' perceptual hashes, an author's attempts near in time, a
 //! village's centre point.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
@@ -164,19 +166,49 @@ pub async fn hashed_photos(
         .await
 }
 
-/// The attempts of `author` that happened between `from` and `to`, `except` the one named.
-pub async fn attempts_by_between(
+/// The attempts of `author` with a place that happened between `from` and `to` (both
+/// included), by time: (id, when, latitude, longitude).
+pub async fn placed_attempts_by(
     db: &impl ConnectionTrait,
     author: Uuid,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
-    except: Uuid,
-) -> Result<Vec<attempt::Model>, DbErr> {
+) -> Result<Vec<(Uuid, DateTime<Utc>, f64, f64)>, DbErr> {
     attempt::Entity::find()
+        .select_only()
+        .columns([
+            attempt::Column::Id,
+            attempt::Column::OccurredAt,
+            attempt::Column::Lat,
+            attempt::Column::Lon,
+        ])
         .filter(attempt::Column::AuthorId.eq(author))
         .filter(attempt::Column::OccurredAt.between(from, to))
-        .filter(attempt::Column::Id.ne(except))
+        .filter(attempt::Column::Lat.is_not_null())
+        .filter(attempt::Column::Lon.is_not_null())
+        .order_by_asc(attempt::Column::OccurredAt)
+        .into_tuple()
         .all(db)
         .await
+}
+
+/// The centre points of those of the org units `ids` that have one.
+pub async fn centres(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, (f64, f64)>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(crate::db::CHUNK) {
+        let units = org_unit::Entity::find()
+            .filter(org_unit::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        out.extend(
+            units
+                .into_iter()
+                .filter_map(|u| Some((u.id, u.lat.zip(u.lon)?))),
+        );
+    }
+    Ok(out)
 }
 
 /// The centre point of the org unit `id`, if it has one.

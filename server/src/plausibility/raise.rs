@@ -4,6 +4,8 @@
 //! thumbnail is made (a re-encoded copy of another attempt's photo). Each flag is raised once:
 //! its key names its kind and the records it is about.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use sync_protocol::cases::AttemptKind;
@@ -37,10 +39,28 @@ impl Found {
     }
 }
 
-/// Stores what was `found` on `attempt`, each once.
+/// An attempt created by a push, as the checks read it.
+pub struct Arrival {
+    /// The attempt.
+    pub id: Uuid,
+    /// Its case.
+    pub case_id: Uuid,
+    /// The village of its case, whose centre it is compared with.
+    pub village_id: Uuid,
+    /// Who recorded it.
+    pub author_id: Uuid,
+    /// When it happened, by the phone.
+    pub occurred_at: DateTime<Utc>,
+    /// Where, if the phone knew.
+    pub place: Option<super::Place>,
+    /// When the phone recorded it (its stamp).
+    pub recorded: DateTime<Utc>,
+}
+
+/// Stores what was `found` on the attempt `(id, case)`, each once.
 async fn store(
     db: &impl ConnectionTrait,
-    attempt: &attempt::Model,
+    (attempt, case): (Uuid, Uuid),
     found: Vec<Found>,
 ) -> Result<(), DbErr> {
     for f in found {
@@ -50,14 +70,9 @@ async fn store(
         let media = f.media_id.map(|m| m.to_string()).unwrap_or_default();
         let row = plausibility_flag::Model {
             id: Uuid::now_v7(),
-            key: format!(
-                "{}:{}:{media}:{}",
-                f.kind.as_str(),
-                attempt.id,
-                names.join(",")
-            ),
-            case_id: attempt.case_id,
-            attempt_id: attempt.id,
+            key: format!("{}:{attempt}:{media}:{}", f.kind.as_str(), names.join(",")),
+            case_id: case,
+            attempt_id: attempt,
             media_id: f.media_id,
             kind: f.kind.as_str().to_owned(),
             detail: f.detail,
@@ -88,41 +103,66 @@ async fn far_from_home(
     Ok(centre.and_then(|centre| super::far_from_village(what, place, centre, t)))
 }
 
-/// Checks the attempts that `arrived` (each with when the phone recorded it): recorded long
-/// after, far from the village, or too far from the author's other attempts for the time.
+/// The attempts with a place of each author of the `placed` attempts, from the earliest one's
+/// time less [`TRAVEL_WINDOW`] to the latest one's plus it, by time: one query per author.
+async fn placed_around(
+    db: &impl ConnectionTrait,
+    placed: &[&Arrival],
+) -> Result<HashMap<Uuid, Vec<(Uuid, DateTime<Utc>, super::Place)>>, DbErr> {
+    let mut spans: HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    for a in placed {
+        let span = spans
+            .entry(a.author_id)
+            .or_insert((a.occurred_at, a.occurred_at));
+        *span = (span.0.min(a.occurred_at), span.1.max(a.occurred_at));
+    }
+    let mut out = HashMap::with_capacity(spans.len());
+    for (author, (from, to)) in spans {
+        let window = (from - TRAVEL_WINDOW, to + TRAVEL_WINDOW);
+        let rows = db::flags::placed_attempts_by(db, author, window).await?;
+        let rows = rows
+            .into_iter()
+            .map(|(id, at, lat, lon)| (id, at, (lat, lon)));
+        out.insert(author, rows.collect());
+    }
+    Ok(out)
+}
+
+/// Checks the attempts that arrived in a push, once they are written: recorded long after,
+/// far from the village, or too far from the author's other attempts for the time. A few
+/// queries for the whole push, whatever its size; one more per flag raised.
 pub async fn on_attempts(
     db: &impl ConnectionTrait,
     t: &Thresholds,
-    arrived: &[(Uuid, DateTime<Utc>)],
+    arrived: &[Arrival],
 ) -> Result<(), DbErr> {
-    for (id, recorded) in arrived {
-        let Some(row) = db::attempts::by_id(db, *id).await? else {
-            continue;
-        };
+    let placed: Vec<&Arrival> = arrived.iter().filter(|a| a.place.is_some()).collect();
+    let villages: HashSet<Uuid> = placed.iter().map(|a| a.village_id).collect();
+    let villages: Vec<Uuid> = villages.into_iter().collect();
+    let centres = db::flags::centres(db, &villages).await?;
+    let around = placed_around(db, &placed).await?;
+    for a in arrived {
         let mut found = Vec::new();
-        if let Some(d) = super::late_record(row.occurred_at, *recorded, t) {
+        if let Some(d) = super::late_record(a.occurred_at, a.recorded, t) {
             found.push(Found::new(FlagKind::LateRecord, None, d, Vec::new()));
         }
-        if let Some(place) = row.lat.zip(row.lon) {
-            if let Some(d) = far_from_home(db, &row, ("the attempt", place), t).await? {
+        if let Some(place) = a.place {
+            let centre = centres.get(&a.village_id);
+            if let Some(d) =
+                centre.and_then(|c| super::far_from_village("the attempt", place, *c, t))
+            {
                 found.push(Found::new(FlagKind::FarFromVillage, None, d, Vec::new()));
             }
-            let window = (
-                row.occurred_at - TRAVEL_WINDOW,
-                row.occurred_at + TRAVEL_WINDOW,
-            );
-            for other in db::flags::attempts_by_between(db, row.author_id, window, row.id).await? {
-                let Some(there) = other.lat.zip(other.lon) else {
-                    continue;
-                };
-                let (here, elsewhere) = ((row.occurred_at, place), (other.occurred_at, there));
-                if let Some(d) = super::impossible_travel(here, elsewhere, t) {
-                    let related = vec![other.id];
-                    found.push(Found::new(FlagKind::ImpossibleTravel, None, d, related));
+            let others = around.get(&a.author_id).map_or(&[][..], Vec::as_slice);
+            let from = others.partition_point(|o| o.1 < a.occurred_at - TRAVEL_WINDOW);
+            let to = others.partition_point(|o| o.1 <= a.occurred_at + TRAVEL_WINDOW);
+            for &(other, at, there) in others[from..to].iter().filter(|o| o.0 != a.id) {
+                if let Some(d) = super::impossible_travel((a.occurred_at, place), (at, there), t) {
+                    found.push(Found::new(FlagKind::ImpossibleTravel, None, d, vec![other]));
                 }
             }
         }
-        store(db, &row, found).await?;
+        store(db, (a.id, a.case_id), found).await?;
     }
     Ok(())
 }
@@ -174,7 +214,7 @@ pub async fn on_media(
             found.push(Found::new(FlagKind::ShortRecording, one, d, Vec::new()));
         }
     }
-    store(db, &attempt, found).await
+    store(db, (attempt.id, attempt.case_id), found).await
 }
 
 /// Whether a perceptual hash has the structure to compare: a flat picture (a blank page, a lens
@@ -226,7 +266,7 @@ pub async fn perceptual(
                 ));
             }
         }
-        store(db, &attempt, found).await?;
+        store(db, (attempt.id, attempt.case_id), found).await?;
     }
     Ok(())
 }

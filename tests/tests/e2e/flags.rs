@@ -13,7 +13,7 @@ use server::reports::ledger::COLUMNS;
 use sync_protocol::cases::{AttemptKind, CaseStatus, GeoPoint};
 use sync_protocol::detail::CaseDetail;
 use sync_protocol::flags::{Centre, DismissFlag, Flag, FlagKind};
-use sync_protocol::sync::{Change, MutationOutcome};
+use sync_protocol::sync::{Change, MutationOutcome, NewAttempt, PROTOCOL_VERSION, PushRequest};
 use sync_protocol::{AttemptId, CaseId};
 use tests::TestServer;
 
@@ -52,14 +52,11 @@ async fn setup() -> anyhow::Result<(TestServer, CaseId, String)> {
     Ok((server, CaseId(case.id), teacher))
 }
 
-/// Pushes a `kind` attempt on `case` that happened at `at`, at `place`, as `token`'s holder
-/// recording it now; answers its id.
-async fn attempt(
-    server: &TestServer,
-    token: &str,
+/// A `kind` attempt on `case` that happened at `at`, at `place`.
+fn new_attempt(
     case: CaseId,
     (kind, at, place): (AttemptKind, DateTime<Utc>, Option<(f64, f64)>),
-) -> anyhow::Result<AttemptId> {
+) -> NewAttempt {
     let mut new = tests::sample_attempt(case, "家访");
     new.kind = kind;
     new.occurred_at = at;
@@ -68,6 +65,18 @@ async fn attempt(
         lon,
         accuracy_m: Some(10.0),
     });
+    new
+}
+
+/// Pushes a `kind` attempt on `case` that happened at `at`, at `place`, as `token`'s holder
+/// recording it now; answers its id.
+async fn attempt(
+    server: &TestServer,
+    token: &str,
+    case: CaseId,
+    what: (AttemptKind, DateTime<Utc>, Option<(f64, f64)>),
+) -> anyhow::Result<AttemptId> {
+    let new = new_attempt(case, what);
     let id = new.id;
     let outcome = server
         .push_one(token, Change::CreateAttempt { attempt: new })
@@ -257,6 +266,56 @@ async fn r21_flags_an_attempt_recorded_days_late_far_from_the_village_or_far_fro
     let calm = attempt(&server, &teacher, case, later).await?;
     let flags = flags_on(&server, calm, FlagKind::ImpossibleTravel).await?;
     assert!(flags.is_empty(), "{flags:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn r21_attempts_of_one_push_are_checked_against_each_other_and_the_authors_earlier_ones()
+-> anyhow::Result<()> {
+    let (server, case, teacher) = setup().await?;
+    let before = visit(&server, &teacher, case).await?;
+    // One push, after that visit an hour ago: near the village 5 minutes later, in town 5
+    // minutes after that, and in town two days before (too long before anything else to be a
+    // journey).
+    let at = Utc::now() - Duration::minutes(55);
+    let near = new_attempt(case, (AttemptKind::HomeVisit, at, Some(NEARBY)));
+    let town = (
+        AttemptKind::HomeVisit,
+        at + Duration::minutes(5),
+        Some(TOWN),
+    );
+    let town = new_attempt(case, town);
+    let days = (AttemptKind::HomeVisit, at - Duration::days(2), Some(TOWN));
+    let days_before = new_attempt(case, days);
+    let ids = (near.id, town.id, days_before.id);
+    let device = sync_protocol::DeviceId::new();
+    let request = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        mutations: [near, town, days_before]
+            .into_iter()
+            .map(|attempt| tests::mutation(device, 0, Change::CreateAttempt { attempt }))
+            .collect(),
+    };
+    let pushed = server.post("/api/v1/sync/push", &teacher, &request).await?;
+    anyhow::ensure!(pushed.status == StatusCode::OK, "{}", pushed.body.text());
+
+    let related = |flags: Vec<Flag>| {
+        let mut ids: Vec<uuid::Uuid> = flags.into_iter().flat_map(|f| f.related).collect();
+        ids.sort();
+        ids
+    };
+    let mut expected = vec![ids.0.0, before.0];
+    expected.sort();
+    let in_town = flags_on(&server, ids.1, FlagKind::ImpossibleTravel).await?;
+    assert_eq!(related(in_town), expected, "the town visit jumps from both");
+    let near = flags_on(&server, ids.0, FlagKind::ImpossibleTravel).await?;
+    assert_eq!(
+        related(near),
+        vec![ids.1.0],
+        "the near one jumps to the town"
+    );
+    let alone = flags_on(&server, ids.2, FlagKind::ImpossibleTravel).await?;
+    assert!(alone.is_empty(), "{alone:?}");
     Ok(())
 }
 

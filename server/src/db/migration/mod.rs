@@ -27,6 +27,7 @@ mod m20261203_000022_console_sessions;
 mod m20261204_000023_signatures;
 mod m20261204_000024_plausibility_flags;
 mod m20261204_000025_pull_at_scale;
+mod m20261204_000026_attempts_by_author;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000023_signatures::Migration),
             Box::new(m20261204_000024_plausibility_flags::Migration),
             Box::new(m20261204_000025_pull_at_scale::Migration),
+            Box::new(m20261204_000026_attempts_by_author::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ use crate::db::attempts::{self, parse_stamps};
 use crate::db::chain::{self, ChainKind};
 use crate::db::changes::RecordScope;
 use crate::db::entity::attempt;
+use crate::plausibility::raise::Arrival;
 
 impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
     pub(super) async fn create_attempt(
@@ -59,7 +60,15 @@ impl<C: ConnectionTrait + TransactionTrait> Batch<'_, C> {
         let content = chain::attempt_content(&row, &participants);
         self.pending.ids.insert(new.id.0);
         let recorded = chrono::DateTime::from_timestamp_millis(hlc.millis).unwrap_or(self.now);
-        self.arrived.push((new.id.0, recorded));
+        self.arrived.push(Arrival {
+            id: new.id.0,
+            case_id: case.id,
+            village_id: case.village_id,
+            author_id: self.user.id,
+            occurred_at: row.occurred_at,
+            place: row.lat.zip(row.lon),
+            recorded,
+        });
         self.pending.attempts.push(row);
         self.pending.participants.extend(participants);
         self.changes.upsert(

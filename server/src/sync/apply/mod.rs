@@ -25,6 +25,7 @@ use crate::db::{
     changes::{ChangeSet, RecordScope},
 };
 use crate::personal_data::Sealer;
+use crate::plausibility::raise::Arrival;
 
 /// What an applied mutation left.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +83,9 @@ pub struct Batch<'a, C> {
     existing_attempts: HashSet<Uuid>,
     /// New attempts waiting to be inserted together.
     pending: Pending,
-    /// The attempts this batch created, with when their phone recorded them (its stamp): what
-    /// the plausibility flags check once the batch is written.
-    pub arrived: Vec<(Uuid, DateTime<Utc>)>,
+    /// The attempts this batch created: what the plausibility flags check once the batch is
+    /// written.
+    pub arrived: Vec<Arrival>,
 }
 
 /// New attempts held back to be inserted many rows per statement. Anything that might read
