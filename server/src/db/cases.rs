@@ -354,18 +354,20 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<case:
     Ok(out)
 }
 
-/// The cases `ids` that are in `scope`, by id.
+/// The cases `ids` that are in `scope`, by id. They are read by primary key and the scope is
+/// checked on each row read: the ids bound the read, where the scope's condition in the SQL lets
+/// an engine walk the scope's index instead (SQLite without statistics takes it for a
+/// supervisor's page of cases and reads the whole district for every page).
 pub async fn by_id_in_scope(
     db: &impl ConnectionTrait,
     scope: Scope,
     ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<std::collections::HashMap<Uuid, case::Model>, DbErr> {
-    Ok(case::Entity::find()
-        .filter(case::Column::Id.is_in(ids))
-        .filter(scope.condition::<case::Entity>())
-        .all(db)
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    Ok(by_ids(db, &ids)
         .await?
         .into_iter()
+        .filter(|c| scope.contains(c))
         .map(|c| (c.id, c))
         .collect())
 }

@@ -1,4 +1,5 @@
-//! What part of the org tree a user sees, as a condition inside the SQL of every query.
+//! What part of the org tree a user sees, as a condition inside the SQL of every query (or, for
+//! cases read by their ids, checked on each row read).
 
 use sea_orm::{ColumnTrait, Condition};
 use sync_protocol::org::Role;
@@ -25,6 +26,16 @@ impl Scope {
             Role::VillageMember => Self::Village(org_unit),
             Role::TownshipOfficer => Self::Township(org_unit),
             Role::Supervisor | Role::Admin => Self::District(org_unit),
+        }
+    }
+
+    /// Whether `case` is in this scope.
+    pub fn contains(self, case: &crate::db::entity::case::Model) -> bool {
+        match self {
+            Self::School(id) => case.school_id == id,
+            Self::Village(id) => case.village_id == id,
+            Self::Township(id) => case.township_id == id,
+            Self::District(id) => case.district_id == id,
         }
     }
 
