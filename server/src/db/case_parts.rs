@@ -24,37 +24,45 @@ pub struct CaseParts {
     pub signatures: Vec<attempt_signature::Model>,
 }
 
-/// The records whose ids `ids` gives for each kind (a record that is gone is absent).
+/// The records whose ids `ids` gives for each kind (a record that is gone is absent). A kind
+/// without ids costs no query.
 pub async fn by_id(
     db: &impl ConnectionTrait,
     ids: impl Fn(EntityKind) -> Vec<Uuid>,
 ) -> Result<CaseParts, DbErr> {
     Ok(CaseParts {
-        attempts: attempt::Entity::find()
-            .filter(attempt::Column::Id.is_in(ids(EntityKind::Attempt)))
-            .all(db)
+        attempts: rows_in::<attempt::Entity>(db, attempt::Column::Id, ids(EntityKind::Attempt))
             .await?,
-        documents: document::Entity::find()
-            .filter(document::Column::Id.is_in(ids(EntityKind::Document)))
-            .all(db)
+        documents: rows_in::<document::Entity>(db, document::Column::Id, ids(EntityKind::Document))
             .await?,
-        reviews: review::Entity::find()
-            .filter(review::Column::Id.is_in(ids(EntityKind::Review)))
-            .all(db)
+        reviews: rows_in::<review::Entity>(db, review::Column::Id, ids(EntityKind::Review)).await?,
+        conflicts: rows_in::<conflict::Entity>(db, conflict::Column::Id, ids(EntityKind::Conflict))
             .await?,
-        conflicts: conflict::Entity::find()
-            .filter(conflict::Column::Id.is_in(ids(EntityKind::Conflict)))
-            .all(db)
-            .await?,
-        media: media_object::Entity::find()
-            .filter(media_object::Column::Id.is_in(ids(EntityKind::Media)))
-            .all(db)
-            .await?,
-        signatures: attempt_signature::Entity::find()
-            .filter(attempt_signature::Column::Id.is_in(ids(EntityKind::Signature)))
-            .all(db)
-            .await?,
+        media: rows_in::<media_object::Entity>(
+            db,
+            media_object::Column::Id,
+            ids(EntityKind::Media),
+        )
+        .await?,
+        signatures: rows_in::<attempt_signature::Entity>(
+            db,
+            attempt_signature::Column::Id,
+            ids(EntityKind::Signature),
+        )
+        .await?,
     })
+}
+
+/// The rows of `E` whose `column` is one of `ids`; no query when there are none.
+async fn rows_in<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    ids: Vec<Uuid>,
+) -> Result<Vec<E::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    E::find().filter(column.is_in(ids)).all(db).await
 }
 
 /// The ids of the rows of the entity module `$entity` that belong to case `$case_id`.

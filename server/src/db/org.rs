@@ -17,6 +17,9 @@ async fn names<E: EntityTrait>(
     id: E::Column,
     name: E::Column,
 ) -> Result<HashMap<Uuid, String>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let pairs: Vec<(Uuid, String)> = E::find()
         .select_only()
         .column(id)

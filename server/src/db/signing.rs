@@ -22,6 +22,9 @@ pub async fn keys(
     db: &impl ConnectionTrait,
     ids: Vec<Uuid>,
 ) -> Result<HashMap<Uuid, signing_key::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     Ok(signing_key::Entity::find()
         .filter(signing_key::Column::Id.is_in(ids))
         .all(db)
