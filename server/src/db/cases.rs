@@ -354,18 +354,29 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<case:
     Ok(out)
 }
 
-/// The cases `ids` that are in `scope`, by id. They are read by primary key and the scope is
-/// checked on each row read: the ids bound the read, where the scope's condition in the SQL lets
-/// an engine walk the scope's index instead (SQLite without statistics takes it for a
-/// supervisor's page of cases and reads the whole district for every page).
+/// The cases `ids` that are in `scope`, by id, the scope checked on each row read. The engines
+/// need the read put to them differently for it to stay bounded by the ids and the scope:
+/// - PostgreSQL is given the scope's condition too: with the ids alone it plans a sequential
+///   scan of `cases` once the ids are a few percent of the table (a teacher's page of 2,000
+///   cases in a district of 20,000: 5.5 ms against 2.2 ms through `cases_school`), which grows
+///   with the district;
+/// - SQLite is given the ids alone: without statistics it takes the scope's index whenever there
+///   is one, reading a supervisor's whole district for every page.
 pub async fn by_id_in_scope(
     db: &impl ConnectionTrait,
     scope: Scope,
     ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<std::collections::HashMap<Uuid, case::Model>, DbErr> {
     let ids: Vec<Uuid> = ids.into_iter().collect();
-    Ok(by_ids(db, &ids)
-        .await?
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::db::CHUNK) {
+        let mut query = case::Entity::find().filter(case::Column::Id.is_in(chunk.iter().copied()));
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            query = query.filter(scope.condition::<case::Entity>());
+        }
+        rows.extend(query.all(db).await?);
+    }
+    Ok(rows
         .into_iter()
         .filter(|c| scope.contains(c))
         .map(|c| (c.id, c))
