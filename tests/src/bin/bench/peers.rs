@@ -27,12 +27,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use base64::Engine as _;
 use bytes::Bytes;
-use chrono::Utc;
 use sea_orm::ConnectionTrait as _;
-use sync_protocol::sync::{
-    Change, Mutation, MutationOutcome, PROTOCOL_VERSION, PushRequest, PushResponse,
-};
-use sync_protocol::{CaseId, DeviceId, MutationId, hlc::HlcStamp};
+use sync_protocol::sync::{Change, MutationOutcome, PROTOCOL_VERSION, PushRequest, PushResponse};
+use sync_protocol::{CaseId, DeviceId};
 use tests::TestServer;
 
 use crate::{media, media::Uploader, process::ServerProcess};
@@ -222,21 +219,12 @@ fn push_bodies(
         for n in chunk {
             let attempt =
                 tests::sample_attempt(cases[n % cases.len()], format!("round {round} visit {n}"));
-            let id = MutationId::new();
             let mut doc = serde_json::to_value(&attempt)?;
+            let mutation = tests::mutation(device, 0, Change::CreateAttempt { attempt });
             let fields = doc.as_object_mut().context("an attempt is a JSON object")?;
-            fields.insert("_id".into(), id.to_string().into());
+            fields.insert("_id".into(), mutation.id.to_string().into());
             docs.push(doc);
-            mutations.push(Mutation {
-                id,
-                base_version: 0,
-                hlc: HlcStamp {
-                    millis: Utc::now().timestamp_millis(),
-                    counter: u32::try_from(*n).unwrap_or(0),
-                    device,
-                },
-                change: Change::CreateAttempt { attempt },
-            });
+            mutations.push(mutation);
         }
         let ours = serde_json::to_vec(&PushRequest {
             protocol_version: PROTOCOL_VERSION,

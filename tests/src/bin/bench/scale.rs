@@ -20,10 +20,8 @@
 
 mod build;
 
-use chrono::Utc;
-use sync_protocol::hlc::HlcStamp;
-use sync_protocol::sync::{Change, Mutation, PROTOCOL_VERSION, PushRequest, PushResponse};
-use sync_protocol::{CaseId, DeviceId, MutationId};
+use sync_protocol::sync::{Change, PROTOCOL_VERSION, PushRequest, PushResponse};
+use sync_protocol::{CaseId, DeviceId};
 use uuid::Uuid;
 
 use build::{LONG_CASES, Shape};
@@ -113,17 +111,9 @@ impl District {
                 protocol_version: PROTOCOL_VERSION,
                 mutations: chunk
                     .iter()
-                    .map(|case| Mutation {
-                        id: MutationId::new(),
-                        base_version: 0,
-                        hlc: HlcStamp {
-                            millis: Utc::now().timestamp_millis(),
-                            counter: 0,
-                            device,
-                        },
-                        change: Change::CreateAttempt {
-                            attempt: tests::sample_attempt(*case, "scale"),
-                        },
+                    .map(|case| {
+                        let attempt = tests::sample_attempt(*case, "scale");
+                        tests::mutation(device, 0, Change::CreateAttempt { attempt })
                     })
                     .collect(),
             };

@@ -28,10 +28,9 @@ use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
 use server::db::changes::ChangeSet;
 use server::records::{self, NewCase, NewStudent};
 use sync_protocol::cases::{CaseStatus, FoundBy};
-use sync_protocol::hlc::HlcStamp;
 use sync_protocol::students::{Gender, SpecialGroups};
 use sync_protocol::sync::{
-    Change, Mutation, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse,
+    Change, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse,
 };
 use sync_protocol::{CaseId, DeviceId, MutationId};
 use tests::TestServer;
@@ -338,20 +337,10 @@ async fn push_rate(
             protocol_version: PROTOCOL_VERSION,
             mutations: chunk
                 .iter()
-                .map(|n| Mutation {
-                    id: MutationId::new(),
-                    base_version: 0,
-                    hlc: HlcStamp {
-                        millis: Utc::now().timestamp_millis(),
-                        counter: u32::try_from(*n).unwrap_or(0),
-                        device,
-                    },
-                    change: Change::CreateAttempt {
-                        attempt: tests::sample_attempt(
-                            cases[n % cases.len()],
-                            format!("visit {n}"),
-                        ),
-                    },
+                .map(|n| {
+                    let attempt =
+                        tests::sample_attempt(cases[n % cases.len()], format!("visit {n}"));
+                    tests::mutation(device, 0, Change::CreateAttempt { attempt })
                 })
                 .collect(),
         })
