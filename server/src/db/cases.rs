@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use sync_protocol::cases::CaseStatus;
 use sync_protocol::students::SpecialGroup;
@@ -343,10 +343,20 @@ pub async fn insert(db: &impl ConnectionTrait, row: case::Model) -> Result<case:
 
 /// The cases `ids`, in every scope (for work the server does on its own, never a caller's read).
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<case::Model>, DbErr> {
+    by_ids_where(db, ids, Condition::all()).await
+}
+
+/// The cases `ids` that also meet `condition`, [`crate::db::CHUNK`] ids a query.
+async fn by_ids_where(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    condition: Condition,
+) -> Result<Vec<case::Model>, DbErr> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(crate::db::CHUNK) {
         let rows = case::Entity::find()
             .filter(case::Column::Id.is_in(chunk.iter().copied()))
+            .filter(condition.clone())
             .all(db)
             .await?;
         out.extend(rows);
@@ -368,15 +378,12 @@ pub async fn by_id_in_scope(
     ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<std::collections::HashMap<Uuid, case::Model>, DbErr> {
     let ids: Vec<Uuid> = ids.into_iter().collect();
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::db::CHUNK) {
-        let mut query = case::Entity::find().filter(case::Column::Id.is_in(chunk.iter().copied()));
-        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-            query = query.filter(scope.condition::<case::Entity>());
-        }
-        rows.extend(query.all(db).await?);
-    }
-    Ok(rows
+    let condition = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => scope.condition::<case::Entity>(),
+        _ => Condition::all(),
+    };
+    Ok(by_ids_where(db, &ids, condition)
+        .await?
         .into_iter()
         .filter(|c| scope.contains(c))
         .map(|c| (c.id, c))

@@ -1,6 +1,6 @@
 //! Queries on plausibility flags (`plausibility_flags`) and what raising them reads: the files
-//! that share a photo, the photos' perceptual hashes, an author's attempts near in time, a
-//! village's centre point.
+//! that share a photo, the photos' perceptual hashes, an author's attempts near in time,
+//! the villages' centre points.
 
 use std::collections::HashMap;
 
@@ -209,14 +209,6 @@ pub async fn centres(
         );
     }
     Ok(out)
-}
-
-/// The centre point of the org unit `id`, if it has one.
-pub async fn centre(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<(f64, f64)>, DbErr> {
-    Ok(org_unit::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .and_then(|u| u.lat.zip(u.lon)))
 }
 
 /// Sets the centre point of the org unit `id`.

@@ -99,8 +99,9 @@ async fn far_from_home(
     let Some(case) = db::cases::by_id(db, attempt.case_id).await? else {
         return Ok(None);
     };
-    let centre = db::flags::centre(db, case.village_id).await?;
-    Ok(centre.and_then(|centre| super::far_from_village(what, place, centre, t)))
+    let centres = db::flags::centres(db, &[case.village_id]).await?;
+    let centre = centres.get(&case.village_id);
+    Ok(centre.and_then(|centre| super::far_from_village(what, place, *centre, t)))
 }
 
 /// The attempts with a place of each author of the `placed` attempts, from the earliest one's
